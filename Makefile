@@ -1,0 +1,55 @@
+# Atlas PMA — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install install-test data assets chromium lint bench clean
+
+## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
+run: install data
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+## make test: install test extras, Debian chromium and the Leaflet assets, run the suite
+test: install-test chromium assets data
+	$(BIN)/python -m pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+data: install
+	$(BIN)/pma-atlas data prepare
+
+# Leaflet from the npm registry into static/vendor (offline mode and browser tests)
+assets: install
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	$(BIN)/pma-atlas assets fetch
+
+# Debian's chromium for the Playwright tests (no browser download: it comes from apt)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python benchmarks/maps.py
+
+clean:
+	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache

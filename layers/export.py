@@ -1,0 +1,29 @@
+"""Downloads: CSV for spreadsheets (French Excel dialect) and GeoJSON with its metadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.catalog import LayerInfo
+
+
+def to_csv_bytes(table: pd.DataFrame) -> bytes:
+    """CSV as French spreadsheets open it: ``;`` separator, decimal comma, UTF-8 with BOM."""
+    return table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def layer_metadata(info: LayerInfo) -> dict[str, str]:
+    """Provenance to embed in an export."""
+    return {"titre": info.title, "producteur": info.producer, "source": info.source,
+            "licence": info.licence, "date": info.date, "qualite": info.qualite}
+
+
+def to_geojson_bytes(gdf: gpd.GeoDataFrame, metadata: Mapping[str, str]) -> bytes:
+    """GeoJSON (EPSG:4326) with a ``metadata`` member carrying source, licence and date."""
+    doc = json.loads(gdf.to_crs(4326).to_json(drop_id=True))
+    doc["metadata"] = dict(metadata)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,32 @@
+"""French number formatting and safe text for HTML and Markdown."""
+
+from __future__ import annotations
+
+import html
+
+NBSP = "\u202f"  # narrow no-break space, the French thousands separator
+
+
+def fmt_int(value: float) -> str:
+    """``12345`` → ``"12 345"`` (narrow no-break space)."""
+    return f"{round(value):,}".replace(",", NBSP)
+
+
+def fmt_float(value: float, decimals: int = 1) -> str:
+    """``1002.42`` → ``"1 002,4"``."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", NBSP).replace(".", ",")
+
+
+def escape(value: object) -> str:
+    """HTML-escape any value for a popup, tooltip, legend or attribution."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def md_escape(value: object) -> str:
+    """Escape an untrusted string so that Streamlit Markdown shows it as plain text."""
+    text = str(value).replace("\n", " ")
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)

@@ -1,0 +1,246 @@
+"""Folium builders: basemaps, vector layers, legends, attribution, escaped tooltips.
+
+Every string that reaches the browser as HTML (tooltips, popups, legend, attribution) is
+escaped here, in Python, before folium sees it: folium's ``GeoJsonTooltip`` inserts
+property values with ``innerHTML``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from layers.assets import map_assets
+from layers.formatting import escape, fmt_int
+from layers.settings import Settings
+from layers.territory import Territory
+
+COORD_PRECISION = 1e-5  # degrees, about 1 m: enough for display, halves the payload
+TOOLTIP_FIELD = "_tip"
+PMA_BOUNDS = ((50.33, 2.37), (50.66, 3.08))  # (south, west), (north, east)
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A tile basemap: French label, XYZ URL template, HTML attribution."""
+
+    label: str
+    url: str
+    attribution: str
+    max_zoom: int = 19
+
+
+def _basemaps() -> dict[str, Basemap]:
+    import xyzservices.providers as xyz
+
+    ign = '<a href="https://geoservices.ign.fr/">IGN</a> – Géoplateforme'
+    return {
+        "plan-ign": Basemap("Plan IGN v2 (Géoplateforme)",
+                            xyz.GeoportailFrance.plan.build_url(), ign, 19),
+        "ortho-ign": Basemap("Photographies aériennes IGN (Géoplateforme)",
+                             xyz.GeoportailFrance.orthos.build_url(), ign, 19),
+        "osm": Basemap("OpenStreetMap", xyz.OpenStreetMap.Mapnik.build_url(),
+                       xyz.OpenStreetMap.Mapnik.html_attribution, 19),
+    }
+
+
+BASEMAPS = _basemaps()
+NO_BASEMAP = "aucun"
+
+
+def basemap_choices(settings: Settings) -> dict[str, str]:
+    """Basemap id → French label, in the order offered to users (a local server first)."""
+    choices = {"local": "Fond local (intranet)"} if settings.tiles_url else {}
+    choices.update({k: b.label for k, b in BASEMAPS.items()})
+    choices[NO_BASEMAP] = "Aucun fond de carte"
+    return choices
+
+
+def resolve_basemap(basemap_id: str, settings: Settings) -> Basemap | None:
+    """The basemap for an id (``None`` for no basemap); unknown ids fall back to Plan IGN."""
+    if basemap_id == NO_BASEMAP:
+        return None
+    if basemap_id == "local" and settings.tiles_url:
+        return Basemap("Fond local", settings.tiles_url, escape(settings.tiles_attribution))
+    return BASEMAPS.get(basemap_id, BASEMAPS["plan-ign"])
+
+
+def new_map(
+    settings: Settings,
+    basemap_id: str = "plan-ign",
+    bounds: Sequence[Sequence[float]] = PMA_BOUNDS,
+) -> folium.Map:
+    """A folium map loading only Leaflet (CDN or offline copy), fitted to ``bounds``."""
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_start=10,
+                      location=[(bounds[0][0] + bounds[1][0]) / 2,
+                                (bounds[0][1] + bounds[1][1]) / 2])
+    fmap.default_js, fmap.default_css = map_assets(settings)
+    basemap = resolve_basemap(basemap_id, settings)
+    if basemap is not None:
+        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name=basemap.label,
+                         max_zoom=basemap.max_zoom, control=False).add_to(fmap)
+    fmap.fit_bounds([list(bounds[0]), list(bounds[1])])
+    return fmap
+
+
+def frame_bounds(gdf: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((south, west), (north, east))`` of a frame in EPSG:4326, PMA bounds when empty."""
+    if gdf.empty:
+        return PMA_BOUNDS
+    west, south, east, north = gdf.to_crs(4326).total_bounds
+    return (float(south), float(west)), (float(north), float(east))
+
+
+Field = tuple[str, str, Callable[[object], str] | None]
+
+
+def tooltip_html(frame: gpd.GeoDataFrame, fields: Sequence[Field]) -> list[str]:
+    """One escaped HTML table per row: ``fields`` are (column, French label, formatter)."""
+    rows = []
+    for record in frame[[f[0] for f in fields]].itertuples(index=False):
+        cells = "".join(
+            f"<tr><th style='text-align:left;padding-right:6px'>{escape(label)}</th>"
+            f"<td>{escape(fmt(value) if fmt else value)}</td></tr>"
+            for (_, label, fmt), value in zip(fields, record, strict=True)
+        )
+        rows.append(f"<table>{cells}</table>")
+    return rows
+
+
+def display_frame(
+    gdf: gpd.GeoDataFrame, fields: Sequence[Field], keep: Sequence[str] = ()
+) -> gpd.GeoDataFrame:
+    """A light copy for the browser: EPSG:4326, rounded coordinates, only needed columns.
+
+    Only the escaped tooltip and the columns in ``keep`` (used for styling) are sent.
+    """
+    out = gdf.to_crs(4326)[list(keep) + ["geometry"]].copy()
+    out[TOOLTIP_FIELD] = tooltip_html(gdf, fields)
+    out["geometry"] = shapely.set_precision(out.geometry.values, COORD_PRECISION,
+                                            mode="pointwise")
+    return out
+
+
+def add_polygons(
+    fmap: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str,
+    fields: Sequence[Field],
+    color_by: str,
+    colors: Mapping[str, str],
+    dashed: bool = False,
+    fill_opacity: float = 0.35,
+) -> folium.GeoJson:
+    """Add polygons coloured by a category column, with an escaped hover tooltip."""
+    data = display_frame(gdf, fields, keep=[color_by])
+
+    def style(feature: dict) -> dict:
+        color = colors.get(feature["properties"][color_by], "#555555")
+        return {"color": color, "weight": 1.5, "fillColor": color,
+                "fillOpacity": fill_opacity, "dashArray": "6 4" if dashed else None}
+
+    layer = folium.GeoJson(
+        data,
+        name=name,
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 4, "fillOpacity": min(fill_opacity + 0.25, 1)},
+        tooltip=folium.GeoJsonTooltip(fields=[TOOLTIP_FIELD], labels=False, sticky=True),
+    )
+    layer.add_to(fmap)
+    return layer
+
+
+class Legend(MacroElement):
+    """A Leaflet control listing symbols and labels; every label is escaped."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var legend = L.control({position: {{ this.position|tojson }}});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create('div', 'atlas-legend');
+                div.setAttribute('role', 'group');
+                div.setAttribute('aria-label', {{ this.title|tojson }});
+                div.style.cssText = 'background:rgba(255,255,255,.92);padding:6px 9px;'
+                    + 'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);'
+                    + 'font:12px/1.4 sans-serif;color:#222;max-width:240px';
+                div.innerHTML = {{ this.html|tojson }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: Sequence[tuple[str, str]], *, dashed: Sequence[str] = (),
+                 position: str = "topright") -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.position = position
+        lines = [f"<div style='font-weight:bold;margin-bottom:3px'>{escape(title)}</div>"]
+        for color, label in items:
+            border = "dashed" if label in dashed else "solid"
+            swatch = (f"<span style='display:inline-block;width:14px;height:10px;"
+                      f"margin-right:6px;background:{escape(color)}59;"
+                      f"border:2px {border} {escape(color)}'></span>")
+            lines.append(f"<div>{swatch}{escape(label)}</div>")
+        self.html = "".join(lines)
+
+
+class DataAttribution(MacroElement):
+    """Adds the data producers and dates to the map's attribution control (escaped)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.html|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        super().__init__()
+        self._name = "DataAttribution"
+        self.html = "Données : " + " ; ".join(escape(t) for t in dict.fromkeys(texts))
+
+
+EPCI_COLORS = {"CALL": "#1b9e77", "CAHC": "#d95f02", "CABBALR": "#7570b3"}
+
+
+def territory_map(
+    communes: gpd.GeoDataFrame,
+    territory: Territory,
+    settings: Settings,
+    basemap_id: str = "plan-ign",
+) -> folium.Map:
+    """Home-page map: the selected communes coloured by EPCI, tooltip, legend, attribution."""
+    fmap = new_map(settings, basemap_id, frame_bounds(communes))
+    names = territory.epci_names
+    fields: list[Field] = [
+        ("nom", "Commune", None),
+        ("insee", "Code INSEE", None),
+        ("epci_nom", "Intercommunalité", None),
+        ("population", "Population", lambda v: f"{fmt_int(v)} hab."),  # type: ignore[arg-type]
+    ]
+    add_polygons(fmap, communes, name="Communes", fields=fields, color_by="epci_code",
+                 colors=EPCI_COLORS)
+    shown = [c for c in names if c in set(communes["epci_code"])] or list(names)
+    Legend("Intercommunalités", [(EPCI_COLORS.get(c, "#555555"), f"{c} — {names[c]}")
+                                 for c in shown]).add_to(fmap)
+    DataAttribution([territory.catalog["communes"].attribution]).add_to(fmap)
+    return fmap
+
+
+def map_payload(fmap: folium.Map) -> str:
+    """The map's HTML as folium renders it (what the browser has to parse), for sizing."""
+    return fmap.get_root().render()

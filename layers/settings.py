@@ -1,0 +1,56 @@
+"""Explicit settings, read once from the environment by ``app.py`` (or the CLI) and passed down.
+
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_GEODATA = PROJECT_ROOT / "geodata"
+DEFAULT_STATIC_DIR = PROJECT_ROOT / "static" / "vendor"
+
+_TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time settings of the app.
+
+    Attributes
+    ----------
+    geodata_dir
+        Folder holding ``catalog.toml`` and the layers (``ATLAS_GEODATA``).
+    offline
+        Load Leaflet from the app's own static files instead of CDNs (``ATLAS_OFFLINE``),
+        for intranets without internet access.
+    static_url
+        URL prefix under which Streamlit serves ``static/vendor`` (``ATLAS_STATIC_URL``).
+    static_dir
+        Folder of the vendored web assets on disk.
+    tiles_url, tiles_attribution
+        An extra basemap (e.g. an intranet tile server), offered first when set
+        (``ATLAS_TILES_URL``, ``ATLAS_TILES_ATTRIBUTION``).
+    """
+
+    geodata_dir: Path = DEFAULT_GEODATA
+    offline: bool = False
+    static_url: str = "/app/static/vendor"
+    static_dir: Path = DEFAULT_STATIC_DIR
+    tiles_url: str | None = None
+    tiles_attribution: str = "Fond de carte local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables (unset ones keep their default)."""
+        return cls(
+            geodata_dir=Path(env.get("ATLAS_GEODATA") or DEFAULT_GEODATA),
+            offline=env.get("ATLAS_OFFLINE", "").strip().lower() in _TRUE,
+            static_url=(env.get("ATLAS_STATIC_URL") or "/app/static/vendor").rstrip("/"),
+            static_dir=Path(env.get("ATLAS_STATIC_DIR") or DEFAULT_STATIC_DIR),
+            tiles_url=env.get("ATLAS_TILES_URL") or None,
+            tiles_attribution=env.get("ATLAS_TILES_ATTRIBUTION") or "Fond de carte local",
+        )

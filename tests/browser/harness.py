@@ -1,0 +1,106 @@
+"""Real-browser harness: a Streamlit server on a free port and an offline Chromium.
+
+Every request that does not go to the local server is answered here: Leaflet's CDN files
+from the copies fetched from the npm registry (``static/vendor``), map tiles with a blank
+PNG, anything else with an empty 200 (an abort would blank the map).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR = ROOT / "static" / "vendor"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(env_extra: dict[str, str] | None = None,
+                     timeout: float = 60) -> Iterator[str]:
+    """Run ``streamlit run app.py`` and yield its base URL once healthy."""
+    port = free_port()
+    env = {**os.environ, **(env_extra or {})}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / f"streamlit-{port}.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Streamlit n'a pas démarré (voir {log.name})")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+class OfflineRouter:
+    """Answers every non-local request; records what it answered, for assertions."""
+
+    def __init__(self) -> None:
+        self.served: list[str] = []
+        self.tiles = 0
+        self.blanked: list[str] = []
+
+    def __call__(self, route) -> None:  # noqa: ANN001 - playwright Route
+        url = route.request.url
+        parsed = urlparse(url)
+        if parsed.hostname in LOCAL_HOSTS:
+            route.continue_()
+            return
+        name = parsed.path.rsplit("/", 1)[-1]
+        if "leaflet@" in parsed.path and (VENDOR / "leaflet" / name).is_file():
+            self.served.append(url)
+            mime = "text/css" if name.endswith(".css") else "application/javascript"
+            route.fulfill(status=200, body=(VENDOR / "leaflet" / name).read_bytes(),
+                          content_type=mime)
+        elif "TILEMATRIX" in url or parsed.hostname == "tile.openstreetmap.org":
+            self.tiles += 1
+            route.fulfill(status=200, body=BLANK_PNG, content_type="image/png")
+        else:
+            self.blanked.append(url)
+            route.fulfill(status=200, body=b"", content_type="text/plain")

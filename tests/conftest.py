@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # AppTest does not put the app folder on sys.path
+    sys.path.insert(0, str(ROOT))
+
+from layers.catalog import load_catalog  # noqa: E402
+from layers.settings import Settings  # noqa: E402
+from layers.territory import Territory, load_territory  # noqa: E402
+
+GEODATA = ROOT / "geodata"
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
+
+
+@pytest.fixture(scope="session")
+def territory() -> Territory:
+    return load_territory(GEODATA)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def geodata_copy(tmp_path: Path) -> Path:
+    """A writable copy of geodata/ that a test may damage."""
+    target = tmp_path / "geodata"
+    shutil.copytree(GEODATA, target)
+    return target
+
+
+def make_hostile_geodata(target: Path) -> Path:
+    """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
+    shutil.copytree(GEODATA, target)
+    info = load_catalog(target)["communes"]
+    communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
+    communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME
+    pyogrio.write_dataframe(communes, target / info.file, layer=info.layer, driver="GPKG",
+                            layer_metadata=info.gpkg_metadata(), promote_to_multi=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def hostile_geodata(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_hostile_geodata(tmp_path_factory.mktemp("hostile") / "geodata")

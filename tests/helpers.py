@@ -1,0 +1,31 @@
+"""Helpers shared by the tests (no fixtures here: see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+_ADD_CALL = re.compile(r"geo_json_\w+_add\(")
+
+
+def geojson_collections(script: str) -> list[dict]:
+    """Every GeoJSON FeatureCollection folium inlined in a map script, decoded."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in _ADD_CALL.finditer(script):
+        rest = script[match.end():]
+        if rest.lstrip().startswith("{"):
+            doc, _ = decoder.raw_decode(rest.lstrip())
+            if doc.get("type") == "FeatureCollection":
+                found.append(doc)
+    return found
+
+
+def feature_count(script: str) -> int:
+    """Number of features in all inlined GeoJSON collections of a map script."""
+    return sum(len(doc["features"]) for doc in geojson_collections(script))
+
+
+def unescape_js(text: str) -> str:
+    """Undo the ``\\uXXXX`` escapes that ``tojson`` writes into map scripts."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)

@@ -1,0 +1,136 @@
+"""Map builders: escaping, light payloads, assets online/offline, legend and attribution."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from layers.assets import LEAFLET_VERSION, map_assets, missing_assets
+from layers.mapping import (
+    BASEMAPS,
+    COORD_PRECISION,
+    TOOLTIP_FIELD,
+    DataAttribution,
+    Legend,
+    basemap_choices,
+    display_frame,
+    frame_bounds,
+    map_payload,
+    new_map,
+    resolve_basemap,
+    territory_map,
+    tooltip_html,
+)
+from layers.settings import Settings
+from layers.territory import Selection, selected_communes
+from tests.helpers import feature_count, geojson_collections, unescape_js
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_tooltip_escapes_values_and_labels():
+    frame = gpd.GeoDataFrame({"nom": [HOSTILE], "n": [1234]}, geometry=[Point(2.8, 50.4)],
+                             crs=4326)
+    [html] = tooltip_html(frame, [("nom", "Nom <b>", None), ("n", "N", lambda v: f"{v} m²")])
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Nom &lt;b&gt;" in html and "1234 m²" in html
+
+
+def test_hostile_name_never_reaches_the_page_as_markup(territory, settings):
+    communes = territory.communes.copy()
+    communes.loc[communes["insee"] == "62498", "nom"] = HOSTILE
+    html = map_payload(territory_map(communes, territory, settings))
+    assert HOSTILE not in unescape_js(html)
+    tips = [f["properties"][TOOLTIP_FIELD] for c in geojson_collections(html)
+            for f in c["features"]]
+    assert sum("&lt;img src=x onerror=alert(1)&gt;" in t for t in tips) == 1
+
+
+def test_display_frame_is_light_and_rounded(territory):
+    communes = territory.communes
+    light = display_frame(communes, [("nom", "Commune", None)], keep=["epci_code"])
+    assert set(light.columns) == {"epci_code", TOOLTIP_FIELD, "geometry"}
+    coords = light.geometry.get_coordinates().to_numpy()
+    assert abs(coords / COORD_PRECISION - (coords / COORD_PRECISION).round()).max() < 1e-6
+    # rounding to ~1 m moves each commune's area by far less than 0.1 %
+    before = communes.to_crs(2154).area.to_numpy()
+    after = light.to_crs(2154).area.to_numpy()
+    assert abs(after / before - 1).max() < 1e-3
+
+
+@pytest.mark.parametrize(("epci", "expected"), [((), 150), (("CAHC",), 14), (("CALL",), 36)])
+def test_territory_map_features_follow_the_selection(territory, settings, epci, expected):
+    communes = selected_communes(territory, Selection(epci))
+    html = map_payload(territory_map(communes, territory, settings))
+    assert feature_count(html) == expected
+    [collection] = geojson_collections(html)
+    props = collection["features"][0]["properties"]
+    assert set(props) == {"epci_code", TOOLTIP_FIELD}  # nothing else is shipped
+
+
+def test_territory_map_has_legend_and_attribution(territory, settings):
+    html = unescape_js(map_payload(territory_map(
+        selected_communes(territory, Selection(("CAHC",))), territory, settings)))
+    assert "CAHC — CA d&#x27;Hénin-Carvin" in html  # legend entry (escaped)
+    assert "CALL —" not in html  # only EPCI on the map are listed
+    assert "addAttribution" in html and "IGN (ADMIN EXPRESS COG), INSEE, DGCL — 2026" in html
+    assert "data.geopf.fr" in html  # default basemap: Plan IGN v2
+
+
+def test_map_loads_only_leaflet_online(settings):
+    html = map_payload(new_map(settings))
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts == [f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"]
+
+
+def test_offline_map_uses_no_cdn():
+    offline = Settings(offline=True, static_url="/app/static/vendor")
+    html = map_payload(new_map(offline))
+    links = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert links == []
+    js, css = map_assets(offline)
+    assert js == [("leaflet", "/app/static/vendor/leaflet/leaflet.js")]
+    assert css == [("leaflet_css", "/app/static/vendor/leaflet/leaflet.css")]
+
+
+def test_missing_assets(tmp_path):
+    assert len(missing_assets(tmp_path)) == 2
+    (tmp_path / "leaflet").mkdir()
+    for name in ("leaflet.js", "leaflet.css"):
+        (tmp_path / "leaflet" / name).write_text("x")
+    assert missing_assets(tmp_path) == []
+
+
+def test_basemaps(settings):
+    assert "GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" in BASEMAPS["plan-ign"].url
+    assert "ORTHOIMAGERY.ORTHOPHOTOS" in BASEMAPS["ortho-ign"].url
+    assert "openstreetmap" in BASEMAPS["osm"].url
+    assert resolve_basemap("aucun", settings) is None
+    assert resolve_basemap("n'importe quoi", settings) == BASEMAPS["plan-ign"]
+    assert "local" not in basemap_choices(settings)
+    local = Settings(tiles_url="http://tuiles.intranet/{z}/{x}/{y}.png",
+                     tiles_attribution="<b>PMA</b>")
+    assert list(basemap_choices(local))[0] == "local"
+    assert resolve_basemap("local", local).attribution == "&lt;b&gt;PMA&lt;/b&gt;"
+    html = map_payload(new_map(settings, "aucun"))
+    assert "tileLayer" not in html.replace("L.tileLayer = ", "")
+
+
+def test_legend_and_attribution_escape():
+    legend = Legend("Titre <i>", [("#123456", "<script>x</script>")], dashed=["<script>x</script>"])
+    assert "<script>x" not in legend.html and "&lt;script&gt;" in legend.html
+    assert "dashed" in legend.html
+    attribution = DataAttribution(["<b>IGN</b> — 2026", "<b>IGN</b> — 2026"])
+    assert attribution.html == "Données : &lt;b&gt;IGN&lt;/b&gt; — 2026"
+
+
+def test_frame_bounds(territory):
+    lens = territory.communes[territory.communes["insee"] == "62498"]
+    (south, west), (north, east) = frame_bounds(lens)
+    assert 50.4 < south < north < 50.5 and 2.7 < west < east < 2.9
+    square = gpd.GeoDataFrame(geometry=[box(2.5, 50.5, 2.6, 50.6)], crs=4326)
+    assert frame_bounds(square) == ((50.5, 2.5), (50.6, 2.6))
+    assert frame_bounds(square.iloc[0:0]) == ((50.33, 2.37), (50.66, 3.08))

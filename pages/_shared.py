@@ -35,9 +35,8 @@ K_INIT, K_NOTICES = "_selection_lue_url", "_avis_url"
 QUALITY_BADGES = {"réel": "🟢 réel", "indicatif": "🟠 indicatif", "synthétique": "🟣 synthétique"}
 
 
-@st.cache_resource
 def get_settings() -> Settings:
-    """Settings read once from the environment."""
+    """Settings from the environment (cheap to read; what they load is cached by value)."""
     return Settings.from_env(os.environ)
 
 

@@ -10,7 +10,7 @@ territory = _shared.get_territory()
 selection = _shared.current_selection()
 
 st.title("Friches")
-st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon="🚧")
+st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:")
 st.markdown(
     "Elle présentera les 307 sites de Cartofriches (Cerema) du PMA, leur surface, leur statut et une première estimation du potentiel photovoltaïque au sol."
 )

@@ -10,7 +10,7 @@ territory = _shared.get_territory()
 selection = _shared.current_selection()
 
 st.title("Signalétique")
-st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon="🚧")
+st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:")
 st.markdown(
     "Elle présentera l'emplacement des panneaux de la Chaîne des Parcs et leur avancement (conçu, fabriqué, posé), les coûts et le cofinancement régional, pour le suivi par les élus."
 )

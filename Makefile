@@ -13,6 +13,7 @@ run: install data
 
 ## make test: install test extras, Debian chromium and the Leaflet assets, run the suite
 test: install-test chromium assets data
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 $(BIN)/python:

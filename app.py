@@ -4,8 +4,9 @@ import streamlit as st
 
 from pages import _shared
 
-st.set_page_config(page_title="Atlas PMA", page_icon="🗺️", layout="wide",
-                   initial_sidebar_state="expanded")
+st.set_page_config(
+    page_title="Atlas PMA", page_icon="🗺️", layout="wide", initial_sidebar_state="auto"
+)
 
 navigation = st.navigation(
     {
@@ -13,14 +14,24 @@ navigation = st.navigation(
             st.Page("pages/accueil.py", title="Accueil", icon=":material/map:", default=True),
         ],
         "Thématiques": [
-            st.Page("pages/parcs.py", title="Chaîne des Parcs", icon=":material/park:",
-                    url_path="parcs"),
-            st.Page("pages/signaletique.py", title="Signalétique", icon=":material/signpost:",
-                    url_path="signaletique"),
-            st.Page("pages/friches.py", title="Friches", icon=":material/factory:",
-                    url_path="friches"),
-            st.Page("pages/cadastre_solaire.py", title="Cadastre solaire",
-                    icon=":material/solar_power:", url_path="cadastre-solaire"),
+            st.Page(
+                "pages/parcs.py", title="Chaîne des Parcs", icon=":material/park:", url_path="parcs"
+            ),
+            st.Page(
+                "pages/signaletique.py",
+                title="Signalétique",
+                icon=":material/signpost:",
+                url_path="signaletique",
+            ),
+            st.Page(
+                "pages/friches.py", title="Friches", icon=":material/factory:", url_path="friches"
+            ),
+            st.Page(
+                "pages/cadastre_solaire.py",
+                title="Cadastre solaire",
+                icon=":material/solar_power:",
+                url_path="cadastre-solaire",
+            ),
         ],
     }
 )

@@ -63,7 +63,9 @@ def fetch_assets(static_dir: Path, npm: str = "npm") -> list[Path]:
         for package, (version, members) in NPM_ASSETS.items():
             proc = subprocess.run(
                 [npm, "pack", f"{package}@{version}", "--silent", "--pack-destination", tmp],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 raise AssetError(f"npm pack {package}@{version} a échoué : {proc.stderr.strip()}")

@@ -28,9 +28,11 @@ class LayerReport:
 
 def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
     """Read a layer and list what is wrong with it (nothing is modified)."""
+
     def report(n: int, crs: str, problems: list[str]) -> LayerReport:
-        return LayerReport(info.id, f"{info.file}:{info.layer}", info.qualite, n, crs,
-                           tuple(problems))
+        return LayerReport(
+            info.id, f"{info.file}:{info.layer}", info.qualite, n, crs, tuple(problems)
+        )
 
     try:
         gdf = read_layer(info, geodata_dir)
@@ -38,8 +40,9 @@ def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
         return report(0, "?", [str(err)])
     problems = []
     if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
-        problems.append(f"{int(gdf.geometry.isna().sum() + gdf.geometry.is_empty.sum())} "
-                        "géométrie(s) vide(s)")
+        problems.append(
+            f"{int(gdf.geometry.isna().sum() + gdf.geometry.is_empty.sum())} géométrie(s) vide(s)"
+        )
     invalid = int((~gdf.geometry.is_valid).sum())
     if invalid:
         problems.append(f"{invalid} géométrie(s) invalide(s)")
@@ -55,8 +58,9 @@ def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
     meta = read_layer_metadata(info, geodata_dir)
     stated = meta.get("ATLAS_QUALITE")
     if stated != info.qualite:
-        problems.append(f"métadonnée de qualité du fichier « {stated} » ≠ catalogue "
-                        f"« {info.qualite} »")
+        problems.append(
+            f"métadonnée de qualité du fichier « {stated} » ≠ catalogue « {info.qualite} »"
+        )
     return report(len(gdf), gdf.crs.to_string(), problems)
 
 
@@ -68,8 +72,10 @@ def check_geodata(geodata_dir: Path) -> list[LayerReport]:
 def format_reports(reports: list[LayerReport]) -> str:
     """A plain-text table, one line per layer, problems indented below."""
     header = ("couche", "fichier", "qualité", "entités", "CRS", "état")
-    rows = [(r.layer_id, r.file, r.qualite, str(r.features), r.crs,
-             "OK" if r.ok else "ERREUR") for r in reports]
+    rows = [
+        (r.layer_id, r.file, r.qualite, str(r.features), r.crs, "OK" if r.ok else "ERREUR")
+        for r in reports
+    ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

@@ -18,8 +18,14 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 
 def layer_metadata(info: LayerInfo) -> dict[str, str]:
     """Provenance to embed in an export."""
-    return {"titre": info.title, "producteur": info.producer, "source": info.source,
-            "licence": info.licence, "date": info.date, "qualite": info.qualite}
+    return {
+        "titre": info.title,
+        "producteur": info.producer,
+        "source": info.source,
+        "licence": info.licence,
+        "date": info.date,
+        "qualite": info.qualite,
+    }
 
 
 def to_geojson_bytes(gdf: gpd.GeoDataFrame, metadata: Mapping[str, str]) -> bytes:

@@ -22,7 +22,6 @@ from layers.settings import Settings
 from layers.territory import Territory
 
 COORD_PRECISION = 1e-5  # degrees, about 1 m: enough for display, halves the payload
-TOOLTIP_FIELD = "_tip"
 PMA_BOUNDS = ((50.33, 2.37), (50.66, 3.08))  # (south, west), (north, east)
 
 
@@ -41,12 +40,21 @@ def _basemaps() -> dict[str, Basemap]:
 
     ign = '<a href="https://geoservices.ign.fr/">IGN</a> – Géoplateforme'
     return {
-        "plan-ign": Basemap("Plan IGN v2 (Géoplateforme)",
-                            xyz.GeoportailFrance.plan.build_url(), ign, 19),
-        "ortho-ign": Basemap("Photographies aériennes IGN (Géoplateforme)",
-                             xyz.GeoportailFrance.orthos.build_url(), ign, 19),
-        "osm": Basemap("OpenStreetMap", xyz.OpenStreetMap.Mapnik.build_url(),
-                       xyz.OpenStreetMap.Mapnik.html_attribution, 19),
+        "plan-ign": Basemap(
+            "Plan IGN v2 (Géoplateforme)", xyz.GeoportailFrance.plan.build_url(), ign, 19
+        ),
+        "ortho-ign": Basemap(
+            "Photographies aériennes IGN (Géoplateforme)",
+            xyz.GeoportailFrance.orthos.build_url(),
+            ign,
+            19,
+        ),
+        "osm": Basemap(
+            "OpenStreetMap",
+            xyz.OpenStreetMap.Mapnik.build_url(),
+            xyz.OpenStreetMap.Mapnik.html_attribution,
+            19,
+        ),
     }
 
 
@@ -77,14 +85,22 @@ def new_map(
     bounds: Sequence[Sequence[float]] = PMA_BOUNDS,
 ) -> folium.Map:
     """A folium map loading only Leaflet (CDN or offline copy), fitted to ``bounds``."""
-    fmap = folium.Map(tiles=None, control_scale=True, zoom_start=10,
-                      location=[(bounds[0][0] + bounds[1][0]) / 2,
-                                (bounds[0][1] + bounds[1][1]) / 2])
+    fmap = folium.Map(
+        tiles=None,
+        control_scale=True,
+        zoom_start=10,
+        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+    )
     fmap.default_js, fmap.default_css = map_assets(settings)
     basemap = resolve_basemap(basemap_id, settings)
     if basemap is not None:
-        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name=basemap.label,
-                         max_zoom=basemap.max_zoom, control=False).add_to(fmap)
+        folium.TileLayer(
+            tiles=basemap.url,
+            attr=basemap.attribution,
+            name=basemap.label,
+            max_zoom=basemap.max_zoom,
+            control=False,
+        ).add_to(fmap)
     fmap.fit_bounds([list(bounds[0]), list(bounds[1])])
     return fmap
 
@@ -98,19 +114,31 @@ def frame_bounds(gdf: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[floa
 
 
 Field = tuple[str, str, Callable[[object], str] | None]
+TIP_PREFIX = "_t"  # display columns holding escaped, formatted tooltip values
 
 
-def tooltip_html(frame: gpd.GeoDataFrame, fields: Sequence[Field]) -> list[str]:
-    """One escaped HTML table per row: ``fields`` are (column, French label, formatter)."""
-    rows = []
-    for record in frame[[f[0] for f in fields]].itertuples(index=False):
-        cells = "".join(
-            f"<tr><th style='text-align:left;padding-right:6px'>{escape(label)}</th>"
-            f"<td>{escape(fmt(value) if fmt else value)}</td></tr>"
-            for (_, label, fmt), value in zip(fields, record, strict=True)
-        )
-        rows.append(f"<table>{cells}</table>")
-    return rows
+def tooltip_columns(frame: gpd.GeoDataFrame, fields: Sequence[Field]) -> dict[str, list[str]]:
+    """Escaped, formatted values per tooltip field: ``{"_t0": [...], "_t1": [...]}``.
+
+    ``fields`` are (column, French label, formatter or None). Values are HTML-escaped here
+    because folium's tooltip inserts them with ``innerHTML``.
+    """
+    return {
+        f"{TIP_PREFIX}{i}": [
+            escape("" if v is None else fmt(v) if fmt else v) for v in frame[column]
+        ]
+        for i, (column, _label, fmt) in enumerate(fields)
+    }
+
+
+def make_tooltip(fields: Sequence[Field]) -> folium.GeoJsonTooltip:
+    """A hover tooltip over the columns made by :func:`tooltip_columns` (labels escaped)."""
+    return folium.GeoJsonTooltip(
+        fields=[f"{TIP_PREFIX}{i}" for i in range(len(fields))],
+        aliases=[escape(label) for _c, label, _f in fields],
+        sticky=True,
+        style="font-size:13px;",
+    )
 
 
 def display_frame(
@@ -118,12 +146,12 @@ def display_frame(
 ) -> gpd.GeoDataFrame:
     """A light copy for the browser: EPSG:4326, rounded coordinates, only needed columns.
 
-    Only the escaped tooltip and the columns in ``keep`` (used for styling) are sent.
+    Only the escaped tooltip values and the columns in ``keep`` (used for styling) are sent.
     """
     out = gdf.to_crs(4326)[list(keep) + ["geometry"]].copy()
-    out[TOOLTIP_FIELD] = tooltip_html(gdf, fields)
-    out["geometry"] = shapely.set_precision(out.geometry.values, COORD_PRECISION,
-                                            mode="pointwise")
+    for name, values in tooltip_columns(gdf, fields).items():
+        out[name] = values
+    out["geometry"] = shapely.set_precision(out.geometry.values, COORD_PRECISION, mode="pointwise")
     return out
 
 
@@ -143,15 +171,20 @@ def add_polygons(
 
     def style(feature: dict) -> dict:
         color = colors.get(feature["properties"][color_by], "#555555")
-        return {"color": color, "weight": 1.5, "fillColor": color,
-                "fillOpacity": fill_opacity, "dashArray": "6 4" if dashed else None}
+        return {
+            "color": color,
+            "weight": 1.5,
+            "fillColor": color,
+            "fillOpacity": fill_opacity,
+            "dashArray": "6 4" if dashed else None,
+        }
 
     layer = folium.GeoJson(
         data,
         name=name,
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "fillOpacity": min(fill_opacity + 0.25, 1)},
-        tooltip=folium.GeoJsonTooltip(fields=[TOOLTIP_FIELD], labels=False, sticky=True),
+        tooltip=make_tooltip(fields),
     )
     layer.add_to(fmap)
     return layer
@@ -181,8 +214,14 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, title: str, items: Sequence[tuple[str, str]], *, dashed: Sequence[str] = (),
-                 position: str = "topright") -> None:
+    def __init__(
+        self,
+        title: str,
+        items: Sequence[tuple[str, str]],
+        *,
+        dashed: Sequence[str] = (),
+        position: str = "topright",
+    ) -> None:
         super().__init__()
         self._name = "Legend"
         self.title = title
@@ -190,9 +229,11 @@ class Legend(MacroElement):
         lines = [f"<div style='font-weight:bold;margin-bottom:3px'>{escape(title)}</div>"]
         for color, label in items:
             border = "dashed" if label in dashed else "solid"
-            swatch = (f"<span style='display:inline-block;width:14px;height:10px;"
-                      f"margin-right:6px;background:{escape(color)}59;"
-                      f"border:2px {border} {escape(color)}'></span>")
+            swatch = (
+                f"<span style='display:inline-block;width:14px;height:10px;"
+                f"margin-right:6px;background:{escape(color)}59;"
+                f"border:2px {border} {escape(color)}'></span>"
+            )
             lines.append(f"<div>{swatch}{escape(label)}</div>")
         self.html = "".join(lines)
 
@@ -232,11 +273,13 @@ def territory_map(
         ("epci_nom", "Intercommunalité", None),
         ("population", "Population", lambda v: f"{fmt_int(v)} hab."),  # type: ignore[arg-type]
     ]
-    add_polygons(fmap, communes, name="Communes", fields=fields, color_by="epci_code",
-                 colors=EPCI_COLORS)
+    add_polygons(
+        fmap, communes, name="Communes", fields=fields, color_by="epci_code", colors=EPCI_COLORS
+    )
     shown = [c for c in names if c in set(communes["epci_code"])] or list(names)
-    Legend("Intercommunalités", [(EPCI_COLORS.get(c, "#555555"), f"{c} — {names[c]}")
-                                 for c in shown]).add_to(fmap)
+    Legend(
+        "Intercommunalités", [(EPCI_COLORS.get(c, "#555555"), f"{c} — {names[c]}") for c in shown]
+    ).add_to(fmap)
     DataAttribution([territory.catalog["communes"].attribution]).add_to(fmap)
     return fmap
 

@@ -118,8 +118,9 @@ def parse_selection(
             notices.append(f"Intercommunalité inconnue ignorée : {_shown(value)}")
         elif code not in epci:
             epci.append(code)
-    commune_epci = dict(zip(territory.communes["insee"], territory.communes["epci_code"],
-                            strict=True))
+    commune_epci = dict(
+        zip(territory.communes["insee"], territory.communes["epci_code"], strict=True)
+    )
     communes: list[str] = []
     for value in _values(params, URL_COMMUNE):
         if value not in commune_epci:
@@ -234,5 +235,7 @@ def describe_selection(territory: Territory, selection: Selection) -> str:
         return f"Commune(s) : {listed}" + (f" et {more} autre(s)" if more > 0 else "")
     if selection.epci:
         return " + ".join(f"{c} — {names[c]}" for c in selection.epci)
-    return (f"Tout le Pôle Métropolitain de l'Artois ({len(names)} intercommunalités, "
-            f"{len(territory.communes)} communes)")
+    return (
+        f"Tout le Pôle Métropolitain de l'Artois ({len(names)} intercommunalités, "
+        f"{len(territory.communes)} communes)"
+    )

@@ -80,27 +80,37 @@ def sidebar(territory: Territory) -> Selection:
     with st.sidebar:
         st.markdown("#### Territoire")
         st.multiselect(
-            "Intercommunalités (EPCI)", options=list(names), key=K_EPCI,
-            format_func=lambda c: f"{c} — {names[c]}", placeholder="Tout le PMA",
-            on_change=_on_epci_change, args=(territory,),
+            "Intercommunalités (EPCI)",
+            options=list(names),
+            key=K_EPCI,
+            format_func=lambda c: f"{c} — {names[c]}",
+            placeholder="Tout le PMA",
+            on_change=_on_epci_change,
+            args=(territory,),
             help="Laisser vide pour tout le Pôle Métropolitain de l'Artois.",
         )
         communes = territory.communes_of(st.session_state[K_EPCI])
         labels = dict(zip(communes["insee"], communes["nom"], strict=True))
         st.multiselect(
-            "Communes", options=list(labels), key=K_COMMUNES,
-            format_func=lambda i: f"{labels[i]} ({i})", placeholder="Toutes les communes",
+            "Communes",
+            options=list(labels),
+            key=K_COMMUNES,
+            format_func=lambda i: f"{labels[i]} ({i})",
+            placeholder="Toutes les communes",
             help="Limitée aux communes des intercommunalités choisies.",
         )
         for notice in st.session_state.get(K_NOTICES, []):
             st.warning(f"Lien : {md_escape(notice)}", icon="⚠️")
         choices = basemap_choices(get_settings())
-        st.selectbox("Fond de carte", options=list(choices), key=K_BASEMAP,
-                     format_func=choices.__getitem__)
+        st.selectbox(
+            "Fond de carte", options=list(choices), key=K_BASEMAP, format_func=choices.__getitem__
+        )
         settings = get_settings()
         if settings.offline and missing_assets(settings.static_dir):
-            st.error("Mode hors ligne : Leaflet est absent de static/vendor. "
-                     "Lancez `pma-atlas assets fetch` sur une machine reliée au registre npm.")
+            st.error(
+                "Mode hors ligne : Leaflet est absent de static/vendor. "
+                "Lancez `pma-atlas assets fetch` sur une machine reliée au registre npm."
+            )
     selection = Selection(tuple(st.session_state[K_EPCI]), tuple(st.session_state[K_COMMUNES]))
     _write_url(selection)
     return selection
@@ -118,8 +128,9 @@ def _write_url(selection: Selection) -> None:
 
 def current_selection() -> Selection:
     """The selection made in the sidebar (app.py draws the sidebar before any page)."""
-    return Selection(tuple(st.session_state.get(K_EPCI, ())),
-                     tuple(st.session_state.get(K_COMMUNES, ())))
+    return Selection(
+        tuple(st.session_state.get(K_EPCI, ())), tuple(st.session_state.get(K_COMMUNES, ()))
+    )
 
 
 def current_basemap() -> str:

@@ -42,12 +42,19 @@ table = communes_table(communes)
 st.dataframe(table, hide_index=True, width="stretch")
 stamp = _shared.file_stamp()
 left, right = st.columns(2)
-left.download_button("Télécharger le tableau (CSV)", to_csv_bytes(table),
-                     file_name=f"atlas-pma-communes-{stamp}.csv", mime="text/csv")
+left.download_button(
+    "Télécharger le tableau (CSV)",
+    to_csv_bytes(table),
+    file_name=f"atlas-pma-communes-{stamp}.csv",
+    mime="text/csv",
+)
 right.download_button(
     "Télécharger les contours (GeoJSON)",
-    to_geojson_bytes(communes[["insee", "nom", "epci_code", "epci_nom", "population",
-                               "geometry"]], layer_metadata(info)),
-    file_name=f"atlas-pma-communes-{stamp}.geojson", mime="application/geo+json",
+    to_geojson_bytes(
+        communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
+        layer_metadata(info),
+    ),
+    file_name=f"atlas-pma-communes-{stamp}.geojson",
+    mime="application/geo+json",
 )
 _shared.sources([territory.catalog[k] for k in ("communes", "epci", "mairies")])

@@ -10,9 +10,15 @@ territory = _shared.get_territory()
 selection = _shared.current_selection()
 
 st.title("Cadastre solaire")
-st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:")
-st.markdown(
-    "Elle présentera le potentiel solaire de chaque toiture calculé à partir d'un modèle numérique de surface, avec les ombres portées, et une estimation honnête (kWc, kWh/an, économies) sous forme de fourchette."
+st.info(
+    "**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:"
 )
-st.caption(f"Territoire choisi (conservé d'une page à l'autre) : "
-           f"{md_escape(describe_selection(territory, selection))}")
+st.markdown(
+    "Elle présentera le potentiel solaire de chaque toiture calculé à partir d'un modèle "
+    "numérique de surface, avec les ombres portées, et une estimation honnête (kWc, "
+    "kWh/an, économies) sous forme de fourchette."
+)
+st.caption(
+    f"Territoire choisi (conservé d'une page à l'autre) : "
+    f"{md_escape(describe_selection(territory, selection))}"
+)

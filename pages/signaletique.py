@@ -10,9 +10,15 @@ territory = _shared.get_territory()
 selection = _shared.current_selection()
 
 st.title("Signalétique")
-st.info("**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:")
-st.markdown(
-    "Elle présentera l'emplacement des panneaux de la Chaîne des Parcs et leur avancement (conçu, fabriqué, posé), les coûts et le cofinancement régional, pour le suivi par les élus."
+st.info(
+    "**Page à venir.** Cette page n'affiche encore aucune donnée.", icon=":material/construction:"
 )
-st.caption(f"Territoire choisi (conservé d'une page à l'autre) : "
-           f"{md_escape(describe_selection(territory, selection))}")
+st.markdown(
+    "Elle présentera l'emplacement des panneaux de la Chaîne des Parcs et leur avancement"
+    " (conçu, fabriqué, posé), les coûts et le cofinancement régional, pour le suivi par "
+    "les élus."
+)
+st.caption(
+    f"Territoire choisi (conservé d'une page à l'autre) : "
+    f"{md_escape(describe_selection(territory, selection))}"
+)

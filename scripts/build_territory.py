@@ -28,8 +28,16 @@ SOURCES = {
     "mairies": "territory/pma_mairies.geojson",
 }
 COLUMNS = {
-    "communes": ["insee", "nom", "epci_code", "epci_siren", "epci_nom", "population",
-                 "population_totale", "commune_siren"],
+    "communes": [
+        "insee",
+        "nom",
+        "epci_code",
+        "epci_siren",
+        "epci_nom",
+        "population",
+        "population_totale",
+        "commune_siren",
+    ],
     "epci": ["epci_code", "epci_siren", "epci_nom", "population", "n_communes"],
     "mairies": ["insee", "nom", "adresse"],
 }
@@ -49,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         gdf = gdf.to_crs(info.crs)
         target = args.out / info.file
         pyogrio.write_dataframe(
-            gdf, target, layer=info.layer, driver="GPKG",
+            gdf,
+            target,
+            layer=info.layer,
+            driver="GPKG",
             layer_metadata=info.gpkg_metadata(),
             promote_to_multi=info.geometry_type.startswith("Multi"),
         )

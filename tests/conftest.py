@@ -44,8 +44,14 @@ def make_hostile_geodata(target: Path) -> Path:
     info = load_catalog(target)["communes"]
     communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
     communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME
-    pyogrio.write_dataframe(communes, target / info.file, layer=info.layer, driver="GPKG",
-                            layer_metadata=info.gpkg_metadata(), promote_to_multi=True)
+    pyogrio.write_dataframe(
+        communes,
+        target / info.file,
+        layer=info.layer,
+        driver="GPKG",
+        layer_metadata=info.gpkg_metadata(),
+        promote_to_multi=True,
+    )
     return target
 
 

@@ -13,7 +13,7 @@ def geojson_collections(script: str) -> list[dict]:
     decoder = json.JSONDecoder()
     found = []
     for match in _ADD_CALL.finditer(script):
-        rest = script[match.end():]
+        rest = script[match.end() :]
         if rest.lstrip().startswith("{"):
             doc, _ = decoder.raw_decode(rest.lstrip())
             if doc.get("type") == "FeatureCollection":

@@ -42,9 +42,10 @@ def test_corrupt_catalog(tmp_path):
 
 def test_unknown_quality(geodata_copy):
     path = geodata_copy / "catalog.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace('\nqualite = "réel"',
-                                                            '\nqualite = "officiel"', 1),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('\nqualite = "réel"', '\nqualite = "officiel"', 1),
+        encoding="utf-8",
+    )
     with pytest.raises(CatalogError, match="qualité « officiel » inconnue"):
         load_catalog(geodata_copy)
 
@@ -83,8 +84,9 @@ def test_wrong_crs(geodata_copy):
 
 
 def test_missing_crs(geodata_copy):
-    mairies = gpd.read_file(GEODATA / "territoire.gpkg", layer="mairies").set_crs(None,
-                                                                                allow_override=True)
+    mairies = gpd.read_file(GEODATA / "territoire.gpkg", layer="mairies").set_crs(
+        None, allow_override=True
+    )
     info = _rewrite(geodata_copy, "mairies", mairies)
     with pytest.raises(InvalidLayerError, match="aucun système de coordonnées"):
         read_layer(info, geodata_copy)
@@ -98,8 +100,9 @@ def test_missing_required_field(geodata_copy):
 
 
 def test_empty_layer(geodata_copy):
-    empty = gpd.GeoDataFrame({"insee": [], "nom": [], "adresse": []},
-                             geometry=gpd.GeoSeries([], crs=4326))
+    empty = gpd.GeoDataFrame(
+        {"insee": [], "nom": [], "adresse": []}, geometry=gpd.GeoSeries([], crs=4326)
+    )
     info = _rewrite(geodata_copy, "mairies", empty, geometry_type="Point")
     with pytest.raises(InvalidLayerError, match="aucune entité"):
         read_layer(info, geodata_copy)

@@ -30,9 +30,14 @@ def test_check_shipped_geodata(capsys):
 
 def test_console_script_is_installed(tmp_path):
     exe = shutil.which("pma-atlas") or str(
-        __import__("pathlib").Path(sys.executable).with_name("pma-atlas"))
-    proc = subprocess.run([exe, "data", "check", "--geodata", str(GEODATA)],
-                          capture_output=True, text=True, check=False)
+        __import__("pathlib").Path(sys.executable).with_name("pma-atlas")
+    )
+    proc = subprocess.run(
+        [exe, "data", "check", "--geodata", str(GEODATA)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "3 couche(s) vérifiée(s)" in proc.stdout
 
@@ -42,9 +47,14 @@ def test_invalid_geometry_is_reported(geodata_copy, capsys):
     communes = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     bowtie = Polygon([(2.8, 50.4), (2.9, 50.5), (2.9, 50.4), (2.8, 50.5), (2.8, 50.4)])
     communes.loc[0, "geometry"] = bowtie
-    pyogrio.write_dataframe(communes, geodata_copy / info.file, layer=info.layer,
-                            driver="GPKG", layer_metadata=info.gpkg_metadata(),
-                            promote_to_multi=True)
+    pyogrio.write_dataframe(
+        communes,
+        geodata_copy / info.file,
+        layer=info.layer,
+        driver="GPKG",
+        layer_metadata=info.gpkg_metadata(),
+        promote_to_multi=True,
+    )
     before = _digest(geodata_copy)
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     captured = capsys.readouterr()
@@ -63,8 +73,9 @@ def test_quality_metadata_mismatch(geodata_copy, capsys):
     info = load_catalog(geodata_copy)["mairies"]
     mairies = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     meta = info.gpkg_metadata() | {"ATLAS_QUALITE": "synthétique"}
-    pyogrio.write_dataframe(mairies, geodata_copy / info.file, layer=info.layer,
-                            driver="GPKG", layer_metadata=meta)
+    pyogrio.write_dataframe(
+        mairies, geodata_copy / info.file, layer=info.layer, driver="GPKG", layer_metadata=meta
+    )
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     assert "synthétique" in capsys.readouterr().out
 
@@ -73,8 +84,13 @@ def test_duplicate_codes(geodata_copy, capsys):
     info = load_catalog(geodata_copy)["mairies"]
     mairies = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     mairies.loc[1, "insee"] = mairies.loc[0, "insee"]
-    pyogrio.write_dataframe(mairies, geodata_copy / info.file, layer=info.layer,
-                            driver="GPKG", layer_metadata=info.gpkg_metadata())
+    pyogrio.write_dataframe(
+        mairies,
+        geodata_copy / info.file,
+        layer=info.layer,
+        driver="GPKG",
+        layer_metadata=info.gpkg_metadata(),
+    )
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     assert "valeurs en double" in capsys.readouterr().out
 

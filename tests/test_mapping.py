@@ -12,17 +12,18 @@ from layers.assets import LEAFLET_VERSION, map_assets, missing_assets
 from layers.mapping import (
     BASEMAPS,
     COORD_PRECISION,
-    TOOLTIP_FIELD,
+    TIP_PREFIX,
     DataAttribution,
     Legend,
     basemap_choices,
     display_frame,
     frame_bounds,
+    make_tooltip,
     map_payload,
     new_map,
     resolve_basemap,
     territory_map,
-    tooltip_html,
+    tooltip_columns,
 )
 from layers.settings import Settings
 from layers.territory import Selection, selected_communes
@@ -32,11 +33,15 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def test_tooltip_escapes_values_and_labels():
-    frame = gpd.GeoDataFrame({"nom": [HOSTILE], "n": [1234]}, geometry=[Point(2.8, 50.4)],
-                             crs=4326)
-    [html] = tooltip_html(frame, [("nom", "Nom <b>", None), ("n", "N", lambda v: f"{v} m²")])
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "Nom &lt;b&gt;" in html and "1234 m²" in html
+    frame = gpd.GeoDataFrame({"nom": [HOSTILE], "n": [1234]}, geometry=[Point(2.8, 50.4)], crs=4326)
+    fields = [("nom", "Nom <b>", None), ("n", "N", lambda v: f"{v} m²")]
+    columns = tooltip_columns(frame, fields)
+    assert columns == {
+        f"{TIP_PREFIX}0": ["&lt;img src=x onerror=alert(1)&gt;"],
+        f"{TIP_PREFIX}1": ["1234 m²"],
+    }
+    tooltip = make_tooltip(fields)
+    assert tooltip.aliases == ["Nom &lt;b&gt;", "N"]
 
 
 def test_hostile_name_never_reaches_the_page_as_markup(territory, settings):
@@ -44,15 +49,16 @@ def test_hostile_name_never_reaches_the_page_as_markup(territory, settings):
     communes.loc[communes["insee"] == "62498", "nom"] = HOSTILE
     html = map_payload(territory_map(communes, territory, settings))
     assert HOSTILE not in unescape_js(html)
-    tips = [f["properties"][TOOLTIP_FIELD] for c in geojson_collections(html)
-            for f in c["features"]]
+    tips = [
+        f["properties"][f"{TIP_PREFIX}0"] for c in geojson_collections(html) for f in c["features"]
+    ]
     assert sum("&lt;img src=x onerror=alert(1)&gt;" in t for t in tips) == 1
 
 
 def test_display_frame_is_light_and_rounded(territory):
     communes = territory.communes
     light = display_frame(communes, [("nom", "Commune", None)], keep=["epci_code"])
-    assert set(light.columns) == {"epci_code", TOOLTIP_FIELD, "geometry"}
+    assert set(light.columns) == {"epci_code", f"{TIP_PREFIX}0", "geometry"}
     coords = light.geometry.get_coordinates().to_numpy()
     assert abs(coords / COORD_PRECISION - (coords / COORD_PRECISION).round()).max() < 1e-6
     # rounding to ~1 m moves each commune's area by far less than 0.1 %
@@ -68,12 +74,16 @@ def test_territory_map_features_follow_the_selection(territory, settings, epci, 
     assert feature_count(html) == expected
     [collection] = geojson_collections(html)
     props = collection["features"][0]["properties"]
-    assert set(props) == {"epci_code", TOOLTIP_FIELD}  # nothing else is shipped
+    # nothing else is shipped: style column + the four tooltip values
+    assert set(props) == {"epci_code"} | {f"{TIP_PREFIX}{i}" for i in range(4)}
 
 
 def test_territory_map_has_legend_and_attribution(territory, settings):
-    html = unescape_js(map_payload(territory_map(
-        selected_communes(territory, Selection(("CAHC",))), territory, settings)))
+    html = unescape_js(
+        map_payload(
+            territory_map(selected_communes(territory, Selection(("CAHC",))), territory, settings)
+        )
+    )
     assert "CAHC — CA d&#x27;Hénin-Carvin" in html  # legend entry (escaped)
     assert "CALL —" not in html  # only EPCI on the map are listed
     assert "addAttribution" in html and "IGN (ADMIN EXPRESS COG), INSEE, DGCL — 2026" in html
@@ -111,8 +121,9 @@ def test_basemaps(settings):
     assert resolve_basemap("aucun", settings) is None
     assert resolve_basemap("n'importe quoi", settings) == BASEMAPS["plan-ign"]
     assert "local" not in basemap_choices(settings)
-    local = Settings(tiles_url="http://tuiles.intranet/{z}/{x}/{y}.png",
-                     tiles_attribution="<b>PMA</b>")
+    local = Settings(
+        tiles_url="http://tuiles.intranet/{z}/{x}/{y}.png", tiles_attribution="<b>PMA</b>"
+    )
     assert list(basemap_choices(local))[0] == "local"
     assert resolve_basemap("local", local).attribution == "&lt;b&gt;PMA&lt;/b&gt;"
     html = map_payload(new_map(settings, "aucun"))

@@ -10,8 +10,13 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import HOSTILE_NAME, ROOT
 from tests.helpers import feature_count
 
-PAGES = ["pages/accueil.py", "pages/parcs.py", "pages/signaletique.py", "pages/friches.py",
-         "pages/cadastre_solaire.py"]
+PAGES = [
+    "pages/accueil.py",
+    "pages/parcs.py",
+    "pages/signaletique.py",
+    "pages/friches.py",
+    "pages/cadastre_solaire.py",
+]
 
 
 def app(**params: str | list[str]) -> AppTest:

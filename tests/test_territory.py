@@ -79,16 +79,20 @@ def test_key_figures_whole_territory(territory):
 
 def test_key_figures_area_is_measured_in_lambert93():
     # a 2 km x 3 km rectangle drawn in Lambert-93, handed over in WGS84
-    square = gpd.GeoDataFrame({"population": [10]}, geometry=[box(680_000, 7_030_000,
-                                                                   682_000, 7_033_000)],
-                              crs=2154).to_crs(4326)
+    square = gpd.GeoDataFrame(
+        {"population": [10]}, geometry=[box(680_000, 7_030_000, 682_000, 7_033_000)], crs=2154
+    ).to_crs(4326)
     assert key_figures(square).area_km2 == pytest.approx(6.0, rel=1e-4)
 
 
 def test_key_figures_empty(territory):
     figures = key_figures(territory.communes.iloc[0:0])
     assert (figures.n_communes, figures.population, figures.area_km2, figures.density) == (
-        0, 0, 0.0, 0.0)
+        0,
+        0,
+        0.0,
+        0.0,
+    )
 
 
 def test_commune_selection_wins_over_epci(territory):
@@ -113,8 +117,7 @@ def test_clip_spatial_keeps_intersecting_features(territory):
     bethune = territory.communes.loc[territory.communes["nom"] == "Béthune"].geometry.iloc[0]
     inside_lens = lens.representative_point()
     inside_bethune = bethune.representative_point()
-    points = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[inside_lens, inside_bethune],
-                              crs=4326)
+    points = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[inside_lens, inside_bethune], crs=4326)
     kept = clip(points, territory, Selection(("CALL",)))
     assert list(kept["nom"]) == ["a"]
     # same test in Lambert-93: the selection is reprojected, not the layer
@@ -142,8 +145,14 @@ def test_clip_empty_selection_result(territory):
 
 def test_communes_table_units_and_order(territory):
     table = communes_table(selected_communes(territory, Selection(("CAHC",))))
-    assert list(table.columns) == ["Code INSEE", "Commune", "EPCI", "Population (hab.)",
-                                   "Superficie (km²)", "Densité (hab./km²)"]
+    assert list(table.columns) == [
+        "Code INSEE",
+        "Commune",
+        "EPCI",
+        "Population (hab.)",
+        "Superficie (km²)",
+        "Densité (hab./km²)",
+    ]
     assert table["Population (hab.)"].sum() == 126_133
     assert table["Superficie (km²)"].sum() == pytest.approx(112.3, abs=0.1)
 

@@ -23,9 +23,16 @@ ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "static" / "vendor"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
@@ -41,19 +48,34 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env_extra: dict[str, str] | None = None,
-                     timeout: float = 60) -> Iterator[str]:
+def streamlit_server(env_extra: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
     """Run ``streamlit run app.py`` and yield its base URL once healthy."""
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -96,8 +118,9 @@ class OfflineRouter:
         if "leaflet@" in parsed.path and (VENDOR / "leaflet" / name).is_file():
             self.served.append(url)
             mime = "text/css" if name.endswith(".css") else "application/javascript"
-            route.fulfill(status=200, body=(VENDOR / "leaflet" / name).read_bytes(),
-                          content_type=mime)
+            route.fulfill(
+                status=200, body=(VENDOR / "leaflet" / name).read_bytes(), content_type=mime
+            )
         elif "TILEMATRIX" in url or parsed.hostname == "tile.openstreetmap.org":
             self.tiles += 1
             route.fulfill(status=200, body=BLANK_PNG, content_type="image/png")

@@ -1,0 +1,135 @@
+"""Real-browser journeys: Debian chromium driven by Playwright, fully offline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import MAP_FRAME
+from tests.conftest import HOSTILE_NAME
+
+TIMEOUT = 30_000
+POLYGONS = "path.leaflet-interactive"
+
+
+def polygons(page):
+    return page.frame_locator(MAP_FRAME).locator(POLYGONS)
+
+
+def open_page(page, url):
+    page.goto(url)
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_visible(timeout=TIMEOUT)
+
+
+def pick_epci(page, label):
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
+    box.locator("input").click()
+    page.get_by_role("option", name=label).click()
+    page.keyboard.press("Escape")
+
+
+def test_home_renders_the_150_communes(page, server, router, artifacts):
+    open_page(page, server)
+    expect(polygons(page)).to_have_count(150, timeout=TIMEOUT)
+    expect(page.get_by_text("Atlas du Pôle Métropolitain de l'Artois")).to_be_visible()
+    frame = page.frame_locator(MAP_FRAME)
+    expect(frame.locator(".atlas-legend")).to_contain_text("CABBALR")
+    expect(frame.locator(".leaflet-control-attribution")).to_contain_text("IGN")
+    assert router.served, "Leaflet must come from the local npm copy"
+    assert router.tiles > 0, "the basemap asked for tiles"
+    page.screenshot(path=artifacts / "accueil.png", full_page=True)
+
+
+def test_url_restricts_to_cahc(page, server):
+    open_page(page, f"{server}/?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    expect(page.get_by_text("Territoire affiché : CAHC")).to_be_visible()
+
+
+def test_url_commune_shows_lens(page, server):
+    open_page(page, f"{server}/?epci=CALL&commune=62498")
+    expect(polygons(page)).to_have_count(1, timeout=TIMEOUT)
+    expect(page.get_by_text("Commune(s) : Lens")).to_be_visible()
+
+
+def test_invalid_url_value_shows_a_notice(page, server):
+    open_page(page, f"{server}/?epci=NIMPORTE")
+    expect(polygons(page)).to_have_count(150, timeout=TIMEOUT)
+    expect(page.get_by_text("Intercommunalité inconnue ignorée")).to_be_visible()
+
+
+def test_sidebar_filter_changes_the_map_and_follows_pages(page, server, artifacts):
+    open_page(page, f"{server}/?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    pick_epci(page, "CALL — CA de Lens - Liévin")
+    expect(polygons(page)).to_have_count(50, timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"epci=CAHC&epci=CALL"))
+    page.get_by_role("link", name="Friches").click()
+    expect(page.get_by_text("Page à venir.")).to_be_visible(timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"/friches\?epci=CAHC&epci=CALL"))
+    expect(page.get_by_text("CAHC — CA d'Hénin-Carvin + CALL")).to_be_visible()
+    page.get_by_role("link", name="Accueil").click()
+    expect(polygons(page)).to_have_count(50, timeout=TIMEOUT)
+
+
+def test_tooltip_on_hover(page, server):
+    open_page(page, f"{server}/?commune=62498")
+    expect(polygons(page)).to_have_count(1, timeout=TIMEOUT)
+    polygons(page).first.hover(force=True)
+    tooltip = page.frame_locator(MAP_FRAME).locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text("Lens", timeout=TIMEOUT)
+    expect(tooltip).to_contain_text("hab.")
+
+
+@pytest.mark.parametrize(
+    ("link", "slug"),
+    [
+        ("Chaîne des Parcs", "parcs"),
+        ("Signalétique", "signaletique"),
+        ("Friches", "friches"),
+        ("Cadastre solaire", "cadastre-solaire"),
+    ],
+)
+def test_screenshot_of_each_page(page, server, artifacts, link, slug):
+    open_page(page, server)
+    page.get_by_role("link", name=link).click()
+    expect(page).to_have_url(re.compile(rf"/{slug}"), timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name=link)).to_be_visible(timeout=TIMEOUT)
+    page.screenshot(path=artifacts / f"{slug}.png", full_page=True)
+
+
+def test_hostile_name_is_text_not_markup(page, hostile_server, artifacts):
+    open_page(page, f"{hostile_server}/?commune=62498")
+    expect(polygons(page)).to_have_count(1, timeout=TIMEOUT)
+    polygons(page).first.hover(force=True)
+    frame = page.frame_locator(MAP_FRAME)
+    tooltip = frame.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text(HOSTILE_NAME, timeout=TIMEOUT)  # shown literally
+    assert frame.locator(".leaflet-tooltip img").count() == 0
+    assert page.locator('img[src="x"]').count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    page.screenshot(path=artifacts / "nom-hostile.png", full_page=True)
+
+
+def test_offline_mode_loads_leaflet_from_the_app(page, offline_server, router, artifacts):
+    open_page(page, f"{offline_server}/?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    assert router.served == [], "offline mode must not ask a CDN for Leaflet"
+    page.screenshot(path=artifacts / "hors-ligne.png", full_page=True)
+
+
+def test_phone_viewport(browser, router, server, artifacts):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    phone.route("**/*", router)
+    phone.goto(f"{server}/?epci=CAHC")
+    expect(polygons(phone)).to_have_count(14, timeout=TIMEOUT)
+    frame_box = phone.locator(MAP_FRAME).bounding_box()
+    assert frame_box is not None and frame_box["width"] <= 390  # the map fits the screen
+    phone.screenshot(path=artifacts / "accueil-telephone.png", full_page=True)
+    context.close()

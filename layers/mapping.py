@@ -190,6 +190,30 @@ def add_polygons(
     return layer
 
 
+def add_points(
+    fmap: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str,
+    fields: Sequence[Field],
+    color: str,
+    show: bool = True,
+    radius: int = 5,
+) -> folium.GeoJson:
+    """Add points as circle markers with an escaped tooltip, in their own toggleable layer."""
+    layer = folium.GeoJson(
+        display_frame(gdf, fields),
+        name=name,
+        show=show,
+        marker=folium.CircleMarker(
+            radius=radius, weight=1, color="#ffffff", fill=True, fill_color=color, fill_opacity=0.95
+        ),
+        tooltip=make_tooltip(fields),
+    )
+    layer.add_to(fmap)
+    return layer
+
+
 class Legend(MacroElement):
     """A Leaflet control listing symbols and labels; every label is escaped."""
 
@@ -256,6 +280,7 @@ class DataAttribution(MacroElement):
 
 
 EPCI_COLORS = {"CALL": "#1b9e77", "CAHC": "#d95f02", "CABBALR": "#7570b3"}
+MAIRIE_COLOR = "#c2185b"
 
 
 def territory_map(
@@ -264,7 +289,11 @@ def territory_map(
     settings: Settings,
     basemap_id: str = "plan-ign",
 ) -> folium.Map:
-    """Home-page map: the selected communes coloured by EPCI, tooltip, legend, attribution."""
+    """Home-page map: the selected communes coloured by EPCI.
+
+    Also their town halls (a layer hidden by default), tooltips, layer control, legend and
+    attribution.
+    """
     fmap = new_map(settings, basemap_id, frame_bounds(communes))
     names = territory.epci_names
     fields: list[Field] = [
@@ -276,11 +305,24 @@ def territory_map(
     add_polygons(
         fmap, communes, name="Communes", fields=fields, color_by="epci_code", colors=EPCI_COLORS
     )
+    mairies = territory.mairies[territory.mairies["insee"].isin(communes["insee"])]
+    if not mairies.empty:
+        add_points(
+            fmap,
+            mairies,
+            name="Mairies",
+            color=MAIRIE_COLOR,
+            show=False,
+            fields=[("nom", "Mairie de", None), ("adresse", "Adresse", None)],
+        )
+    folium.LayerControl(collapsed=True).add_to(fmap)
     shown = [c for c in names if c in set(communes["epci_code"])] or list(names)
-    Legend(
-        "Intercommunalités", [(EPCI_COLORS.get(c, "#555555"), f"{c} — {names[c]}") for c in shown]
+    items = [(EPCI_COLORS.get(c, "#555555"), f"{c} — {names[c]}") for c in shown]
+    items.append((MAIRIE_COLOR, "Mairies (à cocher dans le sélecteur de couches)"))
+    Legend("Intercommunalités", items).add_to(fmap)
+    DataAttribution(
+        [territory.catalog["communes"].attribution, territory.catalog["mairies"].attribution]
     ).add_to(fmap)
-    DataAttribution([territory.catalog["communes"].attribution]).add_to(fmap)
     return fmap
 
 

@@ -21,9 +21,15 @@ def geojson_collections(script: str) -> list[dict]:
     return found
 
 
-def feature_count(script: str) -> int:
-    """Number of features in all inlined GeoJSON collections of a map script."""
-    return sum(len(doc["features"]) for doc in geojson_collections(script))
+def feature_count(
+    script: str, geometry_types: tuple[str, ...] = ("Polygon", "MultiPolygon")
+) -> int:
+    """Number of inlined GeoJSON features of the given geometry types (polygons by default)."""
+    return sum(
+        f["geometry"]["type"] in geometry_types
+        for doc in geojson_collections(script)
+        for f in doc["features"]
+    )
 
 
 def unescape_js(text: str) -> str:

@@ -72,8 +72,9 @@ def test_territory_map_features_follow_the_selection(territory, settings, epci, 
     communes = selected_communes(territory, Selection(epci))
     html = map_payload(territory_map(communes, territory, settings))
     assert feature_count(html) == expected
-    [collection] = geojson_collections(html)
-    props = collection["features"][0]["properties"]
+    assert feature_count(html, ("Point",)) == expected  # one town hall per commune
+    communes_layer, _mairies = geojson_collections(html)
+    props = communes_layer["features"][0]["properties"]
     # nothing else is shipped: style column + the four tooltip values
     assert set(props) == {"epci_code"} | {f"{TIP_PREFIX}{i}" for i in range(4)}
 

@@ -133,3 +133,12 @@ def test_phone_viewport(browser, router, server, artifacts):
     assert frame_box is not None and frame_box["width"] <= 390  # the map fits the screen
     phone.screenshot(path=artifacts / "accueil-telephone.png", full_page=True)
     context.close()
+
+
+def test_town_halls_layer_can_be_switched_on(page, server):
+    open_page(page, f"{server}/?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    frame = page.frame_locator(MAP_FRAME)
+    frame.locator(".leaflet-control-layers").hover()
+    frame.locator(".leaflet-control-layers-overlays label", has_text="Mairies").click()
+    expect(polygons(page)).to_have_count(28, timeout=TIMEOUT)  # + 14 town-hall markers

@@ -46,12 +46,13 @@ class LayerInfo:
     description: str = ""
     required_fields: tuple[str, ...] = ()
     unique_field: str | None = None
+    short_attribution: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def attribution(self) -> str:
-        """Short attribution text: producer and date (plain text, not HTML)."""
-        return f"{self.producer} — {self.date}"
+        """Short attribution for maps: producer and date (plain text, not HTML)."""
+        return self.short_attribution or f"{self.producer} — {self.date}"
 
     @property
     def quality_label(self) -> str:

@@ -87,7 +87,7 @@ def test_territory_map_has_legend_and_attribution(territory, settings):
     )
     assert "CAHC — CA d&#x27;Hénin-Carvin" in html  # legend entry (escaped)
     assert "CALL —" not in html  # only EPCI on the map are listed
-    assert "addAttribution" in html and "IGN (ADMIN EXPRESS COG), INSEE, DGCL — 2026" in html
+    assert "addAttribution" in html and "IGN, INSEE, DGCL — 2026" in html
     assert "data.geopf.fr" in html  # default basemap: Plan IGN v2
 
 

@@ -114,12 +114,14 @@ class OfflineRouter:
         if parsed.hostname in LOCAL_HOSTS:
             route.continue_()
             return
-        name = parsed.path.rsplit("/", 1)[-1]
-        if "leaflet@" in parsed.path and (VENDOR / "leaflet" / name).is_file():
+        local = VENDOR / "leaflet" / parsed.path.partition("/dist/")[2]
+        if "leaflet@" in parsed.path and local.is_file():
             self.served.append(url)
-            mime = "text/css" if name.endswith(".css") else "application/javascript"
+            mime = {".css": "text/css", ".js": "application/javascript", ".png": "image/png"}
             route.fulfill(
-                status=200, body=(VENDOR / "leaflet" / name).read_bytes(), content_type=mime
+                status=200,
+                body=local.read_bytes(),
+                content_type=mime.get(local.suffix, "application/octet-stream"),
             )
         elif "TILEMATRIX" in url or parsed.hostname == "tile.openstreetmap.org":
             self.tiles += 1

@@ -1,4 +1,7 @@
-"""Atlas PMA — entry point: page config, navigation, the shared sidebar. Nothing else."""
+"""Atlas PMA — entry point: page config, navigation, the shared sidebar. Nothing else.
+
+Each page's url_path is its file name: see ``_shared.ensure_app_shell`` for why.
+"""
 
 import streamlit as st
 
@@ -30,7 +33,7 @@ navigation = st.navigation(
                 "pages/cadastre_solaire.py",
                 title="Cadastre solaire",
                 icon=":material/solar_power:",
-                url_path="cadastre-solaire",
+                url_path="cadastre_solaire",
             ),
         ],
     }

@@ -33,9 +33,21 @@ def _leaflet_version() -> str:
 
 LEAFLET_VERSION = _leaflet_version()
 LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
+MARKERCLUSTER_VERSION = "1.1.0"  # the version folium.plugins.MarkerCluster asks for
+MARKERCLUSTER_CDN = (
+    f"https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/{MARKERCLUSTER_VERSION}"
+)
 # npm package → files of its tarball to keep, relative to the package folder
 NPM_ASSETS = {
     "leaflet": (LEAFLET_VERSION, ["dist/leaflet.js", "dist/leaflet.css", "dist/images"]),
+    "leaflet.markercluster": (
+        MARKERCLUSTER_VERSION,
+        [
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "dist/MarkerCluster.Default.css",
+        ],
+    ),
 }
 
 
@@ -45,9 +57,26 @@ def map_assets(settings: Settings) -> tuple[list[tuple[str, str]], list[tuple[st
     return [("leaflet", f"{base}/leaflet.js")], [("leaflet_css", f"{base}/leaflet.css")]
 
 
+def cluster_assets(settings: Settings) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(default_js, default_css)`` for ``folium.plugins.MarkerCluster``, CDN or offline."""
+    base = f"{settings.static_url}/leaflet.markercluster" if settings.offline else MARKERCLUSTER_CDN
+    return (
+        [("markerclusterjs", f"{base}/leaflet.markercluster.js")],
+        [
+            ("markerclustercss", f"{base}/MarkerCluster.css"),
+            ("markerclusterdefaultcss", f"{base}/MarkerCluster.Default.css"),
+        ],
+    )
+
+
 def missing_assets(static_dir: Path) -> list[Path]:
     """Vendored files the offline mode needs and that are not on disk."""
-    wanted = [static_dir / "leaflet" / "leaflet.js", static_dir / "leaflet" / "leaflet.css"]
+    wanted = [
+        static_dir / package / member.removeprefix("dist/")
+        for package, (_version, members) in NPM_ASSETS.items()
+        for member in members
+        if "." in member.rsplit("/", 1)[-1]  # files only (folders are checked by content)
+    ]
     return [p for p in wanted if not p.is_file()]
 
 

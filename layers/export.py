@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -33,3 +35,19 @@ def to_geojson_bytes(gdf: gpd.GeoDataFrame, metadata: Mapping[str, str]) -> byte
     doc = json.loads(gdf.to_crs(4326).to_json(drop_id=True))
     doc["metadata"] = dict(metadata)
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def to_gpkg_bytes(gdf: gpd.GeoDataFrame, layer: str, metadata: Mapping[str, str]) -> bytes:
+    """A GeoPackage holding ``gdf`` as ``layer``, with provenance as layer metadata."""
+    import pyogrio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.gpkg"
+        pyogrio.write_dataframe(
+            gdf,
+            path,
+            layer=layer,
+            driver="GPKG",
+            layer_metadata={k.upper(): str(v) for k, v in metadata.items()},
+        )
+        return path.read_bytes()

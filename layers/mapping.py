@@ -101,7 +101,7 @@ def new_map(
             max_zoom=basemap.max_zoom,
             control=False,
         ).add_to(fmap)
-    fmap.fit_bounds([list(bounds[0]), list(bounds[1])])
+    fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=15)
     return fmap
 
 

@@ -165,8 +165,10 @@ def clip(
 ) -> gpd.GeoDataFrame:
     """Restrict a layer to the selection — the one function every page uses.
 
-    Frames with an ``insee`` column (communes, town halls…) are filtered by attribute.
-    Other frames keep the features that intersect the selected communes; with ``cut=True``
+    Frames with an ``insee`` column (communes, town halls…) are filtered by attribute, frames
+    with an ``insee_list`` column (comma-separated codes of the communes a park or a link
+    covers, computed by spatial join) keep rows sharing a code with the selection. Other
+    frames keep the features that intersect the selected communes; with ``cut=True``
     their geometries are also cut at the selection's border.
     """
     if selection.is_everything:
@@ -174,6 +176,10 @@ def clip(
     if "insee" in gdf.columns:
         keep = selected_communes(territory, selection)["insee"]
         return gdf[gdf["insee"].astype(str).isin(keep)]
+    if "insee_list" in gdf.columns:  # features spanning communes (parks, links)
+        wanted = set(selected_communes(territory, selection)["insee"])
+        hits = gdf["insee_list"].fillna("").map(lambda s: bool(wanted & set(s.split(","))))
+        return gdf[hits]
     area = selection_geometry(territory, selection)
     if gdf.crs is not None and not gdf.crs.equals(territory.communes.crs):
         area = gpd.GeoSeries([area], crs=territory.communes.crs).to_crs(gdf.crs).iloc[0]

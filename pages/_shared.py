@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 
 import folium
 import streamlit as st
@@ -159,3 +160,172 @@ def sources(layers: Iterable[LayerInfo]) -> None:
 def file_stamp() -> str:
     """Today's date for download file names."""
     return date.today().isoformat()
+
+
+def page_state_from_url(page: str, spec: dict[str, tuple[str, list[str] | None]]) -> list[str]:
+    """Once per session and page, seed widget state from the URL; returns French notices.
+
+    ``spec`` maps a widget key to (URL parameter, allowed values or None for free text).
+    Multi-valued widgets get lists; a single value is used as such for ``selectbox`` keys
+    ending in ``_un``. Values outside the allowed list are dropped with a notice.
+    """
+    flag = f"_url_lu_{page}"
+    if flag in st.session_state:
+        return []
+    st.session_state[flag] = True
+    notices = []
+    for key, (param, allowed) in spec.items():
+        values = st.query_params.get_all(param)
+        if not values:
+            continue
+        if allowed is not None:
+            bad = [v for v in values if v not in allowed]
+            notices += [f"Valeur ignorée pour « {param} » : {v[:40]}" for v in bad]
+            values = [v for v in values if v in allowed]
+        if not values:
+            continue
+        st.session_state[key] = values[0] if key.endswith("_un") else values
+        st.session_state[f"_mem_{key}"] = st.session_state[key]
+    return notices
+
+
+def restore_widgets(keys: list[str]) -> None:
+    """Give back to widgets the values they had when the user left the page."""
+    for key in keys:
+        if key not in st.session_state and f"_mem_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_mem_{key}"]
+
+
+def remember_widgets(keys: list[str]) -> None:
+    """Keep widget values beyond the page's life (Streamlit drops them on page change)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_mem_{key}"] = st.session_state[key]
+
+
+def write_page_url(params: dict[str, object]) -> None:
+    """Mirror page choices in the URL (None or empty removes the parameter)."""
+    for name, value in params.items():
+        if value in (None, "", [], ()):
+            if name in st.query_params:
+                del st.query_params[name]
+            continue
+        wanted = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        if st.query_params.get_all(name) != wanted:
+            st.query_params[name] = wanted if len(wanted) > 1 else wanted[0]
+
+
+def show_notices(notices: list[str]) -> None:
+    """URL values that were ignored, as warnings (escaped)."""
+    for notice in notices:
+        st.warning(f"Lien : {md_escape(notice)}", icon="⚠️")
+
+
+def clickable_map(fmap: folium.Map, key: str, on_click, height: int = 560) -> None:  # noqa: ANN001
+    """Render a map that reports only clicks; ``on_click(lat, lng)`` runs as a callback."""
+
+    def _changed() -> None:
+        clicked = (st.session_state.get(key) or {}).get("last_object_clicked")
+        if clicked:
+            on_click(clicked["lat"], clicked["lng"])
+
+    st_folium(
+        fmap,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=["last_object_clicked"],
+        on_change=_changed,
+    )
+
+
+def downloads(stem: str, table, frame, layer_name: str, info: LayerInfo) -> None:  # noqa: ANN001
+    """CSV, GeoJSON and GeoPackage download buttons for a filtered result."""
+    from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
+
+    stamp = file_stamp()
+    meta = layer_metadata(info)
+    cols = st.columns(3)
+    cols[0].download_button(
+        "Tableau (CSV)", to_csv_bytes(table), file_name=f"{stem}-{stamp}.csv", mime="text/csv"
+    )
+    cols[1].download_button(
+        "Carte (GeoJSON)",
+        to_geojson_bytes(frame, meta),
+        file_name=f"{stem}-{stamp}.geojson",
+        mime="application/geo+json",
+    )
+    cols[2].download_button(
+        "SIG (GeoPackage)",
+        to_gpkg_bytes(frame, layer_name, meta),
+        file_name=f"{stem}-{stamp}.gpkg",
+        mime="application/geopackage+sqlite3",
+    )
+
+
+@st.cache_resource(show_spinner="Chargement des parcs et des liaisons…")
+def _planning(geodata_dir: str):  # noqa: ANN202 - cached resource
+    from layers.parks import load_planning
+
+    return load_planning(Path(geodata_dir), _territory(geodata_dir))
+
+
+@st.cache_resource(show_spinner="Chargement des friches…")
+def _brownfields(geodata_dir: str):  # noqa: ANN202 - cached resource
+    from layers.assumptions import load_assumptions
+    from layers.brownfields import prepare
+    from layers.catalog import read_layer
+
+    territory = _territory(geodata_dir)
+    hyp = load_assumptions(Path(geodata_dir))
+    return prepare(read_layer(territory.catalog["friches"], Path(geodata_dir)), hyp), hyp
+
+
+def _guarded(loader, what: str):  # noqa: ANN001, ANN202
+    try:
+        return loader(str(get_settings().geodata_dir))
+    except AtlasError as err:
+        st.error(f"Impossible de charger {what}. {md_escape(err)}")
+        st.stop()
+        raise
+
+
+def get_planning():  # noqa: ANN201
+    """Parks, links and context layers (cached), or a French error and a stopped page."""
+    return _guarded(_planning, "les parcs")
+
+
+def get_brownfields():  # noqa: ANN201
+    """(prepared brownfields, assumptions) (cached), or a French error and a stopped page."""
+    return _guarded(_brownfields, "les friches")
+
+
+def assumptions_expander(hyp, group: str) -> None:  # noqa: ANN001
+    """Show every assumption of a group with its range, unit, source and date."""
+    with st.expander(f"Hypothèses de calcul (version {md_escape(hyp.version)})"):
+        for item in hyp.groups[group].values():
+            link = f" — [source]({item.url})" if item.url.startswith("https://") else ""
+            st.markdown(
+                f"**{md_escape(item.titre)}** : {item.bas:g} / {item.central:g} / "
+                f"{item.haut:g} {md_escape(item.unite)} (bas / central / haut)  \n"
+                f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
+            )
+        st.caption("Modifiables dans geodata/hypotheses.toml (un seul fichier, versionné).")
+
+
+def ensure_app_shell() -> None:
+    """Rerun through app.py when Streamlit ran a page file on its own.
+
+    Because the design keeps pages in ``pages/``, Streamlit's legacy multipage mode runs
+    ``pages/<name>.py`` directly for the very first request of a fresh server when that
+    request is a deep link (``/parcs?…``). That run has no shared sidebar; the legacy mode
+    is only switched off by a public ``st.navigation`` call, which that run never makes.
+    We switch it off ourselves and rerun: page hashes derive from ``url_path`` only, and
+    app.py gives every page the url_path the legacy mode infers (its file name), so the
+    rerun lands on the same page, inside app.py. Covered by a browser test on a fresh server.
+    """
+    if K_INIT not in st.session_state:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()

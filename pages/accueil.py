@@ -8,6 +8,8 @@ from layers.mapping import territory_map
 from layers.territory import communes_table, describe_selection, key_figures, selected_communes
 from pages import _shared
 
+_shared.ensure_app_shell()
+
 territory = _shared.get_territory()
 selection = _shared.current_selection()
 communes = selected_communes(territory, selection)

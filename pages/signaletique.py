@@ -6,6 +6,8 @@ from layers.formatting import md_escape
 from layers.territory import describe_selection
 from pages import _shared
 
+_shared.ensure_app_shell()
+
 territory = _shared.get_territory()
 selection = _shared.current_selection()
 

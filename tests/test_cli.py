@@ -39,7 +39,7 @@ def test_console_script_is_installed(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "3 couche(s) vérifiée(s)" in proc.stdout
+    assert "aucune erreur" in proc.stdout
 
 
 def test_invalid_geometry_is_reported(geodata_copy, capsys):

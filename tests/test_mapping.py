@@ -8,7 +8,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from layers.assets import LEAFLET_VERSION, map_assets, missing_assets
+from layers.assets import LEAFLET_VERSION, cluster_assets, map_assets, missing_assets
 from layers.mapping import (
     BASEMAPS,
     COORD_PRECISION,
@@ -108,11 +108,25 @@ def test_offline_map_uses_no_cdn():
 
 
 def test_missing_assets(tmp_path):
-    assert len(missing_assets(tmp_path)) == 2
+    assert len(missing_assets(tmp_path)) == 5
     (tmp_path / "leaflet").mkdir()
     for name in ("leaflet.js", "leaflet.css"):
         (tmp_path / "leaflet" / name).write_text("x")
+    assert len(missing_assets(tmp_path)) == 3
+    (tmp_path / "leaflet.markercluster").mkdir()
+    for name in ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"):
+        (tmp_path / "leaflet.markercluster" / name).write_text("x")
     assert missing_assets(tmp_path) == []
+
+
+def test_cluster_assets_match_what_folium_asks_for(settings):
+    import folium.plugins
+
+    js, css = cluster_assets(settings)
+    assert js == folium.plugins.MarkerCluster.default_js
+    assert css == folium.plugins.MarkerCluster.default_css
+    offline_js, _ = cluster_assets(Settings(offline=True))
+    assert offline_js[0][1].startswith("/app/static/vendor/leaflet.markercluster/")
 
 
 def test_basemaps(settings):

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import HOSTILE_NAME, ROOT
-from tests.helpers import feature_count
+from tests.helpers import feature_count, geojson_collections
 
 PAGES = [
     "pages/accueil.py",
@@ -19,11 +19,14 @@ PAGES = [
 ]
 
 
-def app(**params: str | list[str]) -> AppTest:
+def app(page: str | None = None, **params: str | list[str]) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     for key, value in params.items():
         at.query_params[key] = value
-    return at.run()
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
 
 
 def map_args(at: AppTest) -> dict:
@@ -54,7 +57,7 @@ def test_every_page_runs(page):
 
 def test_placeholder_pages_say_they_are_coming():
     at = app()
-    for page in PAGES[1:]:
+    for page in ["pages/signaletique.py", "pages/cadastre_solaire.py"]:
         at.switch_page(page).run()
         assert any("Page à venir" in i.value for i in at.info), page
 
@@ -150,3 +153,94 @@ def test_broken_geodata_gives_a_french_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ATLAS_GEODATA", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert at.error and "Impossible de charger les données du territoire" in at.error[0].value
+
+
+# --- Chaîne des Parcs --------------------------------------------------------------------
+
+
+def parks_on_map(at: AppTest) -> int:
+    return sum(
+        1
+        for c in geojson_collections(map_args(at)["script"])
+        for f in c["features"]
+        if str(f["properties"].get("parc_id", "")).startswith("P")
+    )
+
+
+def test_parks_page_filters_by_type_from_the_url():
+    at = app("pages/parcs.py", type="terril")
+    assert not at.exception
+    assert parks_on_map(at) == 3  # Base 11/19, Pinchonvalles, terrils of the Parc des Iles
+
+
+def test_parks_page_follows_the_epci_selection():
+    assert parks_on_map(app("pages/parcs.py")) == 19
+    at = app("pages/parcs.py", epci="CAHC")
+    assert parks_on_map(at) == 3
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Parcs"] == "3"
+
+
+def test_parks_page_type_widget_changes_the_map():
+    at = app("pages/parcs.py")
+    at.multiselect(key="parcs_types").set_value(["canal / berges"]).run()
+    assert parks_on_map(at) == 3
+
+
+def test_park_card_from_the_url():
+    at = app("pages/parcs.py", parc="P09")
+    assert not at.exception
+    assert any("Base 11/19" in h.value for h in at.subheader)
+    assert any("Friches à moins de 1000 m" in m.value for m in at.markdown)
+
+
+def test_park_card_for_an_indicative_outline_warns():
+    at = app("pages/parcs.py", parc="P14")  # Olhain, drawn as a circle
+    assert any("Géométrie indicative" in w.value for w in at.warning)
+
+
+def test_parks_page_ignores_unknown_url_values():
+    at = app("pages/parcs.py", type=["terril", "<b>volcan</b>"], parc="P99")
+    assert not at.exception
+    assert parks_on_map(at) == 3
+    assert any("volcan" in w.value and "<b>" not in w.value for w in at.warning)
+
+
+def test_context_layers_from_the_url():
+    at = app("pages/parcs.py", epci="CAHC", couche="puits")
+    assert feature_count(map_args(at)["script"], ("Point",)) > 0
+
+
+# --- Friches -----------------------------------------------------------------------------
+
+
+def sites_on_map(at: AppTest) -> int:
+    return feature_count(map_args(at)["script"], ("Point",))
+
+
+def test_friches_page_counts():
+    at = app("pages/friches.py")
+    assert not at.exception
+    assert sites_on_map(at) == 307
+    assert sites_on_map(app("pages/friches.py", epci="CAHC")) == 83
+
+
+def test_friches_status_and_verification_filters_from_the_url():
+    assert sites_on_map(app("pages/friches.py", statut="friche avec projet")) == 19
+    assert sites_on_map(app("pages/friches.py", verification="non vérifiés")) == 239
+
+
+def test_friches_status_widget_changes_the_map():
+    at = app("pages/friches.py", epci="CAHC")
+    at.multiselect(key="friches_statuts").set_value(["friche sans projet"]).run()
+    n = sites_on_map(at)
+    assert 0 < n < 83
+    labels = at.multiselect(key="friches_statuts").options
+    assert any(label.startswith("friche sans projet (") for label in labels)
+
+
+def test_friches_search_and_screening_label():
+    at = app("pages/friches.py")
+    at.text_input(key="friches_activite_un").input("cokerie").run()
+    assert 0 < sites_on_map(at) < 20
+    assert any("premier repérage, pas une étude" in i.value for i in at.info)

@@ -161,3 +161,12 @@ def test_describe_selection(territory):
     assert "150 communes" in describe_selection(territory, Selection())
     assert describe_selection(territory, Selection(("CAHC",))).startswith("CAHC — ")
     assert describe_selection(territory, Selection(communes=("62498",))) == "Commune(s) : Lens"
+
+
+def test_clip_by_commune_list(territory):
+    frame = gpd.GeoDataFrame(
+        {"insee_list": ["62498,62065", "62427", ""]}, geometry=[Point(0, 0)] * 3, crs=4326
+    )
+    assert len(clip(frame, territory, Selection(communes=("62065",)))) == 1
+    assert len(clip(frame, territory, Selection(("CAHC",)))) == 1  # 62427 Hénin-Beaumont
+    assert len(clip(frame, territory, Selection(("CABBALR",)))) == 0

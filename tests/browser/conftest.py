@@ -75,3 +75,10 @@ def hostile_server(tmp_path_factory):
 def offline_server(tmp_path_factory):
     with streamlit_server({"ATLAS_OFFLINE": "1"}) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_server():
+    """A server nobody has visited yet (first request = the test's deep link)."""
+    with streamlit_server() as url:
+        yield url

@@ -108,14 +108,26 @@ class OfflineRouter:
         self.tiles = 0
         self.blanked: list[str] = []
 
+    @staticmethod
+    def local_copy(path: str) -> Path | None:
+        """The vendored file (from npm) that a CDN path asks for, if we have it."""
+        name = path.rsplit("/", 1)[-1]
+        if "leaflet@" in path:
+            local = VENDOR / "leaflet" / path.partition("/dist/")[2]
+        elif "/leaflet.markercluster/" in path:
+            local = VENDOR / "leaflet.markercluster" / name
+        else:
+            return None
+        return local if local.is_file() else None
+
     def __call__(self, route) -> None:  # noqa: ANN001 - playwright Route
         url = route.request.url
         parsed = urlparse(url)
         if parsed.hostname in LOCAL_HOSTS:
             route.continue_()
             return
-        local = VENDOR / "leaflet" / parsed.path.partition("/dist/")[2]
-        if "leaflet@" in parsed.path and local.is_file():
+        local = self.local_copy(parsed.path)
+        if local is not None:
             self.served.append(url)
             mime = {".css": "text/css", ".js": "application/javascript", ".png": "image/png"}
             route.fulfill(

@@ -67,8 +67,11 @@ def test_sidebar_filter_changes_the_map_and_follows_pages(page, server, artifact
     expect(polygons(page)).to_have_count(50, timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"epci=CAHC&epci=CALL"))
     page.get_by_role("link", name="Friches").click()
-    expect(page.get_by_text("Page à venir.")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Friches")).to_be_visible(timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"/friches\?epci=CAHC&epci=CALL"))
+    expect(
+        polygons(page).or_(page.frame_locator(MAP_FRAME).locator(".marker-cluster")).first
+    ).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("CAHC — CA d'Hénin-Carvin + CALL")).to_be_visible()
     page.get_by_role("link", name="Accueil").click()
     expect(polygons(page)).to_have_count(50, timeout=TIMEOUT)
@@ -89,7 +92,7 @@ def test_tooltip_on_hover(page, server):
         ("Chaîne des Parcs", "parcs"),
         ("Signalétique", "signaletique"),
         ("Friches", "friches"),
-        ("Cadastre solaire", "cadastre-solaire"),
+        ("Cadastre solaire", "cadastre_solaire"),
     ],
 )
 def test_screenshot_of_each_page(page, server, artifacts, link, slug):
@@ -142,3 +145,59 @@ def test_town_halls_layer_can_be_switched_on(page, server):
     frame.locator(".leaflet-control-layers").hover()
     frame.locator(".leaflet-control-layers-overlays label", has_text="Mairies").click()
     expect(polygons(page)).to_have_count(28, timeout=TIMEOUT)  # + 14 town-hall markers
+
+
+def test_deep_link_on_a_fresh_server_keeps_the_shell(page, fresh_server):
+    # the very first request of a new server is a deep link to a page
+    open_page(page, f"{fresh_server}/parcs?epci=CAHC")
+    expect(page.get_by_role("heading", name="Chaîne des Parcs")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Intercommunalités")
+    expect(page.get_by_text("Territoire : CAHC")).to_be_visible()
+
+
+def click_at_lat_lng(page, lat, lng):
+    """Click the map where a geographic point is, as a user would (real mouse events)."""
+    frame = next(f for f in page.frames if "st_folium" in f.url)
+    x, y = frame.evaluate(
+        "([lat, lng]) => { const p = window.map.latLngToContainerPoint("
+        "[lat, lng]); return [p.x, p.y]; }",
+        [lat, lng],
+    )
+    box = page.locator(MAP_FRAME).bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def test_click_a_park_shows_its_card(page, server, territory, artifacts):
+    from layers.parks import load_planning
+    from tests.conftest import GEODATA
+
+    parks = load_planning(GEODATA, territory).parks
+    target = parks[parks["nom"] == "Terrils 40 et 41"]
+    inside = target.geometry.iloc[0].representative_point()
+    open_page(page, f"{server}/parcs?commune=62443")  # Hersin-Coupigny
+    expect(polygons(page).first).to_be_visible(timeout=TIMEOUT)
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # let the map settle after fitBounds
+    click_at_lat_lng(page, inside.y, inside.x)
+    expect(page.get_by_text("Fiche : Terrils 40 et 41")).to_be_visible(timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(rf"parc={target['parc_id'].iloc[0]}"))
+    page.screenshot(path=artifacts / "parcs-fiche.png", full_page=True)
+
+
+def test_filter_brownfields_by_status_changes_the_map(page, server, artifacts):
+    open_page(page, f"{server}/friches?commune=62215")  # Carvin: 2 with a project, 12 potential
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Statut (")
+    box.locator("input").click()
+    page.get_by_role("option", name=re.compile(r"^friche avec projet")).click()
+    page.keyboard.press("Escape")
+    expect(polygons(page)).to_have_count(2, timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"statut=friche"))
+    page.screenshot(path=artifacts / "friches-filtre.png", full_page=True)
+
+
+def test_brownfields_cluster_when_zoomed_out(page, server):
+    open_page(page, f"{server}/friches")
+    frame = page.frame_locator(MAP_FRAME)
+    expect(frame.locator(".marker-cluster").first).to_be_visible(timeout=TIMEOUT)
+    assert frame.locator(".marker-cluster").count() < 100

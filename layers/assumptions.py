@@ -1,0 +1,68 @@
+"""Calculation assumptions, read from ``geodata/hypotheses.toml`` (one versioned file).
+
+Every value is a low / central / high range with its unit, source and date, so the UI can
+show *why* a number is what it is, and a planner can change it in one place.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from layers.errors import AtlasError
+
+ASSUMPTIONS_FILE = "hypotheses.toml"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A low / central / high value with its provenance."""
+
+    titre: str
+    unite: str
+    bas: float
+    central: float
+    haut: float
+    source: str
+    url: str
+    date: str
+
+    def __post_init__(self) -> None:
+        if not self.bas <= self.central <= self.haut:
+            raise AtlasError(f"Hypothèse « {self.titre} » : il faut bas ≤ central ≤ haut.")
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """All assumptions of one version of ``hypotheses.toml``."""
+
+    version: str
+    groups: dict[str, dict[str, Range]]
+
+    def get(self, group: str, name: str) -> Range:
+        """One assumption, e.g. ``get("pv_sol", "densite")``."""
+        try:
+            return self.groups[group][name]
+        except KeyError as err:
+            raise AtlasError(f"Hypothèse inconnue : {group}.{name}") from err
+
+
+def load_assumptions(geodata_dir: Path) -> Assumptions:
+    """Read and validate the assumptions file of ``geodata_dir``."""
+    path = Path(geodata_dir) / ASSUMPTIONS_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise AtlasError(f"Fichier d'hypothèses introuvable : {path}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise AtlasError(f"Fichier d'hypothèses illisible ({path}) : {err}") from err
+    groups: dict[str, dict[str, Range]] = {}
+    for group, entries in raw.items():
+        if not isinstance(entries, dict):
+            continue
+        try:
+            groups[group] = {name: Range(**values) for name, values in entries.items()}
+        except TypeError as err:
+            raise AtlasError(f"Hypothèses « {group} » incomplètes ({path}) : {err}") from err
+    return Assumptions(version=str(raw.get("version", "?")), groups=groups)

@@ -1,12 +1,14 @@
-"""Server-side cost of the maps: build time and payload size, per selection.
+"""Server-side cost of every page's map: build time and payload, full territory and per EPCI.
 
-Prints, for each selection: seconds to build the folium map (median of N), bytes of the
-component arguments streamlit-folium sends to the browser, and the number of features.
-Baseline in the same run: folium's default GeoJson of the same communes (all attributes,
-full-precision coordinates, default CDN header), so the ratio shows what the display
-preparation (rounding, column pruning, Leaflet-only header) saves.
+For each map: median seconds to build the folium map (what a filter change costs on the
+server), bytes of the component arguments streamlit-folium sends to the browser (the
+payload), and the number of features. Baseline measured in the same run: folium's default
+GeoJson of the same frames (all attributes, full-precision coordinates, default CDN
+header), so the ratio shows what the display preparation saves.
 
-    .venv/bin/python benchmarks/maps.py [--repeat 7]
+    .venv/bin/python benchmarks/maps.py [--repeat 5]
+
+Budgets (issue: planners' layers): payload < 2 MB for the full territory, rebuild < 1 s.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ import folium
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from layers.assumptions import load_assumptions  # noqa: E402
+from layers.brownfields import BrownfieldFilter, apply_filter, brownfields_map, prepare  # noqa: E402
+from layers.catalog import read_layer  # noqa: E402
 from layers.mapping import territory_map  # noqa: E402
+from layers.parks import CONTEXT_LAYERS, load_planning, parks_map  # noqa: E402
 from layers.settings import Settings  # noqa: E402
-from layers.territory import Selection, load_territory, selected_communes  # noqa: E402
+from layers.territory import Selection, clip, load_territory, selected_communes  # noqa: E402
+
+BUDGET_BYTES = 2_000_000
+BUDGET_SECONDS = 1.0
 
 
 def component_bytes(fmap: folium.Map) -> int:
@@ -40,7 +49,7 @@ def component_bytes(fmap: folium.Map) -> int:
     return len(json.dumps(args).encode("utf-8"))
 
 
-def timed(func, repeat: int) -> tuple[float, object]:
+def timed(func, repeat: int):
     times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -49,40 +58,77 @@ def timed(func, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def baseline(frames) -> folium.Map:
+    fmap = folium.Map(tiles="OpenStreetMap")
+    for frame in frames:
+        folium.GeoJson(frame).add_to(fmap)
+    return fmap
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     settings = Settings()
     territory = load_territory(settings.geodata_dir)
-    print(
-        f"{'sélection':<22}{'entités':>8}{'build (s)':>11}{'charge (o)':>12}"
-        f"{'base (s)':>10}{'base (o)':>11}{'ratio o':>9}"
+    planning = load_planning(settings.geodata_dir, territory)
+    hyp = load_assumptions(settings.geodata_dir)
+    friches = prepare(read_layer(territory.catalog["friches"], settings.geodata_dir), hyp)
+
+    def cases(sel: Selection):
+        communes = selected_communes(territory, sel)
+        parks = clip(planning.parks, territory, sel)
+        cav = clip(planning.cavaliers, territory, sel)
+        links = clip(planning.links, territory, sel)
+        context = {k: clip(v, territory, sel) for k, v in planning.context.items()}
+        fr = clip(friches, territory, sel)
+        return {
+            "accueil": (lambda: territory_map(communes, territory, settings), [communes]),
+            "parcs": (
+                lambda: parks_map(planning, parks, cav, links, {}, settings),
+                [parks, cav, links],
+            ),
+            "parcs+contexte": (
+                lambda: parks_map(planning, parks, cav, links, context, settings),
+                [parks, cav, links, *context.values()],
+            ),
+            "friches": (lambda: brownfields_map(fr, territory, settings), [fr]),
+            "friches filtrées": (
+                lambda: brownfields_map(
+                    apply_filter(fr, BrownfieldFilter(statuts=("friche sans projet",))),
+                    territory,
+                    settings,
+                ),
+                [fr],
+            ),
+        }
+
+    header = (
+        f"{'carte':<18}{'sélection':<11}{'build (s)':>10}{'charge (o)':>12}"
+        f"{'base (o)':>11}{'ratio':>7}  budget"
     )
+    print(header)
+    print("-" * len(header))
+    worst_t, worst_b = 0.0, 0
     for label, sel in [
-        ("PMA entier", Selection()),
-        ("CABBALR", Selection(("CABBALR",))),
+        ("PMA", Selection()),
         ("CALL", Selection(("CALL",))),
         ("CAHC", Selection(("CAHC",))),
-        ("Lens", Selection(communes=("62498",))),
     ]:
-        communes = selected_communes(territory, sel)
-        t_map, fmap = timed(lambda c=communes: territory_map(c, territory, settings), args.repeat)
-        size = component_bytes(fmap)
-
-        def baseline(c=communes):
-            m = folium.Map(tiles="OpenStreetMap")
-            folium.GeoJson(
-                c, tooltip=folium.GeoJsonTooltip(["nom", "epci_nom", "population"])
-            ).add_to(m)
-            return m
-
-        t_base, base_map = timed(baseline, args.repeat)
-        base_size = component_bytes(base_map)
-        print(
-            f"{label:<22}{len(communes):>8}{t_map:>11.3f}{size:>12,}{t_base:>10.3f}"
-            f"{base_size:>11,}{size / base_size:>9.2f}"
-        )
+        for name, (build, frames) in cases(sel).items():
+            seconds, fmap = timed(build, args.repeat)
+            size = component_bytes(fmap)
+            base = component_bytes(baseline([f for f in frames if len(f)]))
+            worst_t, worst_b = max(worst_t, seconds), max(worst_b, size)
+            ok = "ok" if seconds < BUDGET_SECONDS and size < BUDGET_BYTES else "DÉPASSÉ"
+            print(
+                f"{name:<18}{label:<11}{seconds:>10.3f}{size:>12,}{base:>11,}"
+                f"{size / base:>7.2f}  {ok}"
+            )
+    print(
+        f"\npire cas : {worst_t:.3f} s (budget {BUDGET_SECONDS} s), {worst_b:,} o "
+        f"(budget {BUDGET_BYTES:,} o) ; couches de contexte : {', '.join(CONTEXT_LAYERS)}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,176 @@
+"""The sky side: weather of a typical year, sun positions (pvlib), Perez coefficients, and the
+per-sector tables that turn 8,760 hours into a handful of numbers per pixel.
+
+Irradiances are in W/m² (hourly means), sums in Wh/m² (one hour each). Directions use
+pvlib's conventions: azimuth [deg] east of north, elevation [deg] above the horizontal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pvlib
+
+from layers.errors import AtlasError
+
+ELEVATION_STEP = 0.1  # [deg] resolution of the sun-elevation tables
+COS_85 = float(np.cos(np.radians(85.0)))
+
+
+class WeatherError(AtlasError):
+    """A weather file is missing, unreadable or not an hourly typical year."""
+
+
+@dataclass(frozen=True)
+class Weather:
+    """An hourly typical year: ``data`` has ghi, dni, dhi [W/m²], tz-aware index.
+
+    ``shift`` is added to each timestamp to get the instant the sun is placed at (EPW hours
+    are labelled at their start once read by pvlib, so the middle is +30 min).
+    """
+
+    data: pd.DataFrame
+    latitude: float
+    longitude: float
+    altitude: float
+    source: str
+    name: str
+    shift: pd.Timedelta
+
+    def describe(self) -> dict[str, object]:
+        """What run.json and the UI say about the climate used."""
+        return {"source": self.source, "name": self.name, "latitude": self.latitude,
+                "longitude": self.longitude, "altitude": self.altitude,
+                "hours": int(len(self.data)),
+                "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1)}
+
+
+def read_weather(path: Path) -> Weather:
+    """Read an EPW file or a PVGIS TMY (csv, json, epw) with ``pvlib.iotools``."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeatherError(f"Fichier météo introuvable : {path}")
+    try:
+        if path.suffix.lower() == ".epw":
+            data, meta = pvlib.iotools.read_epw(path)
+            name = f"{meta.get('city', '?')} ({meta.get('country', '?')}), {meta.get('data_type', 'EPW')}"
+            weather = Weather(data, float(meta["latitude"]), float(meta["longitude"]),
+                              float(meta.get("altitude", 0.0)), "EPW", name,
+                              pd.Timedelta(minutes=30))
+        else:
+            data, meta = pvlib.iotools.read_pvgis_tmy(path, map_variables=True)
+            loc = meta.get("location", meta.get("inputs", {}).get("location", {}))
+            weather = Weather(data, float(loc.get("latitude", meta.get("latitude"))),
+                              float(loc.get("longitude", meta.get("longitude"))),
+                              float(loc.get("elevation", meta.get("elevation", 0.0)) or 0.0),
+                              "PVGIS TMY", f"PVGIS TMY {path.name}", pd.Timedelta(0))
+    except WeatherError:
+        raise
+    except Exception as err:  # pvlib raises many kinds on malformed files
+        raise WeatherError(f"Fichier météo illisible ({path}) : {err}") from err
+    missing = {"ghi", "dni", "dhi"} - set(weather.data.columns)
+    if missing:
+        raise WeatherError(f"Fichier météo sans colonnes {sorted(missing)} : {path}")
+    if not 8000 <= len(weather.data) <= 8800:
+        raise WeatherError(f"Année type horaire attendue (~8 760 h), {len(weather.data)} lignes.")
+    return weather
+
+
+@dataclass(frozen=True)
+class SunSky:
+    """Per-hour sun geometry and sky state used by the engine (aligned numpy arrays)."""
+
+    elevation: np.ndarray  # apparent elevation [deg]
+    azimuth: np.ndarray  # [deg]
+    zenith: np.ndarray  # apparent zenith [deg]
+    ghi: np.ndarray
+    dni: np.ndarray
+    dhi: np.ndarray
+    f1: np.ndarray  # Perez circumsolar brightening (0 for the isotropic model)
+    f2: np.ndarray  # Perez horizon brightening (0 for the isotropic model)
+    times: pd.DatetimeIndex
+
+
+def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
+    """Sun positions (pvlib, at mid-interval) and the Perez F1/F2 of every hour.
+
+    F1 and F2 are read from ``pvlib.irradiance.perez`` itself (its components on a
+    horizontal and on a vertical plane), so the engine uses pvlib's coefficients.
+    """
+    if model not in ("perez", "isotropic"):
+        raise AtlasError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
+    times = weather.data.index + weather.shift
+    sun = pvlib.solarposition.get_solarposition(times, weather.latitude, weather.longitude,
+                                                altitude=weather.altitude)
+    ghi, dni, dhi = (weather.data[c].clip(lower=0).to_numpy(dtype=float)
+                     for c in ("ghi", "dni", "dhi"))
+    zen = sun["apparent_zenith"].to_numpy()
+    azi = sun["azimuth"].to_numpy()
+    f1 = np.zeros_like(ghi)
+    f2 = np.zeros_like(ghi)
+    if model == "perez":
+        up = (zen < 90) & (dhi > 0)
+        extra = pvlib.irradiance.get_extra_radiation(times).to_numpy()
+        airmass = pvlib.atmosphere.get_relative_airmass(zen)
+        flat = pvlib.irradiance.perez(0.0, 180.0, dhi, dni, extra, zen, azi, airmass,
+                                      return_components=True)
+        wall = pvlib.irradiance.perez(90.0, 180.0, dhi, dni, extra, zen, azi, airmass,
+                                      return_components=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(up, 1.0 - np.asarray(flat["poa_isotropic"]) / dhi, 0.0)
+            f2 = np.where(up, np.asarray(wall["poa_horizon"]) / dhi, 0.0)
+        f1 = np.nan_to_num(f1)
+        f2 = np.nan_to_num(f2)
+    return SunSky(sun["apparent_elevation"].to_numpy(), azi, zen, ghi, dni, dhi, f1, f2,
+                  pd.DatetimeIndex(times))
+
+
+def sun_vectors(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
+    """Unit vectors towards the sun, (east, north, up)."""
+    az, el = np.radians(azimuth), np.radians(elevation)
+    return np.stack([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)], axis=-1)
+
+
+def sector_of(azimuth: np.ndarray, n_sectors: int) -> np.ndarray:
+    """Index of the azimuth sector (sector k is centred on k·360/n)."""
+    return np.round(np.asarray(azimuth) / (360.0 / n_sectors)).astype(int) % n_sectors
+
+
+@dataclass(frozen=True)
+class SkyTables:
+    """A year of sky folded into per-sector, per-elevation cumulative tables.
+
+    ``beam[k, i]`` is Σ W·s over the hours whose sun is in sector k at an elevation
+    ≥ i·step, with W = DNI + DHI·F1/max(cos 85°, cos zenith) (the beam plus Perez's
+    circumsolar part, which both follow cos(aoi)) and s the sun vector [Wh/m²]. A pixel
+    then adds, per sector, n · beam[k, i] from the first elevation it can see.
+    """
+
+    beam: np.ndarray  # (n_sectors, n_bins + 1, 3), float64
+    step: float
+    iso: float  # Σ DHI·(1 − F1) [Wh/m²]
+    horizon_band: float  # Σ DHI·F2 [Wh/m²]
+    ghi: float  # Σ GHI [Wh/m²]
+    albedo: float
+
+
+def sky_tables(sky: SunSky, n_sectors: int, albedo: float,
+               step: float = ELEVATION_STEP) -> SkyTables:
+    """Fold the hours into :class:`SkyTables` (night hours and sub-horizon sun dropped)."""
+    day = sky.elevation > 0
+    n_bins = int(np.ceil(90.0 / step))
+    weight = sky.dni + sky.dhi * sky.f1 / np.maximum(COS_85, np.cos(np.radians(sky.zenith)))
+    vec = sun_vectors(sky.azimuth[day], sky.elevation[day]) * weight[day, None]
+    k = sector_of(sky.azimuth[day], n_sectors)
+    b = np.minimum((sky.elevation[day] / step).astype(int), n_bins - 1)
+    table = np.zeros((n_sectors, n_bins + 1, 3))
+    np.add.at(table, (k, b), vec)
+    beam = np.flip(np.cumsum(np.flip(table[:, :n_bins], axis=1), axis=1), axis=1)
+    beam = np.concatenate([beam, np.zeros((n_sectors, 1, 3))], axis=1)
+    return SkyTables(beam=np.ascontiguousarray(beam), step=step,
+                     iso=float(np.sum(sky.dhi * (1 - sky.f1))),
+                     horizon_band=float(np.sum(sky.dhi * sky.f2)),
+                     ghi=float(np.sum(sky.ghi)), albedo=float(albedo))

@@ -40,6 +40,9 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     tilt = np.degrees(np.arctan(np.hypot(dz_east, dz_north)))
     azimuth = np.degrees(np.arctan2(-dz_east, -dz_north)) % 360.0
     azimuth = np.where(tilt < 1e-9, 0.0, azimuth)
+    nodata = np.isnan(dsm)
+    tilt[nodata] = np.nan
+    azimuth[nodata] = np.nan
     return tilt.astype("float32"), azimuth.astype("float32")
 
 
@@ -143,6 +146,29 @@ def horizons(
     return out
 
 
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _svf(horizon, tilt, azimuth, out):  # pragma: no cover
+    n, rows, cols = horizon.shape
+    for r in numba.prange(rows):
+        for c in range(cols):
+            if math.isnan(horizon[0, r, c]) or math.isnan(tilt[r, c]):
+                out[r, c] = np.nan
+                continue
+            beta = math.radians(tilt[r, c])
+            gamma = math.radians(azimuth[r, c])
+            cos_b, sin_b, tan_b = math.cos(beta), math.sin(beta), math.tan(beta)
+            total = 0.0
+            for k in range(n):
+                cos_rel = math.cos(2.0 * math.pi * k / n - gamma)
+                zen = 0.5 * math.pi - math.radians(max(horizon[k, r, c], 0.0))
+                zen_plane = 0.5 * math.pi + math.atan(tan_b * cos_rel)
+                if zen_plane < zen:
+                    zen = zen_plane
+                s, co = math.sin(zen), math.cos(zen)
+                total += cos_b * s * s + sin_b * cos_rel * (zen - s * co)
+            out[r, c] = total / n
+
+
 def sky_view_factor(horizon: np.ndarray, surface_tilt: np.ndarray,
                     surface_azimuth: np.ndarray) -> np.ndarray:
     """Share of the sky seen by a (tilted) pixel, isotropic sky (Dozier & Frew 1990).
@@ -152,17 +178,8 @@ def sky_view_factor(horizon: np.ndarray, surface_tilt: np.ndarray,
     below 0 count as 0: the sky ends at the horizontal) or the pixel's own plane. An open
     flat pixel gives 1, an open tilted plane (1 + cos β)/2.
     """
-    n = horizon.shape[0]
-    beta = np.radians(surface_tilt.astype("float64"))
-    gamma = np.radians(surface_azimuth.astype("float64"))
-    total = np.zeros(beta.shape)
-    cos_b, sin_b, tan_b = np.cos(beta), np.sin(beta), np.tan(beta)
-    for k in range(n):
-        phi = 2 * np.pi * k / n
-        cos_rel = np.cos(phi - gamma)
-        h_terrain = np.pi / 2 - np.radians(np.maximum(horizon[k].astype("float64"), 0.0))
-        h_plane = np.pi / 2 + np.arctan(tan_b * cos_rel)
-        zen = np.minimum(h_terrain, h_plane)
-        total += cos_b * np.sin(zen) ** 2 + sin_b * cos_rel * (zen - np.sin(zen) * np.cos(zen))
-    svf = total / n
-    return np.where(np.isnan(horizon[0]) | np.isnan(beta), np.nan, svf).astype("float32")
+    out = np.empty(surface_tilt.shape, dtype="float32")
+    _svf(np.ascontiguousarray(horizon, dtype="float32"),
+         np.ascontiguousarray(surface_tilt, dtype="float32"),
+         np.ascontiguousarray(surface_azimuth, dtype="float32"), out)
+    return out

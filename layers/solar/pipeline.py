@@ -1,0 +1,232 @@
+"""Whole-raster runs: tiles with a halo, scheduled with Dask, written as a COG, with a report.
+
+A tile's core is computed from a window grown by a halo as wide as ``max_distance`` (so a
+ray never misses an obstacle that an untiled run would see) and one more pixel (for the
+3×3 slope). Results are written tile by tile: memory is bounded by the tile size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+from tqdm import tqdm
+
+from layers.errors import AtlasError
+from layers.solar.irradiation import annual_irradiation
+from layers.solar.raster import (
+    Raster,
+    create_tiled_gtiff,
+    pixel_size_m,
+    raster_profile,
+    read_raster,
+    to_cog,
+)
+from layers.solar.sky import SkyTables, Weather, read_weather, sky_tables, sun_and_sky
+from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
+
+
+@dataclass(frozen=True)
+class SolarParams:
+    """Parameters of a run (defaults are the CLI's)."""
+
+    n_sectors: int = 36
+    max_distance: float = 200.0  # [m]
+    model: str = "perez"
+    albedo: float = 0.2
+    growth: float = 0.05  # ray step growth with distance (0 = every pixel)
+    tile_size: int = 1024  # core tile side [px]
+    workers: int = 1  # tiles computed at once (each uses every core through numba)
+    scheduler: str | None = None  # dask.distributed scheduler address
+
+    def __post_init__(self) -> None:
+        if self.n_sectors < 4 or self.max_distance <= 0 or self.tile_size < 16:
+            raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0, tuile ≥ 16 px.")
+        if not 0 <= self.albedo <= 1:
+            raise AtlasError("L'albédo doit être compris entre 0 et 1.")
+
+
+def irradiation_array(dsm: np.ndarray, cell: float, tables: SkyTables, params: SolarParams,
+                      core: tuple[int, int, int, int] | None = None) -> dict[str, np.ndarray]:
+    """Annual irradiation [kWh/m²/yr] (and the geometry behind it) of ``core`` pixels.
+
+    ``dsm`` may be larger than ``core`` (a tile with its halo); the outputs cover ``core``.
+    """
+    r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
+    tilt, azimuth = slope_aspect(dsm, cell)
+    tilt, azimuth = tilt[r0:r1, c0:c1], azimuth[r0:r1, c0:c1]
+    hz = horizons(dsm, cell, params.n_sectors, params.max_distance, params.growth,
+                  core=(r0, r1, c0, c1))
+    svf = sky_view_factor(hz, tilt, azimuth)
+    irr = annual_irradiation(hz, tilt, azimuth, svf, tables)
+    return {"irradiation": irr, "surface_tilt": tilt, "surface_azimuth": azimuth, "svf": svf}
+
+
+def compute_raster(dsm: Raster, weather: Weather, params: SolarParams) -> dict[str, np.ndarray]:
+    """Untiled run on an in-memory raster (tests, small areas)."""
+    tables = sky_tables(sun_and_sky(weather, params.model), params.n_sectors, params.albedo)
+    return irradiation_array(dsm.array, dsm.cell_size_m, tables, params)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A core window and the halo-grown window read to compute it."""
+
+    core: Window
+    read: Window
+
+    @property
+    def offset(self) -> tuple[int, int, int, int]:
+        """The core's (row0, row1, col0, col1) inside the read window."""
+        r0 = int(self.core.row_off - self.read.row_off)
+        c0 = int(self.core.col_off - self.read.col_off)
+        return r0, r0 + int(self.core.height), c0, c0 + int(self.core.width)
+
+
+def tiles(height: int, width: int, size: int, halo: int) -> Iterator[Tile]:
+    """Cover the raster with ``size``-pixel cores, each read with ``halo`` pixels around."""
+    for row in range(0, height, size):
+        for col in range(0, width, size):
+            h, w = min(size, height - row), min(size, width - col)
+            r0, c0 = max(0, row - halo), max(0, col - halo)
+            r1, c1 = min(height, row + h + halo), min(width, col + w + halo)
+            yield Tile(Window(col, row, w, h), Window(c0, r0, c1 - c0, r1 - r0))
+
+
+def _tile_task(dsm_path: str, tile: Tile, tables: SkyTables,
+               params: SolarParams) -> tuple[Tile, np.ndarray]:
+    raster = read_raster(Path(dsm_path), window=tile.read)
+    out = irradiation_array(raster.array, raster.cell_size_m, tables, params, core=tile.offset)
+    return tile, out["irradiation"]
+
+
+def _run_tiles(dsm_path: Path, all_tiles: list[Tile], tables: SkyTables, params: SolarParams,
+               sink: Callable[[Tile, np.ndarray], None], progress: bool) -> None:
+    """Run tiles through Dask: a distributed cluster when an address is given, else local
+    threads in batches of ``workers`` (memory stays bounded by the batch)."""
+    bar = tqdm(total=len(all_tiles), desc="Tuiles", unit="tuile", disable=not progress)
+    if params.scheduler:
+        try:
+            from dask.distributed import Client, as_completed
+        except ImportError as err:  # pragma: no cover - depends on the install
+            raise AtlasError("Le calcul distribué demande l'extra « dask » "
+                             "(pip install 'atlas-pma[dask]').") from err
+        with Client(params.scheduler) as client:
+            shared = client.scatter(tables, broadcast=True)
+            futures = [client.submit(_tile_task, str(dsm_path), t, shared, params, pure=False)
+                       for t in all_tiles]
+            for future in as_completed(futures):
+                sink(*future.result())
+                bar.update()
+    else:
+        import dask
+
+        batch = max(1, params.workers)
+        for i in range(0, len(all_tiles), batch):
+            tasks = [dask.delayed(_tile_task)(str(dsm_path), t, tables, params)
+                     for t in all_tiles[i:i + batch]]
+            for tile, array in dask.compute(*tasks, scheduler="threads", num_workers=batch):
+                sink(tile, array)
+                bar.update()
+    bar.close()
+
+
+@dataclass
+class RunReport:
+    """What ``run.json`` records."""
+
+    parameters: dict
+    weather: dict
+    dsm: dict
+    outputs: dict = field(default_factory=dict)
+    timings_s: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on."""
+    import dask
+    import numba
+    import pvlib
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "pvlib": pvlib.__version__,
+            "rasterio": rasterio.__version__, "gdal": rasterio.__gdal_version__,
+            "dask": dask.__version__}
+
+
+def compute(dsm_path: Path, weather_path: Path, out_dir: Path, params: SolarParams,
+            roofs_path: Path | None = None, dtm_path: Path | None = None,
+            progress: bool = True) -> RunReport:
+    """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    profile = raster_profile(dsm_path)
+    cell = pixel_size_m(profile["transform"], profile["crs"])
+    weather = read_weather(weather_path)
+    sky = sun_and_sky(weather, params.model)
+    tables = sky_tables(sky, params.n_sectors, params.albedo)
+    timings["sky"] = time.perf_counter() - t0
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    halo = int(math.ceil(params.max_distance / cell)) + 1
+    all_tiles = list(tiles(profile["height"], profile["width"], params.tile_size, halo))
+    tmp = out_dir / "irradiation.tmp.tif"
+    create_tiled_gtiff(tmp, profile["height"], profile["width"], profile["transform"],
+                       profile["crs"], "irradiation annuelle [kWh/m2/an]")
+    t1 = time.perf_counter()
+    with rasterio.open(tmp, "r+") as dst:
+        _run_tiles(dsm_path, all_tiles, tables, params,
+                   lambda tile, arr: dst.write(arr, 1, window=tile.core), progress)
+    timings["tiles"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    target = out_dir / "irradiation.tif"
+    tags = {"units": "kWh/m2/an", "quantity": "irradiation annuelle (plan de chaque pixel)",
+            "model": params.model, "weather": weather.name,
+            "weather_source": weather.source, "producer": "Atlas PMA (layers.solar)"}
+    to_cog(tmp, target, tags)
+    tmp.unlink()
+    timings["cog"] = time.perf_counter() - t2
+
+    report = RunReport(
+        parameters={**asdict(params), "dsm": str(dsm_path), "weather_file": str(weather_path),
+                    "roofs": str(roofs_path) if roofs_path else None,
+                    "dtm": str(dtm_path) if dtm_path else None},
+        weather=weather.describe(),
+        dsm={"height": profile["height"], "width": profile["width"],
+             "crs": profile["crs"].to_string(), "cell_size_m": cell, "halo_px": halo,
+             "tiles": len(all_tiles)},
+        outputs={"irradiation": str(target)},
+        versions=library_versions(),
+    )
+    if roofs_path is not None:
+        from layers.solar.roofs import roofs_from_files
+
+        t3 = time.perf_counter()
+        roofs_out = out_dir / "roofs.gpkg"
+        n_roofs = roofs_from_files(roofs_path, target, dsm_path, roofs_out, dtm_path,
+                                   weather.describe())
+        timings["roofs"] = time.perf_counter() - t3
+        report.outputs["roofs"] = str(roofs_out)
+        report.outputs["n_roofs"] = n_roofs
+    timings["total"] = time.perf_counter() - t0
+    report.timings_s = {k: round(v, 3) for k, v in timings.items()}
+    (out_dir / "run.json").write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False,
+                                                 default=str), encoding="utf-8")
+    return report
+
+
+def default_workers() -> int:
+    """One tile at a time: numba already spreads a tile over every core."""
+    return 1 if (os.cpu_count() or 1) <= 4 else 2

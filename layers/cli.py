@@ -52,17 +52,34 @@ def _cmd_assets_fetch(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
     from layers.solar.pipeline import SolarParams, compute
 
-    params = SolarParams(n_sectors=args.sectors, max_distance=args.max_distance,
-                         model=args.model, albedo=args.albedo, workers=args.workers,
-                         scheduler=args.scheduler, tile_size=args.tile_size,
-                         growth=args.step_growth)
-    for label, path in (("MNS", args.dsm), ("météo", args.weather), ("toits", args.roofs),
-                        ("MNT", args.dtm)):
+    params = SolarParams(
+        n_sectors=args.sectors,
+        max_distance=args.max_distance,
+        model=args.model,
+        albedo=args.albedo,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        tile_size=args.tile_size,
+        growth=args.step_growth,
+    )
+    for label, path in (
+        ("MNS", args.dsm),
+        ("météo", args.weather),
+        ("toits", args.roofs),
+        ("MNT", args.dtm),
+    ):
         if path is not None and not path.is_file():
             print(f"Erreur : fichier {label} introuvable : {path}", file=sys.stderr)
             return 1
-    report = compute(args.dsm, args.weather, args.out, params, roofs_path=args.roofs,
-                     dtm_path=args.dtm, progress=not args.quiet)
+    report = compute(
+        args.dsm,
+        args.weather,
+        args.out,
+        params,
+        roofs_path=args.roofs,
+        dtm_path=args.dtm,
+        progress=not args.quiet,
+    )
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings_s.items())
     print(f"Irradiation : {report.outputs['irradiation']} ({report.weather['name']})")
     if "roofs" in report.outputs:
@@ -103,15 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--weather", type=Path, required=True, help="EPW ou PVGIS TMY")
     comp.add_argument("--out", type=Path, required=True, help="dossier de sortie")
     comp.add_argument("--sectors", type=int, default=36, help="secteurs d'horizon (36)")
-    comp.add_argument("--max-distance", type=float, default=200.0,
-                      help="portée des ombres [m] (200)")
+    comp.add_argument(
+        "--max-distance", type=float, default=200.0, help="portée des ombres [m] (200)"
+    )
     comp.add_argument("--model", choices=["perez", "isotropic"], default="perez")
     comp.add_argument("--albedo", type=float, default=0.2)
     comp.add_argument("--workers", type=int, default=1, help="tuiles calculées à la fois")
     comp.add_argument("--scheduler", help="adresse d'un ordonnanceur dask.distributed")
     comp.add_argument("--tile-size", type=int, default=1024, help="côté d'une tuile [px]")
-    comp.add_argument("--step-growth", type=float, default=0.05,
-                      help="croissance relative du pas des rayons (0 = chaque pixel)")
+    comp.add_argument(
+        "--step-growth",
+        type=float,
+        default=0.05,
+        help="croissance relative du pas des rayons (0 = chaque pixel)",
+    )
     comp.add_argument("--quiet", action="store_true", help="sans barre de progression")
     comp.set_defaults(func=_cmd_solar_compute)
     demo = solar_sub.add_parser("demo", help="génère le quartier fictif de démonstration")

@@ -23,12 +23,24 @@ from shapely.geometry import box
 from layers.solar.raster import Raster, write_cog
 
 ORIGIN = (684_400.0, 7_039_600.0)  # lower-left corner, Lambert-93, inside Loos-en-Gohelle
-QUALITY_NOTE = ("synthétique — quartier fictif généré pour la démonstration ; "
-                "aucun bâtiment réel n'est représenté")
-STREETS = ["rue des Corons Fictifs", "rue de la Fosse Imaginaire", "rue du Chevalement",
-           "rue des Lampistes", "rue de la Cité-Jardin", "rue du Terril Blanc",
-           "rue des Galibots", "rue de la Berline", "allée des Mineurs de Fond",
-           "rue du Carreau", "rue de la Lampe", "rue des Briquetiers"]
+QUALITY_NOTE = (
+    "synthétique — quartier fictif généré pour la démonstration ; "
+    "aucun bâtiment réel n'est représenté"
+)
+STREETS = [
+    "rue des Corons Fictifs",
+    "rue de la Fosse Imaginaire",
+    "rue du Chevalement",
+    "rue des Lampistes",
+    "rue de la Cité-Jardin",
+    "rue du Terril Blanc",
+    "rue des Galibots",
+    "rue de la Berline",
+    "allée des Mineurs de Fond",
+    "rue du Carreau",
+    "rue de la Lampe",
+    "rue des Briquetiers",
+]
 
 
 @dataclass(frozen=True)
@@ -88,11 +100,16 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
                 sl = win(hx, hy, hx + w, hy + d)
                 _gable(z[sl], X[sl], Y[sl], ground[sl], hx, hy, w, d, eave, pitch, ridge_ew=ew)
                 taken[sl] = True
-                roofs.append(dict(type_bati="coron, toit à deux pans", pente=round(pitch, 1),
-                                  faitage="est-ouest" if ew else "nord-sud",
-                                  hauteur_egout=round(eave, 1),
-                                  adresse=f"{i * 2 + 1} {street}",
-                                  geometry=box(x0 + hx, y0 + hy, x0 + hx + w, y0 + hy + d)))
+                roofs.append(
+                    dict(
+                        type_bati="coron, toit à deux pans",
+                        pente=round(pitch, 1),
+                        faitage="est-ouest" if ew else "nord-sud",
+                        hauteur_egout=round(eave, 1),
+                        adresse=f"{i * 2 + 1} {street}",
+                        geometry=box(x0 + hx, y0 + hy, x0 + hx + w, y0 + hy + d),
+                    )
+                )
     # flat-roofed buildings (school, hall, workshops)
     for _ in range(6):
         for _try in range(40):
@@ -105,10 +122,16 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
                 z[sl] = np.where(inside, ground[sl] + h, z[sl])
                 taken[win(bx - 4, by - 4, bx + bw + 4, by + bd + 4)] = True
                 street = STREETS[street_i % len(STREETS)]
-                roofs.append(dict(type_bati="bâtiment à toit plat", pente=0.0, faitage="",
-                                  hauteur_egout=round(h, 1),
-                                  adresse=f"{int(rng.integers(1, 40))} {street}",
-                                  geometry=box(x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bd)))
+                roofs.append(
+                    dict(
+                        type_bati="bâtiment à toit plat",
+                        pente=0.0,
+                        faitage="",
+                        hauteur_egout=round(h, 1),
+                        adresse=f"{int(rng.integers(1, 40))} {street}",
+                        geometry=box(x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bd),
+                    )
+                )
                 street_i += 1
                 break
     # trees in gardens and along streets
@@ -126,8 +149,11 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
     gdf = gpd.GeoDataFrame(roofs, crs=crs)
     gdf.insert(0, "toit_id", [f"T{i + 1:05d}" for i in range(len(gdf))])
     gdf["qualite"] = QUALITY_NOTE
-    return District(Raster(z.astype("float32"), transform, crs),
-                    Raster(ground.astype("float32"), transform, crs), gdf)
+    return District(
+        Raster(z.astype("float32"), transform, crs),
+        Raster(ground.astype("float32"), transform, crs),
+        gdf,
+    )
 
 
 def _gable(z, X, Y, ground, hx, hy, w, d, eave, pitch, ridge_ew):  # noqa: ANN001
@@ -144,13 +170,24 @@ def _gable(z, X, Y, ground, hx, hy, w, d, eave, pitch, ridge_ew):  # noqa: ANN00
 def write_district(district: District, out_dir: Path) -> dict[str, Path]:
     """Write ``dsm.tif``, ``dtm.tif`` (COG) and ``roofs.gpkg``, all flagged synthetic."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tags = {"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE,
-            "producer": "Atlas PMA (layers.solar.demo)", "units": "m"}
-    paths = {"dsm": out_dir / "dsm.tif", "dtm": out_dir / "dtm.tif",
-             "roofs": out_dir / "roofs_input.gpkg"}
+    tags = {
+        "ATLAS_QUALITE": "synthétique",
+        "ATLAS_NOTE": QUALITY_NOTE,
+        "producer": "Atlas PMA (layers.solar.demo)",
+        "units": "m",
+    }
+    paths = {
+        "dsm": out_dir / "dsm.tif",
+        "dtm": out_dir / "dtm.tif",
+        "roofs": out_dir / "roofs_input.gpkg",
+    }
     write_cog(paths["dsm"], district.dsm, tags, "modèle numérique de surface (fictif) [m]")
     write_cog(paths["dtm"], district.dtm, tags, "modèle numérique de terrain (fictif) [m]")
-    pyogrio.write_dataframe(district.roofs, paths["roofs"], layer="roofs", driver="GPKG",
-                            layer_metadata={"ATLAS_QUALITE": "synthétique",
-                                            "ATLAS_NOTE": QUALITY_NOTE})
+    pyogrio.write_dataframe(
+        district.roofs,
+        paths["roofs"],
+        layer="roofs",
+        driver="GPKG",
+        layer_metadata={"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE},
+    )
     return paths

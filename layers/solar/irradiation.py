@@ -48,21 +48,38 @@ def _annual(horizon, tilt, azimuth, svf, beam, step, iso, band, ground, out):  #
             out[r, c] = (direct + sky + ground * (1.0 - nz) / 2.0) / 1000.0
 
 
-def annual_irradiation(horizon: np.ndarray, surface_tilt: np.ndarray,
-                       surface_azimuth: np.ndarray, svf: np.ndarray,
-                       tables: SkyTables) -> np.ndarray:
+def annual_irradiation(
+    horizon: np.ndarray,
+    surface_tilt: np.ndarray,
+    surface_azimuth: np.ndarray,
+    svf: np.ndarray,
+    tables: SkyTables,
+) -> np.ndarray:
     """Annual irradiation [kWh/m²/yr] of every pixel (NaN where no data)."""
     out = np.empty(surface_tilt.shape, dtype="float32")
-    _annual(np.ascontiguousarray(horizon, dtype="float32"),
-            np.ascontiguousarray(surface_tilt, dtype="float32"),
-            np.ascontiguousarray(surface_azimuth, dtype="float32"),
-            np.ascontiguousarray(svf, dtype="float32"), tables.beam, tables.step,
-            tables.iso, tables.horizon_band, tables.ghi * tables.albedo, out)
+    _annual(
+        np.ascontiguousarray(horizon, dtype="float32"),
+        np.ascontiguousarray(surface_tilt, dtype="float32"),
+        np.ascontiguousarray(surface_azimuth, dtype="float32"),
+        np.ascontiguousarray(svf, dtype="float32"),
+        tables.beam,
+        tables.step,
+        tables.iso,
+        tables.horizon_band,
+        tables.ghi * tables.albedo,
+        out,
+    )
     return out
 
 
-def hourly_poa(horizon: np.ndarray, surface_tilt: float, surface_azimuth: float, svf: float,
-               sky: SunSky, albedo: float) -> dict[str, np.ndarray]:
+def hourly_poa(
+    horizon: np.ndarray,
+    surface_tilt: float,
+    surface_azimuth: float,
+    svf: float,
+    sky: SunSky,
+    albedo: float,
+) -> dict[str, np.ndarray]:
     """Hour-by-hour plane-of-array irradiance [W/m²] of one pixel, without any binning.
 
     ``horizon`` is that pixel's horizon per sector [deg]. Returns the components
@@ -71,8 +88,7 @@ def hourly_poa(horizon: np.ndarray, surface_tilt: float, surface_azimuth: float,
     """
     n = horizon.shape[0]
     beta, gamma = np.radians(surface_tilt), np.radians(surface_azimuth)
-    normal = np.array([np.sin(beta) * np.sin(gamma), np.sin(beta) * np.cos(gamma),
-                       np.cos(beta)])
+    normal = np.array([np.sin(beta) * np.sin(gamma), np.sin(beta) * np.cos(gamma), np.cos(beta)])
     cos_aoi = sun_vectors(sky.azimuth, sky.elevation) @ normal
     above = (sky.elevation > 0) & (sky.elevation > horizon[sector_of(sky.azimuth, n)])
     sunlit = above & (cos_aoi > 0)

@@ -55,8 +55,13 @@ class SolarParams:
             raise AtlasError("L'albédo doit être compris entre 0 et 1.")
 
 
-def irradiation_array(dsm: np.ndarray, cell: float, tables: SkyTables, params: SolarParams,
-                      core: tuple[int, int, int, int] | None = None) -> dict[str, np.ndarray]:
+def irradiation_array(
+    dsm: np.ndarray,
+    cell: float,
+    tables: SkyTables,
+    params: SolarParams,
+    core: tuple[int, int, int, int] | None = None,
+) -> dict[str, np.ndarray]:
     """Annual irradiation [kWh/m²/yr] (and the geometry behind it) of ``core`` pixels.
 
     ``dsm`` may be larger than ``core`` (a tile with its halo); the outputs cover ``core``.
@@ -64,8 +69,9 @@ def irradiation_array(dsm: np.ndarray, cell: float, tables: SkyTables, params: S
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
     tilt, azimuth = slope_aspect(dsm, cell)
     tilt, azimuth = tilt[r0:r1, c0:c1], azimuth[r0:r1, c0:c1]
-    hz = horizons(dsm, cell, params.n_sectors, params.max_distance, params.growth,
-                  core=(r0, r1, c0, c1))
+    hz = horizons(
+        dsm, cell, params.n_sectors, params.max_distance, params.growth, core=(r0, r1, c0, c1)
+    )
     svf = sky_view_factor(hz, tilt, azimuth)
     irr = annual_irradiation(hz, tilt, azimuth, svf, tables)
     return {"irradiation": irr, "surface_tilt": tilt, "surface_azimuth": azimuth, "svf": svf}
@@ -102,28 +108,41 @@ def tiles(height: int, width: int, size: int, halo: int) -> Iterator[Tile]:
             yield Tile(Window(col, row, w, h), Window(c0, r0, c1 - c0, r1 - r0))
 
 
-def _tile_task(dsm_path: str, tile: Tile, tables: SkyTables,
-               params: SolarParams) -> tuple[Tile, np.ndarray]:
+def _tile_task(
+    dsm_path: str, tile: Tile, tables: SkyTables, params: SolarParams
+) -> tuple[Tile, np.ndarray]:
     raster = read_raster(Path(dsm_path), window=tile.read)
     out = irradiation_array(raster.array, raster.cell_size_m, tables, params, core=tile.offset)
     return tile, out["irradiation"]
 
 
-def _run_tiles(dsm_path: Path, all_tiles: list[Tile], tables: SkyTables, params: SolarParams,
-               sink: Callable[[Tile, np.ndarray], None], progress: bool) -> None:
-    """Run tiles through Dask: a distributed cluster when an address is given, else local
-    threads in batches of ``workers`` (memory stays bounded by the batch)."""
+def _run_tiles(
+    dsm_path: Path,
+    all_tiles: list[Tile],
+    tables: SkyTables,
+    params: SolarParams,
+    sink: Callable[[Tile, np.ndarray], None],
+    progress: bool,
+) -> None:
+    """Run tiles through Dask and hand each result to ``sink``.
+
+    A distributed cluster when an address is given, else local threads in batches of
+    ``workers`` (memory stays bounded by the batch).
+    """
     bar = tqdm(total=len(all_tiles), desc="Tuiles", unit="tuile", disable=not progress)
     if params.scheduler:
         try:
             from dask.distributed import Client, as_completed
         except ImportError as err:  # pragma: no cover - depends on the install
-            raise AtlasError("Le calcul distribué demande l'extra « dask » "
-                             "(pip install 'atlas-pma[dask]').") from err
+            raise AtlasError(
+                "Le calcul distribué demande l'extra « dask » (pip install 'atlas-pma[dask]')."
+            ) from err
         with Client(params.scheduler) as client:
             shared = client.scatter(tables, broadcast=True)
-            futures = [client.submit(_tile_task, str(dsm_path), t, shared, params, pure=False)
-                       for t in all_tiles]
+            futures = [
+                client.submit(_tile_task, str(dsm_path), t, shared, params, pure=False)
+                for t in all_tiles
+            ]
             for future in as_completed(futures):
                 sink(*future.result())
                 bar.update()
@@ -132,8 +151,10 @@ def _run_tiles(dsm_path: Path, all_tiles: list[Tile], tables: SkyTables, params:
 
         batch = max(1, params.workers)
         for i in range(0, len(all_tiles), batch):
-            tasks = [dask.delayed(_tile_task)(str(dsm_path), t, tables, params)
-                     for t in all_tiles[i:i + batch]]
+            tasks = [
+                dask.delayed(_tile_task)(str(dsm_path), t, tables, params)
+                for t in all_tiles[i : i + batch]
+            ]
             for tile, array in dask.compute(*tasks, scheduler="threads", num_workers=batch):
                 sink(tile, array)
                 bar.update()
@@ -159,15 +180,26 @@ def library_versions() -> dict[str, str]:
     import numba
     import pvlib
 
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "pvlib": pvlib.__version__,
-            "rasterio": rasterio.__version__, "gdal": rasterio.__gdal_version__,
-            "dask": dask.__version__}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "pvlib": pvlib.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "dask": dask.__version__,
+    }
 
 
-def compute(dsm_path: Path, weather_path: Path, out_dir: Path, params: SolarParams,
-            roofs_path: Path | None = None, dtm_path: Path | None = None,
-            progress: bool = True) -> RunReport:
+def compute(
+    dsm_path: Path,
+    weather_path: Path,
+    out_dir: Path,
+    params: SolarParams,
+    roofs_path: Path | None = None,
+    dtm_path: Path | None = None,
+    progress: bool = True,
+) -> RunReport:
     """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -182,31 +214,57 @@ def compute(dsm_path: Path, weather_path: Path, out_dir: Path, params: SolarPara
     halo = int(math.ceil(params.max_distance / cell)) + 1
     all_tiles = list(tiles(profile["height"], profile["width"], params.tile_size, halo))
     tmp = out_dir / "irradiation.tmp.tif"
-    create_tiled_gtiff(tmp, profile["height"], profile["width"], profile["transform"],
-                       profile["crs"], "irradiation annuelle [kWh/m2/an]")
+    create_tiled_gtiff(
+        tmp,
+        profile["height"],
+        profile["width"],
+        profile["transform"],
+        profile["crs"],
+        "irradiation annuelle [kWh/m2/an]",
+    )
     t1 = time.perf_counter()
     with rasterio.open(tmp, "r+") as dst:
-        _run_tiles(dsm_path, all_tiles, tables, params,
-                   lambda tile, arr: dst.write(arr, 1, window=tile.core), progress)
+        _run_tiles(
+            dsm_path,
+            all_tiles,
+            tables,
+            params,
+            lambda tile, arr: dst.write(arr, 1, window=tile.core),
+            progress,
+        )
     timings["tiles"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     target = out_dir / "irradiation.tif"
-    tags = {"units": "kWh/m2/an", "quantity": "irradiation annuelle (plan de chaque pixel)",
-            "model": params.model, "weather": weather.name,
-            "weather_source": weather.source, "producer": "Atlas PMA (layers.solar)"}
+    tags = {
+        "units": "kWh/m2/an",
+        "quantity": "irradiation annuelle (plan de chaque pixel)",
+        "model": params.model,
+        "weather": weather.name,
+        "weather_source": weather.source,
+        "producer": "Atlas PMA (layers.solar)",
+    }
     to_cog(tmp, target, tags)
     tmp.unlink()
     timings["cog"] = time.perf_counter() - t2
 
     report = RunReport(
-        parameters={**asdict(params), "dsm": str(dsm_path), "weather_file": str(weather_path),
-                    "roofs": str(roofs_path) if roofs_path else None,
-                    "dtm": str(dtm_path) if dtm_path else None},
+        parameters={
+            **asdict(params),
+            "dsm": str(dsm_path),
+            "weather_file": str(weather_path),
+            "roofs": str(roofs_path) if roofs_path else None,
+            "dtm": str(dtm_path) if dtm_path else None,
+        },
         weather=weather.describe(),
-        dsm={"height": profile["height"], "width": profile["width"],
-             "crs": profile["crs"].to_string(), "cell_size_m": cell, "halo_px": halo,
-             "tiles": len(all_tiles)},
+        dsm={
+            "height": profile["height"],
+            "width": profile["width"],
+            "crs": profile["crs"].to_string(),
+            "cell_size_m": cell,
+            "halo_px": halo,
+            "tiles": len(all_tiles),
+        },
         outputs={"irradiation": str(target)},
         versions=library_versions(),
     )
@@ -215,15 +273,17 @@ def compute(dsm_path: Path, weather_path: Path, out_dir: Path, params: SolarPara
 
         t3 = time.perf_counter()
         roofs_out = out_dir / "roofs.gpkg"
-        n_roofs = roofs_from_files(roofs_path, target, dsm_path, roofs_out, dtm_path,
-                                   weather.describe())
+        n_roofs = roofs_from_files(
+            roofs_path, target, dsm_path, roofs_out, dtm_path, weather.describe()
+        )
         timings["roofs"] = time.perf_counter() - t3
         report.outputs["roofs"] = str(roofs_out)
         report.outputs["n_roofs"] = n_roofs
     timings["total"] = time.perf_counter() - t0
     report.timings_s = {k: round(v, 3) for k, v in timings.items()}
-    (out_dir / "run.json").write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False,
-                                                 default=str), encoding="utf-8")
+    (out_dir / "run.json").write_text(
+        json.dumps(asdict(report), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     return report
 
 

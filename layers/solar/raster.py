@@ -74,17 +74,34 @@ def raster_profile(path: Path) -> dict:
     with rasterio.open(path) as src:
         if src.crs is None:
             raise RasterError(f"{path} : aucun système de coordonnées (CRS).")
-        return {"height": src.height, "width": src.width, "transform": src.transform,
-                "crs": CRS.from_wkt(src.crs.to_wkt())}
+        return {
+            "height": src.height,
+            "width": src.width,
+            "transform": src.transform,
+            "crs": CRS.from_wkt(src.crs.to_wkt()),
+        }
 
 
-def create_tiled_gtiff(path: Path, height: int, width: int, transform: Affine, crs: CRS,
-                       description: str) -> None:
+def create_tiled_gtiff(
+    path: Path, height: int, width: int, transform: Affine, crs: CRS, description: str
+) -> None:
     """An empty float32 tiled GeoTIFF (NaN nodata) that tiles are written into."""
-    profile = {"driver": "GTiff", "height": height, "width": width, "count": 1,
-               "dtype": "float32", "nodata": np.nan, "transform": transform,
-               "crs": crs.to_wkt(), "tiled": True, "blockxsize": 256, "blockysize": 256,
-               "compress": "deflate", "predictor": 3, "BIGTIFF": "IF_SAFER"}
+    profile = {
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "count": 1,
+        "dtype": "float32",
+        "nodata": np.nan,
+        "transform": transform,
+        "crs": crs.to_wkt(),
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3,
+        "BIGTIFF": "IF_SAFER",
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.set_band_description(1, description)
 

@@ -62,18 +62,27 @@ def roof_statistics(
         raise AtlasError("Les toits doivent être dans le système de coordonnées du MNS.")
     irr = irradiation.array
     n = len(roofs)
-    ids = rasterize(((geom, i + 1) for i, geom in enumerate(roofs.geometry)),
-                    out_shape=irr.shape, transform=irradiation.transform, fill=0,
-                    dtype="int32")
+    ids = rasterize(
+        ((geom, i + 1) for i, geom in enumerate(roofs.geometry)),
+        out_shape=irr.shape,
+        transform=irradiation.transform,
+        fill=0,
+        dtype="int32",
+    )
     cell = irradiation.cell_size_m
     tilt = np.where(np.isfinite(surface_tilt), surface_tilt, 0.0)
     sloped_area = cell * cell / np.cos(np.radians(tilt))
     data = (ids > 0) & np.isfinite(irr) & np.isfinite(surface_tilt)
-    usable = (data & (surface_tilt <= hyp.get("solaire", "pente_max").central)
-              & (irr >= hyp.get("solaire", "seuil_irradiation").central))
+    usable = (
+        data
+        & (surface_tilt <= hyp.get("solaire", "pente_max").central)
+        & (irr >= hyp.get("solaire", "seuil_irradiation").central)
+    )
     if height_above_ground is not None:
         usable &= height_above_ground >= hyp.get("solaire", "hauteur_min_toit").central
-    usable = _drop_fragments(usable, ids, sloped_area, hyp.get("solaire", "surface_panneau").central)
+    usable = _drop_fragments(
+        usable, ids, sloped_area, hyp.get("solaire", "surface_panneau").central
+    )
 
     def per_roof(weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.bincount(ids[mask], weights=weights[mask], minlength=n + 1)[1:]
@@ -96,8 +105,9 @@ def roof_statistics(
     footprint_m2 = roofs.geometry.area.to_numpy() * _crs_area_factor(roofs)
     out = roofs.copy()
     out["surface_emprise_m2"] = footprint_m2.round(1)
-    out["part_couverte"] = np.clip(foot_px * cell * cell / np.maximum(footprint_m2, 1e-9),
-                                   0, 1).round(3)
+    out["part_couverte"] = np.clip(
+        foot_px * cell * cell / np.maximum(footprint_m2, 1e-9), 0, 1
+    ).round(3)
     out["part_avec_donnees"] = np.where(foot_px > 0, data_px / np.maximum(foot_px, 1), 0).round(3)
     out["irradiation_toit"] = np.round(roof_mean, 1)  # all roof pixels with data
     out["surface_utile_m2"] = area.round(1)
@@ -105,7 +115,10 @@ def roof_statistics(
     out["pente_dominante"] = np.round(mean_tilt, 1)
     out["orientation_dominante"] = np.round(mean_az, 1)
     out["orientation"] = [orientation_label(a, t) for a, t in zip(mean_az, mean_tilt, strict=True)]
-    density, pr = hyp.get("solaire", "puissance_surfacique"), hyp.get("solaire", "ratio_performance")
+    density, pr = (
+        hyp.get("solaire", "puissance_surfacique"),
+        hyp.get("solaire", "ratio_performance"),
+    )
     for level in LEVELS:
         kwc = area * getattr(density, level)
         out[f"kwc_{level}"] = kwc.round(2)
@@ -119,8 +132,9 @@ def _crs_area_factor(gdf: gpd.GeoDataFrame) -> float:
     return factor * factor
 
 
-def _drop_fragments(usable: np.ndarray, ids: np.ndarray, area: np.ndarray,
-                    min_area: float) -> np.ndarray:
+def _drop_fragments(
+    usable: np.ndarray, ids: np.ndarray, area: np.ndarray, min_area: float
+) -> np.ndarray:
     """Remove connected pieces (per roof) whose sloped area is smaller than a panel."""
     labels, n_labels = ndimage.label(usable, structure=np.ones((3, 3)))
     if n_labels == 0:
@@ -134,9 +148,15 @@ def _drop_fragments(usable: np.ndarray, ids: np.ndarray, area: np.ndarray,
     return keep
 
 
-def roofs_from_files(roofs_path: Path, irradiation_path: Path, dsm_path: Path, out_path: Path,
-                     dtm_path: Path | None, weather: dict,
-                     geodata_dir: Path = DEFAULT_GEODATA) -> int:
+def roofs_from_files(
+    roofs_path: Path,
+    irradiation_path: Path,
+    dsm_path: Path,
+    out_path: Path,
+    dtm_path: Path | None,
+    weather: dict,
+    geodata_dir: Path = DEFAULT_GEODATA,
+) -> int:
     """File-level wrapper used by the CLI: read, compute, write ``roofs.gpkg``."""
     hyp = load_assumptions(geodata_dir)
     irr = read_raster(irradiation_path)
@@ -161,14 +181,24 @@ def roofs_from_files(roofs_path: Path, irradiation_path: Path, dsm_path: Path, o
     stats = roof_statistics(roofs, irr, tilt, azimuth, hyp, height)
     stats["climat"] = weather.get("name", "?")
     stats["hypotheses_version"] = hyp.version
-    pyogrio.write_dataframe(stats, out_path, layer="roofs", driver="GPKG",
-                            layer_metadata={"ATLAS_SOURCE": "Atlas PMA, moteur solaire",
-                                            "ATLAS_CLIMAT": str(weather.get("name"))})
+    pyogrio.write_dataframe(
+        stats,
+        out_path,
+        layer="roofs",
+        driver="GPKG",
+        layer_metadata={
+            "ATLAS_SOURCE": "Atlas PMA, moteur solaire",
+            "ATLAS_CLIMAT": str(weather.get("name")),
+        },
+    )
     return len(stats)
 
 
 def summary(stats: pd.DataFrame) -> dict[str, float]:
     """Totals of a set of roofs (counts, m², MWc, GWh/an)."""
-    return {"toits": float(len(stats)), "surface_utile_m2": float(stats["surface_utile_m2"].sum()),
-            "mwc_central": float(stats["kwc_central"].sum()) / 1000,
-            "gwh_an_central": float(stats["kwh_an_central"].sum()) / 1e6}
+    return {
+        "toits": float(len(stats)),
+        "surface_utile_m2": float(stats["surface_utile_m2"].sum()),
+        "mwc_central": float(stats["kwc_central"].sum()) / 1000,
+        "gwh_an_central": float(stats["kwh_an_central"].sum()) / 1e6,
+    }

@@ -1,5 +1,6 @@
-"""The sky side: weather of a typical year, sun positions (pvlib), Perez coefficients, and the
-per-sector tables that turn 8,760 hours into a handful of numbers per pixel.
+"""The sky side: weather, sun positions (pvlib), Perez coefficients, per-sector tables.
+
+The tables turn the 8,760 hours of a typical year into a handful of numbers per pixel.
 
 Irradiances are in W/m² (hourly means), sums in Wh/m² (one hour each). Directions use
 pvlib's conventions: azimuth [deg] east of north, elevation [deg] above the horizontal.
@@ -42,10 +43,15 @@ class Weather:
 
     def describe(self) -> dict[str, object]:
         """What run.json and the UI say about the climate used."""
-        return {"source": self.source, "name": self.name, "latitude": self.latitude,
-                "longitude": self.longitude, "altitude": self.altitude,
-                "hours": int(len(self.data)),
-                "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1)}
+        return {
+            "source": self.source,
+            "name": self.name,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "altitude": self.altitude,
+            "hours": int(len(self.data)),
+            "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1),
+        }
 
 
 def read_weather(path: Path) -> Weather:
@@ -56,17 +62,29 @@ def read_weather(path: Path) -> Weather:
     try:
         if path.suffix.lower() == ".epw":
             data, meta = pvlib.iotools.read_epw(path)
-            name = f"{meta.get('city', '?')} ({meta.get('country', '?')}), {meta.get('data_type', 'EPW')}"
-            weather = Weather(data, float(meta["latitude"]), float(meta["longitude"]),
-                              float(meta.get("altitude", 0.0)), "EPW", name,
-                              pd.Timedelta(minutes=30))
+            city, country = meta.get("city", "?"), meta.get("country", "?")
+            name = f"{city} ({country}), {meta.get('data_type', 'EPW')}"
+            weather = Weather(
+                data,
+                float(meta["latitude"]),
+                float(meta["longitude"]),
+                float(meta.get("altitude", 0.0)),
+                "EPW",
+                name,
+                pd.Timedelta(minutes=30),
+            )
         else:
             data, meta = pvlib.iotools.read_pvgis_tmy(path, map_variables=True)
             loc = meta.get("location", meta.get("inputs", {}).get("location", {}))
-            weather = Weather(data, float(loc.get("latitude", meta.get("latitude"))),
-                              float(loc.get("longitude", meta.get("longitude"))),
-                              float(loc.get("elevation", meta.get("elevation", 0.0)) or 0.0),
-                              "PVGIS TMY", f"PVGIS TMY {path.name}", pd.Timedelta(0))
+            weather = Weather(
+                data,
+                float(loc.get("latitude", meta.get("latitude"))),
+                float(loc.get("longitude", meta.get("longitude"))),
+                float(loc.get("elevation", meta.get("elevation", 0.0)) or 0.0),
+                "PVGIS TMY",
+                f"PVGIS TMY {path.name}",
+                pd.Timedelta(0),
+            )
     except WeatherError:
         raise
     except Exception as err:  # pvlib raises many kinds on malformed files
@@ -103,10 +121,12 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
     if model not in ("perez", "isotropic"):
         raise AtlasError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
     times = weather.data.index + weather.shift
-    sun = pvlib.solarposition.get_solarposition(times, weather.latitude, weather.longitude,
-                                                altitude=weather.altitude)
-    ghi, dni, dhi = (weather.data[c].clip(lower=0).to_numpy(dtype=float)
-                     for c in ("ghi", "dni", "dhi"))
+    sun = pvlib.solarposition.get_solarposition(
+        times, weather.latitude, weather.longitude, altitude=weather.altitude
+    )
+    ghi, dni, dhi = (
+        weather.data[c].clip(lower=0).to_numpy(dtype=float) for c in ("ghi", "dni", "dhi")
+    )
     zen = sun["apparent_zenith"].to_numpy()
     azi = sun["azimuth"].to_numpy()
     f1 = np.zeros_like(ghi)
@@ -115,17 +135,28 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
         up = (zen < 90) & (dhi > 0)
         extra = pvlib.irradiance.get_extra_radiation(times).to_numpy()
         airmass = pvlib.atmosphere.get_relative_airmass(zen)
-        flat = pvlib.irradiance.perez(0.0, 180.0, dhi, dni, extra, zen, azi, airmass,
-                                      return_components=True)
-        wall = pvlib.irradiance.perez(90.0, 180.0, dhi, dni, extra, zen, azi, airmass,
-                                      return_components=True)
+        flat = pvlib.irradiance.perez(
+            0.0, 180.0, dhi, dni, extra, zen, azi, airmass, return_components=True
+        )
+        wall = pvlib.irradiance.perez(
+            90.0, 180.0, dhi, dni, extra, zen, azi, airmass, return_components=True
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             f1 = np.where(up, 1.0 - np.asarray(flat["poa_isotropic"]) / dhi, 0.0)
             f2 = np.where(up, np.asarray(wall["poa_horizon"]) / dhi, 0.0)
         f1 = np.nan_to_num(f1)
         f2 = np.nan_to_num(f2)
-    return SunSky(sun["apparent_elevation"].to_numpy(), azi, zen, ghi, dni, dhi, f1, f2,
-                  pd.DatetimeIndex(times))
+    return SunSky(
+        sun["apparent_elevation"].to_numpy(),
+        azi,
+        zen,
+        ghi,
+        dni,
+        dhi,
+        f1,
+        f2,
+        pd.DatetimeIndex(times),
+    )
 
 
 def sun_vectors(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
@@ -157,8 +188,9 @@ class SkyTables:
     albedo: float
 
 
-def sky_tables(sky: SunSky, n_sectors: int, albedo: float,
-               step: float = ELEVATION_STEP) -> SkyTables:
+def sky_tables(
+    sky: SunSky, n_sectors: int, albedo: float, step: float = ELEVATION_STEP
+) -> SkyTables:
     """Fold the hours into :class:`SkyTables` (night hours and sub-horizon sun dropped)."""
     day = sky.elevation > 0
     n_bins = int(np.ceil(90.0 / step))
@@ -170,7 +202,11 @@ def sky_tables(sky: SunSky, n_sectors: int, albedo: float,
     np.add.at(table, (k, b), vec)
     beam = np.flip(np.cumsum(np.flip(table[:, :n_bins], axis=1), axis=1), axis=1)
     beam = np.concatenate([beam, np.zeros((n_sectors, 1, 3))], axis=1)
-    return SkyTables(beam=np.ascontiguousarray(beam), step=step,
-                     iso=float(np.sum(sky.dhi * (1 - sky.f1))),
-                     horizon_band=float(np.sum(sky.dhi * sky.f2)),
-                     ghi=float(np.sum(sky.ghi)), albedo=float(albedo))
+    return SkyTables(
+        beam=np.ascontiguousarray(beam),
+        step=step,
+        iso=float(np.sum(sky.dhi * (1 - sky.f1))),
+        horizon_band=float(np.sum(sky.dhi * sky.f2)),
+        ghi=float(np.sum(sky.ghi)),
+        albedo=float(albedo),
+    )

@@ -14,6 +14,22 @@ import numba
 import numpy as np
 
 
+def fill_small_holes(dsm: np.ndarray, max_pixels: float = 2.0) -> np.ndarray:
+    """Copy of ``dsm`` with no-data pixels within ``max_pixels`` of data given the nearest value.
+
+    Sparse LiDAR rasters leave one-pixel gaps everywhere; without this every pixel next to a
+    gap would lose its slope. Larger holes stay NaN.
+    """
+    from scipy import ndimage
+
+    missing = np.isnan(dsm)
+    if not missing.any() or missing.all():
+        return dsm
+    dist, (ri, ci) = ndimage.distance_transform_edt(missing, return_indices=True)
+    filled = dsm[ri, ci]
+    return np.where(missing & (dist <= max_pixels), filled, dsm)
+
+
 def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     """Slope and aspect per pixel with Horn's 3×3 gradient (as GDAL).
 
@@ -28,9 +44,11 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     -------
     surface_tilt, surface_azimuth
         [deg]; aspect is the direction the slope faces (180 = south), 0 where flat;
-        NaN where a 3×3 neighbourhood touches no data. Border pixels use edge replication.
+        NaN on no-data pixels. Gaps of up to two pixels around a pixel are filled with
+        the nearest height first (see :func:`fill_small_holes`); borders use edge
+        replication.
     """
-    z = np.pad(dsm.astype("float64"), 1, mode="edge")
+    z = np.pad(fill_small_holes(dsm.astype("float64")), 1, mode="edge")
     a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
     d, f = z[1:-1, :-2], z[1:-1, 2:]
     g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
@@ -46,8 +64,9 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     return tilt.astype("float32"), azimuth.astype("float32")
 
 
-def ray_offsets(n_sectors: int, cell: float, max_distance: float,
-                growth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def ray_offsets(
+    n_sectors: int, cell: float, max_distance: float, growth: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pixel offsets each ray visits, the same for every pixel.
 
     Steps are one pixel long near the origin and ``growth`` × distance further away.
@@ -69,8 +88,12 @@ def ray_offsets(n_sectors: int, cell: float, max_distance: float,
                 inv.append(1.0 / (cell * math.hypot(dr, dc)))
             d += max(cell, d * growth)
         start.append(len(rows))
-    return (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64),
-            np.array(inv, dtype=np.float64), np.array(start, dtype=np.int64))
+    return (
+        np.array(rows, dtype=np.int64),
+        np.array(cols, dtype=np.int64),
+        np.array(inv, dtype=np.float64),
+        np.array(start, dtype=np.int64),
+    )
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -136,8 +159,9 @@ def horizons(
         ``(n_sectors, rows, cols)`` float32, NaN where the DSM has no data.
     """
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    d_row, d_col, inv_dist, start = ray_offsets(n_sectors, float(cell), float(max_distance),
-                                                float(growth))
+    d_row, d_col, inv_dist, start = ray_offsets(
+        n_sectors, float(cell), float(max_distance), float(growth)
+    )
     pad = int(max(np.abs(d_row).max(initial=0), np.abs(d_col).max(initial=0))) + 1
     z = np.pad(np.asarray(dsm, dtype="float32"), pad, constant_values=np.nan)
     zmax = float(np.nanmax(z)) if np.isfinite(z).any() else 0.0
@@ -169,8 +193,9 @@ def _svf(horizon, tilt, azimuth, out):  # pragma: no cover
             out[r, c] = total / n
 
 
-def sky_view_factor(horizon: np.ndarray, surface_tilt: np.ndarray,
-                    surface_azimuth: np.ndarray) -> np.ndarray:
+def sky_view_factor(
+    horizon: np.ndarray, surface_tilt: np.ndarray, surface_azimuth: np.ndarray
+) -> np.ndarray:
     """Share of the sky seen by a (tilted) pixel, isotropic sky (Dozier & Frew 1990).
 
     ``SVF = 1/2π ∮ [cos β sin² H + sin β cos(φ − γ)(H − sin H cos H)] dφ`` with H the
@@ -179,7 +204,10 @@ def sky_view_factor(horizon: np.ndarray, surface_tilt: np.ndarray,
     flat pixel gives 1, an open tilted plane (1 + cos β)/2.
     """
     out = np.empty(surface_tilt.shape, dtype="float32")
-    _svf(np.ascontiguousarray(horizon, dtype="float32"),
-         np.ascontiguousarray(surface_tilt, dtype="float32"),
-         np.ascontiguousarray(surface_azimuth, dtype="float32"), out)
+    _svf(
+        np.ascontiguousarray(horizon, dtype="float32"),
+        np.ascontiguousarray(surface_tilt, dtype="float32"),
+        np.ascontiguousarray(surface_azimuth, dtype="float32"),
+        out,
+    )
     return out

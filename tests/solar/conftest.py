@@ -36,6 +36,11 @@ def plane(n: int, cell: float, tilt: float, azimuth: float) -> np.ndarray:
     return (-np.tan(b) * (np.sin(g) * east + np.cos(g) * north)).astype("float32") + 50.0
 
 
-def raster(array: np.ndarray, cell: float = 1.0, x0: float = 680_000.0,
-           y0: float = 7_040_000.0, crs: CRS = L93) -> Raster:
+def raster(
+    array: np.ndarray,
+    cell: float = 1.0,
+    x0: float = 680_000.0,
+    y0: float = 7_040_000.0,
+    crs: CRS = L93,
+) -> Raster:
     return Raster(array.astype("float32"), Affine(cell, 0, x0, 0, -cell, y0), crs)

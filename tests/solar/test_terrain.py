@@ -20,11 +20,15 @@ def test_slope_aspect_of_analytic_planes(tilt, azimuth):
         assert a[25, 25] == pytest.approx(azimuth, abs=1e-3)
 
 
-def test_slope_nodata_propagates():
-    z = plane(20, 1.0, 30, 180)
-    z[10, 10] = np.nan
-    s, _ = slope_aspect(z, 1.0)
-    assert np.isnan(s[9:12, 9:12]).all() and np.isfinite(s[5, 5])
+def test_slope_nodata_and_sparse_lidar_gaps():
+    z = plane(40, 1.0, 30, 180)
+    z[10, 10] = np.nan  # a one-pixel gap: neighbours keep their exact slope
+    z[25:35, 25:35] = np.nan  # a large hole: stays no data
+    s, a = slope_aspect(z, 1.0)
+    assert np.isnan(s[10, 10]) and np.isnan(a[10, 10])
+    assert np.allclose(s[9:12:2, 9:12:2], 30, atol=1e-3)
+    assert np.isnan(s[25:35, 25:35]).all()
+    assert np.isfinite(s[5, 5])
 
 
 def test_ray_offsets_grow_and_do_not_repeat():

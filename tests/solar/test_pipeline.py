@@ -1,0 +1,228 @@
+"""Whole runs: tiles agree with an untiled run, files and run.json are right, real LiDAR runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import CRS
+
+from layers.cli import main
+from layers.solar.pipeline import SolarParams, compute, compute_raster, tiles
+from layers.solar.raster import RasterError, read_raster, write_cog
+from tests.conftest import ROOT
+from tests.solar.conftest import EPW, raster
+
+AUTZEN = ROOT / "tests" / "data" / "autzen_dsm_1m.tif"
+
+
+def scene(n=300, seed=3):
+    """Houses, a hill and a no-data hole, 1 m cells."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:n, 0:n]
+    z = 30 + 15 * np.exp(-(((rows - 60) ** 2 + (cols - 220) ** 2) / 2000.0))
+    for _ in range(40):
+        r, c = rng.integers(10, n - 20, size=2)
+        z[r : r + 8, c : c + 12] += rng.uniform(5, 12)
+    z[150:160, 40:55] = np.nan
+    return z.astype("float32")
+
+
+def test_tiles_cover_the_raster_once():
+    cover = np.zeros((250, 333), dtype=int)
+    for t in tiles(250, 333, 100, 17):
+        cover[
+            t.core.row_off : t.core.row_off + t.core.height,
+            t.core.col_off : t.core.col_off + t.core.width,
+        ] += 1
+        assert t.read.row_off <= t.core.row_off and t.read.col_off <= t.core.col_off
+    assert (cover == 1).all()
+
+
+def test_tiled_and_untiled_agree(tmp_path, weather):
+    dsm = raster(scene())
+    path = tmp_path / "dsm.tif"
+    write_cog(path, dsm, {}, "test")
+    params = SolarParams(max_distance=40.0, tile_size=96, n_sectors=24)
+    untiled = compute_raster(dsm, weather, params)["irradiation"]
+    report = compute(path, EPW, tmp_path / "out", params, progress=False)
+    tiled = read_raster(tmp_path / "out" / "irradiation.tif").array
+    assert report.dsm["tiles"] == 16
+    both = np.isfinite(untiled)
+    assert np.array_equal(both, np.isfinite(tiled))
+    assert np.nanmax(np.abs(tiled[both] / untiled[both] - 1)) < 0.005
+    assert np.isnan(tiled[150:160, 40:55]).all()
+
+
+def test_run_outputs_and_report(tmp_path):
+    dsm = raster(scene(120))
+    path = tmp_path / "dsm.tif"
+    write_cog(path, dsm, {}, "test")
+    compute(path, EPW, tmp_path / "out", SolarParams(max_distance=20.0), progress=False)
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert run["weather"]["name"].startswith("Uccle")
+    assert run["parameters"]["n_sectors"] == 36 and run["parameters"]["model"] == "perez"
+    assert {"sky", "tiles", "cog", "total"} <= set(run["timings_s"])
+    assert {"pvlib", "numba", "gdal"} <= set(run["versions"])
+    with rasterio.open(tmp_path / "out" / "irradiation.tif") as src:
+        assert src.dtypes[0] == "float32" and src.profile["tiled"]
+        assert src.tags()["units"] == "kWh/m2/an"
+        assert src.crs.to_epsg() == 2154
+        assert src.overviews(1) or src.width < 512  # COG: overviews when large enough
+
+
+def test_real_lidar_in_us_feet_with_holes(tmp_path):
+    src = read_raster(AUTZEN)
+    assert CRS(src.crs).axis_info[0].unit_name in ("foot", "US survey foot")
+    assert src.cell_size_m == pytest.approx(1.0, rel=0.01)  # ~3.28 ft pixels
+    assert np.isnan(src.array).mean() > 0.3
+    code = main(
+        [
+            "solar",
+            "compute",
+            "--dsm",
+            str(AUTZEN),
+            "--weather",
+            str(EPW),
+            "--out",
+            str(tmp_path),
+            "--max-distance",
+            "60",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    out = read_raster(tmp_path / "irradiation.tif").array
+    assert np.array_equal(np.isnan(out), np.isnan(src.array))
+    valid = out[np.isfinite(out)]
+    assert 100 < np.median(valid) < 1500 and valid.max() < 1600
+
+
+def test_cli_refuses_bad_inputs(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "solar",
+                "compute",
+                "--dsm",
+                str(tmp_path / "nope.tif"),
+                "--weather",
+                str(EPW),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
+    assert "introuvable" in capsys.readouterr().err
+    geo = tmp_path / "geo.tif"
+    write_cog(
+        geo,
+        raster(np.ones((20, 20)), cell=0.0001, x0=2.8, y0=50.4, crs=CRS.from_epsg(4326)),
+        {},
+        "x",
+    )
+    assert (
+        main(
+            [
+                "solar",
+                "compute",
+                "--dsm",
+                str(geo),
+                "--weather",
+                str(EPW),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
+    assert "système projeté" in capsys.readouterr().err
+    bad = tmp_path / "bad.epw"
+    bad.write_text("not a weather file\n", encoding="utf-8")
+    ok_dsm = tmp_path / "ok.tif"
+    write_cog(ok_dsm, raster(np.ones((20, 20))), {}, "x")
+    assert (
+        main(
+            [
+                "solar",
+                "compute",
+                "--dsm",
+                str(ok_dsm),
+                "--weather",
+                str(bad),
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 1
+    )
+    assert "météo" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(b"II*\x00garbage")
+    with pytest.raises(RasterError):
+        read_raster(corrupt)
+
+
+def test_pvgis_tmy_json_is_accepted(tmp_path, weather):
+    from layers.solar.sky import read_weather
+
+    data = weather.data
+    hourly = [
+        {
+            "time(UTC)": t.strftime("%Y%m%d:%H%M"),
+            "T2m": float(r.temp_air),
+            "RH": 80.0,
+            "G(h)": float(r.ghi),
+            "Gb(n)": float(r.dni),
+            "Gd(h)": float(r.dhi),
+            "IR(h)": 300.0,
+            "WS10m": 3.0,
+            "WD10m": 180.0,
+            "SP": 101325.0,
+        }
+        for t, r in zip(data.index.tz_convert("UTC"), data.itertuples(), strict=True)
+    ]
+    doc = {
+        "inputs": {
+            "location": {"latitude": 50.43, "longitude": 2.83, "elevation": 40.0},
+            "meteo_data": {},
+        },
+        "outputs": {"months_selected": [], "tmy_hourly": hourly},
+        "meta": {"inputs": {}},
+    }
+    path = tmp_path / "tmy_50.430_2.830.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    pvgis = read_weather(path)
+    assert pvgis.source == "PVGIS TMY" and pvgis.latitude == 50.43
+    assert pvgis.describe()["ghi_kwh_m2"] == pytest.approx(1113.5, abs=0.5)
+
+
+def test_params_are_validated():
+    from layers.errors import AtlasError
+
+    with pytest.raises(AtlasError):
+        SolarParams(albedo=2.0)
+    with pytest.raises(AtlasError):
+        SolarParams(n_sectors=2)
+
+
+def test_distributed_scheduler_gives_the_same_result(tmp_path, weather):
+    from dask.distributed import LocalCluster
+
+    dsm = raster(scene(160))
+    path = tmp_path / "dsm.tif"
+    write_cog(path, dsm, {}, "test")
+    params = SolarParams(max_distance=30.0, tile_size=64, n_sectors=16)
+    local = compute_raster(dsm, weather, params)["irradiation"]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        distributed = SolarParams(max_distance=30.0, tile_size=64, n_sectors=16,
+                                  scheduler=cluster.scheduler_address)
+        report = compute(path, EPW, tmp_path / "out", distributed, progress=False)
+    assert report.parameters["scheduler"] == cluster.scheduler_address
+    out = read_raster(tmp_path / "out" / "irradiation.tif").array
+    finite = np.isfinite(local)
+    assert np.nanmax(np.abs(out[finite] / local[finite] - 1)) < 0.005

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test data assets chromium lint bench clean
+.PHONY: run test install install-test data assets chromium lint bench bench-solar clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -51,6 +51,13 @@ lint: install-test
 
 bench: install
 	$(BIN)/python benchmarks/maps.py
+	$(BIN)/python benchmarks/solar.py
+
+# the solar benchmark against GRASS GIS r.horizon + r.sun (Debian grass-core)
+bench-solar: install
+	@command -v grass >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq grass-core; }
+	$(BIN)/python benchmarks/solar.py --grass
 
 clean:
 	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache

@@ -1,0 +1,185 @@
+"""Speed of the solar engine on the synthetic district, and GRASS GIS in the same run.
+
+    .venv/bin/python benchmarks/solar.py [--sizes 250 500 1000 2000] [--grass]
+
+Prints, per size: seconds per step (sky, slope, horizons, sky view, annual sum), ns per
+pixel, peak memory (RSS, cumulative: sizes run in increasing order); horizon time against
+``--max-distance``; per-roof statistics for 100,000 roofs on a 4000² raster; and with
+``--grass`` (Debian ``grass-core``: ``make bench-solar`` installs it) the time of GRASS
+``r.horizon`` + ``r.sun`` (12 representative days, hourly, same sectors and distance) on the
+same surface model, as a ratio. Numba compiles once before timing (warm-up not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from layers.solar.demo import generate  # noqa: E402
+from layers.solar.irradiation import annual_irradiation  # noqa: E402
+from layers.solar.raster import Raster, write_cog  # noqa: E402
+from layers.solar.sky import read_weather, sky_tables, sun_and_sky  # noqa: E402
+from layers.solar.terrain import horizons, sky_view_factor, slope_aspect  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
+DAYS = [17, 47, 75, 105, 135, 162, 198, 228, 258, 288, 318, 344]  # one per month
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def engine(z: np.ndarray, cell: float, tables, sectors: int, distance: float) -> dict:
+    t = {}
+    t0 = time.perf_counter()
+    tilt, az = slope_aspect(z, cell)
+    t["slope"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hz = horizons(z, cell, sectors, distance)
+    t["horizons"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    svf = sky_view_factor(hz, tilt, az)
+    t["svf"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    irr = annual_irradiation(hz, tilt, az, svf, tables)
+    t["annual"] = time.perf_counter() - t0
+    return {"t": t, "irr": irr}
+
+
+def grass_run(dsm: Raster, sectors: int, distance: float, workdir: Path) -> tuple[float, float]:
+    """Seconds of r.horizon and of r.sun (12 days, hourly) on the same DSM."""
+    tif = workdir / "dsm.tif"
+    write_cog(tif, dsm, {}, "dsm")
+    loc = workdir / "loc"
+    subprocess.run(["grass", "-c", str(tif), "-e", str(loc)], check=True, capture_output=True)
+
+    def g(*cmd: str) -> None:
+        subprocess.run(
+            ["grass", str(loc / "PERMANENT"), "--exec", *cmd], check=True, capture_output=True
+        )
+
+    g("r.in.gdal", f"input={tif}", "output=dsm")
+    g("g.region", "raster=dsm")
+    g("r.slope.aspect", "elevation=dsm", "slope=slope", "aspect=aspect")
+    step = 360 / sectors
+    t0 = time.perf_counter()
+    g("r.horizon", "elevation=dsm", f"step={step}", f"maxdistance={distance}", "output=hor")
+    t_hor = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for day in DAYS:
+        g(
+            "r.sun",
+            "elevation=dsm",
+            "slope=slope",
+            "aspect=aspect",
+            "horizon_basename=hor",
+            f"horizon_step={step}",
+            f"day={day}",
+            "step=1",
+            f"glob_rad=glob_{day}",
+            "nprocs=2",
+        )
+    return t_hor, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    parser.add_argument("--sectors", type=int, default=36)
+    parser.add_argument("--max-distance", type=float, default=200.0)
+    parser.add_argument("--grass", action="store_true", help="also time GRASS (if installed)")
+    parser.add_argument("--grass-sectors", type=int, default=24)
+    args = parser.parse_args()
+
+    district = generate()  # 2000 × 2000 px at 0.5 m
+    cell = district.dsm.cell_size_m
+    t0 = time.perf_counter()
+    sky = sun_and_sky(read_weather(EPW), "perez")
+    tables = sky_tables(sky, args.sectors, 0.2)
+    t_sky = time.perf_counter() - t0
+    engine(district.dsm.array[:64, :64], cell, tables, args.sectors, 20)  # numba warm-up
+    print(f"Ciel (8 760 h, pvlib + tables) : {t_sky:.2f} s, une fois par calcul\n")
+    print(
+        f"{'taille':>7}{'pente':>8}{'horizons':>10}{'vue ciel':>10}{'somme':>8}"
+        f"{'total s':>9}{'ns/px':>8}{'pic Mo':>8}"
+    )
+    results = {}
+    for n in sorted(args.sizes):
+        z = district.dsm.array[-n:, :n]  # south-west corner: the terril's shadow included
+        run = engine(z, cell, tables, args.sectors, args.max_distance)
+        total = sum(run["t"].values()) + t_sky
+        results[n] = total
+        t = run["t"]
+        print(
+            f"{n:>6}²{t['slope']:>8.2f}{t['horizons']:>10.2f}{t['svf']:>10.2f}"
+            f"{t['annual']:>8.2f}{total:>9.2f}{total / (n * n) * 1e9:>8.0f}"
+            f"{peak_rss_mb():>8.0f}"
+        )
+
+    n = 1000 if 1000 in args.sizes else max(args.sizes)
+    z = district.dsm.array[-n:, :n]
+    print(f"\nHorizons de {n}² selon la portée des ombres ({args.sectors} secteurs) :")
+    for dist in (50.0, 100.0, 200.0, 400.0):
+        t0 = time.perf_counter()
+        horizons(z, cell, args.sectors, dist)
+        print(f"  {dist:>5.0f} m : {time.perf_counter() - t0:6.2f} s")
+
+    import geopandas as gpd
+    from affine import Affine
+    from shapely import box as shp_box
+
+    from layers.assumptions import load_assumptions
+    from layers.solar.roofs import roof_statistics
+
+    side = 4000
+    rng = np.random.default_rng(0)
+    irr = Raster(
+        rng.uniform(700, 1400, (side, side)).astype("float32"),
+        Affine(0.5, 0, 680_000, 0, -0.5, 7_040_000),
+        district.dsm.crs,
+    )
+    xs = 680_000 + (np.arange(100_000) % 316) * 6.3
+    ys = 7_040_000 - (np.arange(100_000) // 316) * 6.3
+    roofs = gpd.GeoDataFrame(
+        geometry=shp_box(xs + 0.5, ys - 5.5, xs + 5.5, ys - 0.5), crs=district.dsm.crs
+    )
+    tilt = rng.uniform(0, 50, (side, side)).astype("float32")
+    az = rng.uniform(0, 360, (side, side)).astype("float32")
+    hyp = load_assumptions(ROOT / "geodata")
+    t0 = time.perf_counter()
+    stats = roof_statistics(roofs, irr, tilt, az, hyp)
+    t_roofs = time.perf_counter() - t0
+    print(f"\nStatistiques par toit : {len(stats):,} toits sur {side}² px en {t_roofs:.2f} s")
+
+    if args.grass:
+        if shutil.which("grass") is None:
+            print("\nGRASS absent : `make bench-solar` l'installe (apt grass-core).")
+            return
+        n = 1000 if 1000 in args.sizes else max(args.sizes)
+        z = district.dsm.array[-n:, :n]
+        dsm = Raster(z, district.dsm.transform, district.dsm.crs)
+        tables_g = sky_tables(sky, args.grass_sectors, 0.2)
+        ours = engine(z, cell, tables_g, args.grass_sectors, args.max_distance)
+        ours_t = sum(ours["t"].values()) + t_sky
+        with tempfile.TemporaryDirectory() as tmp:
+            t_hor, t_sun = grass_run(dsm, args.grass_sectors, args.max_distance, Path(tmp))
+        print(
+            f"\nGRASS sur {n}² ({args.grass_sectors} secteurs, {args.max_distance:.0f} m) : "
+            f"r.horizon {t_hor:.1f} s + r.sun 12 jours {t_sun:.1f} s = {t_hor + t_sun:.1f} s ; "
+            f"Atlas PMA (année entière) {ours_t:.2f} s ; rapport {(t_hor + t_sun) / ours_t:.0f}×"
+        )
+
+
+if __name__ == "__main__":
+    main()

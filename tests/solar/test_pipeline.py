@@ -217,10 +217,12 @@ def test_distributed_scheduler_gives_the_same_result(tmp_path, weather):
     write_cog(path, dsm, {}, "test")
     params = SolarParams(max_distance=30.0, tile_size=64, n_sectors=16)
     local = compute_raster(dsm, weather, params)["irradiation"]
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
-        distributed = SolarParams(max_distance=30.0, tile_size=64, n_sectors=16,
-                                  scheduler=cluster.scheduler_address)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        distributed = SolarParams(
+            max_distance=30.0, tile_size=64, n_sectors=16, scheduler=cluster.scheduler_address
+        )
         report = compute(path, EPW, tmp_path / "out", distributed, progress=False)
     assert report.parameters["scheduler"] == cluster.scheduler_address
     out = read_raster(tmp_path / "out" / "irradiation.tif").array

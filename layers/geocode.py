@@ -1,0 +1,149 @@
+"""Finding an address: the national address base (BAN) online, a local search offline.
+
+Online: the BAN geocoding API (``/search/?q=…``, GeoJSON answer) at a configurable URL.
+Offline (or when the API does not answer): a local address file in the BAN CSV format,
+then commune names and town halls shipped in ``geodata/``. Results carry their source.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from layers.errors import AtlasError
+from layers.territory import Territory
+
+MIN_CHARS, MAX_CHARS = 3, 200
+BAN_COLUMNS = ["id", "numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune",
+               "lon", "lat"]
+
+
+class GeocodeError(AtlasError):
+    """The search text is unusable (empty, too short, too long)."""
+
+
+class GeocoderUnavailable(AtlasError):
+    """The online geocoder did not answer (network, HTTP error, malformed answer)."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A search result (WGS84) and where it came from."""
+
+    label: str
+    lon: float
+    lat: float
+    citycode: str
+    source: str
+    score: float = 0.0
+    synthetic: bool = False
+
+
+def clean_query(text: str) -> str:
+    """Normalise a user's search text, or raise :class:`GeocodeError` in French."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", str(text or ""))
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if len(cleaned) < MIN_CHARS:
+        raise GeocodeError(f"Saisissez au moins {MIN_CHARS} caractères (numéro, rue, commune).")
+    if len(cleaned) > MAX_CHARS:
+        raise GeocodeError(f"Adresse trop longue (plus de {MAX_CHARS} caractères).")
+    return cleaned
+
+
+def _norm(text: str) -> list[str]:
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.findall(r"[a-z0-9]+", ascii_text.lower())
+
+
+def ban_search(query: str, url: str, limit: int = 5, timeout: float = 3.0) -> list[Address]:
+    """Ask the BAN API; raise :class:`GeocoderUnavailable` when it cannot answer."""
+    import requests
+
+    try:
+        resp = requests.get(url, params={"q": query, "limit": limit}, timeout=timeout)
+        resp.raise_for_status()
+        features = resp.json()["features"]
+        return [Address(label=f["properties"]["label"], lon=float(f["geometry"]["coordinates"][0]),
+                        lat=float(f["geometry"]["coordinates"][1]),
+                        citycode=str(f["properties"].get("citycode", "")),
+                        source="Base Adresse Nationale (en ligne)",
+                        score=float(f["properties"].get("score", 0.0)))
+                for f in features]
+    except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as err:
+        raise GeocoderUnavailable(f"Le service d'adresses ne répond pas ({err}).") from err
+
+
+def read_ban_csv(path: Path) -> pd.DataFrame:
+    """A local address file in the BAN CSV format (``;``-separated, UTF-8)."""
+    try:
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise AtlasError(f"Fichier d'adresses illisible ({path}) : {err}") from err
+    missing = [c for c in BAN_COLUMNS if c not in frame.columns]
+    if missing:
+        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
+    frame["label"] = (frame["numero"] + frame["rep"] + " " + frame["nom_voie"] + " "
+                      + frame["code_postal"] + " " + frame["nom_commune"]).str.strip()
+    frame["_tokens"] = frame["label"].map(_norm)
+    return frame
+
+
+def _score(query_tokens: list[str], label_tokens: list[str]) -> float:
+    numbers = [t for t in query_tokens if t.isdigit()]
+    if any(n not in label_tokens for n in numbers):
+        return 0.0
+    found = sum(1 for t in query_tokens if any(lt.startswith(t) for lt in label_tokens))
+    return found / max(len(query_tokens), 1)
+
+
+def local_search(query: str, addresses: pd.DataFrame | None, territory: Territory,
+                 limit: int = 5) -> list[Address]:
+    """Search the local address file, then commune names and town halls."""
+    tokens = _norm(query)
+    results: list[Address] = []
+    if addresses is not None and len(addresses):
+        scores = addresses["_tokens"].map(lambda lt: _score(tokens, lt))
+        best = addresses.assign(match=scores)
+        best = best[best["match"] >= 0.6].sort_values("match", ascending=False).head(limit)
+        synthetic = "synthetique" in addresses.columns
+        for row in best.itertuples():
+            results.append(Address(row.label, float(row.lon), float(row.lat), row.code_insee,
+                                   "fichier d'adresses local", float(row.match),
+                                   bool(synthetic and row.synthetique == "oui")))
+    if len(results) < limit:
+        mairies = territory.mairies
+        scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
+            lambda s: _score(tokens, _norm(s)))
+        for i in scores[scores >= 0.6].sort_values(ascending=False).index[:limit - len(results)]:
+            row = mairies.loc[i]
+            results.append(Address(f"Mairie de {row['nom']} — {row['adresse']}",
+                                   float(row.geometry.x), float(row.geometry.y), row["insee"],
+                                   "communes et mairies (hors ligne)", float(scores[i])))
+    return results
+
+
+def search(query: str, territory: Territory, ban_url: str | None,
+           addresses: pd.DataFrame | None, limit: int = 5) -> tuple[list[Address], str | None]:
+    """BAN when reachable, else the offline search; returns (results, French notice)."""
+    text = clean_query(query)
+    notice = None
+    if ban_url:
+        try:
+            online = ban_search(text, ban_url, limit)
+            local = local_search(text, addresses, territory, limit) if addresses is not None else []
+            return ([a for a in local if a.synthetic] + online)[:limit], None
+        except GeocoderUnavailable:
+            notice = ("Service national d'adresses injoignable : recherche hors ligne "
+                      "(fichier d'adresses local, communes et mairies).")
+    return local_search(text, addresses, territory, limit), notice
+
+
+def in_pma(address: Address, territory: Territory) -> bool:
+    """Whether the point lies in one of the PMA's communes."""
+    from shapely.geometry import Point
+
+    return bool(territory.communes.contains(Point(address.lon, address.lat)).any())

@@ -1,0 +1,137 @@
+"""A rooftop installation's economics, as low / central / high — never one number.
+
+Rules (tariffs, premium, prices) come from ``geodata/hypotheses.toml`` with their source
+and date. Only the French residential regime (≤ 9 kWc) is modelled; above it the estimate
+is flagged and counts neither premium nor a specific tariff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from layers.assumptions import Assumptions
+
+RESIDENTIAL_MAX_KWC = 9.0
+YEARS = 20
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Inputs of one simulation."""
+
+    kwc: float  # installed peak power [kWc]
+    production_kwh: float  # first-year production [kWh/an]
+    consumption_kwh: float  # household consumption [kWh/an]
+    self_share: float  # share of the production consumed on site [0-1]
+    price: float  # electricity price [€/kWh], first year
+    price_growth: float  # [%/an]
+    cost_per_kwc: float  # installed price [€/kWc]
+    surplus_tariff: float  # [€/kWh]
+    premium_per_kwc: float  # [€/kWc]
+    degradation: float  # [%/an]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a scenario gives over ``YEARS`` years."""
+
+    investment: float  # [€]
+    premium: float  # [€]
+    self_consumed_kwh: float  # first year
+    surplus_kwh: float  # first year
+    first_year_savings: float  # [€]
+    savings_20y: float  # net gain after paying the installation [€]
+    payback_year: int | None  # first year cumulative savings cover the net cost
+    residential: bool  # ≤ 9 kWc regime applies
+
+
+def simulate(s: Scenario) -> Result:
+    """Year-by-year savings: self-consumed kWh at the (growing) price, surplus at the tariff."""
+    residential = s.kwc <= RESIDENTIAL_MAX_KWC
+    investment = s.kwc * s.cost_per_kwc
+    premium = s.kwc * s.premium_per_kwc if residential else 0.0
+    net_cost = investment - premium
+    cumulative, payback = 0.0, None
+    first_self = first_surplus = first_savings = 0.0
+    for year in range(YEARS):
+        production = s.production_kwh * (1 - s.degradation / 100) ** year
+        self_kwh = min(production * s.self_share, s.consumption_kwh)
+        surplus = production - self_kwh
+        price = s.price * (1 + s.price_growth / 100) ** year
+        savings = self_kwh * price + surplus * (s.surplus_tariff if residential else 0.0)
+        if year == 0:
+            first_self, first_surplus, first_savings = self_kwh, surplus, savings
+        cumulative += savings
+        if payback is None and cumulative >= net_cost:
+            payback = year + 1
+    return Result(investment, premium, first_self, first_surplus, first_savings,
+                  cumulative - net_cost, payback, residential)
+
+
+@dataclass(frozen=True)
+class RoofEstimate:
+    """The three scenarios of a roof (low = little sun and dear; high = sunny and cheap)."""
+
+    low: Result
+    central: Result
+    high: Result
+    production: tuple[float, float, float]  # kWh/an
+    household_share: tuple[float, float, float]  # production / typical consumption
+    co2_t: tuple[float, float, float]  # t CO₂e avoided per year
+
+
+def estimate(kwc: float, production: tuple[float, float, float], hyp: Assumptions,
+             consumption: float | None = None, self_share: float | None = None,
+             price: float | None = None, price_growth: float | None = None) -> RoofEstimate:
+    """Low / central / high economics for ``kwc`` producing ``production`` (kWh/an, 3 levels).
+
+    Unset user inputs take the central assumption; the scenarios differ by production,
+    installed price, self-consumed share and price growth.
+    """
+    eco = hyp.groups["economie"]
+    cons = eco["consommation_menage"].central if consumption is None else consumption
+    base_price = eco["prix_electricite"].central if price is None else price
+
+    def scenario(level: str, cost_level: str, prod: float) -> Result:
+        share = getattr(eco["part_autoconsommee"], level) if self_share is None else self_share
+        growth = (getattr(eco["evolution_prix"], level) if price_growth is None
+                  else price_growth)
+        return simulate(Scenario(
+            kwc=kwc, production_kwh=prod, consumption_kwh=cons, self_share=share,
+            price=base_price, price_growth=growth,
+            cost_per_kwc=getattr(eco["prix_installe"], cost_level),
+            surplus_tariff=eco["tarif_surplus_9kwc"].central,
+            premium_per_kwc=eco["prime_autoconsommation_9kwc"].central,
+            degradation=eco["degradation"].central))
+
+    low, mid, high = production
+    typical = eco["consommation_menage"].central
+    co2 = eco["facteur_co2"]
+    return RoofEstimate(
+        low=scenario("bas", "haut", low), central=scenario("central", "central", mid),
+        high=scenario("haut", "bas", high), production=production,
+        household_share=(low / typical, mid / typical, high / typical),
+        co2_t=(low * co2.bas / 1000, mid * co2.central / 1000, high * co2.haut / 1000))
+
+
+@dataclass(frozen=True)
+class WaterHeater:
+    """A solar water heater's simple estimate (kWh/an and €/an saved, payback years)."""
+
+    saved_kwh: tuple[float, float, float]
+    saved_eur: tuple[float, float, float]
+    cost: tuple[float, float, float]
+    payback_years: tuple[float | None, float | None, float | None]
+
+
+def water_heater(persons: int, hyp: Assumptions, price: float | None = None) -> WaterHeater:
+    """Hot-water energy saved by a solar water heater replacing an electric one."""
+    ce = hyp.groups["chauffe_eau"]
+    p = hyp.get("economie", "prix_electricite").central if price is None else price
+    levels = ("bas", "central", "haut")
+    kwh = tuple(persons * getattr(ce["besoin_par_personne"], lv)
+                * getattr(ce["couverture_solaire"], lv) for lv in levels)
+    eur = tuple(k * p for k in kwh)
+    cost = (ce["prix_installe"].haut, ce["prix_installe"].central, ce["prix_installe"].bas)
+    payback = tuple(c / e if e > 0 else None for c, e in zip(cost, eur, strict=True))
+    return WaterHeater(kwh, eur, cost, payback)  # type: ignore[arg-type]

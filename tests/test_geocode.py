@@ -1,0 +1,129 @@
+"""Geocoding: BAN up (recorded answers from a local server), BAN down, outside the PMA, garbage."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+
+from layers.geocode import (
+    Address,
+    GeocodeError,
+    clean_query,
+    in_pma,
+    local_search,
+    read_ban_csv,
+    search,
+)
+from tests.browser.harness import free_port
+
+# Answers in the BAN API's GeoJSON format (label, score, citycode…), as the API returns them
+RECORDED = {
+    "place jean jaurès lens": {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [2.8316, 50.4325]},
+        "properties": {"label": "Place Jean Jaurès 62300 Lens", "score": 0.93,
+                       "citycode": "62498", "type": "street", "city": "Lens"}}]},
+    "rue de rivoli paris": {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3469, 48.8590]},
+        "properties": {"label": "Rue de Rivoli 75001 Paris", "score": 0.9,
+                       "citycode": "75101", "type": "street", "city": "Paris"}}]},
+}
+
+
+class BanHandler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        q = parse_qs(urlparse(self.path).query).get("q", [""])[0].lower()
+        body = RECORDED.get(q, {"type": "FeatureCollection", "features": []})
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def ban_url():
+    server = HTTPServer(("127.0.0.1", free_port()), BanHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/search/"
+    server.shutdown()
+
+
+@pytest.fixture
+def local_file(tmp_path):
+    rows = [
+        {"id": "62528_x_00001", "numero": "3", "rep": "", "nom_voie": "rue des Corons Fictifs",
+         "code_postal": "62750", "code_insee": "62528", "nom_commune": "Loos-en-Gohelle",
+         "lon": "2.80", "lat": "50.45", "synthetique": "oui"},
+        {"id": "62528_x_00002", "numero": "5", "rep": "", "nom_voie": "rue des Corons Fictifs",
+         "code_postal": "62750", "code_insee": "62528", "nom_commune": "Loos-en-Gohelle",
+         "lon": "2.8001", "lat": "50.4501", "synthetique": "oui"},
+    ]
+    path = tmp_path / "adresses.csv"
+    pd.DataFrame(rows).to_csv(path, sep=";", index=False)
+    return read_ban_csv(path)
+
+
+def test_ban_up(territory, ban_url):
+    results, notice = search("Place Jean Jaurès Lens", territory, ban_url, None)
+    assert notice is None
+    assert results[0].label == "Place Jean Jaurès 62300 Lens"
+    assert results[0].source.startswith("Base Adresse Nationale")
+    assert in_pma(results[0], territory)
+
+
+def test_outside_the_pma(territory, ban_url):
+    results, _ = search("rue de Rivoli Paris", territory, ban_url, None)
+    assert results and not in_pma(results[0], territory)
+
+
+def test_ban_down_falls_back_offline(territory, local_file):
+    dead = f"http://127.0.0.1:{free_port()}/search/"  # nobody listens there
+    results, notice = search("5 rue des corons fictifs", territory, dead, local_file)
+    assert "injoignable" in notice
+    assert results[0].label.startswith("5 rue des Corons Fictifs")
+    assert results[0].synthetic and results[0].source == "fichier d'adresses local"
+
+
+def test_offline_commune_and_town_hall(territory):
+    results = local_search("mairie Lens", None, territory)
+    assert any("Lens" in r.label for r in results)
+    assert local_search("zzzz qqqq", None, territory) == []
+
+
+def test_house_numbers_must_match(territory, local_file):
+    results = local_search("7 rue des corons fictifs", local_file, territory)
+    assert all(not r.label.startswith(("3 ", "5 ")) for r in results)
+
+
+@pytest.mark.parametrize("garbage", ["", "  ", "ab", "x" * 500, None])
+def test_garbage_input(garbage):
+    with pytest.raises(GeocodeError):
+        clean_query(garbage)
+
+
+def test_hostile_text_is_cleaned():
+    assert clean_query("12\x00 rue\n<script>") == "12 rue <script>"
+
+
+def test_bad_address_file(tmp_path):
+    from layers.errors import AtlasError
+
+    bad = tmp_path / "a.csv"
+    bad.write_text("a;b\n1;2\n", encoding="utf-8")
+    with pytest.raises(AtlasError, match="colonnes BAN"):
+        read_ban_csv(bad)
+
+
+def test_address_dataclass_is_frozen():
+    a = Address("x", 2.8, 50.4, "62498", "test")
+    with pytest.raises(AttributeError):
+        a.label = "y"  # type: ignore[misc]

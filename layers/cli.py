@@ -33,7 +33,17 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     Later capabilities (e.g. the solar demo district) generate their derived layers here.
     """
-    print("Préparation de geodata/ : toutes les couches du territoire sont livrées avec le dépôt.")
+    from layers.solar.demo import prepare_demo
+
+    geodata = args.geodata or settings.geodata_dir
+    print("Préparation de geodata/ : les couches du territoire sont livrées avec le dépôt.")
+    if prepare_demo(geodata, settings.static_dir.parent):
+        print(
+            "Quartier fictif de démonstration du cadastre solaire calculé (geodata/demo, "
+            "tuiles dans static/tiles/solaire)."
+        )
+    else:
+        print("Quartier fictif de démonstration déjà calculé.")
     return _cmd_data_check(args, settings)
 
 

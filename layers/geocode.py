@@ -18,8 +18,17 @@ from layers.errors import AtlasError
 from layers.territory import Territory
 
 MIN_CHARS, MAX_CHARS = 3, 200
-BAN_COLUMNS = ["id", "numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune",
-               "lon", "lat"]
+BAN_COLUMNS = [
+    "id",
+    "numero",
+    "rep",
+    "nom_voie",
+    "code_postal",
+    "code_insee",
+    "nom_commune",
+    "lon",
+    "lat",
+]
 
 
 class GeocodeError(AtlasError):
@@ -67,12 +76,17 @@ def ban_search(query: str, url: str, limit: int = 5, timeout: float = 3.0) -> li
         resp = requests.get(url, params={"q": query, "limit": limit}, timeout=timeout)
         resp.raise_for_status()
         features = resp.json()["features"]
-        return [Address(label=f["properties"]["label"], lon=float(f["geometry"]["coordinates"][0]),
-                        lat=float(f["geometry"]["coordinates"][1]),
-                        citycode=str(f["properties"].get("citycode", "")),
-                        source="Base Adresse Nationale (en ligne)",
-                        score=float(f["properties"].get("score", 0.0)))
-                for f in features]
+        return [
+            Address(
+                label=f["properties"]["label"],
+                lon=float(f["geometry"]["coordinates"][0]),
+                lat=float(f["geometry"]["coordinates"][1]),
+                citycode=str(f["properties"].get("citycode", "")),
+                source="Base Adresse Nationale (en ligne)",
+                score=float(f["properties"].get("score", 0.0)),
+            )
+            for f in features
+        ]
     except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as err:
         raise GeocoderUnavailable(f"Le service d'adresses ne répond pas ({err}).") from err
 
@@ -86,8 +100,16 @@ def read_ban_csv(path: Path) -> pd.DataFrame:
     missing = [c for c in BAN_COLUMNS if c not in frame.columns]
     if missing:
         raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
-    frame["label"] = (frame["numero"] + frame["rep"] + " " + frame["nom_voie"] + " "
-                      + frame["code_postal"] + " " + frame["nom_commune"]).str.strip()
+    frame["label"] = (
+        frame["numero"]
+        + frame["rep"]
+        + " "
+        + frame["nom_voie"]
+        + " "
+        + frame["code_postal"]
+        + " "
+        + frame["nom_commune"]
+    ).str.strip()
     frame["_tokens"] = frame["label"].map(_norm)
     return frame
 
@@ -100,8 +122,9 @@ def _score(query_tokens: list[str], label_tokens: list[str]) -> float:
     return found / max(len(query_tokens), 1)
 
 
-def local_search(query: str, addresses: pd.DataFrame | None, territory: Territory,
-                 limit: int = 5) -> list[Address]:
+def local_search(
+    query: str, addresses: pd.DataFrame | None, territory: Territory, limit: int = 5
+) -> list[Address]:
     """Search the local address file, then commune names and town halls."""
     tokens = _norm(query)
     results: list[Address] = []
@@ -111,23 +134,44 @@ def local_search(query: str, addresses: pd.DataFrame | None, territory: Territor
         best = best[best["match"] >= 0.6].sort_values("match", ascending=False).head(limit)
         synthetic = "synthetique" in addresses.columns
         for row in best.itertuples():
-            results.append(Address(row.label, float(row.lon), float(row.lat), row.code_insee,
-                                   "fichier d'adresses local", float(row.match),
-                                   bool(synthetic and row.synthetique == "oui")))
+            results.append(
+                Address(
+                    row.label,
+                    float(row.lon),
+                    float(row.lat),
+                    row.code_insee,
+                    "fichier d'adresses local",
+                    float(row.match),
+                    bool(synthetic and row.synthetique == "oui"),
+                )
+            )
     if len(results) < limit:
         mairies = territory.mairies
         scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
-            lambda s: _score(tokens, _norm(s)))
-        for i in scores[scores >= 0.6].sort_values(ascending=False).index[:limit - len(results)]:
+            lambda s: _score(tokens, _norm(s))
+        )
+        for i in scores[scores >= 0.6].sort_values(ascending=False).index[: limit - len(results)]:
             row = mairies.loc[i]
-            results.append(Address(f"Mairie de {row['nom']} — {row['adresse']}",
-                                   float(row.geometry.x), float(row.geometry.y), row["insee"],
-                                   "communes et mairies (hors ligne)", float(scores[i])))
+            results.append(
+                Address(
+                    f"Mairie de {row['nom']} — {row['adresse']}",
+                    float(row.geometry.x),
+                    float(row.geometry.y),
+                    row["insee"],
+                    "communes et mairies (hors ligne)",
+                    float(scores[i]),
+                )
+            )
     return results
 
 
-def search(query: str, territory: Territory, ban_url: str | None,
-           addresses: pd.DataFrame | None, limit: int = 5) -> tuple[list[Address], str | None]:
+def search(
+    query: str,
+    territory: Territory,
+    ban_url: str | None,
+    addresses: pd.DataFrame | None,
+    limit: int = 5,
+) -> tuple[list[Address], str | None]:
     """BAN when reachable, else the offline search; returns (results, French notice)."""
     text = clean_query(query)
     notice = None
@@ -137,8 +181,10 @@ def search(query: str, territory: Territory, ban_url: str | None,
             local = local_search(text, addresses, territory, limit) if addresses is not None else []
             return ([a for a in local if a.synthetic] + online)[:limit], None
         except GeocoderUnavailable:
-            notice = ("Service national d'adresses injoignable : recherche hors ligne "
-                      "(fichier d'adresses local, communes et mairies).")
+            notice = (
+                "Service national d'adresses injoignable : recherche hors ligne "
+                "(fichier d'adresses local, communes et mairies)."
+            )
     return local_search(text, addresses, territory, limit), notice
 
 

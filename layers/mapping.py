@@ -83,6 +83,7 @@ def new_map(
     settings: Settings,
     basemap_id: str = "plan-ign",
     bounds: Sequence[Sequence[float]] = PMA_BOUNDS,
+    fit_max_zoom: int = 15,
 ) -> folium.Map:
     """A folium map loading only Leaflet (CDN or offline copy), fitted to ``bounds``."""
     fmap = folium.Map(
@@ -101,7 +102,7 @@ def new_map(
             max_zoom=basemap.max_zoom,
             control=False,
         ).add_to(fmap)
-    fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=15)
+    fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=fit_max_zoom)
     return fmap
 
 

@@ -34,6 +34,12 @@ class Settings:
     tiles_url, tiles_attribution
         An extra basemap (e.g. an intranet tile server), offered first when set
         (``ATLAS_TILES_URL``, ``ATLAS_TILES_ATTRIBUTION``).
+    ban_url
+        The BAN geocoding endpoint (``ATLAS_BAN_URL``; ``off`` for offline-only search).
+    address_file
+        A local address file in the BAN CSV format (``ATLAS_ADRESSES``), searched offline.
+    public_url
+        The app's public address, for links printed in PDF sheets (``ATLAS_PUBLIC_URL``).
     """
 
     geodata_dir: Path = DEFAULT_GEODATA
@@ -42,6 +48,9 @@ class Settings:
     static_dir: Path = DEFAULT_STATIC_DIR
     tiles_url: str | None = None
     tiles_attribution: str = "Fond de carte local"
+    ban_url: str | None = "https://api-adresse.data.gouv.fr/search/"
+    address_file: Path | None = None
+    public_url: str = "http://localhost:8501"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -53,4 +62,11 @@ class Settings:
             static_dir=Path(env.get("ATLAS_STATIC_DIR") or DEFAULT_STATIC_DIR),
             tiles_url=env.get("ATLAS_TILES_URL") or None,
             tiles_attribution=env.get("ATLAS_TILES_ATTRIBUTION") or "Fond de carte local",
+            ban_url=(
+                None
+                if env.get("ATLAS_BAN_URL", "x").strip().lower() in ("", "aucun", "off")
+                else env.get("ATLAS_BAN_URL") or "https://api-adresse.data.gouv.fr/search/"
+            ),
+            address_file=Path(env["ATLAS_ADRESSES"]) if env.get("ATLAS_ADRESSES") else None,
+            public_url=(env.get("ATLAS_PUBLIC_URL") or "http://localhost:8501").rstrip("/"),
         )

@@ -329,3 +329,34 @@ def ensure_app_shell() -> None:
 
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+@st.cache_resource(show_spinner="Chargement du cadastre solaire…")
+def _cadastre(geodata_dir: str):  # noqa: ANN202 - cached resource
+    from layers.solar.cadastre import load_cadastre
+
+    return load_cadastre(Path(geodata_dir) / "demo", _territory(geodata_dir))
+
+
+def get_cadastre():  # noqa: ANN201
+    """The computed roofs (cached) or None when nothing is computed yet."""
+    return _guarded(_cadastre, "le cadastre solaire")
+
+
+@st.cache_resource
+def _assumptions(geodata_dir: str):  # noqa: ANN202 - cached resource
+    from layers.assumptions import load_assumptions
+
+    return load_assumptions(Path(geodata_dir))
+
+
+def get_assumptions():  # noqa: ANN201
+    """The versioned assumptions (cached)."""
+    return _guarded(_assumptions, "les hypothèses de calcul")
+
+
+@st.cache_resource
+def _address_file(path: str):  # noqa: ANN202 - cached resource
+    from layers.geocode import read_ban_csv
+
+    return read_ban_csv(Path(path))

@@ -34,13 +34,13 @@ def settings() -> Settings:
 def geodata_copy(tmp_path: Path) -> Path:
     """A writable copy of geodata/ that a test may damage."""
     target = tmp_path / "geodata"
-    shutil.copytree(GEODATA, target)
+    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo"))
     return target
 
 
 def make_hostile_geodata(target: Path) -> Path:
     """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
-    shutil.copytree(GEODATA, target)
+    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo"))
     info = load_catalog(target)["communes"]
     communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
     communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME

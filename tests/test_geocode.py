@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs, urlparse
-
 import pandas as pd
 import pytest
 
@@ -19,53 +14,43 @@ from layers.geocode import (
     read_ban_csv,
     search,
 )
+from tests.ban import recorded_ban
 from tests.browser.harness import free_port
-
-# Answers in the BAN API's GeoJSON format (label, score, citycode…), as the API returns them
-RECORDED = {
-    "place jean jaurès lens": {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [2.8316, 50.4325]},
-        "properties": {"label": "Place Jean Jaurès 62300 Lens", "score": 0.93,
-                       "citycode": "62498", "type": "street", "city": "Lens"}}]},
-    "rue de rivoli paris": {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3469, 48.8590]},
-        "properties": {"label": "Rue de Rivoli 75001 Paris", "score": 0.9,
-                       "citycode": "75101", "type": "street", "city": "Paris"}}]},
-}
-
-
-class BanHandler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        q = parse_qs(urlparse(self.path).query).get("q", [""])[0].lower()
-        body = RECORDED.get(q, {"type": "FeatureCollection", "features": []})
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def ban_url():
-    server = HTTPServer(("127.0.0.1", free_port()), BanHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/search/"
-    server.shutdown()
+    with recorded_ban() as url:
+        yield url
 
 
 @pytest.fixture
 def local_file(tmp_path):
     rows = [
-        {"id": "62528_x_00001", "numero": "3", "rep": "", "nom_voie": "rue des Corons Fictifs",
-         "code_postal": "62750", "code_insee": "62528", "nom_commune": "Loos-en-Gohelle",
-         "lon": "2.80", "lat": "50.45", "synthetique": "oui"},
-        {"id": "62528_x_00002", "numero": "5", "rep": "", "nom_voie": "rue des Corons Fictifs",
-         "code_postal": "62750", "code_insee": "62528", "nom_commune": "Loos-en-Gohelle",
-         "lon": "2.8001", "lat": "50.4501", "synthetique": "oui"},
+        {
+            "id": "62528_x_00001",
+            "numero": "3",
+            "rep": "",
+            "nom_voie": "rue des Corons Fictifs",
+            "code_postal": "62750",
+            "code_insee": "62528",
+            "nom_commune": "Loos-en-Gohelle",
+            "lon": "2.80",
+            "lat": "50.45",
+            "synthetique": "oui",
+        },
+        {
+            "id": "62528_x_00002",
+            "numero": "5",
+            "rep": "",
+            "nom_voie": "rue des Corons Fictifs",
+            "code_postal": "62750",
+            "code_insee": "62528",
+            "nom_commune": "Loos-en-Gohelle",
+            "lon": "2.8001",
+            "lat": "50.4501",
+            "synthetique": "oui",
+        },
     ]
     path = tmp_path / "adresses.csv"
     pd.DataFrame(rows).to_csv(path, sep=";", index=False)

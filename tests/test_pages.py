@@ -57,7 +57,7 @@ def test_every_page_runs(page):
 
 def test_placeholder_pages_say_they_are_coming():
     at = app()
-    for page in ["pages/signaletique.py", "pages/cadastre_solaire.py"]:
+    for page in ["pages/signaletique.py"]:
         at.switch_page(page).run()
         assert any("Page à venir" in i.value for i in at.info), page
 
@@ -244,3 +244,59 @@ def test_friches_search_and_screening_label():
     at.text_input(key="friches_activite_un").input("cokerie").run()
     assert 0 < sites_on_map(at) < 20
     assert any("premier repérage, pas une étude" in i.value for i in at.info)
+
+
+# --- Cadastre solaire ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def offline_ban(monkeypatch):
+    monkeypatch.setenv("ATLAS_BAN_URL", "off")
+
+
+def test_cadastre_page_says_the_district_is_fictional(offline_ban):
+    at = app("pages/cadastre_solaire.py")
+    assert not at.exception
+    assert any("Quartier fictif" in e.value for e in at.error)
+    assert feature_count(map_args(at)["script"]) > 1000  # roof outlines
+
+
+def test_cadastre_roof_card_from_the_url(offline_ban):
+    at = app("pages/cadastre_solaire.py", toit="T00010")
+    assert not at.exception
+    assert any(h.value.startswith("Votre toit") for h in at.subheader)
+    assert any("Classe du toit" in m.value for m in at.markdown)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Télécharger la fiche du toit (PDF)" in labels
+    assert any("Potentiel maximal technique" in i.value for i in at.info)
+
+
+def test_cadastre_simulator_changes_the_estimate(offline_ban):
+    at = app("pages/cadastre_solaire.py", toit="T00010")
+    before = at.table[0].value.loc["Économie 1re année (€)", "central"]
+    at.number_input(key="cadastre_conso").set_value(800).run()
+    after = at.table[0].value.loc["Économie 1re année (€)", "central"]
+    assert before != after
+
+
+def test_cadastre_address_search_offline(offline_ban):
+    from layers.solar.cadastre import load_cadastre
+    from layers.territory import load_territory
+    from tests.conftest import GEODATA
+
+    cad = load_cadastre(GEODATA / "demo", load_territory(GEODATA))
+    label = cad.addresses.iloc[0]["label"]
+    at = app("pages/cadastre_solaire.py")
+    at.text_input(key="cadastre_adresse_un").input(label)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("injoignable" in i.value for i in at.info) is False  # offline by choice
+    assert at.radio(key="cadastre_choix").options[0].startswith(label)
+
+
+def test_cadastre_territory_view_per_selection(offline_ban):
+    at = app("pages/cadastre_solaire.py", epci="CAHC")
+    assert any("Aucun toit calculé dans cette sélection" in i.value for i in at.info)
+    at = app("pages/cadastre_solaire.py", epci="CALL")
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Toits analysés"].replace("\u202f", "")) > 1000

@@ -80,6 +80,12 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
         return not taken[win(xa, ya, xb, yb)].any()
 
     street_i = 0
+    numbers: dict[str, int] = {}
+
+    def next_address(street: str) -> str:  # unique house numbers along each street
+        numbers[street] = numbers.get(street, -1) + 2
+        return f"{numbers[street]} {street}"
+
     # corons: rows of terraced houses, in blocks of east–west and north–south ridges
     for block_y in range(40, 960, 34):
         for block_x in range(30, 940, 160):
@@ -106,7 +112,7 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
                         pente=round(pitch, 1),
                         faitage="est-ouest" if ew else "nord-sud",
                         hauteur_egout=round(eave, 1),
-                        adresse=f"{i * 2 + 1} {street}",
+                        adresse=next_address(street),
                         geometry=box(x0 + hx, y0 + hy, x0 + hx + w, y0 + hy + d),
                     )
                 )
@@ -128,7 +134,7 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
                         pente=0.0,
                         faitage="",
                         hauteur_egout=round(h, 1),
-                        adresse=f"{int(rng.integers(1, 40))} {street}",
+                        adresse=next_address(street),
                         geometry=box(x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bd),
                     )
                 )
@@ -191,3 +197,74 @@ def write_district(district: District, out_dir: Path) -> dict[str, Path]:
         layer_metadata={"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE},
     )
     return paths
+
+
+def write_addresses(roofs: gpd.GeoDataFrame, path: Path) -> Path:
+    """The district's fictional addresses in the BAN CSV format (one per roof)."""
+    import pandas as pd
+
+    pts = roofs.geometry.representative_point().to_crs(4326)
+    numero = roofs["adresse"].str.split(" ", n=1).str[0]
+    voie = roofs["adresse"].str.split(" ", n=1).str[1]
+    frame = pd.DataFrame(
+        {
+            "id": [f"62528_fictif_{i:05d}" for i in range(len(roofs))],
+            "id_fantoir": "",
+            "numero": numero,
+            "rep": "",
+            "nom_voie": voie,
+            "code_postal": "62750",
+            "code_insee": "62528",
+            "nom_commune": "Loos-en-Gohelle",
+            "code_insee_ancienne_commune": "",
+            "nom_ancienne_commune": "",
+            "x": roofs.geometry.representative_point().x.round(2),
+            "y": roofs.geometry.representative_point().y.round(2),
+            "lon": pts.x.round(6),
+            "lat": pts.y.round(6),
+            "type_position": "bâtiment",
+            "alias": "",
+            "nom_ld": "",
+            "libelle_acheminement": "LOOS EN GOHELLE",
+            "nom_afnor": voie.str.upper(),
+            "source_position": "synthétique (Atlas PMA)",
+            "source_nom_voie": "synthétique (Atlas PMA)",
+            "certification_commune": "0",
+            "cad_parcelles": "",
+            "synthetique": "oui",
+            "toit_id": roofs["toit_id"],
+        }
+    )
+    frame.to_csv(path, sep=";", index=False)
+    return path
+
+
+def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> bool:
+    """Generate and compute the demo district when its outputs are missing; True if built."""
+    from layers.solar.pipeline import SolarParams, compute
+    from layers.solar.tiles import render_tiles
+
+    demo = Path(geodata_dir) / "demo"
+    outputs = [
+        demo / "irradiation.tif",
+        demo / "roofs.gpkg",
+        demo / "adresses-demo.csv",
+        demo / "run.json",
+    ]
+    tiles = Path(static_dir) / "tiles" / "solaire"
+    if all(p.is_file() for p in outputs) and (tiles / "16").is_dir():
+        return False
+    district = generate()
+    inputs = write_district(district, demo / "entrees")
+    compute(
+        inputs["dsm"],
+        Path(geodata_dir) / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw",
+        demo,
+        SolarParams(),
+        roofs_path=inputs["roofs"],
+        dtm_path=inputs["dtm"],
+        progress=progress,
+    )
+    write_addresses(district.roofs, demo / "adresses-demo.csv")
+    render_tiles(demo / "irradiation.tif", tiles, progress=progress)
+    return True

@@ -64,8 +64,16 @@ def simulate(s: Scenario) -> Result:
         cumulative += savings
         if payback is None and cumulative >= net_cost:
             payback = year + 1
-    return Result(investment, premium, first_self, first_surplus, first_savings,
-                  cumulative - net_cost, payback, residential)
+    return Result(
+        investment,
+        premium,
+        first_self,
+        first_surplus,
+        first_savings,
+        cumulative - net_cost,
+        payback,
+        residential,
+    )
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,15 @@ class RoofEstimate:
     co2_t: tuple[float, float, float]  # t CO₂e avoided per year
 
 
-def estimate(kwc: float, production: tuple[float, float, float], hyp: Assumptions,
-             consumption: float | None = None, self_share: float | None = None,
-             price: float | None = None, price_growth: float | None = None) -> RoofEstimate:
+def estimate(
+    kwc: float,
+    production: tuple[float, float, float],
+    hyp: Assumptions,
+    consumption: float | None = None,
+    self_share: float | None = None,
+    price: float | None = None,
+    price_growth: float | None = None,
+) -> RoofEstimate:
     """Low / central / high economics for ``kwc`` producing ``production`` (kWh/an, 3 levels).
 
     Unset user inputs take the central assumption; the scenarios differ by production,
@@ -94,24 +108,33 @@ def estimate(kwc: float, production: tuple[float, float, float], hyp: Assumption
 
     def scenario(level: str, cost_level: str, prod: float) -> Result:
         share = getattr(eco["part_autoconsommee"], level) if self_share is None else self_share
-        growth = (getattr(eco["evolution_prix"], level) if price_growth is None
-                  else price_growth)
-        return simulate(Scenario(
-            kwc=kwc, production_kwh=prod, consumption_kwh=cons, self_share=share,
-            price=base_price, price_growth=growth,
-            cost_per_kwc=getattr(eco["prix_installe"], cost_level),
-            surplus_tariff=eco["tarif_surplus_9kwc"].central,
-            premium_per_kwc=eco["prime_autoconsommation_9kwc"].central,
-            degradation=eco["degradation"].central))
+        growth = getattr(eco["evolution_prix"], level) if price_growth is None else price_growth
+        return simulate(
+            Scenario(
+                kwc=kwc,
+                production_kwh=prod,
+                consumption_kwh=cons,
+                self_share=share,
+                price=base_price,
+                price_growth=growth,
+                cost_per_kwc=getattr(eco["prix_installe"], cost_level),
+                surplus_tariff=eco["tarif_surplus_9kwc"].central,
+                premium_per_kwc=eco["prime_autoconsommation_9kwc"].central,
+                degradation=eco["degradation"].central,
+            )
+        )
 
     low, mid, high = production
     typical = eco["consommation_menage"].central
     co2 = eco["facteur_co2"]
     return RoofEstimate(
-        low=scenario("bas", "haut", low), central=scenario("central", "central", mid),
-        high=scenario("haut", "bas", high), production=production,
+        low=scenario("bas", "haut", low),
+        central=scenario("central", "central", mid),
+        high=scenario("haut", "bas", high),
+        production=production,
         household_share=(low / typical, mid / typical, high / typical),
-        co2_t=(low * co2.bas / 1000, mid * co2.central / 1000, high * co2.haut / 1000))
+        co2_t=(low * co2.bas / 1000, mid * co2.central / 1000, high * co2.haut / 1000),
+    )
 
 
 @dataclass(frozen=True)
@@ -129,8 +152,10 @@ def water_heater(persons: int, hyp: Assumptions, price: float | None = None) -> 
     ce = hyp.groups["chauffe_eau"]
     p = hyp.get("economie", "prix_electricite").central if price is None else price
     levels = ("bas", "central", "haut")
-    kwh = tuple(persons * getattr(ce["besoin_par_personne"], lv)
-                * getattr(ce["couverture_solaire"], lv) for lv in levels)
+    kwh = tuple(
+        persons * getattr(ce["besoin_par_personne"], lv) * getattr(ce["couverture_solaire"], lv)
+        for lv in levels
+    )
     eur = tuple(k * p for k in kwh)
     cost = (ce["prix_installe"].haut, ce["prix_installe"].central, ce["prix_installe"].bas)
     payback = tuple(c / e if e > 0 else None for c, e in zip(cost, eur, strict=True))

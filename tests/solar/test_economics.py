@@ -8,9 +8,18 @@ from layers.assumptions import load_assumptions
 from layers.solar.economics import Scenario, estimate, simulate, water_heater
 from tests.conftest import GEODATA
 
-HAND = Scenario(kwc=3.0, production_kwh=3000.0, consumption_kwh=4000.0, self_share=0.5,
-                price=0.20, price_growth=0.0, cost_per_kwc=2000.0, surplus_tariff=0.04,
-                premium_per_kwc=80.0, degradation=0.0)
+HAND = Scenario(
+    kwc=3.0,
+    production_kwh=3000.0,
+    consumption_kwh=4000.0,
+    self_share=0.5,
+    price=0.20,
+    price_growth=0.0,
+    cost_per_kwc=2000.0,
+    surplus_tariff=0.04,
+    premium_per_kwc=80.0,
+    degradation=0.0,
+)
 
 
 def test_hand_computed_residential_case():
@@ -39,8 +48,9 @@ def test_above_9_kwc_no_premium_no_tariff():
 def test_price_growth_and_degradation():
     s = Scenario(**{**HAND.__dict__, "price_growth": 2.0, "degradation": 0.5})
     r = simulate(s)
-    expected = sum(1500 * 0.995**y * 0.20 * 1.02**y + 1500 * 0.995**y * 0.04
-                   for y in range(20)) - 5760
+    expected = (
+        sum(1500 * 0.995**y * 0.20 * 1.02**y + 1500 * 0.995**y * 0.04 for y in range(20)) - 5760
+    )
     assert r.savings_20y == pytest.approx(expected)
 
 

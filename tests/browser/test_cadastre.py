@@ -1,0 +1,95 @@
+"""The resident's journey on the cadastre page, at desktop and phone sizes, offline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ban import recorded_ban
+from tests.browser.harness import MAP_FRAME, streamlit_server
+from tests.browser.test_journeys import click_at_lat_lng
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def cadastre_server():
+    with recorded_ban() as ban, streamlit_server({"ATLAS_BAN_URL": ban}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def demo(territory):
+    from layers.solar.cadastre import load_cadastre
+    from tests.conftest import GEODATA
+
+    return load_cadastre(GEODATA / "demo", territory)
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["bureau", "telephone"])
+def test_search_click_simulate_download(
+    browser, router, cadastre_server, demo, artifacts, viewport
+):
+    width, height = viewport
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="fr-FR",
+        is_mobile=width < 500,
+        has_touch=width < 500,
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    page.route("**/*", router)
+    page.goto(f"{cadastre_server}/cadastre_solaire")
+    expect(page.get_by_text("Quartier fictif de démonstration.")).to_be_visible(timeout=TIMEOUT)
+
+    # 1. search an address of the demo district (keyboard only)
+    row = demo.addresses.iloc[25]
+    field = page.get_by_label("Adresse")
+    field.fill(row["label"])
+    field.press("Enter")
+    expect(page.get_by_text(re.compile(re.escape(row["label"]) + " — fichier"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    expect(page.get_by_role("heading", name=re.compile("^Votre toit"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    expect(page).to_have_url(re.compile(rf"toit={row['toit_id']}"))
+
+    # 2. click another roof on the map
+    other = demo.roofs.iloc[300]
+    inside = other.geometry.representative_point()
+    page.goto(f"{cadastre_server}/cadastre_solaire?toit={other['toit_id']}")
+    expect(page.get_by_role("heading", name=re.compile("^Votre toit"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    frame = page.frame_locator(MAP_FRAME)
+    expect(frame.locator("path.leaflet-interactive").first).to_be_attached(timeout=TIMEOUT)
+    third = demo.roofs.iloc[301]
+    p3 = third.geometry.representative_point()
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    click_at_lat_lng(page, p3.y, p3.x)
+    expect(page).to_have_url(re.compile(rf"toit={third['toit_id']}"), timeout=TIMEOUT)
+    assert inside is not None
+
+    # 3. change the household consumption: the estimate changes
+    table = page.locator('[data-testid="stTable"]')
+    before = table.inner_text()
+    conso = page.get_by_label("Consommation du foyer (kWh/an)")
+    conso.fill("900")
+    conso.press("Enter")
+    expect(table).not_to_have_text(before, timeout=TIMEOUT)
+
+    # 4. download the PDF roof sheet
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Télécharger la fiche du toit (PDF)").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    path = artifacts / f"fiche-{width}.pdf"
+    download.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    page.screenshot(path=artifacts / f"cadastre-{width}.png", full_page=True)
+    context.close()

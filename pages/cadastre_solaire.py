@@ -268,7 +268,13 @@ with mine:
                 f"chauffe-eau électrique), pour {fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € "
                 "avant aides."
             )
+        insee = roof.get("insee", "")
+        epci_code = dict(
+            zip(territory.communes["insee"], territory.communes["epci_code"], strict=True)
+        ).get(insee)
+        epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
         st.info(
+            f"Votre intercommunalité : **{md_escape(epci_name)}**. "
             "**Potentiel maximal technique.** Le calcul ne voit ni la charpente, ni l'état de la "
             "toiture, ni les règles d'urbanisme ou de patrimoine (Bassin minier UNESCO, abords "
             "de monuments). Pour un avis gratuit et neutre : **France Rénov'** (0 808 800 700, "

@@ -56,7 +56,7 @@ def test_search_click_simulate_download(
     expect(page.get_by_role("heading", name=re.compile("^Votre toit"))).to_be_visible(
         timeout=TIMEOUT
     )
-    expect(page).to_have_url(re.compile(rf"toit={row['toit_id']}"))
+    expect(page).to_have_url(re.compile(rf"toit={row['toit_id']}"), timeout=TIMEOUT)
 
     # 2. click another roof on the map
     other = demo.roofs.iloc[300]

@@ -65,10 +65,10 @@ def test_sidebar_filter_changes_the_map_and_follows_pages(page, server, artifact
     expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
     pick_epci(page, "CALL — CA de Lens - Liévin")
     expect(polygons(page)).to_have_count(50, timeout=TIMEOUT)
-    expect(page).to_have_url(re.compile(r"epci=CAHC&epci=CALL"))
+    expect(page).to_have_url(re.compile(r"epci=CAHC&epci=CALL"), timeout=TIMEOUT)
     page.get_by_role("link", name="Friches").click()
     expect(page.get_by_role("heading", name="Friches")).to_be_visible(timeout=TIMEOUT)
-    expect(page).to_have_url(re.compile(r"/friches\?epci=CAHC&epci=CALL"))
+    expect(page).to_have_url(re.compile(r"/friches\?epci=CAHC&epci=CALL"), timeout=TIMEOUT)
     expect(
         polygons(page).or_(page.frame_locator(MAP_FRAME).locator(".marker-cluster")).first
     ).to_be_visible(timeout=TIMEOUT)
@@ -180,7 +180,7 @@ def test_click_a_park_shows_its_card(page, server, territory, artifacts):
     page.wait_for_timeout(500)  # let the map settle after fitBounds
     click_at_lat_lng(page, inside.y, inside.x)
     expect(page.get_by_text("Fiche : Terrils 40 et 41")).to_be_visible(timeout=TIMEOUT)
-    expect(page).to_have_url(re.compile(rf"parc={target['parc_id'].iloc[0]}"))
+    expect(page).to_have_url(re.compile(rf"parc={target['parc_id'].iloc[0]}"), timeout=TIMEOUT)
     page.screenshot(path=artifacts / "parcs-fiche.png", full_page=True)
 
 
@@ -192,7 +192,7 @@ def test_filter_brownfields_by_status_changes_the_map(page, server, artifacts):
     page.get_by_role("option", name=re.compile(r"^friche avec projet")).click()
     page.keyboard.press("Escape")
     expect(polygons(page)).to_have_count(2, timeout=TIMEOUT)
-    expect(page).to_have_url(re.compile(r"statut=friche"))
+    expect(page).to_have_url(re.compile(r"statut=friche"), timeout=TIMEOUT)
     page.screenshot(path=artifacts / "friches-filtre.png", full_page=True)
 
 

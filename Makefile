@@ -11,10 +11,11 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: install data
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-## make test: install test extras, Debian chromium and the Leaflet assets, run the suite
+## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
+## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite
 test: install-test chromium assets data
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -44,6 +44,12 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         print("Quartier fictif de démonstration déjà calculé.")
+    from layers.signage_setup import init_store
+
+    store_path = geodata / "signaletique.gpkg"
+    if not store_path.is_file():
+        n = init_store(str(store_path), geodata)
+        print(f"Inventaire de la signalétique créé (échantillon synthétique, {n} panneaux).")
     return _cmd_data_check(args, settings)
 
 
@@ -106,6 +112,37 @@ def _cmd_solar_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_signs_init(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.signage_setup import init_store
+
+    target = args.target or str(settings.geodata_dir / "signaletique.gpkg")
+    n = init_store(target, settings.geodata_dir, force=args.force)
+    print(f"Inventaire de la signalétique (échantillon synthétique, {n} panneaux) : {target}")
+    return 0
+
+
+def _cmd_signs_import(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.signage_setup import import_file
+
+    target = args.target or str(settings.geodata_dir / "signaletique.gpkg")
+    n = import_file(args.file, target, settings.geodata_dir, args.user)
+    print(f"{n} panneau(x) importé(s) dans {target}.")
+    return 0
+
+
+def _cmd_hash_password(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from layers.auth import hash_password
+
+    password = getpass.getpass("Mot de passe de l'éditeur : ")
+    if len(password) < 8:
+        print("Erreur : 8 caractères au moins.", file=sys.stderr)
+        return 1
+    print(f'[editeurs]\n{args.user} = "{hash_password(password)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pma-atlas`` argument parser."""
     parser = argparse.ArgumentParser(prog="pma-atlas", description="Atlas PMA — outils.")
@@ -152,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--cell", type=float, default=0.5, help="résolution [m]")
     demo.add_argument("--seed", type=int, default=62)
     demo.set_defaults(func=_cmd_solar_demo)
+
+    signs = sub.add_parser("signs", help="inventaire de la signalétique")
+    signs_sub = signs.add_subparsers(dest="command", required=True)
+    init = signs_sub.add_parser("init", help="crée l'inventaire (échantillon synthétique)")
+    init.add_argument("--target", help="GeoPackage ou DSN postgresql:// (défaut : geodata/)")
+    init.add_argument("--force", action="store_true", help="remplace un inventaire existant")
+    init.set_defaults(func=_cmd_signs_init)
+    imp = signs_sub.add_parser("import", help="importe un CSV (lon, lat) ou un GeoPackage")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--target", help="GeoPackage ou DSN postgresql:// (défaut : geodata/)")
+    imp.add_argument("--user", default="import", help="auteur inscrit dans l'historique")
+    imp.set_defaults(func=_cmd_signs_import)
+    pw = signs_sub.add_parser("hash-password", help="ligne de secrets.toml pour un éditeur")
+    pw.add_argument("user")
+    pw.set_defaults(func=_cmd_hash_password)
 
     assets = sub.add_parser("assets", help="ressources web pour le mode hors ligne")
     assets_sub = assets.add_subparsers(dest="command", required=True)

@@ -40,6 +40,8 @@ class Settings:
         A local address file in the BAN CSV format (``ATLAS_ADRESSES``), searched offline.
     public_url
         The app's public address, for links printed in PDF sheets (``ATLAS_PUBLIC_URL``).
+    signage_store
+        The signage inventory (``ATLAS_SIGNALETIQUE``): a GeoPackage path or a PostGIS DSN.
     """
 
     geodata_dir: Path = DEFAULT_GEODATA
@@ -51,6 +53,7 @@ class Settings:
     ban_url: str | None = "https://api-adresse.data.gouv.fr/search/"
     address_file: Path | None = None
     public_url: str = "http://localhost:8501"
+    signage_store: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -69,4 +72,10 @@ class Settings:
             ),
             address_file=Path(env["ATLAS_ADRESSES"]) if env.get("ATLAS_ADRESSES") else None,
             public_url=(env.get("ATLAS_PUBLIC_URL") or "http://localhost:8501").rstrip("/"),
+            signage_store=env.get("ATLAS_SIGNALETIQUE") or None,
         )
+
+    @property
+    def signage_target(self) -> str:
+        """Where the signage inventory lives: a GeoPackage path or a ``postgresql://`` DSN."""
+        return self.signage_store or str(self.geodata_dir / "signaletique.gpkg")

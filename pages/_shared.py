@@ -360,3 +360,55 @@ def _address_file(path: str):  # noqa: ANN202 - cached resource
     from layers.geocode import read_ban_csv
 
     return read_ban_csv(Path(path))
+
+
+def _secrets() -> dict:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except (FileNotFoundError, KeyError, st.errors.StreamlitAPIException, OSError):
+        return {}
+    except Exception as err:  # noqa: BLE001 - Streamlit raises its own "no secrets" error
+        if type(err).__name__ == "StreamlitSecretNotFoundError":
+            return {}
+        raise
+
+
+def editor_session() -> str | None:
+    """The logged-in editor's name, with the login/logout controls in the sidebar.
+
+    OIDC through ``st.login`` when an ``[auth]`` section is configured; otherwise editors
+    and their password hashes in ``[editeurs]`` of ``secrets.toml``
+    (``pma-atlas signs hash-password NAME``). Readers never see edit controls.
+    """
+    from layers.auth import verify_password
+
+    secrets = _secrets()
+    with st.sidebar:
+        st.markdown("#### Édition")
+        if "auth" in secrets:
+            if getattr(st.user, "is_logged_in", False):
+                st.caption(f"Connecté : {md_escape(st.user.get('name') or st.user.get('email'))}")
+                st.button("Se déconnecter", on_click=st.logout)
+                return str(st.user.get("email") or st.user.get("name"))
+            st.button("Se connecter (éditeurs)", on_click=st.login)
+            return None
+        editors = dict(secrets.get("editeurs", {}))
+        if not editors:
+            st.caption("Édition désactivée : aucun éditeur n'est configuré.")
+            return None
+        user = st.session_state.get("_editeur")
+        if user:
+            st.caption(f"Connecté en éditeur : {md_escape(user)}")
+            if st.button("Se déconnecter"):
+                del st.session_state["_editeur"]
+                st.rerun()
+            return user
+        with st.form("connexion_editeur"):
+            name = st.text_input("Identifiant")
+            password = st.text_input("Mot de passe", type="password")
+            if st.form_submit_button("Se connecter"):
+                if name in editors and verify_password(password, str(editors[name])):
+                    st.session_state["_editeur"] = name
+                    st.rerun()
+                st.error("Identifiant ou mot de passe incorrect.")
+    return None

@@ -55,13 +55,6 @@ def test_every_page_runs(page):
     assert at.title[0].value
 
 
-def test_placeholder_pages_say_they_are_coming():
-    at = app()
-    for page in ["pages/signaletique.py"]:
-        at.switch_page(page).run()
-        assert any("Page à venir" in i.value for i in at.info), page
-
-
 def test_home_shows_all_communes_and_key_figures():
     at = app()
     assert map_features(at) == 150

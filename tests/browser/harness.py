@@ -48,7 +48,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env_extra: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+def streamlit_server(
+    env_extra: dict[str, str] | None = None,
+    timeout: float = 60,
+    extra_args: list[str] | None = None,
+) -> Iterator[str]:
     """Run ``streamlit run app.py`` and yield its base URL once healthy."""
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
@@ -71,6 +75,7 @@ def streamlit_server(env_extra: dict[str, str] | None = None, timeout: float = 6
             "false",
             "--server.fileWatcherType",
             "none",
+            *(extra_args or []),
         ],
         cwd=ROOT,
         env=env,

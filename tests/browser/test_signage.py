@@ -1,0 +1,85 @@
+"""An editor logs in, changes a sign's status, sees the progress change, reloads: persisted."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from layers.auth import hash_password
+from tests.browser.harness import streamlit_server
+from tests.conftest import GEODATA
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def editor_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("signaletique")
+    store = tmp / "signaletique.gpkg"
+    shutil.copy(GEODATA / "signaletique.gpkg", store)
+    secrets = tmp / "secrets.toml"
+    secrets.write_text(
+        f'[editeurs]\nalice = "{hash_password("mot-de-passe-solide")}"\n', encoding="utf-8"
+    )
+    with streamlit_server(
+        {"ATLAS_SIGNALETIQUE": str(store)}, extra_args=["--secrets.files", str(secrets)]
+    ) as url:
+        yield url, store
+
+
+def metric(page, label):
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_editor_changes_a_status_and_it_persists(page, editor_server, artifacts, territory):
+    from layers.store import open_store
+
+    url, store_path = editor_server
+    store = open_store(store_path, territory)
+    target = store.signs().query("statut == 'demandé'").iloc[0]["sign_id"]
+    page.goto(f"{url}/signaletique")
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    before = int(metric(page, "Posés"))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_label("Identifiant").fill("alice")
+    sidebar.get_by_label("Mot de passe").fill("mot-de-passe-solide")
+    sidebar.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Modifier (éditeur)")).to_be_visible(timeout=TIMEOUT)
+
+    panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
+    panel.locator("input").click()
+    page.keyboard.type(target)
+    expect(page.get_by_role("option", name=re.compile(rf"^{target} —"))).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"Statut actuel : demandé"))).to_be_visible(timeout=TIMEOUT)
+    status = page.get_by_role("combobox", name="Nouveau statut")
+    expect(status).to_have_count(1, timeout=TIMEOUT)  # the previous sign's form is gone
+    expect(status).to_have_value("demandé")
+    status.click()
+    page.keyboard.type("posé")
+    expect(page.get_by_role("option", name="posé", exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Posés").first).to_contain_text(
+        str(before + 1), timeout=TIMEOUT
+    )
+    page.screenshot(path=artifacts / "signaletique-editeur.png", full_page=True)
+
+    page.reload()
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Posés").first).to_contain_text(
+        str(before + 1), timeout=TIMEOUT
+    )
+    assert store.get(target)["statut"] == "posé" and store.get(target)["modifie_par"] == "alice"
+    assert store.history().iloc[0]["qui"] == "alice"
+
+
+def test_reader_has_no_edit_controls(page, editor_server):
+    url, _ = editor_server
+    page.goto(f"{url}/signaletique")
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    assert page.get_by_role("heading", name="Modifier (éditeur)").count() == 0

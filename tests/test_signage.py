@@ -1,0 +1,182 @@
+"""Signage model, sample, figures, council PDF; the page for readers and editors (AppTest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from shapely.geometry import Point
+from streamlit.testing.v1 import AppTest
+
+from layers.auth import hash_password, verify_password
+from layers.errors import AtlasError
+from layers.signage import (
+    STATUSES,
+    costs_by_year,
+    generate_sample,
+    installed_over_time,
+    progress_by,
+    validate,
+)
+from layers.signage_report import council_pdf
+from layers.signage_setup import read_import
+from tests.conftest import GEODATA, ROOT
+
+
+@pytest.fixture(scope="module")
+def planning(territory):
+    from layers.parks import load_planning
+
+    return load_planning(GEODATA, territory)
+
+
+@pytest.fixture(scope="module")
+def sample(planning):
+    return generate_sample(planning.parks, planning.links)
+
+
+def test_sample_is_reproducible_synthetic_and_valid(sample, planning, territory):
+    again = generate_sample(planning.parks, planning.links)
+    assert sample.drop(columns="geometry").equals(again.drop(columns="geometry"))
+    assert sample["qualite"].str.startswith("synthétique").all()
+    assert all(not validate(row, territory) for row in sample.to_dict("records"))
+    assert set(sample["statut"]) <= set(STATUSES)
+
+
+def test_sample_matches_the_2020_facts(sample):
+    done = sample[
+        sample["parc_nom"].str.contains("Canal d'Aire|Berges de la Souchez")
+        & (sample["annee"] == 2020)
+    ]
+    assert len(done) > 0 and (done["statut"] == "posé").all()
+    assert done["cofinancement_region"].sum() == pytest.approx(37_500)
+    assert (done["cofinancement_region"] / done["cout_ht"]).round(3).eq(0.5).all()
+    assert (sample["cofinancement_region"] <= sample["cout_ht"] * 0.5 + 0.01).all()
+
+
+def test_validation_messages(territory):
+    good = {
+        "statut": "posé",
+        "type_panneau": "balise",
+        "date_pose": "2024-05-01",
+        "cout_ht": 200,
+        "cofinancement_region": 100,
+        "geometry": Point(2.83, 50.43),
+    }
+    assert validate(good, territory) == []
+    bad = {
+        **good,
+        "statut": "x",
+        "date_pose": "2999-01-01",
+        "cofinancement_region": 150,
+        "geometry": Point(2.35, 48.86),
+    }
+    problems = " ".join(validate(bad, territory, today=dt.date(2026, 11, 28)))
+    for text in ("statut inconnu", "futur", "50 %", "hors du PMA"):
+        assert text in problems
+
+
+def test_figures(sample):
+    prog = progress_by(sample, "type_panneau")
+    assert prog["panneaux"].sum() == len(sample)
+    assert ((prog["posés"] / prog["panneaux"] * 100).round(1) == prog["% posés"]).all()
+    cumul = installed_over_time(sample)
+    assert cumul["panneaux posés (cumul)"].iloc[-1] == sample["date_pose"].notna().sum()
+    assert cumul["panneaux posés (cumul)"].is_monotonic_increasing
+    costs = costs_by_year(sample)
+    assert costs["Coût HT (€)"].sum() == pytest.approx(sample["cout_ht"].sum())
+
+
+def test_council_pdf(sample, planning):
+    by = progress_by(sample.assign(EPCI="CALL"), "EPCI")
+    pdf = council_pdf(sample, planning.parks, by, "Tout le PMA", "28/11/2026")
+    assert pdf.startswith(b"%PDF") and b"avancement de la signal" in pdf
+    assert b"synth" in pdf and pdf.count(b"/Type /Page\n") == 1
+
+
+def test_passwords():
+    stored = hash_password("correct horse")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong", stored)
+    assert not verify_password("x", "garbage")
+
+
+def test_import_file_formats(tmp_path, sample, territory):
+    csv = tmp_path / "panneaux.csv"
+    rows = (
+        sample.head(3)
+        .drop(columns="geometry")
+        .assign(lon=sample.head(3).geometry.x, lat=sample.head(3).geometry.y)
+    )
+    rows.to_csv(csv, sep=";", index=False)
+    frame = read_import(csv)
+    assert len(frame) == 3 and frame.crs.to_epsg() == 4326
+    broken = tmp_path / "casse.csv"
+    broken.write_text("a;b\n1;2\n", encoding="utf-8")
+    with pytest.raises(AtlasError, match="lon et lat"):
+        read_import(broken)
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_copy(tmp_path, monkeypatch):
+    target = tmp_path / "signaletique.gpkg"
+    shutil.copy(GEODATA / "signaletique.gpkg", target)
+    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
+    return target
+
+
+def page(secrets: dict | None = None, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if secrets:
+        for k, v in secrets.items():
+            at.secrets[k] = v
+    at.run()
+    at.switch_page("pages/signaletique.py").run()
+    return at
+
+
+def test_reader_sees_no_edit_controls(store_copy):
+    at = page()
+    assert not at.exception
+    assert any("Échantillon synthétique" in e.value for e in at.error)
+    assert not [s for s in at.subheader if s.value.startswith("Modifier")]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Synthèse A4 pour le conseil (PDF)" in labels
+
+
+def test_editor_logs_in_and_changes_a_status(store_copy):
+    from layers.store import open_store
+    from layers.territory import load_territory
+
+    secrets = {"editeurs": {"alice": hash_password("mot-de-passe-solide")}}
+    at = page(secrets)
+    at.text_input[0].input("alice")
+    at.text_input[1].input("mot-de-passe-solide")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Modifier") for s in at.subheader)
+    before = {m.label: m.value for m in at.metric}["Posés"]
+    store = open_store(store_copy, load_territory(GEODATA))
+    target = store.signs().query("statut != 'posé'").iloc[0]["sign_id"]
+    at.selectbox(key="sig_panneau_un").set_value(target).run()
+    form_select = [s for s in at.selectbox if s.label == "Nouveau statut"][0]
+    form_select.set_value("posé")
+    [b for b in at.button if b.label == "Enregistrer"][0].click().run()
+    assert store.get(target)["statut"] == "posé"
+    assert store.get(target)["modifie_par"] == "alice"
+    assert int({m.label: m.value for m in at.metric}["Posés"]) == int(before) + 1
+
+
+def test_wrong_password_is_refused(store_copy):
+    at = page({"editeurs": {"alice": hash_password("mot-de-passe-solide")}})
+    at.text_input[0].input("alice")
+    at.text_input[1].input("non")
+    at.button[0].click().run()
+    assert any("incorrect" in e.value for e in at.error)
+    assert not [s for s in at.subheader if s.value.startswith("Modifier")]

@@ -30,3 +30,28 @@ def md_escape(value: object) -> str:
     """Escape an untrusted string so that Streamlit Markdown shows it as plain text."""
     text = str(value).replace("\n", " ")
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+_PDF_CHARS = {
+    "€": "EUR",
+    "≈": "~",
+    "–": "-",
+    "—": "-",
+    "’": "'",
+    "₂": "2",
+    "≤": "<=",
+    "≥": ">=",
+    NBSP: " ",
+    "…": "...",
+    "«": '"',
+    "»": '"',
+    "×": "x",
+}
+
+
+def pdf_text(text: object) -> str:
+    """Text for the PDF core fonts (Latin-1): typographic signs spelled out."""
+    out = str(text)
+    for a, b in _PDF_CHARS.items():
+        out = out.replace(a, b)
+    return out.encode("latin-1", "replace").decode("latin-1")

@@ -23,6 +23,7 @@ from layers.mapping import (
     Field,
     Legend,
     add_points,
+    add_polygons,
     display_frame,
     frame_bounds,
     make_tooltip,
@@ -362,6 +363,14 @@ def _add_links(
         ).add_to(fmap)
 
 
+CONTEXT_COLORS = {
+    "terrils": "#3e2723",
+    "patrimoine_bati": "#b71c1c",
+    "puits": "#212121",
+    "friches": "#ef6c00",
+}
+
+
 def _add_context(fmap: folium.Map, name: str, frame: gpd.GeoDataFrame) -> None:
     if frame.empty:
         return
@@ -371,34 +380,30 @@ def _add_context(fmap: folium.Map, name: str, frame: gpd.GeoDataFrame) -> None:
             ("forme", "Forme", None),
             ("perimetre", "Périmètre UNESCO", None),
         ]
-        folium.GeoJson(
-            display_frame(frame.fillna({"nom": "terril sans nom"}), fields),
+        add_polygons(
+            fmap,
+            frame.fillna({"nom": "terril sans nom"}).assign(_c="t"),
             name=CONTEXT_LAYERS[name],
-            tooltip=make_tooltip(fields),
-            style_function=lambda _f: {
-                "color": "#3e2723",
-                "weight": 1,
-                "fillColor": "#3e2723",
-                "fillOpacity": 0.5,
-            },
-        ).add_to(fmap)
+            fields=fields,
+            color_by="_c",
+            colors={"t": CONTEXT_COLORS[name]},
+            fill_opacity=0.5,
+        )
     elif name == "patrimoine_bati":
         fields = [
             ("nom", "Bâtiment", None),
             ("typologie", "Typologie", None),
             ("protection", "Protection", None),
         ]
-        folium.GeoJson(
-            display_frame(frame, fields),
+        add_polygons(
+            fmap,
+            frame.assign(_c="b"),
             name=CONTEXT_LAYERS[name],
-            tooltip=make_tooltip(fields),
-            style_function=lambda _f: {
-                "color": "#b71c1c",
-                "weight": 1,
-                "fillColor": "#b71c1c",
-                "fillOpacity": 0.7,
-            },
-        ).add_to(fmap)
+            fields=fields,
+            color_by="_c",
+            colors={"b": CONTEXT_COLORS[name]},
+            fill_opacity=0.7,
+        )
     elif name == "puits":
         fields = [
             ("fosse", "Fosse", None),
@@ -427,14 +432,6 @@ def _add_context(fmap: folium.Map, name: str, frame: gpd.GeoDataFrame) -> None:
             color="#ef6c00",
             radius=4,
         )
-
-
-CONTEXT_COLORS = {
-    "terrils": "#3e2723",
-    "patrimoine_bati": "#b71c1c",
-    "puits": "#212121",
-    "friches": "#ef6c00",
-}
 
 
 def parks_map(

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from layers.formatting import fmt_int
+from layers.formatting import fmt_int, pdf_text
 from layers.mapping import (
     DataAttribution,
     Field,
@@ -21,7 +21,6 @@ from layers.mapping import (
 )
 from layers.settings import Settings
 from layers.signage import STATUS_COLORS, STATUSES, key_numbers, progress_by
-from layers.solar.cadastre import _pdf_text
 
 SIGN_FIELDS: list[Field] = [
     ("sign_id", "Panneau", None),
@@ -128,7 +127,7 @@ def council_pdf(
     pdf.cell(
         0,
         9,
-        _pdf_text("Chaîne des Parcs - avancement de la signalétique"),
+        pdf_text("Chaîne des Parcs - avancement de la signalétique"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -136,7 +135,7 @@ def council_pdf(
     pdf.cell(
         0,
         6,
-        _pdf_text(f"Territoire : {selection_label} - état au {today}"),
+        pdf_text(f"Territoire : {selection_label} - état au {today}"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -144,14 +143,14 @@ def council_pdf(
     pdf.cell(
         0,
         6,
-        _pdf_text("Données synthétiques (échantillon de démonstration), pas l'inventaire réel."),
+        pdf_text("Données synthétiques (échantillon de démonstration), pas l'inventaire réel."),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
     for label, value in key_numbers(signs).items():
-        pdf.cell(63, 6, _pdf_text(f"{label} : {value}"))
+        pdf.cell(63, 6, pdf_text(f"{label} : {value}"))
         if pdf.get_x() > 150:
             pdf.ln(6)
     pdf.ln(8)
@@ -159,14 +158,14 @@ def council_pdf(
     pdf.cell(
         0,
         6,
-        _pdf_text("Part des panneaux posés par intercommunalité"),
+        pdf_text("Part des panneaux posés par intercommunalité"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font("Helvetica", "", 9)
     for _, row in by_epci.iterrows():
         y = pdf.get_y()
-        pdf.cell(30, 6, _pdf_text(str(row.iloc[0])))
+        pdf.cell(30, 6, pdf_text(str(row.iloc[0])))
         pdf.set_fill_color(230, 230, 230)
         pdf.rect(42, y + 1, 120, 4, style="F")
         pdf.set_fill_color(46, 125, 50)
@@ -175,7 +174,7 @@ def council_pdf(
         pdf.cell(
             0,
             6,
-            _pdf_text(
+            pdf_text(
                 f"{row['% posés']:.0f} % ({fmt_int(row['posés'])}/{fmt_int(row['panneaux'])})"
             ),
             new_x="LMARGIN",
@@ -188,7 +187,7 @@ def council_pdf(
     pdf.multi_cell(
         0,
         4,
-        _pdf_text(
+        pdf_text(
             "Légende : " + ", ".join(STATUSES) + " (gris, bleu, orange, "
             "vert, rouge). Source : inventaire Atlas PMA ; parcs : Mission "
             "Bassin Minier et compilation Atlas PMA."

@@ -20,7 +20,7 @@ import pyogrio
 from shapely.geometry import Point, box
 
 from layers.assumptions import Assumptions
-from layers.formatting import escape, fmt_float, fmt_int
+from layers.formatting import escape, fmt_float, fmt_int, pdf_text
 from layers.geocode import Address, read_ban_csv
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
@@ -304,30 +304,6 @@ def roof_thumbnail(
     return buf.getvalue()
 
 
-_PDF_CHARS = {
-    "€": "EUR",
-    "≈": "~",
-    "–": "-",
-    "—": "-",
-    "’": "'",
-    "₂": "2",
-    "≤": "<=",
-    "≥": ">=",
-    "\u202f": " ",
-    "…": "...",
-    "«": '"',
-    "»": '"',
-    "×": "x",
-}
-
-
-def _pdf_text(text: object) -> str:
-    out = str(text)
-    for a, b in _PDF_CHARS.items():
-        out = out.replace(a, b)
-    return out.encode("latin-1", "replace").decode("latin-1")
-
-
 def roof_sheet_pdf(
     cad: Cadastre,
     roof: pd.Series,
@@ -346,7 +322,7 @@ def roof_sheet_pdf(
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(
-        0, 9, _pdf_text("Atlas PMA - fiche toit (cadastre solaire)"), new_x="LMARGIN", new_y="NEXT"
+        0, 9, pdf_text("Atlas PMA - fiche toit (cadastre solaire)"), new_x="LMARGIN", new_y="NEXT"
     )
     pdf.set_font("Helvetica", "", 10)
     if cad.synthetic:
@@ -356,7 +332,7 @@ def roof_sheet_pdf(
             5,
             new_x="LMARGIN",
             new_y="NEXT",
-            text=_pdf_text(
+            text=pdf_text(
                 "QUARTIER FICTIF : toit et adresse inventés pour la "
                 "démonstration. Aucun bâtiment réel n'est représenté."
             ),
@@ -365,14 +341,14 @@ def roof_sheet_pdf(
     pdf.cell(
         0,
         6,
-        _pdf_text(
+        pdf_text(
             f"Adresse : {roof.get('adresse', '?')} - {roof['commune']} - toit {roof['toit_id']}"
         ),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.cell(
-        0, 6, _pdf_text(f"Édité le {today} - climat : {cad.climate}"), new_x="LMARGIN", new_y="NEXT"
+        0, 6, pdf_text(f"Édité le {today} - climat : {cad.climate}"), new_x="LMARGIN", new_y="NEXT"
     )
     y = pdf.get_y() + 2
     pdf.image(io.BytesIO(roof_thumbnail(cad, roof)), x=10, y=y, w=70)
@@ -406,13 +382,13 @@ def roof_sheet_pdf(
     ]
     for line in lines:
         pdf.set_x(85)
-        pdf.multi_cell(115, 5, _pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(115, 5, pdf_text(line), new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), y + 72) + 4)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(
         0,
         6,
-        _pdf_text("Hypothèses (geodata/hypotheses.toml, version " + hyp.version + ")"),
+        pdf_text("Hypothèses (geodata/hypotheses.toml, version " + hyp.version + ")"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -422,7 +398,7 @@ def roof_sheet_pdf(
             pdf.multi_cell(
                 0,
                 4,
-                _pdf_text(
+                pdf_text(
                     f"- {item.titre} : {item.bas:g} / {item.central:g} / "
                     f"{item.haut:g} {item.unite} ({item.date})"
                 ),
@@ -434,7 +410,7 @@ def roof_sheet_pdf(
     pdf.multi_cell(
         0,
         4.5,
-        _pdf_text(
+        pdf_text(
             "Potentiel maximal technique : le calcul ne voit ni la charpente, ni l'état de la "
             "toiture, ni les règles d'urbanisme ou de patrimoine (secteurs protégés, Bassin minier "
             "UNESCO). Conseil gratuit et neutre : France Rénov' (0 808 800 700, "
@@ -446,7 +422,7 @@ def roof_sheet_pdf(
     )
     pdf.ln(1)
     pdf.set_text_color(0, 0, 160)
-    pdf.cell(0, 5, _pdf_text(f"Revoir ce toit : {link}"), link=link)
+    pdf.cell(0, 5, pdf_text(f"Revoir ce toit : {link}"), link=link)
     return bytes(pdf.output())
 
 

@@ -125,6 +125,32 @@ def main() -> None:
                 f"{name:<18}{label:<11}{seconds:>10.3f}{size:>12,}{base:>11,}"
                 f"{size / base:>7.2f}  {ok}"
             )
+    from layers.signage_report import signage_map
+    from layers.solar.cadastre import cadastre_map, load_cadastre
+    from layers.store import open_store
+
+    cad = load_cadastre(settings.geodata_dir / "demo", territory)
+    if cad is not None:
+        first = cad.roofs["toit_id"].iloc[0]
+        seconds, fmap = timed(lambda: cadastre_map(cad, settings, selected=first), args.repeat)
+        size = component_bytes(fmap)
+        worst_t, worst_b = max(worst_t, seconds), max(worst_b, size)
+        print(
+            f"{'cadastre (démo)':<18}{'quartier':<11}{seconds:>10.3f}{size:>12,}"
+            f"{'—':>11}{'—':>7}  {len(cad.roofs)} toits"
+        )
+    store_path = settings.geodata_dir / "signaletique.gpkg"
+    if store_path.is_file():
+        signs = open_store(store_path, territory).signs()
+        seconds, fmap = timed(
+            lambda: signage_map(signs, planning.parks, settings, ["x"]), args.repeat
+        )
+        size = component_bytes(fmap)
+        worst_t, worst_b = max(worst_t, seconds), max(worst_b, size)
+        print(
+            f"{'signalétique':<18}{'PMA':<11}{seconds:>10.3f}{size:>12,}{'—':>11}{'—':>7}"
+            f"  {len(signs)} panneaux"
+        )
     print(
         f"\npire cas : {worst_t:.3f} s (budget {BUDGET_SECONDS} s), {worst_b:,} o "
         f"(budget {BUDGET_BYTES:,} o) ; couches de contexte : {', '.join(CONTEXT_LAYERS)}"

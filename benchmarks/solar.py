@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -57,8 +58,11 @@ def engine(z: np.ndarray, cell: float, tables, sectors: int, distance: float) ->
     return {"t": t, "irr": irr}
 
 
-def grass_run(dsm: Raster, sectors: int, distance: float, workdir: Path) -> tuple[float, float]:
-    """Seconds of r.horizon and of r.sun (12 days, hourly) on the same DSM."""
+def grass_run(
+    dsm: Raster, sectors: int, distance: float, workdir: Path
+) -> tuple[float, float, np.ndarray]:
+    """Seconds of r.horizon and of r.sun (12 days, hourly) on the same DSM, and the sum of
+    r.sun's daily global irradiation over the 12 days [Wh/m²] per pixel."""
     tif = workdir / "dsm.tif"
     write_cog(tif, dsm, {}, "dsm")
     loc = workdir / "loc"
@@ -90,7 +94,42 @@ def grass_run(dsm: Raster, sectors: int, distance: float, workdir: Path) -> tupl
             f"glob_rad=glob_{day}",
             "nprocs=2",
         )
-    return t_hor, time.perf_counter() - t0
+    t_sun = time.perf_counter() - t0
+    total = None
+    for day in DAYS:
+        out = workdir / f"glob_{day}.tif"
+        g("r.out.gdal", f"input=glob_{day}", f"output={out}", "format=GTiff", "-c")
+        with rasterio.open(out) as src:
+            band = src.read(1).astype("float64")
+        total = band if total is None else total + band
+    return t_hor, t_sun, total
+
+
+def clear_sky_12_days(lat: float, lon: float, altitude: float, linke: float = 3.0):
+    """pvlib clear sky (Ineichen, Linke turbidity as r.sun's default) on the 12 days, hourly,
+    as the engine's sky input: the same days and a clear sky on both sides of the comparison."""
+    import pandas as pd
+    import pvlib
+
+    from layers.solar.sky import Weather, sun_and_sky
+
+    start = pd.Timestamp("2026-01-01", tz="UTC")
+    times = pd.DatetimeIndex(
+        [start + pd.Timedelta(days=d - 1, hours=h) for d in DAYS for h in range(24)]
+    )
+    loc = pvlib.location.Location(lat, lon, altitude=altitude)
+    cs = loc.get_clearsky(times + pd.Timedelta(minutes=30), model="ineichen", linke_turbidity=linke)
+    cs.index = times
+    weather = Weather(
+        cs[["ghi", "dni", "dhi"]],
+        lat,
+        lon,
+        altitude,
+        "pvlib clear sky",
+        "ciel clair Ineichen",
+        pd.Timedelta(minutes=30),
+    )
+    return sun_and_sky(weather, "isotropic")
 
 
 def main() -> None:
@@ -173,11 +212,30 @@ def main() -> None:
         ours = engine(z, cell, tables_g, args.grass_sectors, args.max_distance)
         ours_t = sum(ours["t"].values()) + t_sky
         with tempfile.TemporaryDirectory() as tmp:
-            t_hor, t_sun = grass_run(dsm, args.grass_sectors, args.max_distance, Path(tmp))
+            t_hor, t_sun, rsun = grass_run(dsm, args.grass_sectors, args.max_distance, Path(tmp))
         print(
             f"\nGRASS sur {n}² ({args.grass_sectors} secteurs, {args.max_distance:.0f} m) : "
             f"r.horizon {t_hor:.1f} s + r.sun 12 jours {t_sun:.1f} s = {t_hor + t_sun:.1f} s ; "
             f"Atlas PMA (année entière) {ours_t:.2f} s ; rapport {(t_hor + t_sun) / ours_t:.0f}×"
+        )
+        # agreement on open flat roofs: the same 12 days, a clear sky on both sides
+        from pyproj import Transformer
+
+        x, y = district.dsm.transform * (n / 2, district.dsm.array.shape[0] - n / 2)
+        lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(x, y)
+        cs = clear_sky_12_days(lat, lon, float(np.nanmean(z)))
+        tilt, az = slope_aspect(z, cell)
+        hz = horizons(z, cell, args.grass_sectors, args.max_distance)
+        svf = sky_view_factor(hz, tilt, az)
+        ours_cs = annual_irradiation(hz, tilt, az, svf, sky_tables(cs, args.grass_sectors, 0.2))
+        ground = district.dtm.array[-n:, :n]
+        flat_roof = (tilt < 1.0) & (svf > 0.98) & (z - ground > 5.0)
+        ratio = (ours_cs[flat_roof] * 1000) / rsun[flat_roof]
+        print(
+            f"Toits plats dégagés ({int(flat_roof.sum())} px), 12 jours de ciel clair : "
+            f"Atlas PMA / r.sun = {np.median(ratio):.3f} (médiane), "
+            f"{np.percentile(ratio, 5):.3f} à {np.percentile(ratio, 95):.3f} (5–95 %) ; "
+            "écart dû aux modèles de ciel clair (pvlib Ineichen, r.sun ESRA)"
         )
 
 

@@ -8,7 +8,6 @@ central and high assumptions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import folium
@@ -250,8 +249,3 @@ def summary_numbers(friches: gpd.GeoDataFrame) -> dict[str, str]:
             f"{fmt_int(friches['gwh_bas'].sum())} – {fmt_int(friches['gwh_haut'].sum())}"
         ),
     }
-
-
-def unique_sorted(values: Sequence[str]) -> list[str]:
-    """Distinct non-empty values, sorted case-insensitively."""
-    return sorted({str(v) for v in values if isinstance(v, str) and v}, key=str.casefold)

@@ -43,7 +43,6 @@ TYPE_COLORS = {
     "canal / berges": "#00838f",
     "étude de cas": "#8e24aa",
 }
-LINK_COLORS = {"réelle": "#6d4c41", "indicative": "#6d4c41"}
 CONTEXT_LAYERS = {
     "terrils": "Terrils (UNESCO)",
     "patrimoine_bati": "Patrimoine bâti minier",

@@ -20,7 +20,7 @@ import pyogrio
 from shapely.geometry import Point, box
 
 from layers.assumptions import Assumptions
-from layers.formatting import escape, fmt_float, fmt_int, pdf_text
+from layers.formatting import fmt_float, fmt_int, pdf_text
 from layers.geocode import Address, read_ban_csv
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
@@ -424,8 +424,3 @@ def roof_sheet_pdf(
     pdf.set_text_color(0, 0, 160)
     pdf.cell(0, 5, pdf_text(f"Revoir ce toit : {link}"), link=link)
     return bytes(pdf.output())
-
-
-def escape_label(text: str) -> str:
-    """HTML-escaped text (re-exported for pages that build small HTML snippets)."""
-    return escape(text)

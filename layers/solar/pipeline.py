@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -285,8 +284,3 @@ def compute(
         json.dumps(asdict(report), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
     return report
-
-
-def default_workers() -> int:
-    """One tile at a time: numba already spreads a tile over every core."""
-    return 1 if (os.cpu_count() or 1) <= 4 else 2

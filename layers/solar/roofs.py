@@ -12,7 +12,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 from rasterio.features import rasterize
 from scipy import ndimage
@@ -192,13 +191,3 @@ def roofs_from_files(
         },
     )
     return len(stats)
-
-
-def summary(stats: pd.DataFrame) -> dict[str, float]:
-    """Totals of a set of roofs (counts, m², MWc, GWh/an)."""
-    return {
-        "toits": float(len(stats)),
-        "surface_utile_m2": float(stats["surface_utile_m2"].sum()),
-        "mwc_central": float(stats["kwc_central"].sum()) / 1000,
-        "gwh_an_central": float(stats["kwh_an_central"].sum()) / 1e6,
-    }

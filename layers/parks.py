@@ -370,66 +370,76 @@ CONTEXT_COLORS = {
 }
 
 
-def _add_context(fmap: folium.Map, name: str, frame: gpd.GeoDataFrame) -> None:
-    if frame.empty:
-        return
-    if name == "terrils":
-        fields: list[Field] = [
+# context layer → (geometry kind, tooltip fields, fill-ins for missing values, fill opacity)
+CONTEXT_STYLE: dict[str, tuple[str, list[Field], dict[str, str], float]] = {
+    "terrils": (
+        "polygons",
+        [
             ("nom", "Terril", None),
             ("forme", "Forme", None),
             ("perimetre", "Périmètre UNESCO", None),
-        ]
-        add_polygons(
-            fmap,
-            frame.fillna({"nom": "terril sans nom"}).assign(_c="t"),
-            name=CONTEXT_LAYERS[name],
-            fields=fields,
-            color_by="_c",
-            colors={"t": CONTEXT_COLORS[name]},
-            fill_opacity=0.5,
-        )
-    elif name == "patrimoine_bati":
-        fields = [
+        ],
+        {"nom": "terril sans nom"},
+        0.5,
+    ),
+    "patrimoine_bati": (
+        "polygons",
+        [
             ("nom", "Bâtiment", None),
             ("typologie", "Typologie", None),
             ("protection", "Protection", None),
-        ]
-        add_polygons(
-            fmap,
-            frame.assign(_c="b"),
-            name=CONTEXT_LAYERS[name],
-            fields=fields,
-            color_by="_c",
-            colors={"b": CONTEXT_COLORS[name]},
-            fill_opacity=0.7,
-        )
-    elif name == "puits":
-        fields = [
+        ],
+        {},
+        0.7,
+    ),
+    "puits": (
+        "points",
+        [
             ("fosse", "Fosse", None),
             ("compagnie", "Compagnie", None),
             ("fermeture", "Fermeture", None),
-        ]
-        add_points(
-            fmap,
-            frame.fillna({"fosse": "?", "fermeture": "?"}),
-            name=CONTEXT_LAYERS[name],
-            fields=fields,
-            color="#212121",
-            radius=3,
-        )
-    elif name == "friches":
-        fields = [
+        ],
+        {"fosse": "?", "fermeture": "?"},
+        0,
+    ),
+    "friches": (
+        "points",
+        [
             ("site_nom", "Friche", None),
             ("site_statut", "Statut", None),
             ("surface_ha", "Surface", lambda v: f"{fmt_float(v, 2)} ha"),
-        ]  # type: ignore[arg-type]
-        add_points(
+        ],  # type: ignore[arg-type]
+        {},
+        0,
+    ),
+}
+
+
+def _add_context(fmap: folium.Map, name: str, frame: gpd.GeoDataFrame) -> None:
+    if frame.empty:
+        return
+    kind, fields, fill, opacity = CONTEXT_STYLE[name]
+    data = frame.fillna(fill)
+    if name == "friches":
+        data = data.assign(surface_ha=data["site_surface"] / 10_000)
+    if kind == "polygons":
+        add_polygons(
             fmap,
-            frame.assign(surface_ha=frame["site_surface"] / 10_000),
+            data.assign(_c=name),
             name=CONTEXT_LAYERS[name],
             fields=fields,
-            color="#ef6c00",
-            radius=4,
+            color_by="_c",
+            colors={name: CONTEXT_COLORS[name]},
+            fill_opacity=opacity,
+        )
+    else:
+        add_points(
+            fmap,
+            data,
+            name=CONTEXT_LAYERS[name],
+            fields=fields,
+            color=CONTEXT_COLORS[name],
+            radius=3 if name == "puits" else 4,
         )
 
 

@@ -142,6 +142,25 @@ def read_layer(info: LayerInfo, geodata_dir: Path) -> gpd.GeoDataFrame:
     return gdf
 
 
+def write_layer(
+    gdf: gpd.GeoDataFrame,
+    info: LayerInfo,
+    geodata_dir: Path,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write a catalogue layer into its GeoPackage, with its metadata (or ``metadata``)."""
+    path = info.path(geodata_dir)
+    pyogrio.write_dataframe(
+        gdf,
+        path,
+        layer=info.layer,
+        driver="GPKG",
+        layer_metadata=info.gpkg_metadata() if metadata is None else metadata,
+        promote_to_multi=info.geometry_type.startswith("Multi"),
+    )
+    return path
+
+
 def read_layer_metadata(info: LayerInfo, geodata_dir: Path) -> dict[str, str]:
     """Metadata embedded in the layer's file (empty when the format has none)."""
     meta = pyogrio.read_info(info.path(geodata_dir), layer=info.layer).get("layer_metadata")

@@ -329,9 +329,7 @@ def _add_parks(fmap: folium.Map, parks: gpd.GeoDataFrame, selected: str | None) 
     ).add_to(fmap)
 
 
-def _add_links(
-    fmap: folium.Map, planning: Planning, cavaliers: gpd.GeoDataFrame, links: gpd.GeoDataFrame
-) -> None:
+def _add_links(fmap: folium.Map, cavaliers: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> None:
     fields: list[Field] = [
         ("nom", "Liaison", None),
         ("longueur_m", "Longueur", lambda v: f"{fmt_float(v / 1000, 2)} km"),
@@ -463,7 +461,7 @@ def parks_map(
     )
     for name, frame in context.items():
         _add_context(fmap, name, frame)
-    _add_links(fmap, planning, cavaliers, links)
+    _add_links(fmap, cavaliers, links)
     if len(parks):
         _add_parks(fmap, parks, selected)
     types = [t for t in TYPE_COLORS if t in set(parks["type"])]

@@ -75,8 +75,8 @@ class _Store:
     def _geom_sql(self) -> str:
         return self.placeholder
 
-    def _lock_sql(self) -> str:
-        return ""
+    def _lock_for_insert(self, cur: Any) -> None:
+        """Serialise id allocation between concurrent adds (backend-specific)."""
 
     def _read_rows(
         self, cur: Any, where: str = "", params: tuple = ()
@@ -112,7 +112,8 @@ class _Store:
         check(data, self.territory)
         p = self.placeholder
         with self._tx() as cur:
-            cur.execute(f"SELECT sign_id FROM {TABLE} {self._lock_sql()}")
+            self._lock_for_insert(cur)
+            cur.execute(f"SELECT sign_id FROM {TABLE}")
             numbers = [int(r[0][1:]) for r in cur.fetchall() if str(r[0])[1:].isdigit()]
             sign_id = f"S{max(numbers, default=0) + 1:04d}"
             cols = [c for c in FIELDS if c != "sign_id"]
@@ -356,8 +357,10 @@ class PostGISStore(_Store):
     def _geom_param(self, geom: Point) -> bytes:
         return wkb.dumps(geom)
 
-    def _lock_sql(self) -> str:
-        return "FOR UPDATE"
+    def _lock_for_insert(self, cur: Any) -> None:
+        # row locks do not stop a concurrent INSERT from computing the same next id;
+        # this table lock does (readers are not blocked)
+        cur.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
 
     def _read_rows(
         self, cur: Any, where: str = "", params: tuple = (), lock: bool = False

@@ -240,24 +240,30 @@ def clickable_map(fmap: folium.Map, key: str, on_click, height: int = 560) -> No
 
 
 def downloads(stem: str, table, frame, layer_name: str, info: LayerInfo) -> None:  # noqa: ANN001
-    """CSV, GeoJSON and GeoPackage download buttons for a filtered result."""
+    """CSV, GeoJSON and GeoPackage download buttons for a filtered result.
+
+    The files are built only when a button is clicked (deferred data), not on every rerun.
+    """
     from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 
     stamp = file_stamp()
     meta = layer_metadata(info)
     cols = st.columns(3)
     cols[0].download_button(
-        "Tableau (CSV)", to_csv_bytes(table), file_name=f"{stem}-{stamp}.csv", mime="text/csv"
+        "Tableau (CSV)",
+        lambda: to_csv_bytes(table),
+        file_name=f"{stem}-{stamp}.csv",
+        mime="text/csv",
     )
     cols[1].download_button(
         "Carte (GeoJSON)",
-        to_geojson_bytes(frame, meta),
+        lambda: to_geojson_bytes(frame, meta),
         file_name=f"{stem}-{stamp}.geojson",
         mime="application/geo+json",
     )
     cols[2].download_button(
         "SIG (GeoPackage)",
-        to_gpkg_bytes(frame, layer_name, meta),
+        lambda: to_gpkg_bytes(frame, layer_name, meta),
         file_name=f"{stem}-{stamp}.gpkg",
         mime="application/geopackage+sqlite3",
     )
@@ -363,14 +369,12 @@ def _address_file(path: str):  # noqa: ANN202 - cached resource
 
 
 def _secrets() -> dict:
+    from streamlit.errors import StreamlitSecretNotFoundError
+
     try:
         return {k: st.secrets[k] for k in st.secrets}
-    except (FileNotFoundError, KeyError, st.errors.StreamlitAPIException, OSError):
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
         return {}
-    except Exception as err:  # noqa: BLE001 - Streamlit raises its own "no secrets" error
-        if type(err).__name__ == "StreamlitSecretNotFoundError":
-            return {}
-        raise
 
 
 def editor_session() -> str | None:

@@ -46,13 +46,13 @@ stamp = _shared.file_stamp()
 left, right = st.columns(2)
 left.download_button(
     "Télécharger le tableau (CSV)",
-    to_csv_bytes(table),
+    lambda: to_csv_bytes(table),
     file_name=f"atlas-pma-communes-{stamp}.csv",
     mime="text/csv",
 )
 right.download_button(
     "Télécharger les contours (GeoJSON)",
-    to_geojson_bytes(
+    lambda: to_geojson_bytes(
         communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
         layer_metadata(info),
     ),

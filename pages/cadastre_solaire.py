@@ -286,7 +286,7 @@ with mine:
         link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
         st.download_button(
             "Télécharger la fiche du toit (PDF)",
-            roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
+            lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
             file_name=f"atlas-pma-toit-{chosen}.pdf",
             mime="application/pdf",
         )
@@ -316,11 +316,14 @@ with territory_tab:
 
         d1, d2 = st.columns(2)
         d1.download_button(
-            "Toits (CSV)", to_csv_bytes(table), file_name="atlas-pma-toits.csv", mime="text/csv"
+            "Toits (CSV)",
+            lambda: to_csv_bytes(table),
+            file_name="atlas-pma-toits.csv",
+            mime="text/csv",
         )
         d2.download_button(
             "Toits (GeoPackage)",
-            to_gpkg_bytes(
+            lambda: to_gpkg_bytes(
                 cad.roofs[keep], "toits", {"qualite": "synthétique" if cad.synthetic else "calcul"}
             ),
             file_name="atlas-pma-toits.gpkg",

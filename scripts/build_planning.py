@@ -19,14 +19,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 from shapely.geometry import LineString, Point
 from shapely.ops import unary_union
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.catalog import load_catalog  # noqa: E402
+from layers.catalog import load_catalog, write_layer  # noqa: E402
 
 L93 = 2154
 MBM = "Mission Bassin Minier Nord-Pas de Calais (data.gouv.fr), couches UNESCO"
@@ -34,6 +33,7 @@ MBM_DATE = "copie rlespinasse/bassin-minier-unesco @db8dc78"
 INVEST = "https://investinartois.fr/chaine-des-parcs"
 
 # Facts with their sources, for parks whose outline is not in an open layer.
+REAL_NOTE = "Contour issu des couches de la Mission Bassin Minier."
 INDICATIVE_NOTE_CIRCLE = (
     "Contour indicatif : cercle de la surface publiée ({ha} ha) centré sur "
     "{anchor} — position et forme approximatives."
@@ -75,7 +75,8 @@ def build_parks(shared: Path) -> dict[str, gpd.GeoDataFrame]:
 
     rows: list[dict] = []
 
-    def real(nom, typ, geom, source, statut="non renseigné", detail="", mo="", url=""):
+    def add(nom, typ, geom, source, note=None, statut="non renseigné", detail="", mo="", url=""):
+        """One park; ``note`` says how an indicative outline was drawn (None = real)."""
         rows.append(
             dict(
                 nom=nom,
@@ -83,29 +84,19 @@ def build_parks(shared: Path) -> dict[str, gpd.GeoDataFrame]:
                 statut=statut,
                 statut_detail=detail,
                 maitre_ouvrage=mo,
-                geometrie="réelle",
-                geometrie_note="Contour issu des couches de la Mission Bassin Minier.",
+                geometrie="indicative" if note else "réelle",
+                geometrie_note=note or REAL_NOTE,
                 source=source,
                 source_url=url,
                 geometry=geom,
             )
         )
 
-    def indicative(nom, typ, geom, note, source, statut="non renseigné", detail="", mo="", url=""):
-        rows.append(
-            dict(
-                nom=nom,
-                type=typ,
-                statut=statut,
-                statut_detail=detail,
-                maitre_ouvrage=mo,
-                geometrie="indicative",
-                geometrie_note=note,
-                source=source,
-                source_url=url,
-                geometry=geom,
-            )
-        )
+    def real(nom, typ, geom, source, **kw):
+        add(nom, typ, geom, source, **kw)
+
+    def indicative(nom, typ, geom, note, source, **kw):
+        add(nom, typ, geom, source, note=note, **kw)
 
     renames = {"Calonnix - Parc de la clarence": "Calonnix – Parc de la Clarence (Deux Vallées)"}
     for _, r in zt.iterrows():
@@ -387,15 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = build_parks(args.shared) | {"friches": build_brownfields(args.shared)}
     for layer_id, gdf in frames.items():
         info = catalog[layer_id]
-        target = args.out / info.file
-        pyogrio.write_dataframe(
-            gdf,
-            target,
-            layer=info.layer,
-            driver="GPKG",
-            layer_metadata=info.gpkg_metadata(),
-            promote_to_multi=info.geometry_type.startswith("Multi"),
-        )
+        target = write_layer(gdf, info, args.out)
         print(f"{layer_id}: {len(gdf)} entités -> {target}:{info.layer}")
     return 0
 

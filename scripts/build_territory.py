@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.catalog import load_catalog  # noqa: E402
+from layers.catalog import load_catalog, write_layer  # noqa: E402
 
 SOURCES = {
     "communes": "territory/pma_communes.geojson",
@@ -55,15 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         info = catalog[layer_id]
         gdf = gpd.read_file(args.shared / rel)[COLUMNS[layer_id] + ["geometry"]]
         gdf = gdf.to_crs(info.crs)
-        target = args.out / info.file
-        pyogrio.write_dataframe(
-            gdf,
-            target,
-            layer=info.layer,
-            driver="GPKG",
-            layer_metadata=info.gpkg_metadata(),
-            promote_to_multi=info.geometry_type.startswith("Multi"),
-        )
+        target = write_layer(gdf, info, args.out)
         print(f"{layer_id}: {len(gdf)} entités -> {target}:{info.layer}")
     return 0
 

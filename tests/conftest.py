@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # AppTest does not put the app folder on sys.path
     sys.path.insert(0, str(ROOT))
 
-from layers.catalog import load_catalog  # noqa: E402
+from layers.catalog import load_catalog, write_layer  # noqa: E402
 from layers.settings import Settings  # noqa: E402
 from layers.territory import Territory, load_territory  # noqa: E402
 
@@ -44,14 +44,7 @@ def make_hostile_geodata(target: Path) -> Path:
     info = load_catalog(target)["communes"]
     communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
     communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME
-    pyogrio.write_dataframe(
-        communes,
-        target / info.file,
-        layer=info.layer,
-        driver="GPKG",
-        layer_metadata=info.gpkg_metadata(),
-        promote_to_multi=True,
-    )
+    write_layer(communes, info, target)
     return target
 
 

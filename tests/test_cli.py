@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import geopandas as gpd
-import pyogrio
 from shapely.geometry import Polygon
 
-from layers.catalog import load_catalog
+from layers.catalog import load_catalog, write_layer
 from layers.cli import main
 from tests.conftest import GEODATA
 
@@ -49,14 +48,7 @@ def test_invalid_geometry_is_reported(geodata_copy, capsys):
     communes = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     bowtie = Polygon([(2.8, 50.4), (2.9, 50.5), (2.9, 50.4), (2.8, 50.5), (2.8, 50.4)])
     communes.loc[0, "geometry"] = bowtie
-    pyogrio.write_dataframe(
-        communes,
-        geodata_copy / info.file,
-        layer=info.layer,
-        driver="GPKG",
-        layer_metadata=info.gpkg_metadata(),
-        promote_to_multi=True,
-    )
+    write_layer(communes, info, geodata_copy)
     before = _digest(geodata_copy)
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     captured = capsys.readouterr()
@@ -75,9 +67,7 @@ def test_quality_metadata_mismatch(geodata_copy, capsys):
     info = load_catalog(geodata_copy)["mairies"]
     mairies = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     meta = info.gpkg_metadata() | {"ATLAS_QUALITE": "synthétique"}
-    pyogrio.write_dataframe(
-        mairies, geodata_copy / info.file, layer=info.layer, driver="GPKG", layer_metadata=meta
-    )
+    write_layer(mairies, info, geodata_copy, metadata=meta)
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     assert "synthétique" in capsys.readouterr().out
 
@@ -86,13 +76,7 @@ def test_duplicate_codes(geodata_copy, capsys):
     info = load_catalog(geodata_copy)["mairies"]
     mairies = gpd.read_file(geodata_copy / info.file, layer=info.layer)
     mairies.loc[1, "insee"] = mairies.loc[0, "insee"]
-    pyogrio.write_dataframe(
-        mairies,
-        geodata_copy / info.file,
-        layer=info.layer,
-        driver="GPKG",
-        layer_metadata=info.gpkg_metadata(),
-    )
+    write_layer(mairies, info, geodata_copy)
     assert main(["data", "check", "--geodata", str(geodata_copy)]) == 1
     assert "valeurs en double" in capsys.readouterr().out
 

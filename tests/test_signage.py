@@ -77,15 +77,28 @@ def test_validation_messages(territory):
         assert text in problems
 
 
-def test_figures(sample):
-    prog = progress_by(sample, "type_panneau")
-    assert prog["panneaux"].sum() == len(sample)
-    assert ((prog["posés"] / prog["panneaux"] * 100).round(1) == prog["% posés"]).all()
-    cumul = installed_over_time(sample)
-    assert cumul["panneaux posés (cumul)"].iloc[-1] == sample["date_pose"].notna().sum()
-    assert cumul["panneaux posés (cumul)"].is_monotonic_increasing
-    costs = costs_by_year(sample)
-    assert costs["Coût HT (€)"].sum() == pytest.approx(sample["cout_ht"].sum())
+def test_figures_on_a_hand_made_inventory():
+    import pandas as pd
+
+    signs = pd.DataFrame(
+        {
+            "type_panneau": ["balise", "balise", "balise", "totem d'entrée"],
+            "statut": ["posé", "posé", "conçu", "posé"],
+            "date_pose": ["2021-03-10", "2021-03-25", None, "2022-01-05"],
+            "annee": [2021, 2021, 2022, 2022],
+            "cout_ht": [200.0, 300.0, 250.0, 8000.0],
+            "cofinancement_region": [100.0, 0.0, 0.0, 4000.0],
+        }
+    )
+    prog = progress_by(signs, "type_panneau").set_index("type_panneau")
+    assert prog.loc["balise", "panneaux"] == 3 and prog.loc["balise", "posés"] == 2
+    assert prog.loc["balise", "% posés"] == pytest.approx(66.7)
+    assert prog.loc["totem d'entrée", "% posés"] == 100.0
+    cumul = installed_over_time(signs).set_index("mois")["panneaux posés (cumul)"]
+    assert list(cumul) == [2] + [2] * 9 + [3]  # March 2021 … January 2022
+    costs = costs_by_year(signs).set_index("Année")
+    assert costs.loc[2021, "Coût HT (€)"] == 500 and costs.loc[2022, "Coût HT (€)"] == 8250
+    assert costs.loc[2022, "Cofinancement Région (€)"] == 4000
 
 
 def test_council_pdf(sample, planning):

@@ -168,3 +168,22 @@ def test_unreachable_postgis(territory):
     store = open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", territory)
     with pytest.raises(StoreError, match="injoignable"):
         store.signs()
+
+
+def test_two_editors_adding_at_once_get_distinct_ids(store, sample):
+    new = sample.iloc[0].to_dict()
+    ids, errors = [], []
+
+    def add(user):
+        try:
+            ids.append(store.add({**new, "notes": user}, user))
+        except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(err)
+
+    threads = [threading.Thread(target=add, args=(u,)) for u in ("alice", "bob", "carole")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(ids)) == 3
+    assert len(store.signs()) == len(sample) + 3

@@ -242,7 +242,8 @@ def clickable_map(fmap: folium.Map, key: str, on_click, height: int = 560) -> No
 def downloads(stem: str, table, frame, layer_name: str, info: LayerInfo) -> None:  # noqa: ANN001
     """CSV, GeoJSON and GeoPackage download buttons for a filtered result.
 
-    The files are built only when a button is clicked (deferred data), not on every rerun.
+    Built eagerly on purpose: Streamlit's deferred (callable) data is revoked by the next
+    rerun, so a click during a rerun downloads nothing (seen in the cadastre browser test).
     """
     from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 
@@ -251,19 +252,19 @@ def downloads(stem: str, table, frame, layer_name: str, info: LayerInfo) -> None
     cols = st.columns(3)
     cols[0].download_button(
         "Tableau (CSV)",
-        lambda: to_csv_bytes(table),
+        to_csv_bytes(table),
         file_name=f"{stem}-{stamp}.csv",
         mime="text/csv",
     )
     cols[1].download_button(
         "Carte (GeoJSON)",
-        lambda: to_geojson_bytes(frame, meta),
+        to_geojson_bytes(frame, meta),
         file_name=f"{stem}-{stamp}.geojson",
         mime="application/geo+json",
     )
     cols[2].download_button(
         "SIG (GeoPackage)",
-        lambda: to_gpkg_bytes(frame, layer_name, meta),
+        to_gpkg_bytes(frame, layer_name, meta),
         file_name=f"{stem}-{stamp}.gpkg",
         mime="application/geopackage+sqlite3",
     )

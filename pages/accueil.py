@@ -46,13 +46,13 @@ stamp = _shared.file_stamp()
 left, right = st.columns(2)
 left.download_button(
     "Télécharger le tableau (CSV)",
-    lambda: to_csv_bytes(table),
+    to_csv_bytes(table),
     file_name=f"atlas-pma-communes-{stamp}.csv",
     mime="text/csv",
 )
 right.download_button(
     "Télécharger les contours (GeoJSON)",
-    lambda: to_geojson_bytes(
+    to_geojson_bytes(
         communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
         layer_metadata(info),
     ),

@@ -286,7 +286,7 @@ with mine:
         link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
         st.download_button(
             "Télécharger la fiche du toit (PDF)",
-            lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
+            roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
             file_name=f"atlas-pma-toit-{chosen}.pdf",
             mime="application/pdf",
         )
@@ -317,13 +317,13 @@ with territory_tab:
         d1, d2 = st.columns(2)
         d1.download_button(
             "Toits (CSV)",
-            lambda: to_csv_bytes(table),
+            to_csv_bytes(table),
             file_name="atlas-pma-toits.csv",
             mime="text/csv",
         )
         d2.download_button(
             "Toits (GeoPackage)",
-            lambda: to_gpkg_bytes(
+            to_gpkg_bytes(
                 cad.roofs[keep], "toits", {"qualite": "synthétique" if cad.synthetic else "calcul"}
             ),
             file_name="atlas-pma-toits.gpkg",

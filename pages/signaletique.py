@@ -267,19 +267,19 @@ st.dataframe(table, hide_index=True, width="stretch")
 d1, d2, d3 = st.columns(3)
 d1.download_button(
     "Tableau (CSV)",
-    lambda: to_csv_bytes(table),
+    to_csv_bytes(table),
     file_name="atlas-pma-signaletique.csv",
     mime="text/csv",
 )
 d2.download_button(
     "Carte (GeoJSON)",
-    lambda: to_geojson_bytes(signs, {"qualite": "synthétique"}),
+    to_geojson_bytes(signs, {"qualite": "synthétique"}),
     file_name="atlas-pma-signaletique.geojson",
     mime="application/geo+json",
 )
 d3.download_button(
     "Synthèse A4 pour le conseil (PDF)",
-    lambda: council_pdf(
+    council_pdf(
         signs,
         parks_shown,
         by_epci,

@@ -114,32 +114,46 @@ def _cmd_solar_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_signs_init(args: argparse.Namespace, settings: Settings) -> int:
     from layers.signage_setup import init_store
+    from layers.store import mask_dsn
 
-    target = args.target or str(settings.geodata_dir / "signaletique.gpkg")
+    target = args.target or settings.signage_target
     n = init_store(target, settings.geodata_dir, force=args.force)
-    print(f"Inventaire de la signalétique (échantillon synthétique, {n} panneaux) : {target}")
+    print(
+        f"Inventaire de la signalétique (échantillon synthétique, {n} panneaux) : "
+        f"{mask_dsn(target)}"
+    )
     return 0
 
 
 def _cmd_signs_import(args: argparse.Namespace, settings: Settings) -> int:
     from layers.signage_setup import import_file
+    from layers.store import mask_dsn
 
-    target = args.target or str(settings.geodata_dir / "signaletique.gpkg")
-    n = import_file(args.file, target, settings.geodata_dir, args.user)
-    print(f"{n} panneau(x) importé(s) dans {target}.")
+    target = args.target or settings.signage_target
+    report = import_file(
+        args.file, target, settings.geodata_dir, args.user, update_existing=args.update
+    )
+    print(f"Import dans {mask_dsn(target)} : {report}.")
     return 0
 
 
 def _cmd_hash_password(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
-    from layers.auth import hash_password
+    from layers.auth import MIN_PASSWORD, hash_password, password_problem, secrets_line
 
-    password = getpass.getpass("Mot de passe de l'éditeur : ")
-    if len(password) < 8:
-        print("Erreur : 8 caractères au moins.", file=sys.stderr)
+    try:
+        line = secrets_line(args.user, "")  # checks the name before asking anything
+    except ValueError as err:
+        print(f"Erreur : {err}", file=sys.stderr)
         return 1
-    print(f'[editeurs]\n{args.user} = "{hash_password(password)}"')
+    password = getpass.getpass(f"Mot de passe de l'éditeur ({MIN_PASSWORD} caractères au moins) : ")
+    problem = password_problem(password)
+    if problem:
+        print(f"Erreur : {problem}", file=sys.stderr)
+        return 1
+    line = secrets_line(args.user, hash_password(password))
+    print(f"[editeurs]\n{line}")
     return 0
 
 
@@ -193,13 +207,23 @@ def build_parser() -> argparse.ArgumentParser:
     signs = sub.add_parser("signs", help="inventaire de la signalétique")
     signs_sub = signs.add_subparsers(dest="command", required=True)
     init = signs_sub.add_parser("init", help="crée l'inventaire (échantillon synthétique)")
-    init.add_argument("--target", help="GeoPackage ou DSN postgresql:// (défaut : geodata/)")
+    init.add_argument(
+        "--target", help="GeoPackage ou DSN postgresql:// (défaut : ATLAS_SIGNALETIQUE)"
+    )
     init.add_argument("--force", action="store_true", help="remplace un inventaire existant")
     init.set_defaults(func=_cmd_signs_init)
     imp = signs_sub.add_parser("import", help="importe un CSV (lon, lat) ou un GeoPackage")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--target", help="GeoPackage ou DSN postgresql:// (défaut : geodata/)")
+    imp.add_argument(
+        "--target", help="GeoPackage ou DSN postgresql:// (défaut : ATLAS_SIGNALETIQUE)"
+    )
     imp.add_argument("--user", default="import", help="auteur inscrit dans l'historique")
+    imp.add_argument(
+        "--mettre-a-jour",
+        dest="update",
+        action="store_true",
+        help="remplace les panneaux existants (même identifiant) dont le contenu diffère",
+    )
     imp.set_defaults(func=_cmd_signs_import)
     pw = signs_sub.add_parser("hash-password", help="ligne de secrets.toml pour un éditeur")
     pw.add_argument("user")
@@ -221,7 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args, settings))
     except AtlasError as err:
-        print(f"Erreur : {err}", file=sys.stderr)
+        from layers.store import mask_dsn
+
+        print(f"Erreur : {mask_dsn(str(err))}", file=sys.stderr)
+        if err.__cause__ is not None:
+            print(f"Détail : {mask_dsn(str(err.__cause__))}", file=sys.stderr)
         return 1
 
 

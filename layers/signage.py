@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -62,10 +63,23 @@ class SignValidationError(AtlasError):
     """A sign (or an import file) breaks a rule; the message lists every problem in French."""
 
 
+TEXT_MAX = {"notes": 2000}  # every other text field: TEXT_MAX_DEFAULT characters
+TEXT_MAX_DEFAULT = 200
+COST_MAX = 1_000_000.0  # € HT for one sign: above this, a typing error
+YEAR_MIN = 1990
+SIGN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
 def validate(
-    sign: Mapping[str, object], territory: Territory, today: dt.date | None = None
+    sign: Mapping[str, object],
+    territory: Territory | None,
+    today: dt.date | None = None,
 ) -> list[str]:
-    """Every problem of one sign (empty list when it is valid)."""
+    """Every problem of one sign (empty list when it is valid).
+
+    ``territory=None`` skips the "inside the PMA" test (imports check it for all rows at
+    once, see :func:`outside_pma`).
+    """
     today = today or dt.date.today()
     problems = []
     if sign.get("statut") not in STATUSES:
@@ -74,40 +88,158 @@ def validate(
         )
     if sign.get("type_panneau") not in TYPES:
         problems.append(f"type de panneau inconnu « {str(sign.get('type_panneau'))[:40]} »")
+    sign_id = sign.get("sign_id")
+    if not _missing(sign_id) and not SIGN_ID_PATTERN.match(str(sign_id)):
+        problems.append(
+            f"identifiant « {str(sign_id)[:40]} » invalide (lettres, chiffres, . _ -, "
+            "40 caractères au plus)"
+        )
     for field in STEP_DATES.values():
         value = sign.get(field)
-        if value in (None, "", "NaT") or (isinstance(value, float) and math.isnan(value)):
+        if _missing(value):
             continue
-        try:
-            day = dt.date.fromisoformat(str(value)[:10])
-        except ValueError:
+        day = parse_date(value)
+        if day is None:
             problems.append(f"{field} : date illisible « {str(value)[:20]} » (AAAA-MM-JJ)")
-            continue
-        if day > today:
+        elif day > today:
             problems.append(f"{field} : date dans le futur ({day.isoformat()})")
     status = sign.get("statut")
-    if status in STEP_DATES and not sign.get(STEP_DATES[status]):
+    if status in STEP_DATES and _missing(sign.get(STEP_DATES[status])):
         problems.append(f"date de l'étape « {status} » manquante")
-    cost = _num(sign.get("cout_ht"))
-    region = _num(sign.get("cofinancement_region"))
-    if cost is not None and cost < 0:
-        problems.append("coût HT négatif")
-    if region is not None and cost is not None and region > cost * REGION_SHARE_MAX + 0.01:
+    for field in TEXT_FIELDS:
+        value = sign.get(field)
+        limit = TEXT_MAX.get(field, TEXT_MAX_DEFAULT)
+        if not _missing(value) and len(str(value)) > limit:
+            problems.append(f"{field} : texte trop long ({len(str(value))} > {limit} caractères)")
+    cost, cost_bad = _number(sign.get("cout_ht"))
+    region, region_bad = _number(sign.get("cofinancement_region"))
+    if cost_bad:
+        problems.append(f"cout_ht : nombre illisible « {str(sign.get('cout_ht'))[:20]} »")
+    elif cost is not None and not 0 <= cost <= COST_MAX:
+        problems.append(f"cout_ht : {cost:g} € hors de la plage 0 – {COST_MAX:,.0f} €")
+    if region_bad:
+        problems.append(
+            "cofinancement_region : nombre illisible "
+            f"« {str(sign.get('cofinancement_region'))[:20]} »"
+        )
+    elif region is not None and region < 0:
+        problems.append("cofinancement régional négatif")
+    elif region is not None and region > (cost or 0.0) * REGION_SHARE_MAX + 0.01:
         problems.append("cofinancement régional supérieur à 50 % du coût HT")
+    year = sign.get("annee")
+    if not _missing(year):
+        number, bad = _number(year)
+        if bad or number is None or number != int(number):
+            problems.append(f"annee : année illisible « {str(year)[:20]} » (ex. 2025)")
+        elif not YEAR_MIN <= number <= today.year + 10:
+            problems.append(f"annee : {int(number)} hors de {YEAR_MIN} – {today.year + 10}")
     geom = sign.get("geometry")
     if not isinstance(geom, Point) or geom.is_empty:
         problems.append("position manquante (point)")
-    elif not territory.communes.contains(geom).any():
+    elif not (math.isfinite(geom.x) and math.isfinite(geom.y)):
+        problems.append("position illisible")
+    elif territory is not None and outside_pma([geom], territory)[0]:
         problems.append(f"point hors du PMA ({geom.x:.5f}, {geom.y:.5f})")
     return problems
 
 
-def _num(value: object) -> float | None:
+TEXT_FIELDS = ("parc_id", "parc_nom", "maitre_ouvrage", "notes", "qualite")
+
+
+def outside_pma(points: Sequence[Point], territory: Territory) -> np.ndarray:
+    """For each point, whether it lies outside every commune of the PMA (vectorised)."""
+    import shapely
+
+    area = territory.union_4326
+    xs = np.array([p.x for p in points], dtype=float)
+    ys = np.array([p.y for p in points], dtype=float)
+    return ~shapely.contains_xy(area, xs, ys)
+
+
+def _missing(value: object) -> bool:
+    if type(value) is str:
+        return value.strip() in ("", "NaT", "nan")
+    if value is None or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() in ("", "NaT", "nan")
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A date from ISO text, a ``date``/``datetime``/``Timestamp``; None if unreadable."""
+    if isinstance(value, dt.datetime):  # Timestamp is a datetime
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).date()
     try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
         return None
-    return None if math.isnan(out) else out
+
+
+def parse_number(value: object) -> float | None:
+    """A finite number from a number or text written the French or English way.
+
+    ``"1 234,50"`` → 1234.5, ``"1234.5"`` → 1234.5, ``""`` → None; raises ``ValueError``
+    on anything else (``"abc"``, ``"inf"``, ``1e400``).
+    """
+    if type(value) is str and value and "," not in value:
+        try:  # fast path: plain decimal text
+            out = float(value)
+        except ValueError:
+            pass
+        else:
+            if not math.isfinite(out):
+                raise ValueError(value)
+            return out
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        out = float(value)
+    else:
+        text = re.sub(r"[\s\u00a0\u202f']", "", str(value))
+        if "," in text and "." in text:
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+            raise ValueError(value)
+        out = float(text)
+    if not math.isfinite(out):
+        raise ValueError(value)
+    return out
+
+
+def _number(value: object) -> tuple[float | None, bool]:
+    """(number or None, unreadable?)."""
+    try:
+        return parse_number(value), False
+    except (ValueError, OverflowError):
+        return None, True
+
+
+def normalise(sign: Mapping[str, object]) -> dict:
+    """A validated sign with typed values: numbers as float/int, dates as ISO text."""
+    out = dict(sign)
+    for field in ("cout_ht", "cofinancement_region"):
+        if field in out:
+            out[field] = parse_number(out[field])
+    if "annee" in out:
+        year = parse_number(out["annee"])
+        out["annee"] = None if year is None else int(year)
+    for field in STEP_DATES.values():
+        if field in out:
+            day = None if _missing(out[field]) else parse_date(out[field])
+            out[field] = None if day is None else day.isoformat()
+    for field in TEXT_FIELDS:
+        if field in out and _missing(out[field]):
+            out[field] = None if field != "notes" else ""
+    return out
 
 
 def check(sign: Mapping[str, object], territory: Territory) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,6 +54,20 @@ class Territory:
         names = dict(zip(self.epci["epci_code"], self.epci["epci_nom"], strict=True))
         ordered = [c for c in EPCI_ORDER if c in names] + sorted(set(names) - set(EPCI_ORDER))
         return {code: names[code] for code in ordered}
+
+    @cached_property
+    def union_4326(self) -> BaseGeometry:
+        """The PMA's outline (union of the communes, EPSG:4326), prepared for fast tests."""
+        import shapely
+
+        area = self.communes.geometry.union_all()
+        shapely.prepare(area)
+        return area
+
+    @cached_property
+    def epci_of(self) -> dict[str, str]:
+        """Commune INSEE code → EPCI code."""
+        return dict(zip(self.communes["insee"], self.communes["epci_code"], strict=True))
 
     def communes_of(self, epci: Sequence[str]) -> pd.DataFrame:
         """INSEE code and name of the communes of the given EPCI (all when empty), by name."""

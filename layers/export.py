@@ -12,10 +12,32 @@ import pandas as pd
 
 from layers.catalog import LayerInfo
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading ``'`` (OWASP's rule).
+
+    Only text cells are touched; numbers (``-5``) stay numbers. The text stays readable:
+    ``=HYPERLINK(…)`` becomes ``'=HYPERLINK(…)``, shown as typed.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """CSV as French spreadsheets open it: ``;`` separator, decimal comma, UTF-8 with BOM."""
-    return table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    """CSV as French spreadsheets open it: ``;`` separator, decimal comma, UTF-8 with BOM.
+
+    Every text cell (and column name) that starts like a formula is neutralised, whatever
+    the page: this is the one function through which the app writes CSV.
+    """
+    safe = table.copy()
+    for col in safe.columns:
+        if not (pd.api.types.is_numeric_dtype(safe[col]) or pd.api.types.is_bool_dtype(safe[col])):
+            safe[col] = safe[col].map(neutralise_formula)
+    safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
 
 
 def layer_metadata(info: LayerInfo) -> dict[str, str]:

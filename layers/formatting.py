@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import html
+import math
 
 NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
 
+MISSING = "—"
+
+
+def _finite(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def fmt_int(value: float) -> str:
-    """``12345`` → ``"12 345"`` (narrow no-break space)."""
-    return f"{round(value):,}".replace(",", NBSP)
+    """``12345`` → ``"12 345"`` (narrow no-break space); ``"—"`` for a missing/non-finite value."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    return f"{round(number):,}".replace(",", NBSP)
 
 
 def fmt_float(value: float, decimals: int = 1) -> str:
-    """``1002.42`` → ``"1 002,4"``."""
-    text = f"{value:,.{decimals}f}"
+    """``1002.42`` → ``"1 002,4"``; ``"—"`` for a missing or non-finite value."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    text = f"{number:,.{decimals}f}"
     return text.replace(",", NBSP).replace(".", ",")
 
 
@@ -55,3 +73,11 @@ def pdf_text(text: object) -> str:
     for a, b in _PDF_CHARS.items():
         out = out.replace(a, b)
     return out.encode("latin-1", "replace").decode("latin-1")
+
+
+def group_notices(notices: list[str], limit: int = 3) -> list[str]:
+    """At most ``limit`` notices; beyond, one grouped notice (3 000 junk URL values → 1)."""
+    if len(notices) <= limit:
+        return list(notices)
+    shown = " ; ".join(n[:80] for n in notices[: limit - 1])
+    return [f"{len(notices)} valeurs de l'adresse ignorées, dont : {shown} …"]

@@ -249,6 +249,54 @@ def check(sign: Mapping[str, object], territory: Territory) -> None:
         raise SignValidationError("Panneau refusé : " + " ; ".join(problems) + ".")
 
 
+def status_change(
+    current: Mapping[str, object],
+    new_status: str,
+    day: dt.date,
+    comment: str = "",
+    position: Point | None = None,
+) -> dict:
+    """The changes an editor's status form makes.
+
+    The status and its step date, a dated comment appended to the notes, and optionally a
+    new position.
+    """
+    changes: dict[str, object] = {"statut": new_status, STEP_DATES[new_status]: day.isoformat()}
+    if comment.strip():
+        notes = str(current.get("notes") or "")
+        changes["notes"] = f"{notes} [{day.isoformat()}] {comment.strip()}".strip()
+    if position is not None:
+        changes["geometry"] = position
+    return changes
+
+
+def new_sign(
+    park_id: str,
+    park_name: str,
+    kind: str,
+    status: str,
+    day: dt.date,
+    cost: float | None,
+    region: float | None,
+    position: Point,
+) -> dict:
+    """A sign entered by an editor (validated by the store when added)."""
+    return {
+        "parc_id": park_id,
+        "parc_nom": park_name,
+        "type_panneau": kind,
+        "statut": status,
+        STEP_DATES[status]: day.isoformat(),
+        "maitre_ouvrage": "",
+        "cout_ht": cost,
+        "cofinancement_region": region,
+        "annee": day.year,
+        "notes": "",
+        "qualite": "saisie éditeur",
+        "geometry": position,
+    }
+
+
 COSTS = {
     "totem d'entrée": (6000, 9000),
     "panneau d'information": (2500, 4000),

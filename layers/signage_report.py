@@ -21,6 +21,8 @@ from layers.mapping import (
 )
 from layers.settings import Settings
 from layers.signage import STATUS_COLORS, STATUSES, key_numbers, progress_by
+from layers.store import describe_change
+from layers.territory import Territory
 
 SIGN_FIELDS: list[Field] = [
     ("sign_id", "Panneau", None),
@@ -30,6 +32,13 @@ SIGN_FIELDS: list[Field] = [
     ("annee", "Année", None),
     ("qualite", "Données", None),
 ]
+
+
+def sign_epci(signs: gpd.GeoDataFrame, territory: Territory) -> pd.Series:
+    """The EPCI code of each sign (``hors PMA`` outside every commune), on ``signs.index``."""
+    joined = signs.sjoin(territory.communes[["insee", "geometry"]], how="left", predicate="within")
+    codes = joined["insee"].map(territory.epci_of).fillna("hors PMA").groupby(level=0).first()
+    return codes.reindex(signs.index)
 
 
 def signage_map(
@@ -205,3 +214,19 @@ def progress_tables(
     by_epci = progress_by(signs.assign(EPCI=epci_of_point), "EPCI")
     by_park = progress_by(signs.rename(columns={"parc_nom": "Parc"}), "Parc")
     return by_epci, by_park
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The history as officials read it: who changed which sign, when, and what."""
+    return pd.DataFrame(
+        {
+            "Panneau": history["sign_id"],
+            "Action": history["action"],
+            "Par": history["qui"],
+            "Quand (UTC)": history["quand"],
+            "Changement": [
+                describe_change(b, a)
+                for b, a in zip(history["avant"], history["apres"], strict=True)
+            ],
+        }
+    )

@@ -6,6 +6,7 @@ from ``layers/``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from datetime import date
@@ -18,7 +19,7 @@ from streamlit_folium import st_folium
 from layers.assets import missing_assets
 from layers.catalog import LayerInfo
 from layers.errors import AtlasError
-from layers.formatting import md_escape
+from layers.formatting import group_notices, md_escape
 from layers.mapping import basemap_choices
 from layers.settings import Settings
 from layers.territory import (
@@ -31,6 +32,7 @@ from layers.territory import (
     selection_to_params,
 )
 
+LOG = logging.getLogger("atlas.pages")
 K_EPCI, K_COMMUNES, K_BASEMAP = "filtre_epci", "filtre_communes", "fond_de_carte"
 K_INIT, K_NOTICES = "_selection_lue_url", "_avis_url"
 QUALITY_BADGES = {"réel": "🟢 réel", "indicatif": "🟠 indicatif", "synthétique": "🟣 synthétique"}
@@ -100,7 +102,7 @@ def sidebar(territory: Territory) -> Selection:
             placeholder="Toutes les communes",
             help="Limitée aux communes des intercommunalités choisies.",
         )
-        for notice in st.session_state.get(K_NOTICES, []):
+        for notice in group_notices(st.session_state.get(K_NOTICES, [])):
             st.warning(f"Lien : {md_escape(notice)}", icon="⚠️")
         choices = basemap_choices(get_settings())
         st.selectbox(
@@ -180,7 +182,11 @@ def page_state_from_url(page: str, spec: dict[str, tuple[str, list[str] | None]]
             continue
         if allowed is not None:
             bad = [v for v in values if v not in allowed]
-            notices += [f"Valeur ignorée pour « {param} » : {v[:40]}" for v in bad]
+            notices += [
+                f"Valeur ignorée pour « {param} » : {v[:40]} (valeurs possibles : "
+                f"{', '.join(allowed[:8])}{'…' if len(allowed) > 8 else ''})"
+                for v in bad
+            ]
             values = [v for v in values if v in allowed]
         if not values:
             continue
@@ -217,7 +223,7 @@ def write_page_url(params: dict[str, object]) -> None:
 
 def show_notices(notices: list[str]) -> None:
     """URL values that were ignored, as warnings (escaped)."""
-    for notice in notices:
+    for notice in group_notices(notices):
         st.warning(f"Lien : {md_escape(notice)}", icon="⚠️")
 
 
@@ -378,42 +384,64 @@ def _secrets() -> dict:
         return {}
 
 
+@st.cache_resource
+def _login_guard():  # noqa: ANN202 - one guard per server process, shared by every session
+    from layers.auth import LoginGuard
+
+    return LoginGuard()
+
+
 def editor_session() -> str | None:
     """The logged-in editor's name, with the login/logout controls in the sidebar.
 
-    OIDC through ``st.login`` when an ``[auth]`` section is configured; otherwise editors
-    and their password hashes in ``[editeurs]`` of ``secrets.toml``
-    (``pma-atlas signs hash-password NAME``). Readers never see edit controls.
+    OIDC through ``st.login`` when an ``[auth]`` section is configured — then only the
+    accounts listed in ``editeurs_autorises`` may edit; otherwise editors and their
+    password hashes in ``[editeurs]`` of ``secrets.toml`` (``pma-atlas signs
+    hash-password NAME``), with a lockout after repeated failures. Readers never see
+    edit controls; a malformed configuration disables editing instead of breaking the page.
     """
-    from layers.auth import verify_password
+    from layers.auth import allowed_oidc_editor, editor_accounts
 
     secrets = _secrets()
     with st.sidebar:
         st.markdown("#### Édition")
         if "auth" in secrets:
             if getattr(st.user, "is_logged_in", False):
-                st.caption(f"Connecté : {md_escape(st.user.get('name') or st.user.get('email'))}")
+                identity = str(st.user.get("email") or "")
+                st.caption(f"Connecté : {md_escape(st.user.get('name') or identity)}")
                 st.button("Se déconnecter", on_click=st.logout)
-                return str(st.user.get("email") or st.user.get("name"))
+                if allowed_oidc_editor(identity, secrets.get("editeurs_autorises")):
+                    return identity
+                st.warning(
+                    "Ce compte n'est pas autorisé à modifier l'inventaire : demandez à "
+                    "l'administrateur de l'ajouter à la liste des éditeurs."
+                )
+                return None
             st.button("Se connecter (éditeurs)", on_click=st.login)
             return None
-        editors = dict(secrets.get("editeurs", {}))
+        editors, problem = editor_accounts(secrets.get("editeurs"))
+        if problem:
+            LOG.warning("secrets.toml : %s", problem)
         if not editors:
-            st.caption("Édition désactivée : aucun éditeur n'est configuré.")
+            st.caption(
+                "Édition désactivée : aucun éditeur n'est configuré"
+                + (" (configuration à corriger, voir le journal du serveur)." if problem else ".")
+            )
             return None
         user = st.session_state.get("_editeur")
-        if user:
+        if user in editors:
             st.caption(f"Connecté en éditeur : {md_escape(user)}")
             if st.button("Se déconnecter"):
                 del st.session_state["_editeur"]
                 st.rerun()
             return user
         with st.form("connexion_editeur"):
-            name = st.text_input("Identifiant")
-            password = st.text_input("Mot de passe", type="password")
+            name = st.text_input("Identifiant", max_chars=64)
+            password = st.text_input("Mot de passe", type="password", max_chars=256)
             if st.form_submit_button("Se connecter"):
-                if name in editors and verify_password(password, str(editors[name])):
+                ok, message = _login_guard().attempt(editors, name, password)
+                if ok:
                     st.session_state["_editeur"] = name
                     st.rerun()
-                st.error("Identifiant ou mot de passe incorrect.")
+                st.error(message)
     return None

@@ -39,6 +39,7 @@ KEYS = [K_TYPES, K_STATUTS, K_GEOM, K_CONTEXT, K_PARK, K_DIST]
 types = unique_values(parks_all, "type", list(TYPE_COLORS))
 statuts = unique_values(parks_all, "statut", ["ouvert", "en travaux", "en étude"])
 geometries = ["réelle", "indicative"]
+distances = [str(d) for d in (250, 500, 1000, 2000, 3000, 5000)]
 notices = _shared.page_state_from_url(
     "parcs",
     {
@@ -47,7 +48,7 @@ notices = _shared.page_state_from_url(
         K_GEOM: ("geometrie", geometries),
         K_CONTEXT: ("couche", list(CONTEXT_LAYERS)),
         K_PARK: ("parc", list(parks_all["parc_id"])),
-        K_DIST: ("distance", None),
+        K_DIST: ("distance", distances),
     },
 )
 _shared.restore_widgets(KEYS)
@@ -101,7 +102,6 @@ with st.expander("Filtres et couches", expanded=True):
         format_func=CONTEXT_LAYERS.__getitem__,
         placeholder="Aucune",
     )
-    distances = [str(d) for d in (250, 500, 1000, 2000, 3000, 5000)]
     if st.session_state.get(K_DIST) not in distances:
         st.session_state[K_DIST] = "1000"
     c5.select_slider("Friches proches : distance (m)", options=distances, key=K_DIST)

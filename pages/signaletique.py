@@ -3,21 +3,29 @@
 import datetime as dt
 
 import streamlit as st
+from shapely.geometry import Point
 
 from layers.errors import AtlasError
 from layers.export import to_csv_bytes, to_geojson_bytes
 from layers.formatting import md_escape
 from layers.signage import (
     STATUSES,
-    STEP_DATES,
     TYPES,
     SignFilter,
     apply_filter,
     costs_by_year,
     installed_over_time,
     key_numbers,
+    new_sign,
+    status_change,
 )
-from layers.signage_report import council_pdf, progress_tables, signage_map
+from layers.signage_report import (
+    council_pdf,
+    history_table,
+    progress_tables,
+    sign_epci,
+    signage_map,
+)
 from layers.store import ConflictError, open_store
 from layers.territory import clip, describe_selection
 from pages import _shared
@@ -74,10 +82,7 @@ cols = st.columns(6)
 for col, (label, value) in zip(cols, key_numbers(signs).items(), strict=True):
     col.metric(label, value)
 
-epci_of = dict(zip(territory.communes["insee"], territory.communes["epci_code"], strict=True))
-joined = signs.sjoin(territory.communes[["insee", "geometry"]], how="left", predicate="within")
-epci_series = joined["insee"].map(epci_of).fillna("hors PMA").groupby(level=0).first()
-by_epci, by_park = progress_tables(signs, epci_series.reindex(signs.index))
+by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
 
 parks_shown = clip(planning.parks, territory, selection)
 clicked = st.session_state.get("_sig_clic")
@@ -132,76 +137,105 @@ since = st.date_input(
     max_value=dt.date.today(),
     format="DD/MM/YYYY",
 )
-history = store.history(since=since.isoformat())
-if history.empty:
+try:
+    history = store.history(since=since.isoformat())
+except AtlasError as err:
+    history = None
+    st.warning(md_escape(err))
+if history is not None and history.empty:
     st.caption("Aucune modification sur cette période.")
-else:
+elif history is not None:
     st.dataframe(
-        history.assign(
-            avant=history["avant"].map(lambda d: (d or {}).get("statut")),
-            apres=history["apres"].map(lambda d: (d or {}).get("statut")),
-        ).rename(
-            columns={
-                "sign_id": "Panneau",
-                "action": "Action",
-                "qui": "Par",
-                "quand": "Quand (UTC)",
-                "avant": "Statut avant",
-                "apres": "Statut après",
-            }
-        ),
+        history_table(history),
         hide_index=True,
         width="stretch",
     )
 
 if editor:
     st.subheader("Modifier (éditeur)")
+    flash = st.session_state.pop("_sig_message", None)
+    if flash:
+        st.success(md_escape(flash))
     ids = list(signs["sign_id"])
     if ids:
+        names = dict(zip(signs["sign_id"], signs["parc_nom"], strict=True))
         sid = st.selectbox(
             "Panneau",
             ids,
             key="sig_panneau_un",
-            format_func=lambda i: f"{i} — {signs.set_index('sign_id').loc[i, 'parc_nom']}",
+            format_func=lambda i: f"{i} — {names.get(i, '')}",
         )
-        current = store.get(sid)
-        st.caption(
-            f"Statut actuel : {current['statut']} · version {current['version']} · "
-            f"modifié par {md_escape(current['modifie_par'])} le {current['modifie_le']}"
-        )
-        with st.form("changer_statut"):
-            a, b = st.columns(2)
-            new_status = a.selectbox(
-                "Nouveau statut", list(STATUSES), index=STATUSES.index(current["statut"])
+        # the form works on the version the editor opened, not on a fresh read: a stale
+        # submit is then a conflict, never a silent overwrite of someone else's change
+        opened = st.session_state.get("_sig_ouvert")
+        if not opened or opened["sign_id"] != sid:
+            try:
+                opened = store.get(sid)
+            except KeyError:
+                opened = None
+            st.session_state["_sig_ouvert"] = opened
+        if opened is None:
+            st.warning(f"Le panneau {sid} n'existe plus (supprimé entre-temps).")
+        else:
+            st.caption(
+                f"Statut : {md_escape(opened['statut'])} · version {opened['version']} · "
+                f"modifié par {md_escape(opened['modifie_par'])} le "
+                f"{md_escape(opened['modifie_le'])}"
             )
-            day = b.date_input(
-                "Date de l'étape",
-                value=dt.date.today(),
-                max_value=dt.date.today(),
-                format="DD/MM/YYYY",
-            )
-            comment = st.text_input("Commentaire")
-            move = st.checkbox(
-                "Déplacer au dernier point cliqué sur la carte", disabled=not clicked
-            )
-            if st.form_submit_button("Enregistrer"):
-                changes = {"statut": new_status, STEP_DATES[new_status]: day.isoformat()}
-                if comment.strip():
-                    changes["notes"] = (
-                        (current.get("notes") or "") + f" [{day}] " + comment.strip()
-                    ).strip()
-                if move and clicked:
-                    from shapely.geometry import Point
 
-                    changes["geometry"] = Point(clicked[1], clicked[0])
-                try:
-                    store.update(sid, changes, int(current["version"]), editor)
-                    st.success(f"Panneau {sid} enregistré.")
-                    st.rerun()
-                except ConflictError as err:
-                    st.error(md_escape(err))
-                except AtlasError as err:
-                    st.error(md_escape(err))
+            def _reload() -> None:
+                st.session_state.pop("_sig_ouvert", None)
+
+            st.button("Recharger le panneau", on_click=_reload, key="sig_recharger")
+            with st.form("changer_statut"):
+                a, b = st.columns(2)
+                new_status = a.selectbox(
+                    "Nouveau statut", list(STATUSES), index=STATUSES.index(opened["statut"])
+                )
+                day = b.date_input(
+                    "Date de l'étape",
+                    value=dt.date.today(),
+                    max_value=dt.date.today(),
+                    format="DD/MM/YYYY",
+                )
+                comment = st.text_input("Commentaire", max_chars=500)
+                move = st.checkbox(
+                    "Déplacer au dernier point cliqué sur la carte", disabled=not clicked
+                )
+                if st.form_submit_button("Enregistrer"):
+                    changes = status_change(
+                        opened,
+                        new_status,
+                        day,
+                        comment,
+                        Point(clicked[1], clicked[0]) if move and clicked else None,
+                    )
+                    try:
+                        store.update(sid, changes, int(opened["version"]), editor)
+                    except ConflictError as err:
+                        st.error(md_escape(err))
+                    except (AtlasError, KeyError) as err:
+                        st.error(md_escape(err))
+                    else:
+                        st.session_state["_sig_message"] = f"Panneau {sid} enregistré."
+                        st.session_state.pop("_sig_ouvert", None)
+                        st.rerun()
+            with st.expander("Supprimer ce panneau"):
+                st.caption(
+                    "La suppression est inscrite dans l'historique et peut être annulée "
+                    "(« Annuler une modification »)."
+                )
+                sure = st.checkbox(f"Je confirme la suppression du panneau {sid}")
+                if st.button("Supprimer", disabled=not sure, type="primary"):
+                    try:
+                        store.delete(sid, int(opened["version"]), editor)
+                    except (AtlasError, KeyError) as err:
+                        st.error(md_escape(err))
+                    else:
+                        st.session_state["_sig_message"] = f"Panneau {sid} supprimé."
+                        st.session_state.pop("_sig_ouvert", None)
+                        st.session_state.pop("sig_panneau_un", None)
+                        st.rerun()
     with st.expander("Ajouter un panneau au dernier point cliqué"):
         if not clicked:
             st.caption("Cliquez d'abord sur la carte à l'emplacement du panneau.")
@@ -221,45 +255,43 @@ if editor:
                 cost = e.number_input("Coût HT (€)", 0.0, 100000.0, step=100.0)
                 region = f.number_input("Cofinancement Région (€)", 0.0, 50000.0, step=100.0)
                 if st.form_submit_button("Ajouter"):
-                    from shapely.geometry import Point
-
+                    sign = new_sign(
+                        park,
+                        parks_names[park],
+                        kind,
+                        status,
+                        day,
+                        cost,
+                        region,
+                        Point(clicked[1], clicked[0]),
+                    )
                     try:
-                        new_id = store.add(
-                            {
-                                "parc_id": park,
-                                "parc_nom": parks_names[park],
-                                "type_panneau": kind,
-                                "statut": status,
-                                STEP_DATES[status]: day.isoformat(),
-                                "maitre_ouvrage": "",
-                                "cout_ht": cost,
-                                "cofinancement_region": region,
-                                "annee": day.year,
-                                "notes": "",
-                                "qualite": "saisie éditeur",
-                                "geometry": Point(clicked[1], clicked[0]),
-                            },
-                            editor,
-                        )
-                        st.success(f"Panneau {new_id} ajouté.")
+                        new_id = store.add(sign, editor)
                     except AtlasError as err:
                         st.error(md_escape(err))
-    if not history.empty:
+                    else:
+                        st.session_state["_sig_message"] = f"Panneau {new_id} ajouté."
+                        st.rerun()
+    if history is not None and not history.empty:
         with st.expander("Annuler une modification"):
-            entry = st.selectbox(
-                "Modification",
-                list(history["id"]),
-                format_func=lambda i: " · ".join(
-                    str(v)
-                    for v in history.set_index("id").loc[i, ["sign_id", "action", "qui", "quand"]]
-                ),
+            labels = {
+                int(r.id): f"{r.sign_id} · {r.action} · {r.qui} · {r.quand}"
+                for r in history.itertuples()
+            }
+            entry = st.selectbox("Modification", list(labels), format_func=labels.__getitem__)
+            st.caption(
+                "Seul ce que cette modification a changé est rétabli ; si quelqu'un a "
+                "modifié les mêmes champs depuis, rien n'est fait et vous êtes prévenu."
             )
             if st.button("Annuler cette modification"):
                 try:
-                    store.undo(int(entry), editor)
-                    st.rerun()
-                except AtlasError as err:
+                    summary = store.undo(int(entry), editor)
+                except (AtlasError, KeyError) as err:
                     st.error(md_escape(err))
+                else:
+                    st.session_state["_sig_message"] = summary
+                    st.session_state.pop("_sig_ouvert", None)
+                    st.rerun()
 
 st.subheader(f"Panneaux ({len(signs)})")
 table = signs.drop(columns="geometry")

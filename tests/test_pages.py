@@ -293,3 +293,20 @@ def test_cadastre_territory_view_per_selection(offline_ban):
     at = app("pages/cadastre_solaire.py", epci="CALL")
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Toits analysés"].replace("\u202f", "")) > 1000
+
+
+def test_thousands_of_junk_url_values_give_one_notice():
+    """Issue 11, low: 3 000 junk EPCI codes gave 3 000 warnings."""
+    at = app(epci=",".join(f"JUNK{i}" for i in range(3000)))
+    assert not at.exception
+    warnings = [w.value for w in at.sidebar.warning]
+    assert len(warnings) == 1 and "3000 valeurs" in warnings[0]
+    assert map_features(at) == 150
+
+
+@pytest.mark.parametrize("value", ["-5", "NaN"])
+def test_bad_distance_in_url_is_said(value):
+    at = app("pages/parcs.py", distance=value)
+    assert not at.exception
+    assert any("distance" in w.value and value in w.value for w in at.warning)
+    assert at.select_slider(key="parcs_distance_un").value == "1000"

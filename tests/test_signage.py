@@ -193,3 +193,153 @@ def test_wrong_password_is_refused(store_copy):
     at.button[0].click().run()
     assert any("incorrect" in e.value for e in at.error)
     assert not [s for s in at.subheader if s.value.startswith("Modifier")]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_guard():
+    """The lockout counts are per server process: start every test with none."""
+    from pages import _shared
+
+    _shared._login_guard.clear()
+    yield
+    _shared._login_guard.clear()
+
+
+EDITORS = {"editeurs": {"alice": hash_password("mot-de-passe-solide")}}
+
+
+def login(at: AppTest, name: str = "alice", password: str = "mot-de-passe-solide") -> AppTest:
+    at.sidebar.text_input[0].input(name)
+    at.sidebar.text_input[1].input(password)
+    [b for b in at.sidebar.button if b.label == "Se connecter"][0].click().run()
+    return at
+
+
+def button(at: AppTest, label: str):
+    return [b for b in at.button if b.label == label][0]
+
+
+def open_sign(at: AppTest, sign_id: str) -> AppTest:
+    at.selectbox(key="sig_panneau_un").set_value(sign_id).run()
+    return at
+
+
+def _store(path):
+    from layers.store import open_store
+    from layers.territory import load_territory
+
+    return open_store(path, load_territory(GEODATA))
+
+
+def test_page_reads_a_history_with_an_addition_then_a_change(store_copy):
+    """Issue 11, critical 1: the page crashed for everyone (pandas 3, NaN "before")."""
+    store = _store(store_copy)
+    sample = store.signs().iloc[0].to_dict()
+    sid = store.add({**sample, "notes": "ajouté"}, "alice")
+    store.update(sid, {"statut": "à reprendre", "date_reprise": "2025-01-02"}, 1, "alice")
+    at = page()
+    assert not at.exception, at.exception
+    shown = [d.value for d in at.dataframe if "Changement" in d.value.columns][0]
+    assert list(shown["Action"][:2]) == ["modification", "ajout"]
+    assert "statut" in shown["Changement"].iloc[0] and shown["Changement"].iloc[1] == (
+        "ajout du panneau"
+    )
+    # undo goes through the same code: the editor's undo list reads too
+    at = login(page(EDITORS))
+    assert not at.exception
+    assert any(e.label == "Annuler une modification" for e in at.expander)
+
+
+def test_page_survives_absurd_stored_numbers(store_copy):
+    """Critical 3: a stored inf/1e308 cost no longer breaks the page for everyone."""
+    import sqlite3
+
+    con = sqlite3.connect(store_copy)
+    with con:
+        con.execute("UPDATE panneaux SET cout_ht = 9e999 WHERE sign_id = 'S0001'")
+        con.execute("UPDATE panneaux SET cofinancement_region = 1e308 WHERE sign_id = 'S0002'")
+    con.close()
+    at = page()
+    assert not at.exception, at.exception
+    cost = {m.label: m.value for m in at.metric}["Coût HT (€)"]
+    assert cost.replace("\u202f", "").isdigit()
+
+
+def test_stale_form_gets_the_conflict_message(store_copy):
+    """Critical 5: the form carries the version it was opened with."""
+    store = _store(store_copy)
+    target = store.signs().query("statut == 'demandé'").iloc[0]["sign_id"]
+    at = open_sign(login(page(EDITORS)), target)
+    # bob changes the sign while alice's form is open
+    store.update(target, {"notes": "bob est passé"}, store.get(target)["version"], "bob")
+    at.run()  # any rerun (a filter, a click) must not refresh the opened version
+    [s for s in at.selectbox if s.label == "Nouveau statut"][0].set_value("conçu")
+    button(at, "Enregistrer").click().run()
+    assert any("modifié par bob" in e.value and "notes" in e.value for e in at.error)
+    now = store.get(target)
+    assert now["statut"] == "demandé" and now["notes"] == "bob est passé"
+    assert store.history().iloc[0]["qui"] == "bob"
+    # reloading gives the current version; the change then goes through
+    button(at, "Recharger le panneau").click().run()
+    [s for s in at.selectbox if s.label == "Nouveau statut"][0].set_value("conçu")
+    button(at, "Enregistrer").click().run()
+    assert store.get(target)["statut"] == "conçu"
+
+
+def test_editor_deletes_a_sign_and_undoes_it(store_copy):
+    """Critical 7: deletion exists, is traced and undoable from the page."""
+    store = _store(store_copy)
+    n = len(store.signs())
+    target = store.signs().iloc[3]["sign_id"]
+    at = open_sign(login(page(EDITORS)), target)
+    assert button(at, "Supprimer").disabled
+    [c for c in at.checkbox if c.label.startswith("Je confirme")][0].check().run()
+    button(at, "Supprimer").click().run()
+    assert not at.exception
+    assert len(store.signs()) == n - 1
+    assert any(f"Panneau {target} supprimé" in s.value for s in at.success)
+    entry = int(store.history().iloc[0]["id"])
+    [s for s in at.selectbox if s.label == "Modification"][0].set_value(entry)
+    button(at, "Annuler cette modification").click().run()
+    assert len(store.signs()) == n and store.get(target)["sign_id"] == target
+
+
+def test_undo_refused_in_the_page_when_someone_changed_it_since(store_copy):
+    """Critical 6 through the page: a clear message, nothing written."""
+    store = _store(store_copy)
+    target = store.signs().iloc[4]["sign_id"]
+    store.update(target, {"notes": "alice"}, 1, "alice")
+    store.update(target, {"notes": "bob"}, 2, "bob")
+    alice = int(store.history().query("qui == 'alice'").iloc[0]["id"])
+    at = login(page(EDITORS))
+    [s for s in at.selectbox if s.label == "Modification"][0].set_value(alice)
+    button(at, "Annuler cette modification").click().run()
+    assert any("modifié depuis par bob" in e.value for e in at.error)
+    assert store.get(target)["notes"] == "bob"
+
+
+def test_login_locks_after_repeated_failures(store_copy):
+    """Medium: 5 wrong passwords lock the name, even a new session, even the right password."""
+    at = page(EDITORS)
+    for _ in range(5):
+        login(at, "alice", "mauvais-mot-de-passe")
+    fresh = login(page(EDITORS))  # another session (a new tab) is locked too
+    assert any("Trop d'essais" in e.value for e in fresh.error)
+    assert not [s for s in fresh.subheader if s.value.startswith("Modifier")]
+
+
+def test_malformed_editor_configuration_disables_editing_only(store_copy):
+    """Low: `editeurs = "alice"` in secrets no longer breaks the page for everyone."""
+    at = page({"editeurs": "alice"})
+    assert not at.exception, at.exception
+    assert any("configuration à corriger" in c.value for c in at.sidebar.caption)
+
+
+def test_oidc_accounts_need_the_allow_list():
+    from layers.auth import allowed_oidc_editor
+
+    allowed = ["Alice@PMA.fr"]
+    assert allowed_oidc_editor("alice@pma.fr", allowed)
+    assert not allowed_oidc_editor("mallory@gmail.com", allowed)
+    assert not allowed_oidc_editor("alice@pma.fr", None)
+    assert not allowed_oidc_editor("alice@pma.fr", "alice@pma.fr")  # wrong type: nobody

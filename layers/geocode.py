@@ -7,6 +7,7 @@ then commune names and town halls shipped in ``geodata/``. Results carry their s
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -68,25 +69,63 @@ def _norm(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", ascii_text.lower())
 
 
-def ban_search(query: str, url: str, limit: int = 5, timeout: float = 3.0) -> list[Address]:
-    """Ask the BAN API; raise :class:`GeocoderUnavailable` when it cannot answer."""
+MAX_ANSWER_BYTES = 512_000  # a BAN answer of 5 results is ~3 kB
+MAX_LABEL = 200
+
+
+def _service_text(value: object) -> str:
+    """Text from the address service, made plain: no control characters, bounded length."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(value or ""))
+    return re.sub(r"\s+", " ", text).strip()[:MAX_LABEL]
+
+
+def ban_search(
+    query: str, url: str, limit: int = 5, deadline_s: float = 4.0, read_timeout: float = 1.0
+) -> list[Address]:
+    """Ask the BAN API; raise :class:`GeocoderUnavailable` when it cannot answer.
+
+    The whole exchange has a deadline (``deadline_s`` plus at most one ``read_timeout``,
+    5 s by default): a server that trickles its answer byte by byte is abandoned, and an
+    answer larger than ``MAX_ANSWER_BYTES`` is refused, so the page falls back to the
+    offline search instead of hanging.
+    """
+    import time
+
     import requests
 
+    start = time.monotonic()
     try:
-        resp = requests.get(url, params={"q": query, "limit": limit}, timeout=timeout)
-        resp.raise_for_status()
-        features = resp.json()["features"]
+        with requests.get(
+            url,
+            params={"q": query, "limit": limit},
+            timeout=(min(2.0, deadline_s), read_timeout),
+            stream=True,
+        ) as resp:
+            resp.raise_for_status()
+            body = bytearray()
+            while True:
+                if time.monotonic() - start > deadline_s:
+                    raise GeocoderUnavailable("Le service d'adresses est trop lent.")
+                chunk = resp.raw.read1(65_536, decode_content=True)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise GeocoderUnavailable("Réponse du service d'adresses trop volumineuse.")
+        features = json.loads(bytes(body))["features"]
         return [
             Address(
-                label=f["properties"]["label"],
+                label=_service_text(f["properties"]["label"]),
                 lon=float(f["geometry"]["coordinates"][0]),
                 lat=float(f["geometry"]["coordinates"][1]),
-                citycode=str(f["properties"].get("citycode", "")),
+                citycode=_service_text(f["properties"].get("citycode", ""))[:5],
                 source="Base Adresse Nationale (en ligne)",
                 score=float(f["properties"].get("score", 0.0)),
             )
-            for f in features
+            for f in features[:limit]
         ]
+    except GeocoderUnavailable:
+        raise
     except (requests.RequestException, ValueError, KeyError, TypeError, IndexError) as err:
         raise GeocoderUnavailable(f"Le service d'adresses ne répond pas ({err}).") from err
 
@@ -114,12 +153,30 @@ def read_ban_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _score(query_tokens: list[str], label_tokens: list[str]) -> float:
+GENERIC = {
+    "rue", "de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "et", "en",
+    "avenue", "av", "bd", "boulevard", "place", "pl", "chemin", "impasse", "allee", "route",
+    "cite", "residence", "square", "quai", "sentier", "voie", "mairie", "bis", "ter",
+}  # fmt: skip
+
+
+def _score(query_tokens: list[str], label_tokens: list[str], strict: bool = False) -> float:
+    """Share of the query's words found in a label; house numbers must all be there.
+
+    ``strict``: every distinctive word (not a number, not « rue », « de »…) must be found
+    too — « 8 rue de Lens » is not the town hall at « 8 rue de l'Estrée-Blanche, Rombly ».
+    """
     numbers = [t for t in query_tokens if t.isdigit()]
     if any(n not in label_tokens for n in numbers):
         return 0.0
-    found = sum(1 for t in query_tokens if any(lt.startswith(t) for lt in label_tokens))
-    return found / max(len(query_tokens), 1)
+    hits = [any(lt.startswith(t) for lt in label_tokens) for t in query_tokens]
+    if strict and not all(
+        hit
+        for t, hit in zip(query_tokens, hits, strict=True)
+        if not t.isdigit() and t not in GENERIC
+    ):
+        return 0.0
+    return sum(hits) / max(len(query_tokens), 1)
 
 
 def local_search(
@@ -148,8 +205,11 @@ def local_search(
     if len(results) < limit:
         mairies = territory.mairies
         scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
-            lambda s: _score(tokens, _norm(s))
+            lambda s: _score(tokens, _norm(s), strict=True)
         )
+        # the commune named in full first (« mairie Lens »: Lens before Loison-sous-Lens)
+        exact = mairies["nom"].map(lambda n: set(_norm(n)) <= set(tokens)).astype(float)
+        scores = scores + 0.01 * exact * (scores > 0)
         for i in scores[scores >= 0.6].sort_values(ascending=False).index[: limit - len(results)]:
             row = mairies.loc[i]
             results.append(
@@ -160,6 +220,22 @@ def local_search(
                     row["insee"],
                     "communes et mairies (hors ligne)",
                     float(scores[i]),
+                )
+            )
+    if not results:  # « 8 rue de Lens »: at least the commune, said to be approximate
+        named = territory.communes[
+            territory.communes["nom"].map(lambda n: set(_norm(n)) <= set(tokens))
+        ]
+        for row in named.head(limit).itertuples():
+            centre = row.geometry.representative_point()
+            results.append(
+                Address(
+                    f"{row.nom} (commune ; adresse précise introuvable hors ligne)",
+                    float(centre.x),
+                    float(centre.y),
+                    row.insee,
+                    "communes et mairies (hors ligne)",
+                    0.5,
                 )
             )
     return results

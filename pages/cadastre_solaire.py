@@ -60,12 +60,23 @@ with mine:
             "Adresse", key=K_QUERY, placeholder="ex. : 3 rue des Lampistes, Loos-en-Gohelle"
         )
         submitted = b_col.form_submit_button("Chercher", use_container_width=True)
+    def _apply(address) -> None:  # noqa: ANN001 - a layers.geocode.Address
+        """Show the roof of a search result — once, when it is chosen, never on reruns."""
+        status, roof_id = locate(address, cad, territory)
+        if status == "toit" and roof_id:
+            st.session_state[K_ROOF] = roof_id
+
     if submitted:
-        addresses = (
-            _shared._address_file(str(settings.address_file))
-            if settings.address_file
-            else cad.addresses
-        )
+        addresses = cad.addresses
+        if settings.address_file:
+            try:
+                addresses = _shared._address_file(str(settings.address_file))
+            except AtlasError as err:
+                _shared.LOG.error("ATLAS_ADRESSES : %s", err)
+                st.warning(
+                    "Le fichier d'adresses local configuré est illisible : recherche sans "
+                    "lui (l'administrateur est prévenu dans le journal du serveur)."
+                )
         try:
             with st.spinner("Recherche de l'adresse…"):
                 results, notice = search(
@@ -76,16 +87,24 @@ with mine:
             st.error(md_escape(err))
         if notice:
             st.info(md_escape(notice))
-        if submitted and not results and st.session_state.get(K_QUERY, "").strip():
+        if not results and st.session_state.get(K_QUERY, "").strip():
             st.warning("Aucune adresse trouvée. Vérifiez l'orthographe ou cliquez votre toit.")
         st.session_state["_cadastre_resultats"] = results
+        st.session_state["cadastre_choix"] = 0
+        if results:
+            _apply(results[0])
     results = st.session_state.get("_cadastre_resultats", [])
     if results:
-        labels = {i: f"{r.label} — {r.source}" for i, r in enumerate(results)}
+        # labels come from the address service: shown as plain text, never as Markdown
+        labels = {i: md_escape(f"{r.label} — {r.source}") for i, r in enumerate(results)}
         pick = st.radio(
-            "Résultats", list(labels), format_func=labels.__getitem__, key="cadastre_choix"
+            "Résultats",
+            list(labels),
+            format_func=labels.__getitem__,
+            key="cadastre_choix",
+            on_change=lambda: _apply(results[st.session_state["cadastre_choix"]]),
         )
-        status, roof_id = locate(results[pick], cad, territory)
+        status, _ = locate(results[pick], cad, territory)
         if status == "hors_pma":
             st.warning(
                 "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne "
@@ -101,9 +120,6 @@ with mine:
             st.info(
                 "Aucun toit calculé à moins de 15 m de cette adresse : cliquez-le sur la carte."
             )
-        elif roof_id and st.session_state.get(K_ROOF) != roof_id:
-            st.session_state[K_ROOF] = roof_id
-            st.rerun()
 
     def _pick(lat: float, lng: float) -> None:
         hit = roof_at(cad, lat, lng)
@@ -123,7 +139,7 @@ with mine:
         roof = cad.roofs.set_index("toit_id").loc[chosen]
         roof["toit_id"] = chosen
         max_kwc = float(roof["kwc_central"])
-        st.subheader(f"Votre toit : {roof.get('adresse', chosen)}")
+        st.subheader(f"Votre toit : {md_escape(roof.get('adresse', chosen))}")
         if cad.synthetic:
             st.caption("Toit et adresse fictifs (quartier de démonstration).")
         if max_kwc < 0.5:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pandas as pd
 import pytest
 
 from layers.geocode import (
     Address,
     GeocodeError,
+    GeocoderUnavailable,
+    ban_search,
     clean_query,
     in_pma,
     local_search,
@@ -112,3 +118,53 @@ def test_address_dataclass_is_frozen():
     a = Address("x", 2.8, 50.4, "62498", "test")
     with pytest.raises(AttributeError):
         a.label = "y"  # type: ignore[misc]
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """A server that answers one byte at a time (or an endless answer)."""
+
+    mode = "trickle"
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        try:
+            if self.mode == "trickle":
+                for byte in b'{"features": []}':
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            else:
+                self.wfile.write(b'{"features": [' + b" " * 5_000_000 + b"]}")
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("mode", ["trickle", "huge"])
+def test_slow_or_huge_answers_fall_back_offline(territory, mode):
+    """Issue 11: 1 byte every 2 s blocked the page 150 s; now a total deadline (≤ 5 s)."""
+    handler = type("H", (_Trickle,), {"mode": mode})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/search/"
+        start = time.monotonic()
+        with pytest.raises(GeocoderUnavailable):
+            ban_search("place jean jaurès lens", url)
+        assert time.monotonic() - start < 6.5  # deadline 4 s + one read timeout (1 s)
+        results, notice = search("mairie Lens", territory, url, None)
+        assert "injoignable" in notice and results
+    finally:
+        server.shutdown()
+
+
+def test_offline_street_address_is_not_a_town_hall_elsewhere(territory):
+    """Issue 11: « 8 rue de Lens » proposed the town hall of Rombly (8 rue de l'Estrée…)."""
+    results = local_search("8 rue de Lens", None, territory)
+    assert all("Rombly" not in r.label for r in results)
+    assert results and results[0].citycode == "62498" and "commune" in results[0].label
+    assert local_search("mairie Lens", None, territory)[0].label.startswith("Mairie de Lens —")

@@ -284,7 +284,7 @@ def test_cadastre_address_search_offline(offline_ban):
     at.button[0].click().run()
     assert not at.exception
     assert any("injoignable" in i.value for i in at.info) is False  # offline by choice
-    assert at.radio(key="cadastre_choix").options[0].startswith(label)
+    assert at.radio(key="cadastre_choix").options[0].replace("\\", "").startswith(label)
 
 
 def test_cadastre_territory_view_per_selection(offline_ban):
@@ -310,3 +310,60 @@ def test_bad_distance_in_url_is_said(value):
     assert not at.exception
     assert any("distance" in w.value and value in w.value for w in at.warning)
     assert at.select_slider(key="parcs_distance_un").value == "1000"
+
+
+def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban):
+    """Issue 11: after a search, choosing another roof snapped back to the searched one."""
+    from layers.solar.cadastre import load_cadastre
+    from layers.territory import load_territory
+    from tests.conftest import GEODATA
+
+    cad = load_cadastre(GEODATA / "demo", load_territory(GEODATA))
+    row = cad.addresses.iloc[25]
+    at = app("pages/cadastre_solaire.py")
+    at.text_input(key="cadastre_adresse_un").input(row["label"])
+    at.button[0].click().run()
+    assert at.session_state["cadastre_toit_un"] == row["toit_id"]
+    other = cad.roofs.iloc[300]
+    at.session_state["cadastre_toit_un"] = other["toit_id"]  # what a map click does
+    at.run()
+    at.number_input(key="cadastre_conso").set_value(900).run()  # any later rerun
+    assert at.session_state["cadastre_toit_un"] == other["toit_id"]
+    assert any(other["adresse"] in h.value.replace("\\", "") for h in at.subheader)
+
+
+def test_cadastre_service_labels_are_plain_text(monkeypatch):
+    """Issue 11: a BAN label made a link and fetched a remote image (Markdown)."""
+    from tests.ban import RECORDED, recorded_ban
+
+    hostile = "[Gagnez](https://evil.example) ![x](https://evil.example/p.png) **gras**"
+    RECORDED["piege"] = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [2.8316, 50.4325]},
+                "properties": {"label": hostile, "score": 0.9, "citycode": "62498"},
+            }
+        ],
+    }
+    with recorded_ban() as url:
+        monkeypatch.setenv("ATLAS_BAN_URL", url)
+        at = app("pages/cadastre_solaire.py")
+        at.text_input(key="cadastre_adresse_un").input("piege")
+        at.button[0].click().run()
+    option = at.radio(key="cadastre_choix").options[0]
+    assert "](" not in option.replace("\\](", "") and "**" not in option.replace("\\*", "")
+    assert option.replace("\\", "").startswith(hostile)
+
+
+def test_cadastre_missing_address_file_is_said(offline_ban, monkeypatch, tmp_path):
+    """Issue 11: ATLAS_ADRESSES pointing to a missing file raised an uncaught exception."""
+    monkeypatch.setenv("ATLAS_ADRESSES", str(tmp_path / "absent.csv"))
+    at = app("pages/cadastre_solaire.py")
+    at.text_input(key="cadastre_adresse_un").input("mairie Lens")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("fichier d'adresses local configuré est illisible" in w.value for w in at.warning)
+    assert all(str(tmp_path) not in w.value for w in at.warning)
+    assert "Lens" in at.radio(key="cadastre_choix").options[0]

@@ -245,11 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args, settings))
     except AtlasError as err:
-        from layers.store import mask_dsn
+        from layers.store import StoreError, mask_dsn
 
         print(f"Erreur : {mask_dsn(str(err))}", file=sys.stderr)
-        if err.__cause__ is not None:
-            print(f"Détail : {mask_dsn(str(err.__cause__))}", file=sys.stderr)
+        if isinstance(err, StoreError) and err.__cause__ is not None:
+            # the app hides database details from readers; the administrator needs them
+            detail = " ".join(str(err.__cause__).split())[:300]
+            print(f"Détail : {mask_dsn(detail)}", file=sys.stderr)
         return 1
 
 

@@ -96,6 +96,11 @@ def read_import(path: Path) -> gpd.GeoDataFrame:
     except AtlasError:
         raise
     except Exception as err:
+        if "field larger than field limit" in str(err):
+            raise AtlasError(
+                "Import refusé, rien n'a été modifié : un champ du fichier dépasse 131 072 "
+                "caractères (texte trop long)."
+            ) from err
         raise AtlasError(f"Fichier d'import illisible ({path.name}) : {err}") from err
     if frame.empty:
         raise AtlasError(f"Fichier d'import vide : {path.name}")

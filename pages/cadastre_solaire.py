@@ -60,6 +60,7 @@ with mine:
             "Adresse", key=K_QUERY, placeholder="ex. : 3 rue des Lampistes, Loos-en-Gohelle"
         )
         submitted = b_col.form_submit_button("Chercher", use_container_width=True)
+
     def _apply(address) -> None:  # noqa: ANN001 - a layers.geocode.Address
         """Show the roof of a search result — once, when it is chosen, never on reruns."""
         status, roof_id = locate(address, cad, territory)

@@ -343,3 +343,121 @@ def test_oidc_accounts_need_the_allow_list():
     assert not allowed_oidc_editor("mallory@gmail.com", allowed)
     assert not allowed_oidc_editor("alice@pma.fr", None)
     assert not allowed_oidc_editor("alice@pma.fr", "alice@pma.fr")  # wrong type: nobody
+
+
+# --- imports as users make them (issue 11) ------------------------------------------------
+
+
+@pytest.fixture
+def gpkg_store(tmp_path, sample):
+    from layers.store import create_geopackage
+
+    path = tmp_path / "inventaire.gpkg"
+    create_geopackage(path, sample.head(5))
+    return path
+
+
+def _csv_rows(sample, n=3, **overrides):
+    rows = (
+        sample.iloc[10 : 10 + n]
+        .drop(columns=["geometry", "sign_id"])
+        .assign(lon=sample.iloc[10 : 10 + n].geometry.x, lat=sample.iloc[10 : 10 + n].geometry.y)
+    )
+    for key, value in overrides.items():
+        rows[key] = rows[key].astype(object)
+        rows.iloc[-1, rows.columns.get_loc(key)] = value
+    return rows
+
+
+def test_excel_csv_with_bom_and_french_decimals_imports(tmp_path, sample, gpkg_store, capsys):
+    from layers.cli import main
+    from layers.store import open_store
+    from layers.territory import load_territory
+
+    rows = _csv_rows(sample, cout_ht="1 234,50")
+    csv = tmp_path / "excel.csv"
+    rows.to_csv(csv, sep=";", index=False, encoding="utf-8-sig")  # Excel « CSV UTF-8 »
+    assert main(["signs", "import", str(csv), "--target", str(gpkg_store)]) == 0
+    assert "3 panneau(x) ajouté(s)" in capsys.readouterr().out
+    store = open_store(gpkg_store, load_territory(GEODATA))
+    assert (store.signs()["cout_ht"] == 1234.5).sum() == 1
+    assert main(["signs", "import", str(csv), "--target", str(gpkg_store)]) == 0
+    assert "0 panneau(x) ajouté(s), 0 mis à jour, 3 déjà présent(s)" in capsys.readouterr().out
+    assert len(store.signs()) == 8
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cout_ht", "abc", "ligne 4 : cout_ht : nombre illisible « abc »"),
+        ("annee", "deux mille", "ligne 4 : annee : année illisible"),
+        ("annee", "2024.5", "ligne 4 : annee : année illisible"),
+        ("cout_ht", "inf", "ligne 4 : cout_ht : nombre illisible"),
+        ("cofinancement_region", "-3", "ligne 4 : cofinancement régional négatif"),
+        ("notes", "z" * 5_000, "ligne 4 : notes : texte trop long"),
+        ("notes", "z" * 5_000_000, "texte trop long"),
+    ],
+)
+def test_garbage_in_a_csv_is_refused_with_its_line(
+    tmp_path, sample, gpkg_store, capsys, field, value, message
+):
+    from layers.cli import main
+
+    csv = tmp_path / "inventaire.csv"
+    _csv_rows(sample, **{field: value}).to_csv(csv, sep=";", index=False)
+    before = gpkg_store.read_bytes()
+    assert main(["signs", "import", str(csv), "--target", str(gpkg_store)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "rien n'a été modifié" in err
+    assert gpkg_store.read_bytes() == before
+
+
+def test_geopackage_with_typed_dates_imports(tmp_path, sample, gpkg_store, territory):
+    """Issue 11: typed date columns (NaT, Timestamp) could not be imported."""
+    import pandas as pd
+
+    from layers.signage_setup import import_file
+    from layers.store import open_store
+
+    rows = sample.iloc[20:24].drop(columns="sign_id").copy()
+    for col in ("date_demande", "date_conception", "date_fabrication", "date_pose"):
+        rows[col] = pd.to_datetime(rows[col])  # NaT where empty
+    rows["date_reprise"] = pd.to_datetime(rows["date_reprise"])
+    path = tmp_path / "typed.gpkg"
+    rows.to_file(path, layer="panneaux", driver="GPKG")
+    report = import_file(path, str(gpkg_store), GEODATA, "import")
+    assert report.added == 4
+    stored = open_store(gpkg_store, territory).signs().tail(4)
+    assert stored["date_demande"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+
+
+def test_cli_signs_default_to_the_configured_store(tmp_path, sample, monkeypatch, capsys):
+    """`signs import` without --target writes where the app reads (ATLAS_SIGNALETIQUE)."""
+    from layers.cli import main
+    from layers.store import create_geopackage
+
+    target = tmp_path / "configuree.gpkg"
+    create_geopackage(target, sample.head(2))
+    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
+    csv = tmp_path / "a.csv"
+    _csv_rows(sample).to_csv(csv, sep=";", index=False)
+    assert main(["signs", "import", str(csv)]) == 0
+    assert str(target) in capsys.readouterr().out
+    assert main(["signs", "init"]) == 1  # refuses to replace it
+    assert "--force" in capsys.readouterr().err
+
+
+def test_cli_postgis_init_twice_refused_and_dsn_masked(sample, capsys, monkeypatch):
+    import os
+
+    from layers.cli import main
+
+    dsn = os.environ.get("ATLAS_TEST_POSTGIS_DSN") or pytest.fail("PostGIS absent")
+    user, rest = dsn.split("://", 1)[1].split("@", 1)
+    with_password = f"postgresql://{user}:motdepasse-secret@{rest}"
+    assert main(["signs", "init", "--target", with_password, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "motdepasse-secret" not in out and "***" in out
+    assert main(["signs", "init", "--target", with_password]) == 1
+    err = capsys.readouterr().err
+    assert "existe déjà" in err and "motdepasse-secret" not in err

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from pyproj import CRS
 from rasterio.windows import Window
 from tqdm import tqdm
 
@@ -24,6 +28,7 @@ from layers.errors import AtlasError
 from layers.solar.irradiation import annual_irradiation
 from layers.solar.raster import (
     Raster,
+    RasterError,
     create_tiled_gtiff,
     pixel_size_m,
     raster_profile,
@@ -199,7 +204,77 @@ def compute(
     dtm_path: Path | None = None,
     progress: bool = True,
 ) -> RunReport:
-    """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``."""
+    """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``.
+
+    All or nothing: inputs are checked first, outputs are written in a hidden folder
+    beside ``out_dir`` and moved into it only once everything succeeded, so a bad input
+    (corrupt, truncated or empty raster, no valid pixel, unreadable roofs or weather)
+    raises an :class:`AtlasError` in French and leaves nothing new in ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    check_raster(dsm_path, "MNS")
+    if dtm_path is not None:
+        check_raster(dtm_path, "MNT")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        report = _compute(dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress)
+        report.outputs = {
+            k: (str(out_dir / Path(v).name) if isinstance(v, str) else v)
+            for k, v in report.outputs.items()
+        }
+        (staging / "run.json").write_text(
+            json.dumps(asdict(report), indent=2, ensure_ascii=False, default=str),
+            encoding="utf-8",
+        )
+        out_dir.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            os.replace(item, out_dir / item.name)
+    except AtlasError:
+        raise
+    except (rasterio.errors.RasterioError, OSError, ValueError) as err:
+        raise RasterError(f"Calcul impossible : entrée illisible ou abîmée ({err}).") from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def check_raster(path: Path, label: str) -> None:
+    """Open a surface model and read it whole, block by block.
+
+    Corrupt, truncated, empty or all-nodata files are refused here, before anything is
+    written.
+    """
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise RasterError(f"{label} {Path(path).name} : aucun système de coordonnées.")
+            if src.width < 3 or src.height < 3:
+                raise RasterError(f"{label} {Path(path).name} : raster vide ou trop petit.")
+            valid = 0
+            for _, window in src.block_windows(1):
+                block = src.read(1, window=window, masked=True)
+                valid += int(np.isfinite(block.filled(np.nan)).sum())
+    except RasterError:
+        raise
+    except (rasterio.errors.RasterioError, OSError, ValueError) as err:
+        raise RasterError(
+            f"{label} illisible ou abîmé ({Path(path).name}) : {str(err).splitlines()[0][:200]}"
+        ) from err
+    if valid == 0:
+        raise RasterError(f"{label} {Path(path).name} : aucun pixel valide (tout en nodata).")
+    pixel_size_m(src.transform, CRS.from_wkt(src.crs.to_wkt()))
+
+
+def _compute(
+    dsm_path: Path,
+    weather_path: Path,
+    out_dir: Path,
+    params: SolarParams,
+    roofs_path: Path | None,
+    dtm_path: Path | None,
+    progress: bool,
+) -> RunReport:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     profile = raster_profile(dsm_path)
@@ -280,7 +355,4 @@ def compute(
         report.outputs["n_roofs"] = n_roofs
     timings["total"] = time.perf_counter() - t0
     report.timings_s = {k: round(v, 3) for k, v in timings.items()}
-    (out_dir / "run.json").write_text(
-        json.dumps(asdict(report), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-    )
     return report

@@ -10,6 +10,7 @@ import rasterio
 from pyproj import CRS
 
 from layers.cli import main
+from layers.errors import AtlasError
 from layers.solar.pipeline import SolarParams, compute, compute_raster, tiles
 from layers.solar.raster import RasterError, read_raster, write_cog
 from tests.conftest import ROOT
@@ -228,3 +229,50 @@ def test_distributed_scheduler_gives_the_same_result(tmp_path, weather):
     out = read_raster(tmp_path / "out" / "irradiation.tif").array
     finite = np.isfinite(local)
     assert np.nanmax(np.abs(out[finite] / local[finite] - 1)) < 0.005
+
+
+def _bad_inputs(tmp_path):
+    good = tmp_path / "bon.tif"
+    write_cog(good, raster(np.ones((64, 64)) * 30.0), {}, "x")
+    data = good.read_bytes()
+    truncated = tmp_path / "tronque.tif"
+    truncated.write_bytes(data[: len(data) // 2])
+    empty = tmp_path / "vide.tif"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrompu.tif"
+    corrupt.write_bytes(b"II*\x00" + b"\x07" * 5000)
+    nodata = tmp_path / "nodata.tif"
+    write_cog(nodata, raster(np.full((64, 64), np.nan)), {}, "x")
+    return {"tronqué": truncated, "vide": empty, "corrompu": corrupt, "nodata": nodata}
+
+
+@pytest.mark.parametrize("case", ["tronqué", "vide", "corrompu", "nodata"])
+@pytest.mark.parametrize("role", ["--dsm", "--dtm"])
+def test_cli_bad_rasters_one_french_line_nothing_written(tmp_path, capsys, case, role):
+    """Issue 11: unreadable rasters ended in a traceback; a no-data DSM 'succeeded'."""
+    bad = _bad_inputs(tmp_path)[case]
+    good = tmp_path / "bon.tif"
+    out = tmp_path / "sortie"
+    out.mkdir()
+    (out / "deja-la.txt").write_text("ancien", encoding="utf-8")
+    dsm, dtm = (bad, good) if role == "--dsm" else (good, bad)
+    argv = ["solar", "compute", "--dsm", str(dsm), "--dtm", str(dtm)]
+    code = main([*argv, "--weather", str(EPW), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[0].startswith("Erreur : ") and ("MN" in err[0]) and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["deja-la.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_failure_during_the_run_leaves_nothing(tmp_path, monkeypatch):
+    """A failure after outputs started (here the roofs) leaves no partial output."""
+    dsm = tmp_path / "bon.tif"
+    write_cog(dsm, raster(np.ones((64, 64)) * 30.0), {}, "x")
+    roofs = tmp_path / "toits.gpkg"
+    roofs.write_bytes(b"pas un geopackage")
+    out = tmp_path / "sortie"
+    with pytest.raises(AtlasError):
+        compute(dsm, EPW, out, SolarParams(n_sectors=8, max_distance=20), roofs_path=roofs)
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import geopandas as gpd
 import pytest
 from playwright.sync_api import expect
 
@@ -58,22 +59,35 @@ def test_search_click_simulate_download(
     )
     expect(page).to_have_url(re.compile(rf"toit={row['toit_id']}"), timeout=TIMEOUT)
 
-    # 2. click another roof on the map
-    other = demo.roofs.iloc[300]
-    inside = other.geometry.representative_point()
-    page.goto(f"{cadastre_server}/cadastre_solaire?toit={other['toit_id']}")
-    expect(page.get_by_role("heading", name=re.compile("^Votre toit"))).to_be_visible(
-        timeout=TIMEOUT
-    )
+    # 2. click a neighbouring roof on the map: the card follows the click
+    searched = demo.roofs.set_index("toit_id").loc[row["toit_id"]].geometry
     frame = page.frame_locator(MAP_FRAME)
     expect(frame.locator("path.leaflet-interactive").first).to_be_attached(timeout=TIMEOUT)
-    third = demo.roofs.iloc[301]
-    p3 = third.geometry.representative_point()
     page.locator(MAP_FRAME).scroll_into_view_if_needed()
-    page.wait_for_timeout(800)
-    click_at_lat_lng(page, p3.y, p3.x)
-    expect(page).to_have_url(re.compile(rf"toit={third['toit_id']}"), timeout=TIMEOUT)
-    assert inside is not None
+    page.wait_for_timeout(800)  # let the map settle on the searched roof
+    map_frame = next(f for f in page.frames if "st_folium" in f.url)
+    size = map_frame.evaluate("() => [window.map.getSize().x, window.map.getSize().y]")
+    others = demo.roofs[demo.roofs["toit_id"] != row["toit_id"]]
+    metric = others.geometry.to_crs(2154)
+    centre = gpd.GeoSeries([searched], crs=4326).to_crs(2154).iloc[0]
+    others = others.assign(d=metric.distance(centre).values).sort_values("d")
+    neighbour = None
+    for cand in others.head(30).itertuples():
+        pt = cand.geometry.representative_point()
+        x, y = map_frame.evaluate(
+            "([lat, lng]) => { const p = window.map.latLngToContainerPoint([lat, lng]);"
+            " return [p.x, p.y]; }",
+            [pt.y, pt.x],
+        )
+        if 40 < x < size[0] - 40 and 40 < y < size[1] - 40 and cand.adresse != row["label"]:
+            neighbour = cand
+            break
+    assert neighbour is not None, "no neighbouring roof visible around the searched one"
+    p2 = neighbour.geometry.representative_point()
+    click_at_lat_lng(page, p2.y, p2.x)
+    expect(page).to_have_url(re.compile(rf"toit={neighbour.toit_id}"), timeout=TIMEOUT)
+    heading = page.get_by_role("heading", name=re.compile("^Votre toit"))
+    expect(heading).to_contain_text(neighbour.adresse, timeout=TIMEOUT)
 
     # 3. change the household consumption: the estimate changes
     table = page.locator('[data-testid="stTable"]')
@@ -82,6 +96,9 @@ def test_search_click_simulate_download(
     conso.fill("900")
     conso.press("Enter")
     expect(table).not_to_have_text(before, timeout=TIMEOUT)
+    # that rerun did not snap back to the searched roof (issue 11)
+    expect(heading).to_contain_text(neighbour.adresse)
+    expect(page).to_have_url(re.compile(rf"toit={neighbour.toit_id}"))
 
     # 4. download the PDF roof sheet
     with page.expect_download(timeout=TIMEOUT) as info:

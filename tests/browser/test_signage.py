@@ -22,7 +22,9 @@ def editor_server(tmp_path_factory):
     shutil.copy(GEODATA / "signaletique.gpkg", store)
     secrets = tmp / "secrets.toml"
     secrets.write_text(
-        f'[editeurs]\nalice = "{hash_password("mot-de-passe-solide")}"\n', encoding="utf-8"
+        f'[editeurs]\nalice = "{hash_password("mot-de-passe-solide")}"\n'
+        f'bob = "{hash_password("autre-mot-de-passe")}"\n',
+        encoding="utf-8",
     )
     with streamlit_server(
         {"ATLAS_SIGNALETIQUE": str(store)}, extra_args=["--secrets.files", str(secrets)]
@@ -55,7 +57,9 @@ def test_editor_changes_a_status_and_it_persists(page, editor_server, artifacts,
     page.keyboard.type(target)
     expect(page.get_by_role("option", name=re.compile(rf"^{target} —"))).to_be_visible()
     page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"Statut actuel : demandé"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"Statut : demandé · version"))).to_be_visible(
+        timeout=TIMEOUT
+    )
     status = page.get_by_role("combobox", name="Nouveau statut")
     expect(status).to_have_count(1, timeout=TIMEOUT)  # the previous sign's form is gone
     expect(status).to_have_value("demandé")
@@ -83,3 +87,65 @@ def test_reader_has_no_edit_controls(page, editor_server):
     page.goto(f"{url}/signaletique")
     expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
     assert page.get_by_role("heading", name="Modifier (éditeur)").count() == 0
+
+
+def login(page, url, name, password):
+    page.goto(f"{url}/signaletique")
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_label("Identifiant").fill(name)
+    sidebar.get_by_label("Mot de passe").fill(password)
+    sidebar.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Modifier (éditeur)")).to_be_visible(timeout=TIMEOUT)
+
+
+def open_sign(page, target, status):
+    panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
+    panel.locator("input").click()
+    page.keyboard.type(target)
+    expect(page.get_by_role("option", name=re.compile(rf"^{target} —"))).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(rf"Statut : {status} · version"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+
+
+def choose_status(page, status):
+    box = page.get_by_role("combobox", name="Nouveau statut")
+    expect(box).to_have_count(1, timeout=TIMEOUT)
+    box.click()
+    page.keyboard.type(status)
+    expect(page.get_by_role("option", name=status, exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
+
+
+def test_two_editors_stale_form_gets_the_conflict(browser, router, editor_server, territory):
+    """Issue 11, critical 5: bob's form, opened before alice saved, must not overwrite her."""
+    from layers.store import open_store
+
+    url, store_path = editor_server
+    store = open_store(store_path, territory)
+    target = store.signs().query("statut == 'conçu'").iloc[0]["sign_id"]
+    pages = []
+    for name, password in (("alice", "mot-de-passe-solide"), ("bob", "autre-mot-de-passe")):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        pg = context.new_page()
+        pg.route("**/*", router)
+        login(pg, url, name, password)
+        open_sign(pg, target, "conçu")
+        pages.append(pg)
+    alice, bob = pages
+    choose_status(alice, "fabriqué")
+    alice.get_by_role("button", name="Enregistrer").click()
+    expect(alice.get_by_text(f"Panneau {target} enregistré.")).to_be_visible(timeout=TIMEOUT)
+    assert store.get(target)["statut"] == "fabriqué"
+
+    choose_status(bob, "à reprendre")
+    bob.get_by_role("button", name="Enregistrer").click()
+    conflict = bob.get_by_text(re.compile(r"modifié par alice .*statut : conçu → fabriqué"))
+    expect(conflict).to_be_visible(timeout=TIMEOUT)
+    now = store.get(target)
+    assert now["statut"] == "fabriqué" and now["modifie_par"] == "alice"
+    assert store.history(sign_id=target).iloc[0]["qui"] == "alice"
+    for pg in pages:
+        pg.context.close()

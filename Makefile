@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test data assets chromium lint bench bench-solar clean
+.PHONY: run test install install-test data assets chromium lint lock bench bench-solar clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -17,17 +17,28 @@ test: install-test chromium assets data
 	$(BIN)/ruff check .
 	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
 
+# Installs come from uv.lock (exact versions the tests passed with); `make lock` refreshes it.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+SYNC := $(UV) sync --locked --inexact --python $(BIN)/python --extra postgis
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra test
 	touch $@
+
+## make lock: re-resolve every dependency to its newest allowed version (then run make test)
+lock: $(UV)
+	$(UV) lock --upgrade
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
@@ -81,3 +82,14 @@ def group_notices(notices: list[str], limit: int = 3) -> list[str]:
         return list(notices)
     shown = " ; ".join(n[:80] for n in notices[: limit - 1])
     return [f"{len(notices)} valeurs de l'adresse ignorées, dont : {shown} …"]
+
+
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:;,()«»\"']+/)+([^\s/:;,()«»\"']+)")
+
+
+def public_message(err: object) -> str:
+    """An error message fit for any reader: server paths cut to their file name.
+
+    The full message (with paths) belongs in the server log, not in a browser.
+    """
+    return _ABS_PATH.sub(r"\1", str(err))

@@ -19,7 +19,7 @@ from streamlit_folium import st_folium
 from layers.assets import missing_assets
 from layers.catalog import LayerInfo
 from layers.errors import AtlasError
-from layers.formatting import group_notices, md_escape
+from layers.formatting import group_notices, md_escape, public_message
 from layers.mapping import basemap_choices
 from layers.settings import Settings
 from layers.territory import (
@@ -53,7 +53,10 @@ def get_territory() -> Territory:
     try:
         return _territory(str(get_settings().geodata_dir))
     except AtlasError as err:
-        st.error(f"Impossible de charger les données du territoire. {md_escape(err)}")
+        LOG.error("territoire : %s", err)
+        st.error(
+            f"Impossible de charger les données du territoire. {md_escape(public_message(err))}"
+        )
         st.stop()
         raise  # for type checkers: st.stop() never returns
 
@@ -298,7 +301,8 @@ def _guarded(loader, what: str):  # noqa: ANN001, ANN202
     try:
         return loader(str(get_settings().geodata_dir))
     except AtlasError as err:
-        st.error(f"Impossible de charger {what}. {md_escape(err)}")
+        LOG.error("%s : %s", what, err)
+        st.error(f"Impossible de charger {what}. {md_escape(public_message(err))}")
         st.stop()
         raise
 

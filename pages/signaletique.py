@@ -7,7 +7,7 @@ from shapely.geometry import Point
 
 from layers.errors import AtlasError
 from layers.export import to_csv_bytes, to_geojson_bytes
-from layers.formatting import md_escape
+from layers.formatting import md_escape, public_message
 from layers.signage import (
     STATUSES,
     TYPES,
@@ -41,7 +41,7 @@ try:
     store = open_store(settings.signage_target, territory)
     signs_all = store.signs()
 except AtlasError as err:
-    st.error(f"Inventaire de la signalétique indisponible. {md_escape(err)}")
+    st.error(f"Inventaire de la signalétique indisponible. {md_escape(public_message(err))}")
     st.stop()
 
 st.title("Signalétique de la Chaîne des Parcs")

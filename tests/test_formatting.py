@@ -57,3 +57,11 @@ def test_grouped_notices():
     assert group_notices(["a", "b"]) == ["a", "b"]
     many = group_notices([f"valeur {i}" for i in range(3000)])
     assert len(many) == 1 and many[0].startswith("3000 valeurs")
+
+
+def test_public_message_cuts_server_paths():
+    from layers.formatting import public_message
+
+    text = public_message("Couche corrompue : /srv/atlas/geodata/territoire.gpkg (illisible)")
+    assert text == "Couche corrompue : territoire.gpkg (illisible)"
+    assert public_message("taux 1/2 et a/b") == "taux 1/2 et a/b"

@@ -461,3 +461,24 @@ def test_cli_postgis_init_twice_refused_and_dsn_masked(sample, capsys, monkeypat
     assert main(["signs", "init", "--target", with_password]) == 1
     err = capsys.readouterr().err
     assert "existe déjà" in err and "motdepasse-secret" not in err
+
+
+def test_readers_see_no_server_path_or_error_details(tmp_path, monkeypatch):
+    """Issue 11, low: absolute paths and database details reached readers."""
+    import tomllib
+
+    corrupt = tmp_path / "secret-dir" / "signaletique.gpkg"
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"ceci n'est pas une base" * 50)
+    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(corrupt))
+    at = page()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "indisponible" in shown and "secret-dir" not in shown and str(tmp_path) not in shown
+    monkeypatch.setenv("ATLAS_SIGNALETIQUE", "postgresql://dbuser:pw@127.0.0.1:1/basename")
+    at = page()
+    shown = " ".join(e.value for e in at.error)
+    assert "indisponible" in shown
+    assert not any(leak in shown for leak in ("dbuser", "127.0.0.1", "basename"))
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"  # no traceback in a browser

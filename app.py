@@ -1,42 +1,52 @@
 """Atlas PMA — entry point: page config, navigation, the shared sidebar. Nothing else.
 
-Each page's url_path is its file name: see ``_shared.ensure_app_shell`` for why.
+Every page is a module of ``pages/`` exposing ``render()``, registered here with
+``st.Page(render, url_path=…)``: no page file is a script. Streamlit still sees a
+``pages/`` folder and, on a fresh server whose very first request is a deep link
+(``/parcs?…``), runs that file in its legacy multipage mode before this script has run;
+the file's ``__main__`` guard then calls :func:`main`, whose ``st.navigation`` call ends
+the legacy mode — public API only (covered by a browser test on a fresh server).
 """
 
 import streamlit as st
 
-from pages import _shared
+from pages import accueil, cadastre_solaire, friches, parcs, signaletique
+from pages.ui import loaders, state
 
-st.set_page_config(
-    page_title="Atlas PMA", page_icon="🗺️", layout="wide", initial_sidebar_state="auto"
-)
+PAGES = {
+    "Atlas PMA": [
+        st.Page(
+            accueil.render, title="Accueil", icon=":material/map:", url_path="accueil", default=True
+        ),
+    ],
+    "Thématiques": [
+        st.Page(parcs.render, title="Chaîne des Parcs", icon=":material/park:", url_path="parcs"),
+        st.Page(
+            signaletique.render,
+            title="Signalétique",
+            icon=":material/signpost:",
+            url_path="signaletique",
+        ),
+        st.Page(friches.render, title="Friches", icon=":material/factory:", url_path="friches"),
+        st.Page(
+            cadastre_solaire.render,
+            title="Cadastre solaire",
+            icon=":material/solar_power:",
+            url_path="cadastre_solaire",
+        ),
+    ],
+}
 
-navigation = st.navigation(
-    {
-        "Atlas PMA": [
-            st.Page("pages/accueil.py", title="Accueil", icon=":material/map:", default=True),
-        ],
-        "Thématiques": [
-            st.Page(
-                "pages/parcs.py", title="Chaîne des Parcs", icon=":material/park:", url_path="parcs"
-            ),
-            st.Page(
-                "pages/signaletique.py",
-                title="Signalétique",
-                icon=":material/signpost:",
-                url_path="signaletique",
-            ),
-            st.Page(
-                "pages/friches.py", title="Friches", icon=":material/factory:", url_path="friches"
-            ),
-            st.Page(
-                "pages/cadastre_solaire.py",
-                title="Cadastre solaire",
-                icon=":material/solar_power:",
-                url_path="cadastre_solaire",
-            ),
-        ],
-    }
-)
-_shared.sidebar(_shared.get_territory())
-navigation.run()
+
+def main() -> None:
+    """Configure the page, draw the shared sidebar, run the page the URL asks for."""
+    st.set_page_config(
+        page_title="Atlas PMA", page_icon="🗺️", layout="wide", initial_sidebar_state="auto"
+    )
+    navigation = st.navigation(PAGES)
+    state.sidebar(loaders.get_territory())
+    navigation.run()
+
+
+if __name__ == "__main__":
+    main()

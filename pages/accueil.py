@@ -6,57 +6,64 @@ from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes
 from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.mapping import territory_map
 from layers.territory import communes_table, describe_selection, key_figures, selected_communes
-from pages import _shared
+from pages.ui import loaders, state, widgets
 
-_shared.ensure_app_shell()
 
-territory = _shared.get_territory()
-selection = _shared.current_selection()
-communes = selected_communes(territory, selection)
-info = territory.catalog["communes"]
+def render() -> None:
+    """Draw the page (registered by app.py with st.Page; never run as a script)."""
+    territory = loaders.get_territory()
+    selection = state.current_selection()
+    communes = selected_communes(territory, selection)
+    info = territory.catalog["communes"]
 
-st.title("Atlas du Pôle Métropolitain de l'Artois")
-st.markdown(
-    "Le territoire du PMA : Lens-Liévin (CALL), Hénin-Carvin (CAHC) et "
-    "Béthune-Bruay, Artois-Lys Romane (CABBALR). Choisissez une intercommunalité ou une "
-    "commune dans le panneau latéral : le choix suit d'une page à l'autre et reste dans "
-    "l'adresse de la page, qu'on peut partager."
-)
-st.caption(f"Territoire affiché : {md_escape(describe_selection(territory, selection))}")
+    st.title("Atlas du Pôle Métropolitain de l'Artois")
+    st.markdown(
+        "Le territoire du PMA : Lens-Liévin (CALL), Hénin-Carvin (CAHC) et "
+        "Béthune-Bruay, Artois-Lys Romane (CABBALR). Choisissez une intercommunalité ou une "
+        "commune dans le panneau latéral : le choix suit d'une page à l'autre et reste dans "
+        "l'adresse de la page, qu'on peut partager."
+    )
+    st.caption(f"Territoire affiché : {md_escape(describe_selection(territory, selection))}")
 
-figures = key_figures(communes)
-cols = st.columns(4)
-cols[0].metric("Communes", fmt_int(figures.n_communes))
-cols[1].metric("Population municipale (hab.)", fmt_int(figures.population))
-cols[2].metric("Superficie (km²)", fmt_float(figures.area_km2, 1))
-cols[3].metric("Densité (hab./km²)", fmt_int(figures.density))
+    figures = key_figures(communes)
+    cols = st.columns(4)
+    cols[0].metric("Communes", fmt_int(figures.n_communes))
+    cols[1].metric("Population municipale (hab.)", fmt_int(figures.population))
+    cols[2].metric("Superficie (km²)", fmt_float(figures.area_km2, 1))
+    cols[3].metric("Densité (hab./km²)", fmt_int(figures.density))
 
-fmap = territory_map(communes, territory, _shared.get_settings(), _shared.current_basemap())
-_shared.show_map(fmap, key="carte_accueil")
-st.caption(
-    f"Communes colorées par intercommunalité. {_shared.QUALITY_BADGES[info.qualite]} — "
-    f"{md_escape(info.attribution)}. Superficies calculées en Lambert-93 sur des contours "
-    "simplifiés (écart de l'ordre du pour cent avec les superficies officielles)."
-)
+    fmap = territory_map(communes, territory, loaders.get_settings(), state.current_basemap())
+    widgets.show_map(fmap, key="carte_accueil")
+    st.caption(
+        f"Communes colorées par intercommunalité. {widgets.QUALITY_BADGES[info.qualite]} — "
+        f"{md_escape(info.attribution)}. Superficies calculées en Lambert-93 sur des contours "
+        "simplifiés (écart de l'ordre du pour cent avec les superficies officielles)."
+    )
 
-st.subheader("Communes de la sélection")
-table = communes_table(communes)
-st.dataframe(table, hide_index=True, width="stretch")
-stamp = _shared.file_stamp()
-left, right = st.columns(2)
-left.download_button(
-    "Télécharger le tableau (CSV)",
-    to_csv_bytes(table),
-    file_name=f"atlas-pma-communes-{stamp}.csv",
-    mime="text/csv",
-)
-right.download_button(
-    "Télécharger les contours (GeoJSON)",
-    to_geojson_bytes(
-        communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
-        layer_metadata(info),
-    ),
-    file_name=f"atlas-pma-communes-{stamp}.geojson",
-    mime="application/geo+json",
-)
-_shared.sources([territory.catalog[k] for k in ("communes", "epci", "mairies")])
+    st.subheader("Communes de la sélection")
+    table = communes_table(communes)
+    st.dataframe(table, hide_index=True, width="stretch")
+    stamp = widgets.file_stamp()
+    left, right = st.columns(2)
+    left.download_button(
+        "Télécharger le tableau (CSV)",
+        to_csv_bytes(table),
+        file_name=f"atlas-pma-communes-{stamp}.csv",
+        mime="text/csv",
+    )
+    right.download_button(
+        "Télécharger les contours (GeoJSON)",
+        to_geojson_bytes(
+            communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
+            layer_metadata(info),
+        ),
+        file_name=f"atlas-pma-communes-{stamp}.geojson",
+        mime="application/geo+json",
+    )
+    widgets.sources([territory.catalog[k] for k in ("communes", "epci", "mairies")])
+
+
+if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py
+    from app import main
+
+    main()

@@ -3,16 +3,18 @@ the territory's potential."""
 
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.geocode import search
 from layers.solar.cadastre import (
+    ADVICE,
     CLASS_ORDER,
     cadastre_map,
+    estimate_table,
     locate,
+    payback_text,
     roof_at,
     roof_estimate,
     roof_sheet_pdf,
@@ -21,333 +23,290 @@ from layers.solar.cadastre import (
 )
 from layers.solar.economics import RESIDENTIAL_MAX_KWC, water_heater
 from layers.territory import describe_selection
-from pages import _shared
+from pages.ui import loaders, state, widgets
 
-_shared.ensure_app_shell()
 
-territory = _shared.get_territory()
-selection = _shared.current_selection()
-settings = _shared.get_settings()
-cad = _shared.get_cadastre()
-hyp = _shared.get_assumptions()
-eco = hyp.groups["economie"]
-K_ROOF, K_QUERY = "cadastre_toit_un", "cadastre_adresse_un"
-K_KWC, K_CONS, K_SHARE = "cadastre_kwc", "cadastre_conso", "cadastre_part"
-K_PRICE, K_GROWTH, K_PERSONS = "cadastre_prix", "cadastre_hausse", "cadastre_personnes"
-roof_ids = list(cad.roofs["toit_id"]) if cad is not None else []
-notices = _shared.page_state_from_url("cadastre", {K_ROOF: ("toit", roof_ids)})
-_shared.restore_widgets([K_ROOF, K_QUERY])
+def render() -> None:
+    """Draw the page (registered by app.py with st.Page; never run as a script)."""
+    territory = loaders.get_territory()
+    selection = state.current_selection()
+    settings = loaders.get_settings()
+    cad = loaders.get_cadastre()
+    hyp = loaders.get_assumptions()
+    eco = hyp.groups["economie"]
+    K_ROOF, K_QUERY = "cadastre_toit_un", "cadastre_adresse_un"
+    K_KWC, K_CONS, K_SHARE = "cadastre_kwc", "cadastre_conso", "cadastre_part"
+    K_PRICE, K_GROWTH, K_PERSONS = "cadastre_prix", "cadastre_hausse", "cadastre_personnes"
+    roof_ids = list(cad.roofs["toit_id"]) if cad is not None else []
+    notices = state.page_state_from_url("cadastre", {K_ROOF: ("toit", roof_ids)})
+    state.restore_widgets([K_ROOF, K_QUERY])
 
-st.title("Cadastre solaire")
-_shared.show_notices(notices)
-if cad is None:
-    st.warning("Aucun toit n'est encore calculé : lancez `pma-atlas data prepare`.")
-    st.stop()
-if cad.synthetic:
-    st.error(
-        "**Quartier fictif de démonstration.** Les toits, rues et adresses de ce cadastre sont "
-        "inventés (modèle de surface synthétique) pour montrer l'outil : ils ne décrivent "
-        "aucun bâtiment réel. Le cadastre de l'Artois sera calculé sur le LiDAR HD de l'IGN.",
-        icon=":material/science:",
-    )
-mine, territory_tab = st.tabs(["Mon toit", "Potentiel du territoire"])
-
-with mine:
-    st.markdown("Cherchez votre adresse ou cliquez un toit sur la carte.")
-    with st.form("recherche_adresse", border=False):
-        q_col, b_col = st.columns([4, 1], vertical_alignment="bottom")
-        q_col.text_input(
-            "Adresse", key=K_QUERY, placeholder="ex. : 3 rue des Lampistes, Loos-en-Gohelle"
+    st.title("Cadastre solaire")
+    state.show_notices(notices)
+    if cad is None:
+        st.warning("Aucun toit n'est encore calculé : lancez `pma-atlas data prepare`.")
+        st.stop()
+    if cad.synthetic:
+        st.error(
+            "**Quartier fictif de démonstration.** Les toits, rues et adresses de ce cadastre sont "
+            "inventés (modèle de surface synthétique) pour montrer l'outil : ils ne décrivent "
+            "aucun bâtiment réel. Le cadastre de l'Artois sera calculé sur le LiDAR HD de l'IGN.",
+            icon=":material/science:",
         )
-        submitted = b_col.form_submit_button("Chercher", use_container_width=True)
+    mine, territory_tab = st.tabs(["Mon toit", "Potentiel du territoire"])
 
-    def _apply(address) -> None:  # noqa: ANN001 - a layers.geocode.Address
-        """Show the roof of a search result — once, when it is chosen, never on reruns."""
-        status, roof_id = locate(address, cad, territory)
-        if status == "toit" and roof_id:
-            st.session_state[K_ROOF] = roof_id
+    with mine:
+        st.markdown("Cherchez votre adresse ou cliquez un toit sur la carte.")
+        with st.form("recherche_adresse", border=False):
+            q_col, b_col = st.columns([4, 1], vertical_alignment="bottom")
+            q_col.text_input(
+                "Adresse", key=K_QUERY, placeholder="ex. : 3 rue des Lampistes, Loos-en-Gohelle"
+            )
+            submitted = b_col.form_submit_button("Chercher", use_container_width=True)
 
-    if submitted:
-        addresses = cad.addresses
-        if settings.address_file:
+        def _apply(address) -> None:  # noqa: ANN001 - a layers.geocode.Address
+            """Show the roof of a search result — once, when it is chosen, never on reruns."""
+            status, roof_id = locate(address, cad, territory)
+            if status == "toit" and roof_id:
+                st.session_state[K_ROOF] = roof_id
+
+        if submitted:
+            addresses = cad.addresses
+            if settings.address_file:
+                try:
+                    addresses = loaders.address_file(str(settings.address_file))
+                except AtlasError as err:
+                    loaders.LOG.error("ATLAS_ADRESSES : %s", err)
+                    st.warning(
+                        "Le fichier d'adresses local configuré est illisible : recherche sans "
+                        "lui (l'administrateur est prévenu dans le journal du serveur)."
+                    )
             try:
-                addresses = _shared._address_file(str(settings.address_file))
+                with st.spinner("Recherche de l'adresse…"):
+                    results, notice = search(
+                        st.session_state[K_QUERY], territory, settings.ban_url, addresses
+                    )
             except AtlasError as err:
-                _shared.LOG.error("ATLAS_ADRESSES : %s", err)
-                st.warning(
-                    "Le fichier d'adresses local configuré est illisible : recherche sans "
-                    "lui (l'administrateur est prévenu dans le journal du serveur)."
-                )
-        try:
-            with st.spinner("Recherche de l'adresse…"):
-                results, notice = search(
-                    st.session_state[K_QUERY], territory, settings.ban_url, addresses
-                )
-        except AtlasError as err:
-            results, notice = [], None
-            st.error(md_escape(err))
-        if notice:
-            st.info(md_escape(notice))
-        if not results and st.session_state.get(K_QUERY, "").strip():
-            st.warning("Aucune adresse trouvée. Vérifiez l'orthographe ou cliquez votre toit.")
-        st.session_state["_cadastre_resultats"] = results
-        st.session_state["cadastre_choix"] = 0
+                results, notice = [], None
+                st.error(md_escape(err))
+            if notice:
+                st.info(md_escape(notice))
+            if not results and st.session_state.get(K_QUERY, "").strip():
+                st.warning("Aucune adresse trouvée. Vérifiez l'orthographe ou cliquez votre toit.")
+            st.session_state["_cadastre_resultats"] = results
+            st.session_state["cadastre_choix"] = 0
+            if results:
+                _apply(results[0])
+        results = st.session_state.get("_cadastre_resultats", [])
         if results:
-            _apply(results[0])
-    results = st.session_state.get("_cadastre_resultats", [])
-    if results:
-        # labels come from the address service: shown as plain text, never as Markdown
-        labels = {i: md_escape(f"{r.label} — {r.source}") for i, r in enumerate(results)}
-        pick = st.radio(
-            "Résultats",
-            list(labels),
-            format_func=labels.__getitem__,
-            key="cadastre_choix",
-            on_change=lambda: _apply(results[st.session_state["cadastre_choix"]]),
-        )
-        status, _ = locate(results[pick], cad, territory)
-        if status == "hors_pma":
-            st.warning(
-                "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne "
-                "couvre que ses 150 communes."
+            # labels come from the address service: shown as plain text, never as Markdown
+            labels = {i: md_escape(f"{r.label} — {r.source}") for i, r in enumerate(results)}
+            pick = st.radio(
+                "Résultats",
+                list(labels),
+                format_func=labels.__getitem__,
+                key="cadastre_choix",
+                on_change=lambda: _apply(results[st.session_state["cadastre_choix"]]),
             )
-        elif status == "non_couvert":
-            st.info(
-                "Secteur pas encore couvert : aucun toit n'a encore été calculé à cette "
-                "adresse (le cadastre ne couvre aujourd'hui que le quartier fictif de "
-                "démonstration)."
-            )
-        elif status == "sans_toit":
-            st.info(
-                "Aucun toit calculé à moins de 15 m de cette adresse : cliquez-le sur la carte."
-            )
+            status, _ = locate(results[pick], cad, territory)
+            if status == "hors_pma":
+                st.warning(
+                    "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne "
+                    "couvre que ses 150 communes."
+                )
+            elif status == "non_couvert":
+                st.info(
+                    "Secteur pas encore couvert : aucun toit n'a encore été calculé à cette "
+                    "adresse (le cadastre ne couvre aujourd'hui que le quartier fictif de "
+                    "démonstration)."
+                )
+            elif status == "sans_toit":
+                st.info(
+                    "Aucun toit calculé à moins de 15 m de cette adresse : cliquez-le sur la carte."
+                )
 
-    def _pick(lat: float, lng: float) -> None:
-        hit = roof_at(cad, lat, lng)
-        if hit:
-            st.session_state[K_ROOF] = hit
+        def _pick(lat: float, lng: float) -> None:
+            hit = roof_at(cad, lat, lng)
+            if hit:
+                st.session_state[K_ROOF] = hit
 
-    chosen = st.session_state.get(K_ROOF) or None
-    with st.spinner("Carte…"):
-        fmap = cadastre_map(cad, settings, _shared.current_basemap(), chosen)
-    _shared.clickable_map(fmap, key="carte_cadastre", on_click=_pick, height=480)
-    st.caption(
-        "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an). "
-        f"Les contours des toits apparaissent en zoomant. Climat : {md_escape(cad.climate)}."
-    )
-
-    if chosen:
-        roof = cad.roofs.set_index("toit_id").loc[chosen]
-        roof["toit_id"] = chosen
-        max_kwc = float(roof["kwc_central"])
-        st.subheader(f"Votre toit : {md_escape(roof.get('adresse', chosen))}")
-        if cad.synthetic:
-            st.caption("Toit et adresse fictifs (quartier de démonstration).")
-        if max_kwc < 0.5:
-            st.warning(
-                "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
-                "(pente, ombre ou taille)."
-            )
-        with st.expander("Simuler mon projet", expanded=True):
-            c1, c2 = st.columns(2)
-            st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
-            st.session_state[K_KWC] = min(st.session_state[K_KWC], round(max(max_kwc, 0.1), 1))
-            c1.slider(
-                "Puissance installée (kWc)",
-                0.1,
-                round(max(max_kwc, 0.1), 1),
-                key=K_KWC,
-                step=0.1,
-                help="Jusqu'au maximum technique du toit.",
-            )
-            c2.number_input(
-                "Consommation du foyer (kWh/an)",
-                500,
-                30000,
-                step=100,
-                key=K_CONS,
-                value=int(eco["consommation_menage"].central),
-            )
-            c3, c4, c5 = st.columns(3)
-            c3.slider(
-                "Part consommée sur place (%)",
-                10,
-                90,
-                key=K_SHARE,
-                value=int(eco["part_autoconsommee"].central * 100),
-                step=5,
-            )
-            c4.number_input(
-                "Prix de l'électricité (€/kWh)",
-                0.05,
-                1.0,
-                step=0.01,
-                key=K_PRICE,
-                value=float(eco["prix_electricite"].central),
-                format="%.4f",
-            )
-            c5.number_input(
-                "Hausse annuelle du prix (%)",
-                -5.0,
-                15.0,
-                step=0.5,
-                key=K_GROWTH,
-                value=float(eco["evolution_prix"].central),
-            )
-        kwc = float(st.session_state[K_KWC])
-        est = roof_estimate(
-            roof,
-            hyp,
-            kwc,
-            consumption=float(st.session_state[K_CONS]),
-            self_share=st.session_state[K_SHARE] / 100,
-            price=float(st.session_state[K_PRICE]),
-            price_growth=float(st.session_state[K_GROWTH]),
-        )
-        low, mid, high = est.low, est.central, est.high
-        paybacks = [r.payback_year for r in (high, mid, low)]
-        payback_text = (
-            " à ".join(f"{p} ans" for p in dict.fromkeys(p for p in paybacks if p))
-            or "plus de 20 ans"
-        )
-        if None in paybacks and any(paybacks):
-            payback_text += " (ou plus de 20 ans dans le cas défavorable)"
-        share = est.household_share
-        st.markdown(
-            f"**Classe du toit : {roof['classe']}**. Avec {fmt_float(kwc, 1)} kWc, il produirait "
-            f"≈ **{share[0]:.0%} à {share[2]:.0%}** de la consommation d'un foyer type "
-            f"({fmt_int(eco['consommation_menage'].central)} kWh/an). "
-            f"Retour sur investissement : **{md_escape(payback_text)}**."
-        )
-        if not low.residential:
-            st.warning(
-                f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
-                "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
-                "Demandez une étude."
-            )
-        details = pd.DataFrame(
-            {
-                "bas": [
-                    fmt_int(est.production[0]),
-                    fmt_int(low.investment),
-                    fmt_int(low.premium),
-                    fmt_int(low.first_year_savings),
-                    fmt_int(low.savings_20y),
-                    f"{est.co2_t[0]:.2f}",
-                ],
-                "central": [
-                    fmt_int(est.production[1]),
-                    fmt_int(mid.investment),
-                    fmt_int(mid.premium),
-                    fmt_int(mid.first_year_savings),
-                    fmt_int(mid.savings_20y),
-                    f"{est.co2_t[1]:.2f}",
-                ],
-                "haut": [
-                    fmt_int(est.production[2]),
-                    fmt_int(high.investment),
-                    fmt_int(high.premium),
-                    fmt_int(high.first_year_savings),
-                    fmt_int(high.savings_20y),
-                    f"{est.co2_t[2]:.2f}",
-                ],
-            },
-            index=[
-                "Production (kWh/an)",
-                "Investissement (€ TTC)",
-                "Prime (€)",
-                "Économie 1re année (€)",
-                "Gain net sur 20 ans (€)",
-                "CO₂ évité (t/an)",
-            ],
-        )
-        a, b, c = st.columns(3)
-        a.metric("Surface utile (m²)", fmt_float(roof["surface_utile_m2"], 0))
-        b.metric(
-            "Orientation, pente", f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°"
-        )
-        c.metric(
-            "Puissance max. (kWc)",
-            f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
-        )
-        st.table(details)
+        chosen = st.session_state.get(K_ROOF) or None
+        with st.spinner("Carte…"):
+            fmap = cadastre_map(cad, settings, state.current_basemap(), chosen)
+        widgets.clickable_map(fmap, key="carte_cadastre", on_click=_pick, height=480)
         st.caption(
-            "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
-            "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : "
-            "barème CRE en vigueur, voir les hypothèses."
+            "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an). "
+            f"Les contours des toits apparaissent en zoomant. Climat : {md_escape(cad.climate)}."
         )
-        with st.expander("Chauffe-eau solaire (estimation simple)"):
-            persons = st.number_input("Personnes dans le foyer", 1, 10, value=3, key=K_PERSONS)
-            wh = water_heater(int(persons), hyp, price=float(st.session_state[K_PRICE]))
-            st.markdown(
-                f"Économie ≈ **{fmt_int(wh.saved_kwh[0])} à {fmt_int(wh.saved_kwh[2])} kWh/an** "
-                f"({fmt_int(wh.saved_eur[0])} à {fmt_int(wh.saved_eur[2])} €/an face à un "
-                f"chauffe-eau électrique), pour {fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € "
-                "avant aides."
+
+        if chosen:
+            roof = cad.roofs.set_index("toit_id").loc[chosen]
+            roof["toit_id"] = chosen
+            max_kwc = float(roof["kwc_central"])
+            st.subheader(f"Votre toit : {md_escape(roof.get('adresse', chosen))}")
+            if cad.synthetic:
+                st.caption("Toit et adresse fictifs (quartier de démonstration).")
+            if max_kwc < 0.5:
+                st.warning(
+                    "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
+                    "(pente, ombre ou taille)."
+                )
+            with st.expander("Simuler mon projet", expanded=True):
+                c1, c2 = st.columns(2)
+                st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
+                st.session_state[K_KWC] = min(st.session_state[K_KWC], round(max(max_kwc, 0.1), 1))
+                c1.slider(
+                    "Puissance installée (kWc)",
+                    0.1,
+                    round(max(max_kwc, 0.1), 1),
+                    key=K_KWC,
+                    step=0.1,
+                    help="Jusqu'au maximum technique du toit.",
+                )
+                c2.number_input(
+                    "Consommation du foyer (kWh/an)",
+                    500,
+                    30000,
+                    step=100,
+                    key=K_CONS,
+                    value=int(eco["consommation_menage"].central),
+                )
+                c3, c4, c5 = st.columns(3)
+                c3.slider(
+                    "Part consommée sur place (%)",
+                    10,
+                    90,
+                    key=K_SHARE,
+                    value=int(eco["part_autoconsommee"].central * 100),
+                    step=5,
+                )
+                c4.number_input(
+                    "Prix de l'électricité (€/kWh)",
+                    0.05,
+                    1.0,
+                    step=0.01,
+                    key=K_PRICE,
+                    value=float(eco["prix_electricite"].central),
+                    format="%.4f",
+                )
+                c5.number_input(
+                    "Hausse annuelle du prix (%)",
+                    -5.0,
+                    15.0,
+                    step=0.5,
+                    key=K_GROWTH,
+                    value=float(eco["evolution_prix"].central),
+                )
+            kwc = float(st.session_state[K_KWC])
+            est = roof_estimate(
+                roof,
+                hyp,
+                kwc,
+                consumption=float(st.session_state[K_CONS]),
+                self_share=st.session_state[K_SHARE] / 100,
+                price=float(st.session_state[K_PRICE]),
+                price_growth=float(st.session_state[K_GROWTH]),
             )
-        insee = roof.get("insee", "")
-        epci_code = dict(
-            zip(territory.communes["insee"], territory.communes["epci_code"], strict=True)
-        ).get(insee)
-        epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
-        st.info(
-            f"Votre intercommunalité : **{md_escape(epci_name)}**. "
-            "**Potentiel maximal technique.** Le calcul ne voit ni la charpente, ni l'état de la "
-            "toiture, ni les règles d'urbanisme ou de patrimoine (Bassin minier UNESCO, abords "
-            "de monuments). Pour un avis gratuit et neutre : **France Rénov'** (0 808 800 700, "
-            "france-renov.gouv.fr) et l'espace conseil de votre intercommunalité. **Méfiez-vous "
-            "du démarchage à domicile** : ne signez rien le jour même, demandez plusieurs devis "
-            "d'installateurs RGE.",
-            icon=":material/info:",
-        )
-        link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
-        st.download_button(
-            "Télécharger la fiche du toit (PDF)",
-            roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
-            file_name=f"atlas-pma-toit-{chosen}.pdf",
-            mime="application/pdf",
-        )
-        _shared.assumptions_expander(hyp, "economie")
+            share = est.household_share
+            st.markdown(
+                f"**Classe du toit : {roof['classe']}**. Avec {fmt_float(kwc, 1)} kWc, "
+                "il produirait "
+                f"≈ **{share[0]:.0%} à {share[2]:.0%}** de la consommation d'un foyer type "
+                f"({fmt_int(eco['consommation_menage'].central)} kWh/an). "
+                f"Retour sur investissement : **{md_escape(payback_text(est))}**."
+            )
+            if not est.low.residential:
+                st.warning(
+                    f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
+                    "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
+                    "Demandez une étude."
+                )
+            a, b, c = st.columns(3)
+            a.metric("Surface utile (m²)", fmt_float(roof["surface_utile_m2"], 0))
+            b.metric(
+                "Orientation, pente", f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°"
+            )
+            c.metric(
+                "Puissance max. (kWc)",
+                f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
+            )
+            st.table(estimate_table(est))
+            st.caption(
+                "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
+                "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : "
+                "barème CRE en vigueur, voir les hypothèses."
+            )
+            with st.expander("Chauffe-eau solaire (estimation simple)"):
+                persons = st.number_input("Personnes dans le foyer", 1, 10, value=3, key=K_PERSONS)
+                wh = water_heater(int(persons), hyp, price=float(st.session_state[K_PRICE]))
+                st.markdown(
+                    f"Économie ≈ **{fmt_int(wh.saved_kwh[0])} à "
+                    f"{fmt_int(wh.saved_kwh[2])} kWh/an** ({fmt_int(wh.saved_eur[0])} à "
+                    f"{fmt_int(wh.saved_eur[2])} €/an face à un chauffe-eau électrique), pour "
+                    f"{fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € avant aides."
+                )
+            epci_code = territory.epci_of.get(roof.get("insee", ""))
+            epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
+            st.info(
+                f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
+                icon=":material/info:",
+            )
+            link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
+            st.download_button(
+                "Télécharger la fiche du toit (PDF)",
+                roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
+                file_name=f"atlas-pma-toit-{chosen}.pdf",
+                mime="application/pdf",
+            )
+            widgets.assumptions_expander(hyp, "economie")
 
-with territory_tab:
-    st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-    figures, classes, per_commune = territory_figures(cad, territory, selection)
-    cols = st.columns(len(figures))
-    for col, (label, value) in zip(cols, figures.items(), strict=True):
-        col.metric(label, value)
-    if per_commune.empty:
-        st.info(
-            "Aucun toit calculé dans cette sélection : le cadastre ne couvre aujourd'hui "
-            "que le quartier fictif de démonstration (Loos-en-Gohelle)."
-        )
-    else:
-        left, right = st.columns(2)
-        left.dataframe(classes, hide_index=True, width="stretch")
-        right.bar_chart(
-            per_commune.set_index("Commune")["GWh/an (central)"], y_label="GWh/an (central)"
-        )
-        st.dataframe(per_commune, hide_index=True, width="stretch")
-        keep = cad.roofs["commune"].isin(per_commune["Commune"])
-        table = roof_table(cad.roofs[keep])
-        from layers.export import to_csv_bytes, to_gpkg_bytes
+    with territory_tab:
+        st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
+        figures, classes, per_commune = territory_figures(cad, territory, selection)
+        cols = st.columns(len(figures))
+        for col, (label, value) in zip(cols, figures.items(), strict=True):
+            col.metric(label, value)
+        if per_commune.empty:
+            st.info(
+                "Aucun toit calculé dans cette sélection : le cadastre ne couvre aujourd'hui "
+                "que le quartier fictif de démonstration (Loos-en-Gohelle)."
+            )
+        else:
+            left, right = st.columns(2)
+            left.dataframe(classes, hide_index=True, width="stretch")
+            right.bar_chart(
+                per_commune.set_index("Commune")["GWh/an (central)"], y_label="GWh/an (central)"
+            )
+            st.dataframe(per_commune, hide_index=True, width="stretch")
+            keep = cad.roofs["commune"].isin(per_commune["Commune"])
+            table = roof_table(cad.roofs[keep])
+            from layers.export import to_csv_bytes, to_gpkg_bytes
 
-        d1, d2 = st.columns(2)
-        d1.download_button(
-            "Toits (CSV)",
-            to_csv_bytes(table),
-            file_name="atlas-pma-toits.csv",
-            mime="text/csv",
-        )
-        d2.download_button(
-            "Toits (GeoPackage)",
-            to_gpkg_bytes(
-                cad.roofs[keep], "toits", {"qualite": "synthétique" if cad.synthetic else "calcul"}
-            ),
-            file_name="atlas-pma-toits.gpkg",
-            mime="application/geopackage+sqlite3",
-        )
-    st.caption("Classes : " + ", ".join(CLASS_ORDER) + " (seuils dans les hypothèses).")
-    _shared.assumptions_expander(hyp, "solaire")
+            d1, d2 = st.columns(2)
+            d1.download_button(
+                "Toits (CSV)",
+                to_csv_bytes(table),
+                file_name="atlas-pma-toits.csv",
+                mime="text/csv",
+            )
+            d2.download_button(
+                "Toits (GeoPackage)",
+                to_gpkg_bytes(
+                    cad.roofs[keep],
+                    "toits",
+                    {"qualite": "synthétique" if cad.synthetic else "calcul"},
+                ),
+                file_name="atlas-pma-toits.gpkg",
+                mime="application/geopackage+sqlite3",
+            )
+        st.caption("Classes : " + ", ".join(CLASS_ORDER) + " (seuils dans les hypothèses).")
+        widgets.assumptions_expander(hyp, "solaire")
 
-_shared.remember_widgets([K_ROOF, K_QUERY])
-_shared.write_page_url({"toit": st.session_state.get(K_ROOF) or None})
+    state.remember_widgets([K_ROOF, K_QUERY])
+    state.write_page_url({"toit": st.session_state.get(K_ROOF) or None})
+
+
+if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py
+    from app import main
+
+    main()

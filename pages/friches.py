@@ -13,133 +13,144 @@ from layers.brownfields import (
 )
 from layers.formatting import md_escape
 from layers.territory import clip, describe_selection, selected_communes
-from pages import _shared
+from pages.ui import loaders, state, widgets
 
-_shared.ensure_app_shell()
 
-territory = _shared.get_territory()
-friches_all, hyp = _shared.get_brownfields()
-selection = _shared.current_selection()
-info = territory.catalog["friches"]
-K_STATUTS, K_TYPES, K_VERIF = "friches_statuts", "friches_types", "friches_verif_un"
-K_SURF, K_ACT = "friches_surface", "friches_activite_un"
-KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
-VERIF = ["tous", "vérifiés", "non vérifiés"]
-in_selection = clip(friches_all, territory, selection)
-statut_counts = option_counts(in_selection, "site_statut")
-type_counts = option_counts(in_selection, "site_type")
-all_statuts = list(option_counts(friches_all, "site_statut"))
-all_types = list(option_counts(friches_all, "site_type"))
-notices = _shared.page_state_from_url(
-    "friches",
-    {
-        K_STATUTS: ("statut", all_statuts),
-        K_TYPES: ("type", all_types),
-        K_VERIF: ("verification", VERIF),
-        K_ACT: ("activite", None),
-    },
-)
-_shared.restore_widgets(KEYS)
-
-st.title("Friches")
-st.markdown(
-    "Les sites de **Cartofriches** (Cerema, mise à jour du 10 mars 2024) situés dans le PMA. "
-    "Les cercles **vides** sont des candidats issus des inventaires BASIAS/BASOL **non "
-    "vérifiés** par le Cerema : ce ne sont pas forcément des friches. Les sites sont des "
-    "points (les contours n'ont pas pu être obtenus)."
-)
-st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-_shared.show_notices(notices)
-
-max_ha = float(round(max(friches_all["surface_ha"].max(), 1.0) + 0.5))
-st.session_state.setdefault(K_SURF, (0.0, max_ha))
-st.session_state.setdefault(K_VERIF, "tous")
-with st.expander("Filtres", expanded=True):
-    c1, c2, c3 = st.columns(3)
-    c1.multiselect(
-        f"Statut ({len(statut_counts)})",
-        list(statut_counts),
-        key=K_STATUTS,
-        format_func=lambda v: f"{v} ({statut_counts.get(v, 0)})",
-        placeholder="Tous les statuts",
+def render() -> None:
+    """Draw the page (registered by app.py with st.Page; never run as a script)."""
+    territory = loaders.get_territory()
+    friches_all, hyp = loaders.get_brownfields()
+    selection = state.current_selection()
+    info = territory.catalog["friches"]
+    K_STATUTS, K_TYPES, K_VERIF = "friches_statuts", "friches_types", "friches_verif_un"
+    K_SURF, K_ACT = "friches_surface", "friches_activite_un"
+    KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
+    VERIF = ["tous", "vérifiés", "non vérifiés"]
+    in_selection = clip(friches_all, territory, selection)
+    statut_counts = option_counts(in_selection, "site_statut")
+    type_counts = option_counts(in_selection, "site_type")
+    all_statuts = list(option_counts(friches_all, "site_statut"))
+    all_types = list(option_counts(friches_all, "site_type"))
+    notices = state.page_state_from_url(
+        "friches",
+        {
+            K_STATUTS: ("statut", all_statuts),
+            K_TYPES: ("type", all_types),
+            K_VERIF: ("verification", VERIF),
+            K_ACT: ("activite", None),
+        },
     )
-    c2.multiselect(
-        f"Type ({len(type_counts)})",
-        list(type_counts),
-        key=K_TYPES,
-        format_func=lambda v: f"{v} ({type_counts.get(v, 0)})",
-        placeholder="Tous les types",
+    state.restore_widgets(KEYS)
+
+    st.title("Friches")
+    st.markdown(
+        "Les sites de **Cartofriches** (Cerema, mise à jour du 10 mars 2024) situés dans le PMA. "
+        "Les cercles **vides** sont des candidats issus des inventaires BASIAS/BASOL **non "
+        "vérifiés** par le Cerema : ce ne sont pas forcément des friches. Les sites sont des "
+        "points (les contours n'ont pas pu être obtenus)."
     )
-    n_verified = int(in_selection["verifie"].sum())
-    verif_counts = {
-        "tous": len(in_selection),
-        "vérifiés": n_verified,
-        "non vérifiés": len(in_selection) - n_verified,
-    }
-    c3.radio(
-        "Vérification par le Cerema",
-        VERIF,
-        key=K_VERIF,
-        horizontal=True,
-        format_func=lambda v: f"{v} ({verif_counts[v]})",
+    st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
+    state.show_notices(notices)
+
+    max_ha = float(round(max(friches_all["surface_ha"].max(), 1.0) + 0.5))
+    st.session_state.setdefault(K_SURF, (0.0, max_ha))
+    st.session_state.setdefault(K_VERIF, "tous")
+    with st.expander("Filtres", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        c1.multiselect(
+            f"Statut ({len(statut_counts)})",
+            list(statut_counts),
+            key=K_STATUTS,
+            format_func=lambda v: f"{v} ({statut_counts.get(v, 0)})",
+            placeholder="Tous les statuts",
+        )
+        c2.multiselect(
+            f"Type ({len(type_counts)})",
+            list(type_counts),
+            key=K_TYPES,
+            format_func=lambda v: f"{v} ({type_counts.get(v, 0)})",
+            placeholder="Tous les types",
+        )
+        n_verified = int(in_selection["verifie"].sum())
+        verif_counts = {
+            "tous": len(in_selection),
+            "vérifiés": n_verified,
+            "non vérifiés": len(in_selection) - n_verified,
+        }
+        c3.radio(
+            "Vérification par le Cerema",
+            VERIF,
+            key=K_VERIF,
+            horizontal=True,
+            format_func=lambda v: f"{v} ({verif_counts[v]})",
+        )
+        c4, c5 = st.columns(2)
+        c4.slider("Surface (ha)", 0.0, max_ha, key=K_SURF, step=0.5)
+        c5.text_input(
+            "Activité passée ou nom (recherche)",
+            key=K_ACT,
+            placeholder="ex. : cokerie, garage, textile…",
+        )
+
+    flt = BrownfieldFilter(
+        statuts=tuple(st.session_state[K_STATUTS]),
+        types=tuple(st.session_state[K_TYPES]),
+        surface_ha=tuple(st.session_state[K_SURF]),
+        verification=st.session_state[K_VERIF],
+        activite=st.session_state[K_ACT],
     )
-    c4, c5 = st.columns(2)
-    c4.slider("Surface (ha)", 0.0, max_ha, key=K_SURF, step=0.5)
-    c5.text_input(
-        "Activité passée ou nom (recherche)",
-        key=K_ACT,
-        placeholder="ex. : cokerie, garage, textile…",
+    friches = apply_filter(in_selection, flt)
+
+    st.info(
+        "**Photovoltaïque au sol : premier repérage, pas une étude.** Puissance installable = "
+        "surface × part mobilisable × densité (MWc/ha) ; production = puissance × productible "
+        "(kWh/kWc/an). Les fourchettes combinent les hypothèses basses et hautes ci-dessous. "
+        "Pollution, zonage, propriété, raccordement et biodiversité décident de la faisabilité.",
+        icon=":material/solar_power:",
+    )
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, summary_numbers(friches).items(), strict=True):
+        col.metric(label, value)
+
+    with st.spinner("Construction de la carte…"):
+        fmap = brownfields_map(
+            friches,
+            territory,
+            loaders.get_settings(),
+            state.current_basemap(),
+            area=selected_communes(territory, selection),
+        )
+    widgets.show_map(fmap, key="carte_friches")
+    st.caption(
+        "Les sites proches sont regroupés quand la carte est dézoomée (chiffre = nombre de "
+        "sites) ; zoomez pour voir chaque site."
     )
 
-flt = BrownfieldFilter(
-    statuts=tuple(st.session_state[K_STATUTS]),
-    types=tuple(st.session_state[K_TYPES]),
-    surface_ha=tuple(st.session_state[K_SURF]),
-    verification=st.session_state[K_VERIF],
-    activite=st.session_state[K_ACT],
-)
-friches = apply_filter(in_selection, flt)
+    st.subheader("Par intercommunalité")
+    st.dataframe(figures_by_epci(friches, territory), hide_index=True, width="stretch")
+    widgets.assumptions_expander(hyp, "pv_sol")
 
-st.info(
-    "**Photovoltaïque au sol : premier repérage, pas une étude.** Puissance installable = "
-    "surface × part mobilisable × densité (MWc/ha) ; production = puissance × productible "
-    "(kWh/kWc/an). Les fourchettes combinent les hypothèses basses et hautes ci-dessous. "
-    "Pollution, zonage, propriété, raccordement et biodiversité décident de la faisabilité.",
-    icon=":material/solar_power:",
-)
-cols = st.columns(5)
-for col, (label, value) in zip(cols, summary_numbers(friches).items(), strict=True):
-    col.metric(label, value)
-
-with st.spinner("Construction de la carte…"):
-    fmap = brownfields_map(
-        friches,
-        territory,
-        _shared.get_settings(),
-        _shared.current_basemap(),
-        area=selected_communes(territory, selection),
+    st.subheader(f"Sites ({len(friches)})")
+    table = site_table(friches)
+    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.downloads(
+        "atlas-pma-friches", table, friches.drop(columns=["petit_site"]), "friches", info
     )
-_shared.show_map(fmap, key="carte_friches")
-st.caption(
-    "Les sites proches sont regroupés quand la carte est dézoomée (chiffre = nombre de "
-    "sites) ; zoomez pour voir chaque site."
-)
+    widgets.sources([info])
+    state.remember_widgets(KEYS)
+    state.write_page_url(
+        {
+            "statut": st.session_state[K_STATUTS],
+            "type": st.session_state[K_TYPES],
+            "verification": None
+            if st.session_state[K_VERIF] == "tous"
+            else st.session_state[K_VERIF],
+            "activite": st.session_state[K_ACT].strip() or None,
+        }
+    )
 
-st.subheader("Par intercommunalité")
-st.dataframe(figures_by_epci(friches, territory), hide_index=True, width="stretch")
-_shared.assumptions_expander(hyp, "pv_sol")
 
-st.subheader(f"Sites ({len(friches)})")
-table = site_table(friches)
-st.dataframe(table, hide_index=True, width="stretch")
-_shared.downloads("atlas-pma-friches", table, friches.drop(columns=["petit_site"]), "friches", info)
-_shared.sources([info])
-_shared.remember_widgets(KEYS)
-_shared.write_page_url(
-    {
-        "statut": st.session_state[K_STATUTS],
-        "type": st.session_state[K_TYPES],
-        "verification": None if st.session_state[K_VERIF] == "tous" else st.session_state[K_VERIF],
-        "activite": st.session_state[K_ACT].strip() or None,
-    }
-)
+if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py
+    from app import main
+
+    main()

@@ -25,180 +25,192 @@ from layers.territory import (
     key_figures,
     selected_communes,
 )
-from pages import _shared
-
-_shared.ensure_app_shell()
-
-territory = _shared.get_territory()
-planning = _shared.get_planning()
-selection = _shared.current_selection()
-parks_all = planning.parks
-K_TYPES, K_STATUTS, K_GEOM = "parcs_types", "parcs_statuts", "parcs_geometries"
-K_CONTEXT, K_PARK, K_DIST = "parcs_couches", "parcs_parc_un", "parcs_distance_un"
-KEYS = [K_TYPES, K_STATUTS, K_GEOM, K_CONTEXT, K_PARK, K_DIST]
-types = unique_values(parks_all, "type", list(TYPE_COLORS))
-statuts = unique_values(parks_all, "statut", ["ouvert", "en travaux", "en étude"])
-geometries = ["réelle", "indicative"]
-distances = [str(d) for d in (250, 500, 1000, 2000, 3000, 5000)]
-notices = _shared.page_state_from_url(
-    "parcs",
-    {
-        K_TYPES: ("type", types),
-        K_STATUTS: ("statut", statuts),
-        K_GEOM: ("geometrie", geometries),
-        K_CONTEXT: ("couche", list(CONTEXT_LAYERS)),
-        K_PARK: ("parc", list(parks_all["parc_id"])),
-        K_DIST: ("distance", distances),
-    },
-)
-_shared.restore_widgets(KEYS)
-
-st.title("Chaîne des Parcs")
-st.markdown(
-    "Le schéma directeur de la Chaîne des Parcs (Michel Desvigne, adopté en 2015) relie les "
-    "grands espaces de nature du PMA : environ 4 200 ha et 420 km de voies douces selon le "
-    "PMA. Les contours **pleins** viennent des couches ouvertes de la Mission Bassin Minier ; "
-    "les contours **en pointillés** sont indicatifs (aucun jeu de données ouvert des "
-    "périmètres de la Chaîne des Parcs n'existe)."
-)
-st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-_shared.show_notices(notices)
-in_selection = clip(parks_all, territory, selection)
+from pages.ui import loaders, state, widgets
 
 
-def _count_label(column: str):
-    counts = in_selection[column].value_counts()
-    return lambda v: f"{v} ({int(counts.get(v, 0))})"
-
-
-with st.expander("Filtres et couches", expanded=True):
-    c1, c2, c3 = st.columns(3)
-    c1.multiselect(
-        f"Type ({len(types)})",
-        types,
-        key=K_TYPES,
-        placeholder="Tous les types",
-        format_func=_count_label("type"),
+def render() -> None:
+    """Draw the page (registered by app.py with st.Page; never run as a script)."""
+    territory = loaders.get_territory()
+    planning = loaders.get_planning()
+    selection = state.current_selection()
+    parks_all = planning.parks
+    K_TYPES, K_STATUTS, K_GEOM = "parcs_types", "parcs_statuts", "parcs_geometries"
+    K_CONTEXT, K_PARK, K_DIST = "parcs_couches", "parcs_parc_un", "parcs_distance_un"
+    KEYS = [K_TYPES, K_STATUTS, K_GEOM, K_CONTEXT, K_PARK, K_DIST]
+    types = unique_values(parks_all, "type", list(TYPE_COLORS))
+    statuts = unique_values(parks_all, "statut", ["ouvert", "en travaux", "en étude"])
+    geometries = ["réelle", "indicative"]
+    distances = [str(d) for d in (250, 500, 1000, 2000, 3000, 5000)]
+    notices = state.page_state_from_url(
+        "parcs",
+        {
+            K_TYPES: ("type", types),
+            K_STATUTS: ("statut", statuts),
+            K_GEOM: ("geometrie", geometries),
+            K_CONTEXT: ("couche", list(CONTEXT_LAYERS)),
+            K_PARK: ("parc", list(parks_all["parc_id"])),
+            K_DIST: ("distance", distances),
+        },
     )
-    c2.multiselect(
-        f"Statut ({len(statuts)})",
-        statuts,
-        key=K_STATUTS,
-        placeholder="Tous les statuts",
-        format_func=_count_label("statut"),
+    state.restore_widgets(KEYS)
+
+    st.title("Chaîne des Parcs")
+    st.markdown(
+        "Le schéma directeur de la Chaîne des Parcs (Michel Desvigne, adopté en 2015) relie les "
+        "grands espaces de nature du PMA : environ 4 200 ha et 420 km de voies douces selon le "
+        "PMA. Les contours **pleins** viennent des couches ouvertes de la Mission Bassin Minier ; "
+        "les contours **en pointillés** sont indicatifs (aucun jeu de données ouvert des "
+        "périmètres de la Chaîne des Parcs n'existe)."
     )
-    c3.multiselect(
-        "Géométrie (2)",
-        geometries,
-        key=K_GEOM,
-        placeholder="Réelle et indicative",
-        format_func=_count_label("geometrie"),
-    )
-    c4, c5 = st.columns([2, 1])
-    c4.multiselect(
-        "Couches de contexte",
-        list(CONTEXT_LAYERS),
-        key=K_CONTEXT,
-        format_func=CONTEXT_LAYERS.__getitem__,
-        placeholder="Aucune",
-    )
-    if st.session_state.get(K_DIST) not in distances:
-        st.session_state[K_DIST] = "1000"
-    c5.select_slider("Friches proches : distance (m)", options=distances, key=K_DIST)
+    st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
+    state.show_notices(notices)
+    in_selection = clip(parks_all, territory, selection)
 
-flt = ParkFilter(
-    tuple(st.session_state[K_TYPES]),
-    tuple(st.session_state[K_STATUTS]),
-    tuple(st.session_state[K_GEOM]),
-)
-parks = filter_parks(in_selection, flt)
-options = [""] + list(parks.sort_values("nom")["parc_id"])
-names = dict(zip(parks_all["parc_id"], parks_all["nom"], strict=True))
-if st.session_state.get(K_PARK) not in options:
-    st.session_state[K_PARK] = ""
+    def _count_label(column: str):
+        counts = in_selection[column].value_counts()
+        return lambda v: f"{v} ({int(counts.get(v, 0))})"
 
-
-def _pick_from_map(lat: float, lng: float) -> None:
-    hit = park_at(parks, lat, lng)
-    if hit:
-        st.session_state[K_PARK] = hit
-
-
-st.selectbox(
-    "Parc (ou cliquer un parc sur la carte)",
-    options,
-    key=K_PARK,
-    format_func=lambda i: names.get(i, "— aucun parc choisi —"),
-)
-chosen = st.session_state[K_PARK] or None
-
-area_m = selected_communes(territory, selection).to_crs(METRIC_CRS).union_all()
-km = length_km_in(area_m, planning.cavaliers, planning.links)
-figures = park_figures(parks, key_figures(selected_communes(territory, selection)).population, km)
-cols = st.columns(5)
-for col, (label, value) in zip(cols, format_figures(figures).items(), strict=True):
-    col.metric(label, value)
-
-context = {k: clip(planning.context[k], territory, selection) for k in st.session_state[K_CONTEXT]}
-fmap = parks_map(
-    planning,
-    parks,
-    clip(planning.cavaliers, territory, selection),
-    clip(planning.links, territory, selection),
-    context,
-    _shared.get_settings(),
-    _shared.current_basemap(),
-    chosen,
-    area=selected_communes(territory, selection),
-)
-_shared.clickable_map(fmap, key="carte_parcs", on_click=_pick_from_map)
-
-if chosen:
-    card = park_card(planning, chosen, float(st.session_state[K_DIST]))
-    p = card.park
-    with st.container(border=True):
-        st.subheader(f"Fiche : {p['nom']}")
-        if p["geometrie"] == "indicative":
-            st.warning(f"Géométrie indicative. {md_escape(p['geometrie_note'])}")
-        a, b, c = st.columns(3)
-        a.metric("Surface (ha)", fmt_float(p["surface_ha"], 1))
-        b.metric("Statut", p["statut"])
-        c.metric("EPCI", p["epci"] or "—")
-        st.markdown(
-            f"**Type** : {md_escape(p['type'])} · **Communes** : {md_escape(p['communes'])}  \n"
-            f"**Détail du statut** : {md_escape(p['statut_detail'] or 'non renseigné')} · "
-            f"**Maître d'ouvrage** : {md_escape(p['maitre_ouvrage'] or 'non renseigné')}  \n"
-            f"**Source** : {md_escape(p['source'])} ({md_escape(p['date_source'])})"
+    with st.expander("Filtres et couches", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        c1.multiselect(
+            f"Type ({len(types)})",
+            types,
+            key=K_TYPES,
+            placeholder="Tous les types",
+            format_func=_count_label("type"),
         )
-        st.markdown(f"**Friches à moins de {int(card.distance_m)} m** : {len(card.brownfields)}")
-        if len(card.brownfields):
-            st.dataframe(card.brownfields, hide_index=True, width="stretch")
-        st.markdown(f"**Liaisons qui touchent le parc** : {len(card.links)}")
-        if len(card.links):
-            st.dataframe(card.links, hide_index=True, width="stretch")
+        c2.multiselect(
+            f"Statut ({len(statuts)})",
+            statuts,
+            key=K_STATUTS,
+            placeholder="Tous les statuts",
+            format_func=_count_label("statut"),
+        )
+        c3.multiselect(
+            "Géométrie (2)",
+            geometries,
+            key=K_GEOM,
+            placeholder="Réelle et indicative",
+            format_func=_count_label("geometrie"),
+        )
+        c4, c5 = st.columns([2, 1])
+        c4.multiselect(
+            "Couches de contexte",
+            list(CONTEXT_LAYERS),
+            key=K_CONTEXT,
+            format_func=CONTEXT_LAYERS.__getitem__,
+            placeholder="Aucune",
+        )
+        if st.session_state.get(K_DIST) not in distances:
+            st.session_state[K_DIST] = "1000"
+        c5.select_slider("Friches proches : distance (m)", options=distances, key=K_DIST)
 
-st.subheader("Liaisons par intercommunalité")
-st.dataframe(lengths_by_epci(planning, territory), hide_index=True, width="stretch")
-st.caption(
-    "Cavaliers : longueur publiée par la Mission Bassin Minier, répartie au prorata de "
-    "la surface dans chaque EPCI. Liaisons indicatives : lignes à vol d'oiseau."
-)
+    flt = ParkFilter(
+        tuple(st.session_state[K_TYPES]),
+        tuple(st.session_state[K_STATUTS]),
+        tuple(st.session_state[K_GEOM]),
+    )
+    parks = filter_parks(in_selection, flt)
+    options = [""] + list(parks.sort_values("nom")["parc_id"])
+    names = dict(zip(parks_all["parc_id"], parks_all["nom"], strict=True))
+    if st.session_state.get(K_PARK) not in options:
+        st.session_state[K_PARK] = ""
 
-st.subheader(f"Parcs de la sélection ({len(parks)})")
-table = parks_table(parks)
-st.dataframe(table, hide_index=True, width="stretch")
-_shared.downloads("atlas-pma-parcs", table, parks, "parcs", planning.catalog["parcs"])
-_shared.sources(
-    [planning.catalog[k] for k in ("parcs", "cavaliers", "liaisons_indicatives", *CONTEXT_LAYERS)]
-)
-_shared.remember_widgets(KEYS)
-_shared.write_page_url(
-    {
-        "type": st.session_state[K_TYPES],
-        "statut": st.session_state[K_STATUTS],
-        "geometrie": st.session_state[K_GEOM],
-        "couche": st.session_state[K_CONTEXT],
-        "parc": chosen,
-        "distance": None if st.session_state[K_DIST] == "1000" else st.session_state[K_DIST],
+    def _pick_from_map(lat: float, lng: float) -> None:
+        hit = park_at(parks, lat, lng)
+        if hit:
+            st.session_state[K_PARK] = hit
+
+    st.selectbox(
+        "Parc (ou cliquer un parc sur la carte)",
+        options,
+        key=K_PARK,
+        format_func=lambda i: names.get(i, "— aucun parc choisi —"),
+    )
+    chosen = st.session_state[K_PARK] or None
+
+    area_m = selected_communes(territory, selection).to_crs(METRIC_CRS).union_all()
+    km = length_km_in(area_m, planning.cavaliers, planning.links)
+    figures = park_figures(
+        parks, key_figures(selected_communes(territory, selection)).population, km
+    )
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, format_figures(figures).items(), strict=True):
+        col.metric(label, value)
+
+    context = {
+        k: clip(planning.context[k], territory, selection) for k in st.session_state[K_CONTEXT]
     }
-)
+    fmap = parks_map(
+        planning,
+        parks,
+        clip(planning.cavaliers, territory, selection),
+        clip(planning.links, territory, selection),
+        context,
+        loaders.get_settings(),
+        state.current_basemap(),
+        chosen,
+        area=selected_communes(territory, selection),
+    )
+    widgets.clickable_map(fmap, key="carte_parcs", on_click=_pick_from_map)
+
+    if chosen:
+        card = park_card(planning, chosen, float(st.session_state[K_DIST]))
+        p = card.park
+        with st.container(border=True):
+            st.subheader(f"Fiche : {p['nom']}")
+            if p["geometrie"] == "indicative":
+                st.warning(f"Géométrie indicative. {md_escape(p['geometrie_note'])}")
+            a, b, c = st.columns(3)
+            a.metric("Surface (ha)", fmt_float(p["surface_ha"], 1))
+            b.metric("Statut", p["statut"])
+            c.metric("EPCI", p["epci"] or "—")
+            st.markdown(
+                f"**Type** : {md_escape(p['type'])} · **Communes** : {md_escape(p['communes'])}  \n"
+                f"**Détail du statut** : {md_escape(p['statut_detail'] or 'non renseigné')} · "
+                f"**Maître d'ouvrage** : {md_escape(p['maitre_ouvrage'] or 'non renseigné')}  \n"
+                f"**Source** : {md_escape(p['source'])} ({md_escape(p['date_source'])})"
+            )
+            st.markdown(
+                f"**Friches à moins de {int(card.distance_m)} m** : {len(card.brownfields)}"
+            )
+            if len(card.brownfields):
+                st.dataframe(card.brownfields, hide_index=True, width="stretch")
+            st.markdown(f"**Liaisons qui touchent le parc** : {len(card.links)}")
+            if len(card.links):
+                st.dataframe(card.links, hide_index=True, width="stretch")
+
+    st.subheader("Liaisons par intercommunalité")
+    st.dataframe(lengths_by_epci(planning, territory), hide_index=True, width="stretch")
+    st.caption(
+        "Cavaliers : longueur publiée par la Mission Bassin Minier, répartie au prorata de "
+        "la surface dans chaque EPCI. Liaisons indicatives : lignes à vol d'oiseau."
+    )
+
+    st.subheader(f"Parcs de la sélection ({len(parks)})")
+    table = parks_table(parks)
+    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.downloads("atlas-pma-parcs", table, parks, "parcs", planning.catalog["parcs"])
+    widgets.sources(
+        [
+            planning.catalog[k]
+            for k in ("parcs", "cavaliers", "liaisons_indicatives", *CONTEXT_LAYERS)
+        ]
+    )
+    state.remember_widgets(KEYS)
+    state.write_page_url(
+        {
+            "type": st.session_state[K_TYPES],
+            "statut": st.session_state[K_STATUTS],
+            "geometrie": st.session_state[K_GEOM],
+            "couche": st.session_state[K_CONTEXT],
+            "parc": chosen,
+            "distance": None if st.session_state[K_DIST] == "1000" else st.session_state[K_DIST],
+        }
+    )
+
+
+if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py
+    from app import main
+
+    main()

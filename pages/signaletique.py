@@ -28,308 +28,319 @@ from layers.signage_report import (
 )
 from layers.store import ConflictError, open_store
 from layers.territory import clip, describe_selection
-from pages import _shared
+from pages.ui import editors, loaders, state, widgets
 
-_shared.ensure_app_shell()
 
-territory = _shared.get_territory()
-planning = _shared.get_planning()
-selection = _shared.current_selection()
-settings = _shared.get_settings()
-editor = _shared.editor_session()
-try:
-    store = open_store(settings.signage_target, territory)
-    signs_all = store.signs()
-except AtlasError as err:
-    st.error(f"Inventaire de la signalétique indisponible. {md_escape(public_message(err))}")
-    st.stop()
+def render() -> None:
+    """Draw the page (registered by app.py with st.Page; never run as a script)."""
+    territory = loaders.get_territory()
+    planning = loaders.get_planning()
+    selection = state.current_selection()
+    settings = loaders.get_settings()
+    editor = editors.editor_session()
+    try:
+        store = open_store(settings.signage_target, territory)
+        signs_all = store.signs()
+    except AtlasError as err:
+        st.error(f"Inventaire de la signalétique indisponible. {md_escape(public_message(err))}")
+        st.stop()
 
-st.title("Signalétique de la Chaîne des Parcs")
-st.error(
-    "**Échantillon synthétique.** Aucun inventaire public des panneaux n'existe : les "
-    "panneaux affichés sont générés à partir des vrais parcs (entrées sur les contours, "
-    "jalonnement le long des liaisons) et de faits connus (Canal d'Aire et Berges de la "
-    "Souchez posés en 2020, 37 500 € de la Région à 50 %). Importez l'inventaire réel "
-    "avec `pma-atlas signs import`.",
-    icon=":material/science:",
-)
-st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-
-in_sel = clip(signs_all, territory, selection)
-K = {"parcs": "sig_parcs", "types": "sig_types", "statuts": "sig_statuts", "annees": "sig_annees"}
-_shared.restore_widgets(list(K.values()))
-parks_names = dict(zip(planning.parks["parc_id"], planning.parks["nom"], strict=True))
-with st.expander("Filtres", expanded=False):
-    c1, c2, c3, c4 = st.columns(4)
-    c1.multiselect(
-        "Parc",
-        sorted(set(in_sel["parc_id"])),
-        key=K["parcs"],
-        format_func=lambda p: parks_names.get(p, p),
-        placeholder="Tous",
+    st.title("Signalétique de la Chaîne des Parcs")
+    st.error(
+        "**Échantillon synthétique.** Aucun inventaire public des panneaux n'existe : les "
+        "panneaux affichés sont générés à partir des vrais parcs (entrées sur les contours, "
+        "jalonnement le long des liaisons) et de faits connus (Canal d'Aire et Berges de la "
+        "Souchez posés en 2020, 37 500 € de la Région à 50 %). Importez l'inventaire réel "
+        "avec `pma-atlas signs import`.",
+        icon=":material/science:",
     )
-    c2.multiselect("Type", list(TYPES), key=K["types"], placeholder="Tous")
-    c3.multiselect("Statut", list(STATUSES), key=K["statuts"], placeholder="Tous")
-    c4.multiselect(
-        "Année",
-        sorted(set(int(a) for a in in_sel["annee"].dropna())),
-        key=K["annees"],
-        placeholder="Toutes",
-    )
-signs = apply_filter(in_sel, SignFilter(*(tuple(st.session_state[k]) for k in K.values())))
+    st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
 
-cols = st.columns(6)
-for col, (label, value) in zip(cols, key_numbers(signs).items(), strict=True):
-    col.metric(label, value)
-
-by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
-
-parks_shown = clip(planning.parks, territory, selection)
-clicked = st.session_state.get("_sig_clic")
-
-
-def _remember_click(lat: float, lng: float) -> None:
-    st.session_state["_sig_clic"] = (lat, lng)
-
-
-fmap = signage_map(
-    signs,
-    parks_shown,
-    settings,
-    [planning.catalog["parcs"].attribution, "panneaux : échantillon synthétique"],
-    _shared.current_basemap(),
-    st.session_state.get("sig_panneau_un"),
-)
-if editor:
-    _shared.clickable_map(fmap, key="carte_signaletique", on_click=_remember_click, height=480)
-    if clicked:
-        st.caption(
-            f"Dernier point cliqué : {clicked[0]:.5f}, {clicked[1]:.5f} (sert à ajouter "
-            "un panneau ou à corriger une position)."
+    in_sel = clip(signs_all, territory, selection)
+    K = {
+        "parcs": "sig_parcs",
+        "types": "sig_types",
+        "statuts": "sig_statuts",
+        "annees": "sig_annees",
+    }
+    state.restore_widgets(list(K.values()))
+    parks_names = dict(zip(planning.parks["parc_id"], planning.parks["nom"], strict=True))
+    with st.expander("Filtres", expanded=False):
+        c1, c2, c3, c4 = st.columns(4)
+        c1.multiselect(
+            "Parc",
+            sorted(set(in_sel["parc_id"])),
+            key=K["parcs"],
+            format_func=lambda p: parks_names.get(p, p),
+            placeholder="Tous",
         )
-else:
-    _shared.show_map(fmap, key="carte_signaletique", height=480)
-
-st.subheader("Avancement")
-left, right = st.columns(2)
-left.markdown("**Part posée par intercommunalité (%)**")
-left.bar_chart(by_epci.set_index("EPCI")["% posés"], y_label="% posés")
-right.markdown("**Panneaux posés (cumul)**")
-right.line_chart(installed_over_time(signs).set_index("mois"))
-st.dataframe(
-    by_park,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "% posés": st.column_config.ProgressColumn(
-            "% posés", min_value=0, max_value=100, format="%.0f %%"
+        c2.multiselect("Type", list(TYPES), key=K["types"], placeholder="Tous")
+        c3.multiselect("Statut", list(STATUSES), key=K["statuts"], placeholder="Tous")
+        c4.multiselect(
+            "Année",
+            sorted(set(int(a) for a in in_sel["annee"].dropna())),
+            key=K["annees"],
+            placeholder="Toutes",
         )
-    },
-)
-st.markdown("**Coûts et cofinancement régional par année (€ HT)**")
-costs = costs_by_year(signs)
-st.bar_chart(costs.set_index("Année"), stack=False)
+    signs = apply_filter(in_sel, SignFilter(*(tuple(st.session_state[k]) for k in K.values())))
 
-st.subheader("Ce qui a changé")
-since = st.date_input(
-    "Depuis le",
-    value=dt.date.today() - dt.timedelta(days=30),
-    max_value=dt.date.today(),
-    format="DD/MM/YYYY",
-)
-try:
-    history = store.history(since=since.isoformat())
-except AtlasError as err:
-    history = None
-    st.warning(md_escape(err))
-if history is not None and history.empty:
-    st.caption("Aucune modification sur cette période.")
-elif history is not None:
-    st.dataframe(
-        history_table(history),
-        hide_index=True,
-        width="stretch",
-    )
+    cols = st.columns(6)
+    for col, (label, value) in zip(cols, key_numbers(signs).items(), strict=True):
+        col.metric(label, value)
 
-if editor:
-    st.subheader("Modifier (éditeur)")
-    flash = st.session_state.pop("_sig_message", None)
-    if flash:
-        st.success(md_escape(flash))
-    ids = list(signs["sign_id"])
-    if ids:
-        names = dict(zip(signs["sign_id"], signs["parc_nom"], strict=True))
-        sid = st.selectbox(
-            "Panneau",
-            ids,
-            key="sig_panneau_un",
-            format_func=lambda i: f"{i} — {names.get(i, '')}",
-        )
-        # the form works on the version the editor opened, not on a fresh read: a stale
-        # submit is then a conflict, never a silent overwrite of someone else's change
-        opened = st.session_state.get("_sig_ouvert")
-        if not opened or opened["sign_id"] != sid:
-            try:
-                opened = store.get(sid)
-            except KeyError:
-                opened = None
-            st.session_state["_sig_ouvert"] = opened
-        if opened is None:
-            st.warning(f"Le panneau {sid} n'existe plus (supprimé entre-temps).")
-        else:
-            st.caption(
-                f"Statut : {md_escape(opened['statut'])} · version {opened['version']} · "
-                f"modifié par {md_escape(opened['modifie_par'])} le "
-                f"{md_escape(opened['modifie_le'])}"
-            )
+    by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
 
-            def _reload() -> None:
-                st.session_state.pop("_sig_ouvert", None)
+    parks_shown = clip(planning.parks, territory, selection)
+    clicked = st.session_state.get("_sig_clic")
 
-            st.button("Recharger le panneau", on_click=_reload, key="sig_recharger")
-            with st.form("changer_statut"):
-                a, b = st.columns(2)
-                new_status = a.selectbox(
-                    "Nouveau statut", list(STATUSES), index=STATUSES.index(opened["statut"])
-                )
-                day = b.date_input(
-                    "Date de l'étape",
-                    value=dt.date.today(),
-                    max_value=dt.date.today(),
-                    format="DD/MM/YYYY",
-                )
-                comment = st.text_input("Commentaire", max_chars=500)
-                move = st.checkbox(
-                    "Déplacer au dernier point cliqué sur la carte", disabled=not clicked
-                )
-                if st.form_submit_button("Enregistrer"):
-                    changes = status_change(
-                        opened,
-                        new_status,
-                        day,
-                        comment,
-                        Point(clicked[1], clicked[0]) if move and clicked else None,
-                    )
-                    try:
-                        store.update(sid, changes, int(opened["version"]), editor)
-                    except ConflictError as err:
-                        st.error(md_escape(err))
-                    except (AtlasError, KeyError) as err:
-                        st.error(md_escape(err))
-                    else:
-                        st.session_state["_sig_message"] = f"Panneau {sid} enregistré."
-                        st.session_state.pop("_sig_ouvert", None)
-                        st.rerun()
-            with st.expander("Supprimer ce panneau"):
-                st.caption(
-                    "La suppression est inscrite dans l'historique et peut être annulée "
-                    "(« Annuler une modification »)."
-                )
-                sure = st.checkbox(f"Je confirme la suppression du panneau {sid}")
-                if st.button("Supprimer", disabled=not sure, type="primary"):
-                    try:
-                        store.delete(sid, int(opened["version"]), editor)
-                    except (AtlasError, KeyError) as err:
-                        st.error(md_escape(err))
-                    else:
-                        st.session_state["_sig_message"] = f"Panneau {sid} supprimé."
-                        st.session_state.pop("_sig_ouvert", None)
-                        st.session_state.pop("sig_panneau_un", None)
-                        st.rerun()
-    with st.expander("Ajouter un panneau au dernier point cliqué"):
-        if not clicked:
-            st.caption("Cliquez d'abord sur la carte à l'emplacement du panneau.")
-        else:
-            with st.form("ajouter"):
-                a, b, c = st.columns(3)
-                park = a.selectbox("Parc", list(parks_names), format_func=parks_names.get)
-                kind = b.selectbox("Type", list(TYPES))
-                status = c.selectbox("Statut", list(STATUSES))
-                d, e, f = st.columns(3)
-                day = d.date_input(
-                    "Date de l'étape",
-                    value=dt.date.today(),
-                    max_value=dt.date.today(),
-                    format="DD/MM/YYYY",
-                )
-                cost = e.number_input("Coût HT (€)", 0.0, 100000.0, step=100.0)
-                region = f.number_input("Cofinancement Région (€)", 0.0, 50000.0, step=100.0)
-                if st.form_submit_button("Ajouter"):
-                    sign = new_sign(
-                        park,
-                        parks_names[park],
-                        kind,
-                        status,
-                        day,
-                        cost,
-                        region,
-                        Point(clicked[1], clicked[0]),
-                    )
-                    try:
-                        new_id = store.add(sign, editor)
-                    except AtlasError as err:
-                        st.error(md_escape(err))
-                    else:
-                        st.session_state["_sig_message"] = f"Panneau {new_id} ajouté."
-                        st.rerun()
-    if history is not None and not history.empty:
-        with st.expander("Annuler une modification"):
-            labels = {
-                int(r.id): f"{r.sign_id} · {r.action} · {r.qui} · {r.quand}"
-                for r in history.itertuples()
-            }
-            entry = st.selectbox("Modification", list(labels), format_func=labels.__getitem__)
-            st.caption(
-                "Seul ce que cette modification a changé est rétabli ; si quelqu'un a "
-                "modifié les mêmes champs depuis, rien n'est fait et vous êtes prévenu."
-            )
-            if st.button("Annuler cette modification"):
-                try:
-                    summary = store.undo(int(entry), editor)
-                except (AtlasError, KeyError) as err:
-                    st.error(md_escape(err))
-                else:
-                    st.session_state["_sig_message"] = summary
-                    st.session_state.pop("_sig_ouvert", None)
-                    st.rerun()
+    def _remember_click(lat: float, lng: float) -> None:
+        st.session_state["_sig_clic"] = (lat, lng)
 
-st.subheader(f"Panneaux ({len(signs)})")
-table = signs.drop(columns="geometry")
-st.dataframe(table, hide_index=True, width="stretch")
-d1, d2, d3 = st.columns(3)
-d1.download_button(
-    "Tableau (CSV)",
-    to_csv_bytes(table),
-    file_name="atlas-pma-signaletique.csv",
-    mime="text/csv",
-)
-d2.download_button(
-    "Carte (GeoJSON)",
-    to_geojson_bytes(signs, {"qualite": "synthétique"}),
-    file_name="atlas-pma-signaletique.geojson",
-    mime="application/geo+json",
-)
-d3.download_button(
-    "Synthèse A4 pour le conseil (PDF)",
-    council_pdf(
+    fmap = signage_map(
         signs,
         parks_shown,
-        by_epci,
-        describe_selection(territory, selection),
-        dt.date.today().strftime("%d/%m/%Y"),
-    ),
-    file_name="atlas-pma-signaletique-synthese.pdf",
-    mime="application/pdf",
-)
-with st.expander("Importer l'inventaire réel (format)"):
-    st.markdown(
-        "CSV (séparateur `;` ou `,`) avec les colonnes `lon`, `lat` (WGS84), `type_panneau` "
-        f"({', '.join(TYPES)}), `statut` ({', '.join(STATUSES)}), les dates d'étape "
-        "`date_demande`, `date_conception`, `date_fabrication`, `date_pose`, `date_reprise` "
-        "(AAAA-MM-JJ), `parc_id`, `parc_nom`, `maitre_ouvrage`, `cout_ht`, "
-        "`cofinancement_region`, `annee`, `notes` ; ou une couche GeoPackage/GeoJSON avec les "
-        "mêmes champs. Commande : `pma-atlas signs import fichier.csv`. Toutes les lignes sont "
-        "vérifiées d'abord (statut, dates non futures, point dans le PMA, cofinancement ≤ 50 %) ; "
-        "à la moindre erreur rien n'est importé."
+        settings,
+        [planning.catalog["parcs"].attribution, "panneaux : échantillon synthétique"],
+        state.current_basemap(),
+        st.session_state.get("sig_panneau_un"),
     )
-_shared.remember_widgets(list(K.values()))
+    if editor:
+        widgets.clickable_map(fmap, key="carte_signaletique", on_click=_remember_click, height=480)
+        if clicked:
+            st.caption(
+                f"Dernier point cliqué : {clicked[0]:.5f}, {clicked[1]:.5f} (sert à ajouter "
+                "un panneau ou à corriger une position)."
+            )
+    else:
+        widgets.show_map(fmap, key="carte_signaletique", height=480)
+
+    st.subheader("Avancement")
+    left, right = st.columns(2)
+    left.markdown("**Part posée par intercommunalité (%)**")
+    left.bar_chart(by_epci.set_index("EPCI")["% posés"], y_label="% posés")
+    right.markdown("**Panneaux posés (cumul)**")
+    right.line_chart(installed_over_time(signs).set_index("mois"))
+    st.dataframe(
+        by_park,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "% posés": st.column_config.ProgressColumn(
+                "% posés", min_value=0, max_value=100, format="%.0f %%"
+            )
+        },
+    )
+    st.markdown("**Coûts et cofinancement régional par année (€ HT)**")
+    costs = costs_by_year(signs)
+    st.bar_chart(costs.set_index("Année"), stack=False)
+
+    st.subheader("Ce qui a changé")
+    since = st.date_input(
+        "Depuis le",
+        value=dt.date.today() - dt.timedelta(days=30),
+        max_value=dt.date.today(),
+        format="DD/MM/YYYY",
+    )
+    try:
+        history = store.history(since=since.isoformat())
+    except AtlasError as err:
+        history = None
+        st.warning(md_escape(err))
+    if history is not None and history.empty:
+        st.caption("Aucune modification sur cette période.")
+    elif history is not None:
+        st.dataframe(
+            history_table(history),
+            hide_index=True,
+            width="stretch",
+        )
+
+    if editor:
+        st.subheader("Modifier (éditeur)")
+        flash = st.session_state.pop("_sig_message", None)
+        if flash:
+            st.success(md_escape(flash))
+        ids = list(signs["sign_id"])
+        if ids:
+            names = dict(zip(signs["sign_id"], signs["parc_nom"], strict=True))
+            sid = st.selectbox(
+                "Panneau",
+                ids,
+                key="sig_panneau_un",
+                format_func=lambda i: f"{i} — {names.get(i, '')}",
+            )
+            # the form works on the version the editor opened, not on a fresh read: a stale
+            # submit is then a conflict, never a silent overwrite of someone else's change
+            opened = st.session_state.get("_sig_ouvert")
+            if not opened or opened["sign_id"] != sid:
+                try:
+                    opened = store.get(sid)
+                except KeyError:
+                    opened = None
+                st.session_state["_sig_ouvert"] = opened
+            if opened is None:
+                st.warning(f"Le panneau {sid} n'existe plus (supprimé entre-temps).")
+            else:
+                st.caption(
+                    f"Statut : {md_escape(opened['statut'])} · version {opened['version']} · "
+                    f"modifié par {md_escape(opened['modifie_par'])} le "
+                    f"{md_escape(opened['modifie_le'])}"
+                )
+
+                def _reload() -> None:
+                    st.session_state.pop("_sig_ouvert", None)
+
+                st.button("Recharger le panneau", on_click=_reload, key="sig_recharger")
+                with st.form("changer_statut"):
+                    a, b = st.columns(2)
+                    new_status = a.selectbox(
+                        "Nouveau statut", list(STATUSES), index=STATUSES.index(opened["statut"])
+                    )
+                    day = b.date_input(
+                        "Date de l'étape",
+                        value=dt.date.today(),
+                        max_value=dt.date.today(),
+                        format="DD/MM/YYYY",
+                    )
+                    comment = st.text_input("Commentaire", max_chars=500)
+                    move = st.checkbox(
+                        "Déplacer au dernier point cliqué sur la carte", disabled=not clicked
+                    )
+                    if st.form_submit_button("Enregistrer"):
+                        changes = status_change(
+                            opened,
+                            new_status,
+                            day,
+                            comment,
+                            Point(clicked[1], clicked[0]) if move and clicked else None,
+                        )
+                        try:
+                            store.update(sid, changes, int(opened["version"]), editor)
+                        except ConflictError as err:
+                            st.error(md_escape(err))
+                        except (AtlasError, KeyError) as err:
+                            st.error(md_escape(err))
+                        else:
+                            st.session_state["_sig_message"] = f"Panneau {sid} enregistré."
+                            st.session_state.pop("_sig_ouvert", None)
+                            st.rerun()
+                with st.expander("Supprimer ce panneau"):
+                    st.caption(
+                        "La suppression est inscrite dans l'historique et peut être annulée "
+                        "(« Annuler une modification »)."
+                    )
+                    sure = st.checkbox(f"Je confirme la suppression du panneau {sid}")
+                    if st.button("Supprimer", disabled=not sure, type="primary"):
+                        try:
+                            store.delete(sid, int(opened["version"]), editor)
+                        except (AtlasError, KeyError) as err:
+                            st.error(md_escape(err))
+                        else:
+                            st.session_state["_sig_message"] = f"Panneau {sid} supprimé."
+                            st.session_state.pop("_sig_ouvert", None)
+                            st.session_state.pop("sig_panneau_un", None)
+                            st.rerun()
+        with st.expander("Ajouter un panneau au dernier point cliqué"):
+            if not clicked:
+                st.caption("Cliquez d'abord sur la carte à l'emplacement du panneau.")
+            else:
+                with st.form("ajouter"):
+                    a, b, c = st.columns(3)
+                    park = a.selectbox("Parc", list(parks_names), format_func=parks_names.get)
+                    kind = b.selectbox("Type", list(TYPES))
+                    status = c.selectbox("Statut", list(STATUSES))
+                    d, e, f = st.columns(3)
+                    day = d.date_input(
+                        "Date de l'étape",
+                        value=dt.date.today(),
+                        max_value=dt.date.today(),
+                        format="DD/MM/YYYY",
+                    )
+                    cost = e.number_input("Coût HT (€)", 0.0, 100000.0, step=100.0)
+                    region = f.number_input("Cofinancement Région (€)", 0.0, 50000.0, step=100.0)
+                    if st.form_submit_button("Ajouter"):
+                        sign = new_sign(
+                            park,
+                            parks_names[park],
+                            kind,
+                            status,
+                            day,
+                            cost,
+                            region,
+                            Point(clicked[1], clicked[0]),
+                        )
+                        try:
+                            new_id = store.add(sign, editor)
+                        except AtlasError as err:
+                            st.error(md_escape(err))
+                        else:
+                            st.session_state["_sig_message"] = f"Panneau {new_id} ajouté."
+                            st.rerun()
+        if history is not None and not history.empty:
+            with st.expander("Annuler une modification"):
+                labels = {
+                    int(r.id): f"{r.sign_id} · {r.action} · {r.qui} · {r.quand}"
+                    for r in history.itertuples()
+                }
+                entry = st.selectbox("Modification", list(labels), format_func=labels.__getitem__)
+                st.caption(
+                    "Seul ce que cette modification a changé est rétabli ; si quelqu'un a "
+                    "modifié les mêmes champs depuis, rien n'est fait et vous êtes prévenu."
+                )
+                if st.button("Annuler cette modification"):
+                    try:
+                        summary = store.undo(int(entry), editor)
+                    except (AtlasError, KeyError) as err:
+                        st.error(md_escape(err))
+                    else:
+                        st.session_state["_sig_message"] = summary
+                        st.session_state.pop("_sig_ouvert", None)
+                        st.rerun()
+
+    st.subheader(f"Panneaux ({len(signs)})")
+    table = signs.drop(columns="geometry")
+    st.dataframe(table, hide_index=True, width="stretch")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button(
+        "Tableau (CSV)",
+        to_csv_bytes(table),
+        file_name="atlas-pma-signaletique.csv",
+        mime="text/csv",
+    )
+    d2.download_button(
+        "Carte (GeoJSON)",
+        to_geojson_bytes(signs, {"qualite": "synthétique"}),
+        file_name="atlas-pma-signaletique.geojson",
+        mime="application/geo+json",
+    )
+    d3.download_button(
+        "Synthèse A4 pour le conseil (PDF)",
+        council_pdf(
+            signs,
+            parks_shown,
+            by_epci,
+            describe_selection(territory, selection),
+            dt.date.today().strftime("%d/%m/%Y"),
+        ),
+        file_name="atlas-pma-signaletique-synthese.pdf",
+        mime="application/pdf",
+    )
+    with st.expander("Importer l'inventaire réel (format)"):
+        st.markdown(
+            "CSV (séparateur `;` ou `,`) avec les colonnes `lon`, `lat` (WGS84), `type_panneau` "
+            f"({', '.join(TYPES)}), `statut` ({', '.join(STATUSES)}), les dates d'étape "
+            "`date_demande`, `date_conception`, `date_fabrication`, `date_pose`, `date_reprise` "
+            "(AAAA-MM-JJ), `parc_id`, `parc_nom`, `maitre_ouvrage`, `cout_ht`, "
+            "`cofinancement_region`, `annee`, `notes` ; ou une couche GeoPackage/GeoJSON avec les "
+            "mêmes champs. Commande : `pma-atlas signs import fichier.csv`. Toutes les lignes sont "
+            "vérifiées d'abord (statut, dates non futures, point dans le PMA, "
+            "cofinancement ≤ 50 %) ; à la moindre erreur rien n'est importé, et le fichier "
+            "entre en une seule transaction."
+        )
+    state.remember_widgets(list(K.values()))
+
+
+if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py
+    from app import main
+
+    main()

@@ -35,3 +35,18 @@ def feature_count(
 def unescape_js(text: str) -> str:
     """Undo the ``\\uXXXX`` escapes that ``tojson`` writes into map scripts."""
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def switch_to(at, page: str):  # noqa: ANN001, ANN201 - AppTest in, AppTest out
+    """Open a page in AppTest: ``"pages/parcs.py"`` or ``"parcs"``.
+
+    Our pages are functions registered by ``url_path`` (see app.py), which
+    ``AppTest.switch_page`` (file pages only) cannot select; a page's script hash is the
+    hash of its ``url_path``, as ``st.Page`` computes it.
+    """
+    from pathlib import PurePath
+
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(PurePath(page).stem)  # noqa: SLF001
+    return at

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import HOSTILE_NAME, ROOT
-from tests.helpers import feature_count, geojson_collections
+from tests.helpers import feature_count, geojson_collections, switch_to
 
 PAGES = [
     "pages/accueil.py",
@@ -25,7 +25,7 @@ def app(page: str | None = None, **params: str | list[str]) -> AppTest:
         at.query_params[key] = value
     at.run()
     if page:
-        at.switch_page(page).run()
+        switch_to(at, page).run()
     return at
 
 
@@ -50,7 +50,7 @@ def communes_widget(at: AppTest):
 def test_every_page_runs(page):
     at = app()
     if page != PAGES[0]:
-        at.switch_page(page).run()
+        switch_to(at, page).run()
     assert not at.exception, at.exception
     assert at.title[0].value
 
@@ -119,7 +119,7 @@ def test_commune_options_follow_the_epci():
 
 def test_selection_follows_the_user_between_pages():
     at = app(epci="CAHC")
-    at.switch_page("pages/friches.py").run()
+    switch_to(at, "pages/friches.py").run()
     assert "CAHC" in at.caption[0].value
 
 

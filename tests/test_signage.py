@@ -22,6 +22,7 @@ from layers.signage import (
 from layers.signage_report import council_pdf
 from layers.signage_setup import read_import
 from tests.conftest import GEODATA, ROOT
+from tests.helpers import switch_to
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def page(secrets: dict | None = None, **params) -> AppTest:
         for k, v in secrets.items():
             at.secrets[k] = v
     at.run()
-    at.switch_page("pages/signaletique.py").run()
+    switch_to(at, "pages/signaletique.py").run()
     return at
 
 
@@ -198,11 +199,11 @@ def test_wrong_password_is_refused(store_copy):
 @pytest.fixture(autouse=True)
 def _fresh_login_guard():
     """The lockout counts are per server process: start every test with none."""
-    from pages import _shared
+    from pages.ui import editors
 
-    _shared._login_guard.clear()
+    editors.login_guard.clear()
     yield
-    _shared._login_guard.clear()
+    editors.login_guard.clear()
 
 
 EDITORS = {"editeurs": {"alice": hash_password("mot-de-passe-solide")}}

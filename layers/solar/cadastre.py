@@ -111,6 +111,48 @@ def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tupl
     return "toit", str(cad.roofs.loc[dist.idxmin(), "toit_id"])
 
 
+ADVICE = (
+    "Potentiel maximal technique : le calcul ne voit ni la charpente, ni l'état de la "
+    "toiture, ni les règles d'urbanisme ou de patrimoine (secteurs protégés, Bassin minier "
+    "UNESCO, abords de monuments). Conseil gratuit et neutre : France Rénov' "
+    "(0 808 800 700, france-renov.gouv.fr) et l'espace conseil de votre intercommunalité. "
+    "Méfiez-vous du démarchage à domicile : ne signez rien le jour même, demandez plusieurs "
+    "devis d'installateurs RGE."
+)
+
+
+def payback_text(est: RoofEstimate) -> str:
+    """The payback as a French range (« 9 ans à 14 ans », or « plus de 20 ans »)."""
+    years = [r.payback_year for r in (est.high, est.central, est.low)]
+    text = " à ".join(f"{p} ans" for p in dict.fromkeys(p for p in years if p)) or (
+        "plus de 20 ans"
+    )
+    if None in years and any(years):
+        text += " (ou plus de 20 ans dans le cas défavorable)"
+    return text
+
+
+def estimate_table(est: RoofEstimate) -> pd.DataFrame:
+    """The estimate as one table: rows with units, columns bas / central / haut.
+
+    The page shows it and the PDF sheet prints it: one source for both.
+    """
+    scenarios = (est.low, est.central, est.high)
+    rows = {
+        "Production (kWh/an)": [fmt_int(v) for v in est.production],
+        "Investissement (€ TTC)": [fmt_int(r.investment) for r in scenarios],
+        "Prime (€)": [fmt_int(r.premium) for r in scenarios],
+        "Économie 1re année (€)": [fmt_int(r.first_year_savings) for r in scenarios],
+        "Gain net sur 20 ans (€)": [fmt_int(r.savings_20y) for r in scenarios],
+        "Retour sur investissement": [
+            f"{r.payback_year} ans" if r.payback_year else "> 20 ans" for r in scenarios
+        ],
+        "Part d'un foyer type": [f"{v:.0%}" for v in est.household_share],
+        "CO₂ évité (t/an)": [f"{v:.2f}" for v in est.co2_t],
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["bas", "central", "haut"])
+
+
 ROOF_FIELDS: list[Field] = [
     ("adresse", "Adresse (fictive)", None),
     ("classe", "Classe", None),
@@ -353,31 +395,13 @@ def roof_sheet_pdf(
     y = pdf.get_y() + 2
     pdf.image(io.BytesIO(roof_thumbnail(cad, roof)), x=10, y=y, w=70)
     pdf.set_xy(85, y)
-    low, mid, high = est.low, est.central, est.high
-
-    def three(values, unit: str) -> str:  # noqa: ANN001
-        return " / ".join(fmt_int(v) for v in values) + f" {unit}"
-
-    paybacks = " / ".join(
-        f"{r.payback_year} ans" if r.payback_year else "> 20 ans" for r in (low, mid, high)
-    )
     lines = [
         f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m2/an, partie utile)",
         f"Surface utile : {fmt_float(roof['surface_utile_m2'], 0)} m2 ; pente "
         f"{fmt_float(roof['pente_dominante'], 0)} deg ; orientation {roof['orientation']}",
         f"Puissance simulée : {fmt_float(kwc, 1)} kWc (maximum du toit "
         f"{fmt_float(roof['kwc_central'], 1)} kWc)",
-        "Production : " + three(est.production, "kWh/an"),
-        "Part d'un foyer type : " + " / ".join(f"{v:.0%}" for v in est.household_share),
-        "Investissement : "
-        + three((low.investment, mid.investment, high.investment), "EUR")
-        + f" (prime {fmt_int(mid.premium)} EUR)",
-        "Économie la 1re année : "
-        + three((low.first_year_savings, mid.first_year_savings, high.first_year_savings), "EUR"),
-        "Gain net sur 20 ans : "
-        + three((low.savings_20y, mid.savings_20y, high.savings_20y), "EUR"),
-        "Retour sur investissement : " + paybacks,
-        "CO2 évité : " + " / ".join(f"{v:.2f}" for v in est.co2_t) + " t/an",
+        *(f"{label} : {' / '.join(values)}" for label, values in estimate_table(est).iterrows()),
         "(valeurs basse / centrale / haute)",
     ]
     for line in lines:
@@ -410,13 +434,7 @@ def roof_sheet_pdf(
     pdf.multi_cell(
         0,
         4.5,
-        pdf_text(
-            "Potentiel maximal technique : le calcul ne voit ni la charpente, ni l'état de la "
-            "toiture, ni les règles d'urbanisme ou de patrimoine (secteurs protégés, Bassin minier "
-            "UNESCO). Conseil gratuit et neutre : France Rénov' (0 808 800 700, "
-            "france-renov.gouv.fr), espace conseil de votre intercommunalité. Méfiez-vous du "
-            "démarchage à domicile : ne signez rien le jour même."
-        ),
+        pdf_text(ADVICE),
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -1,0 +1,1 @@
+"""Streamlit helpers of the pages, by concern: loaders, selection, widgets, editors."""

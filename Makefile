@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test data assets chromium lint lock bench bench-solar clean
+.PHONY: run test install install-test data assets axe chromium lint lock bench bench-solar clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -13,7 +13,7 @@ run: install data
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
 ## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite
-test: install-test chromium assets data
+test: install-test chromium assets axe data
 	$(BIN)/ruff check .
 	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
 
@@ -52,6 +52,18 @@ assets: install
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
 	$(BIN)/pma-atlas assets fetch
 
+# axe-core (accessibility rules) for the browser tests, from the npm registry
+AXE_VERSION := 4.14.1
+AXE := .cache/axe-core-$(AXE_VERSION)/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar -xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js && mv package/axe.min.js . && \
+	  rm -rf package axe-core-$(AXE_VERSION).tgz
+
 # Debian's chromium for the Playwright tests (no browser download: it comes from apt)
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -72,4 +84,4 @@ bench-solar: install
 	$(BIN)/python benchmarks/solar.py --grass
 
 clean:
-	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache
+	rm -rf $(VENV) static/vendor test-artifacts .pytest_cache .cache

@@ -11,7 +11,7 @@ the legacy mode — public API only (covered by a browser test on a fresh server
 import streamlit as st
 
 from pages import accueil, cadastre_solaire, friches, parcs, signaletique
-from pages.ui import loaders, state
+from pages.ui import loaders, state, widgets
 
 PAGES = {
     "Atlas PMA": [
@@ -43,7 +43,11 @@ def main() -> None:
     st.set_page_config(
         page_title="Atlas PMA", page_icon="🗺️", layout="wide", initial_sidebar_state="auto"
     )
-    navigation = st.navigation(PAGES)
+    # Streamlit's own menu renders a <ul> whose children are <div>s (axe: list, listitem,
+    # serious; RGAA 9.3), in the sidebar and, on a phone, even with position="top": it is
+    # hidden and widgets.page_links draws plain links instead.
+    navigation = st.navigation(PAGES, position="hidden")
+    widgets.page_links(PAGES)
     state.sidebar(loaders.get_territory())
     navigation.run()
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
+from layers import charts
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.geocode import search
@@ -274,8 +275,15 @@ def render() -> None:
         else:
             left, right = st.columns(2)
             left.dataframe(classes, hide_index=True, width="stretch")
-            right.bar_chart(
-                per_commune.set_index("Commune")["GWh/an (central)"], y_label="GWh/an (central)"
+            right.altair_chart(
+                charts.bar(
+                    per_commune,
+                    "Commune",
+                    "GWh/an (central)",
+                    "Production possible des toits par commune, valeur centrale",
+                    decimals=2,
+                ),
+                width="stretch",
             )
             st.dataframe(per_commune, hide_index=True, width="stretch")
             keep = cad.roofs["commune"].isin(per_commune["Commune"])

@@ -5,6 +5,7 @@ import datetime as dt
 import streamlit as st
 from shapely.geometry import Point
 
+from layers import charts
 from layers.errors import AtlasError
 from layers.export import to_csv_bytes, to_geojson_bytes
 from layers.formatting import md_escape, public_message
@@ -117,9 +118,20 @@ def render() -> None:
     st.subheader("Avancement")
     left, right = st.columns(2)
     left.markdown("**Part posée par intercommunalité (%)**")
-    left.bar_chart(by_epci.set_index("EPCI")["% posés"], y_label="% posés")
+    left.altair_chart(
+        charts.bar(by_epci, "EPCI", "% posés", "Part des panneaux posés par intercommunalité"),
+        width="stretch",
+    )
     right.markdown("**Panneaux posés (cumul)**")
-    right.line_chart(installed_over_time(signs).set_index("mois"))
+    right.altair_chart(
+        charts.line(
+            installed_over_time(signs),
+            "mois",
+            "panneaux posés (cumul)",
+            "Nombre cumulé de panneaux posés, par mois",
+        ),
+        width="stretch",
+    )
     st.dataframe(
         by_park,
         hide_index=True,
@@ -132,7 +144,10 @@ def render() -> None:
     )
     st.markdown("**Coûts et cofinancement régional par année (€ HT)**")
     costs = costs_by_year(signs)
-    st.bar_chart(costs.set_index("Année"), stack=False)
+    st.altair_chart(
+        charts.grouped_bars(costs, "Année", "Coûts HT et cofinancement régional par année", "€ HT"),
+        width="stretch",
+    )
 
     st.subheader("Ce qui a changé")
     since = st.date_input(

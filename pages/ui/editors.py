@@ -35,7 +35,7 @@ def editor_session() -> str | None:
     """
     secrets = _secrets()
     with st.sidebar:
-        st.markdown("#### Édition")
+        st.markdown("**Édition**")
         if "auth" in secrets:
             if getattr(st.user, "is_logged_in", False):
                 identity = str(st.user.get("email") or "")

@@ -49,7 +49,7 @@ def sidebar(territory: Territory) -> Selection:
         _init_from_url(territory)
     names = territory.epci_names
     with st.sidebar:
-        st.markdown("#### Territoire")
+        st.markdown("**Territoire**")
         st.multiselect(
             "Intercommunalités (EPCI)",
             options=list(names),

@@ -108,3 +108,22 @@ def assumptions_expander(hyp: Assumptions, group: str) -> None:
                 f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
             )
         st.caption("Modifiables dans geodata/hypotheses.toml (un seul fichier, versionné).")
+
+
+def page_links(pages: dict[str, list[st.Page]]) -> None:
+    """The site menu at the top of the sidebar: one link per page, by section.
+
+    Plain links (``st.page_link``), reachable by keyboard, announced as links, the
+    current page marked by Streamlit; no list markup that assistive technologies would
+    read as broken.
+    """
+    # On a phone Streamlit still renders its own menu (a <ul> of <div>s, axe: list,
+    # listitem) whatever navigation's position; hidden (display: none also takes it out of
+    # the accessibility tree), since these links replace it. Checked by the axe tests.
+    st.html("<style>[data-testid='stSidebarNav']{display:none !important}</style>")
+    with st.sidebar:
+        st.markdown("**Atlas PMA — pages**")
+        for section, entries in pages.items():
+            st.caption(section)
+            for page in entries:
+                st.page_link(page)

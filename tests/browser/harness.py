@@ -146,3 +146,35 @@ class OfflineRouter:
         else:
             self.blanked.append(url)
             route.fulfill(status=200, body=b"", content_type="text/plain")
+
+
+AXE = next(iter(sorted((ROOT / ".cache").glob("axe-core-*/axe.min.js"))), None)
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Run axe-core in the page **and in every frame** (maps included); one line a problem.
+
+    axe's default rule set (WCAG 2.0–2.2 A/AA and best practices; RGAA 4.1 builds on
+    WCAG 2.1). ``make axe`` fetches axe-core from the npm registry into ``.cache/``.
+    """
+    assert AXE is not None, "axe-core absent : `make axe` (registre npm)"
+    script = AXE.read_text(encoding="utf-8")
+    found = []
+    for frame in page.frames:
+        if frame.is_detached():
+            continue
+        frame.evaluate(script)
+        violations = frame.evaluate(
+            """async () => {
+                const r = await axe.run(document, {resultTypes: ['violations']});
+                return r.violations.map(v => ({id: v.id, impact: v.impact,
+                    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
+            }"""
+        )
+        where = "page" if frame == page.main_frame else f"cadre {frame.name or frame.url[:40]}"
+        found += [
+            f"{where} : {v['id']} ({v['impact']}) {v['nodes']}"
+            for v in violations
+            if v["impact"] in impacts
+        ]
+    return found

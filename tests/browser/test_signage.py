@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from layers.auth import hash_password
-from tests.browser.harness import streamlit_server
+from tests.browser.harness import axe_violations, streamlit_server
 from tests.conftest import GEODATA
 
 TIMEOUT = 30_000
@@ -149,3 +149,39 @@ def test_two_editors_stale_form_gets_the_conflict(browser, router, editor_server
     assert store.history(sign_id=target).iloc[0]["qui"] == "alice"
     for pg in pages:
         pg.context.close()
+
+
+def test_editing_by_keyboard_only(page, editor_server, territory):
+    """Issue 13: log in, choose a sign, change its status and save with the keyboard only."""
+    from layers.store import open_store
+    from tests.browser.test_accessibility import tab_to
+
+    url, store_path = editor_server
+    store = open_store(store_path, territory)
+    target = store.signs().query("statut == 'demandé'").iloc[-1]["sign_id"]
+    page.goto(f"{url}/signaletique")
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    tab_to(page, sidebar.get_by_label("Identifiant"))
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type("mot-de-passe-solide")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Modifier (éditeur)")).to_be_visible(timeout=TIMEOUT)
+    panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
+    tab_to(page, panel.locator("input"))
+    page.keyboard.type(target)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"Statut : demandé · version"))).to_be_visible(
+        timeout=TIMEOUT
+    )
+    status = page.get_by_role("combobox", name="Nouveau statut")
+    tab_to(page, status)
+    page.keyboard.type("conçu")
+    page.keyboard.press("Enter")
+    save = page.get_by_role("button", name="Enregistrer")
+    tab_to(page, save)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Panneau {target} enregistré.")).to_be_visible(timeout=TIMEOUT)
+    assert store.get(target)["statut"] == "conçu"
+    assert axe_violations(page) == []  # the editor's forms too

@@ -1,0 +1,84 @@
+"""Accessible charts (Vega-Lite through Altair): a text description, no unnamed SVG parts.
+
+Streamlit's ``st.bar_chart`` / ``st.line_chart`` draw SVG mark groups without an
+accessible name (axe ``svg-img-alt``, serious; RGAA 1.1). These builders give each chart
+a French description that says what it shows **and its values** (the chart's text
+alternative), and hide the individual marks from assistive technologies. Pages render
+them with ``st.altair_chart``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from layers.formatting import fmt_float
+
+MAX_DESCRIBED = 30  # values listed in a description; beyond, the table next to it has them
+
+
+def _describe(title: str, labels: list[str], values: list[str]) -> str:
+    pairs = [f"{a} : {b}" for a, b in zip(labels, values, strict=True)][:MAX_DESCRIBED]
+    more = " …" if len(labels) > MAX_DESCRIBED else ""
+    return f"{title}. " + " ; ".join(pairs) + more
+
+
+def _finish(chart: alt.Chart, description: str) -> alt.Chart:
+    return (
+        chart.properties(description=description, height=260)
+        .configure_mark(aria=False)
+        .configure_axis(aria=False)
+        .configure_legend(aria=False)
+    )
+
+
+def bar(frame: pd.DataFrame, category: str, value: str, title: str, decimals: int = 1) -> alt.Chart:
+    """Vertical bars of ``value`` per ``category``."""
+    chart = (
+        alt.Chart(frame)
+        .mark_bar(color="#1b6e5a")
+        .encode(
+            x=alt.X(f"{category}:N", sort=None, title=category),
+            y=alt.Y(f"{value}:Q", title=value),
+            tooltip=[category, alt.Tooltip(value, format=f".{decimals}f")],
+        )
+    )
+    labels = [str(v) for v in frame[category]]
+    values = [f"{fmt_float(v, decimals)} {value}" for v in frame[value]]
+    return _finish(chart, _describe(title, labels, values))
+
+
+def line(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
+    """A line of ``y`` over time ``x`` (monthly)."""
+    chart = (
+        alt.Chart(frame)
+        .mark_line(color="#1b6e5a", point=True)
+        .encode(x=alt.X(f"{x}:T", title=x), y=alt.Y(f"{y}:Q", title=y), tooltip=[x, y])
+    )
+    if frame.empty:
+        return _finish(chart, f"{title}. Aucune donnée.")
+    last = frame.iloc[-1]
+    description = (
+        f"{title}. De {pd.Timestamp(frame[x].iloc[0]):%m/%Y} à {pd.Timestamp(last[x]):%m/%Y}, "
+        f"{fmt_float(last[y], 0)} au total."
+    )
+    return _finish(chart, description)
+
+
+def grouped_bars(frame: pd.DataFrame, category: str, title: str, unit: str) -> alt.Chart:
+    """Side-by-side bars of every other column of ``frame`` per ``category``."""
+    long = frame.melt(id_vars=[category], var_name="série", value_name="valeur")
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{category}:N", title=category),
+            xOffset="série:N",
+            y=alt.Y("valeur:Q", title=unit),
+            color=alt.Color("série:N", title=None),
+            tooltip=[category, "série", alt.Tooltip("valeur", format=",.0f")],
+        )
+    )
+    labels = [f"{r[category]} ({r['série']})" for _, r in long.iterrows()]
+    values = [f"{fmt_float(v, 0)} {unit}" for v in long["valeur"]]
+    return _finish(chart, _describe(title, labels, values))

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test data assets axe chromium lint lock bench bench-solar clean
+.PHONY: run test test-fast install install-test data assets axe chromium lint lock bench bench-solar clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -13,9 +13,13 @@ run: install data
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
 ## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite
-test: install-test chromium assets axe data
-	$(BIN)/ruff check .
+test: install-test chromium assets axe data lint
 	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
+
+## make test-fast: the library, CLI and store on GeoPackage — no browser, no PostGIS, no
+## AppTest pages, no deliberate waits — on both cores, in well under a minute
+test-fast: install-test data
+	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow"
 
 # Installs come from uv.lock (exact versions the tests passed with); `make lock` refreshes it.
 UV_VERSION := 0.13.9
@@ -72,6 +76,7 @@ chromium:
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/maps.py

@@ -24,13 +24,13 @@ import folium
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.assumptions import load_assumptions  # noqa: E402
-from layers.brownfields import BrownfieldFilter, apply_filter, brownfields_map, prepare  # noqa: E402
-from layers.catalog import read_layer  # noqa: E402
-from layers.mapping import territory_map  # noqa: E402
-from layers.parks import CONTEXT_LAYERS, load_planning, parks_map  # noqa: E402
-from layers.settings import Settings  # noqa: E402
-from layers.territory import Selection, clip, load_territory, selected_communes  # noqa: E402
+from layers.assumptions import load_assumptions
+from layers.brownfields import BrownfieldFilter, apply_filter, brownfields_map, prepare
+from layers.catalog import read_layer
+from layers.mapping import territory_map
+from layers.parks import CONTEXT_LAYERS, load_planning, parks_map
+from layers.settings import Settings
+from layers.territory import Selection, clip, load_territory, selected_communes
 
 BUDGET_BYTES = 2_000_000
 BUDGET_SECONDS = 1.0

@@ -26,11 +26,11 @@ import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.solar.demo import generate  # noqa: E402
-from layers.solar.irradiation import annual_irradiation  # noqa: E402
-from layers.solar.raster import Raster, write_cog  # noqa: E402
-from layers.solar.sky import read_weather, sky_tables, sun_and_sky  # noqa: E402
-from layers.solar.terrain import horizons, sky_view_factor, slope_aspect  # noqa: E402
+from layers.solar.demo import generate
+from layers.solar.irradiation import annual_irradiation
+from layers.solar.raster import Raster, write_cog
+from layers.solar.sky import read_weather, sky_tables, sun_and_sky
+from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
 
 ROOT = Path(__file__).resolve().parents[1]
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"

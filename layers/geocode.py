@@ -97,7 +97,7 @@ def ban_search(
     try:
         with requests.get(
             url,
-            params={"q": query, "limit": limit},
+            params={"q": query, "limit": str(limit)},
             timeout=(min(2.0, deadline_s), read_timeout),
             stream=True,
         ) as resp:
@@ -193,12 +193,12 @@ def local_search(
         for row in best.itertuples():
             results.append(
                 Address(
-                    row.label,
-                    float(row.lon),
-                    float(row.lat),
-                    row.code_insee,
+                    str(row.label),
+                    float(str(row.lon)),
+                    float(str(row.lat)),
+                    str(row.code_insee),
                     "fichier d'adresses local",
-                    float(row.match),
+                    float(str(row.match)),
                     bool(synthetic and row.synthetique == "oui"),
                 )
             )

@@ -332,8 +332,8 @@ def _add_parks(fmap: folium.Map, parks: gpd.GeoDataFrame, selected: str | None) 
 def _add_links(fmap: folium.Map, cavaliers: gpd.GeoDataFrame, links: gpd.GeoDataFrame) -> None:
     fields: list[Field] = [
         ("nom", "Liaison", None),
-        ("longueur_m", "Longueur", lambda v: f"{fmt_float(v / 1000, 2)} km"),
-    ]  # type: ignore[operator]
+        ("longueur_m", "Longueur", lambda v: f"{fmt_float(float(v) / 1000, 2)} km"),  # type: ignore[arg-type]
+    ]
     if len(cavaliers):
         folium.GeoJson(
             display_frame(cavaliers, fields),
@@ -405,8 +405,8 @@ CONTEXT_STYLE: dict[str, tuple[str, list[Field], dict[str, str], float]] = {
         [
             ("site_nom", "Friche", None),
             ("site_statut", "Statut", None),
-            ("surface_ha", "Surface", lambda v: f"{fmt_float(v, 2)} ha"),
-        ],  # type: ignore[arg-type]
+            ("surface_ha", "Surface", lambda v: f"{fmt_float(float(v), 2)} ha"),  # type: ignore[arg-type]
+        ],
         {},
         0,
     ),

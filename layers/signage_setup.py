@@ -135,7 +135,8 @@ def write_example_csv(path: Path, rows: int, territory: Territory, seed: int = 1
     rng = np.random.default_rng(seed)
     area = territory.union_4326
     x0, y0, x1, y1 = area.bounds
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     while len(xs) < rows:
         x = rng.uniform(x0, x1, rows)
         y = rng.uniform(y0, y1, rows)

@@ -362,6 +362,7 @@ class _Store:
                     f"Le panneau {sign_id} existe de nouveau : la suppression ne peut pas "
                     "être annulée."
                 )
+            assert before is not None  # checked above: both None is refused
             sign = _from_json(before)
             check(sign, self.territory)
             with self._tx() as cur:
@@ -409,7 +410,7 @@ class _Store:
         records = [_record(row) for row in frame.to_dict("records")]
         problems: list[str] = []
         line = frame.attrs.get("first_line", 1)
-        lines = {}
+        lines: dict[str, int] = {}
         for i, rec in enumerate(records):
             n = line + i
             rec["sign_id"] = rec.get("sign_id") or stable_id(rec)
@@ -786,7 +787,8 @@ def create_postgis(
                 "current_schema() AND table_name IN (%s, %s)",
                 (TABLE, HISTORY),
             )
-            if cur.fetchone()[0] and not force:
+            found = cur.fetchone()
+            if found and found[0] and not force:
                 raise StoreError(
                     f"Un inventaire existe déjà dans {mask_dsn(dsn)} (tables {TABLE}, "
                     f"{HISTORY}) : rien n'a été modifié. --force pour le remplacer "

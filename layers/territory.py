@@ -147,7 +147,7 @@ def parse_selection(
         elif value not in communes:
             communes.append(value)
     order = {c: i for i, c in enumerate(territory.epci_names)}
-    return Selection(tuple(sorted(epci, key=order.get)), tuple(communes)), notices
+    return Selection(tuple(sorted(epci, key=lambda code: order[code])), tuple(communes)), notices
 
 
 def selection_to_params(selection: Selection) -> dict[str, list[str]]:

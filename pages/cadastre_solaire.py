@@ -65,7 +65,7 @@ def render() -> None:
             )
             submitted = b_col.form_submit_button("Chercher", use_container_width=True)
 
-        def _apply(address) -> None:  # noqa: ANN001 - a layers.geocode.Address
+        def _apply(address) -> None:
             """Show the roof of a search result — once, when it is chosen, never on reruns."""
             status, roof_id = locate(address, cad, territory)
             if status == "toit" and roof_id:

@@ -49,7 +49,7 @@ RECORDED = {
 
 
 class BanHandler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         q = parse_qs(urlparse(self.path).query).get("q", [""])[0].lower()
         body = RECORDED.get(q, {"type": "FeatureCollection", "features": []})
         data = json.dumps(body).encode()

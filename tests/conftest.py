@@ -20,9 +20,33 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
 
 
+def pytest_collection_modifyitems(items):
+    """Page tests through AppTest take seconds each: marked ``apptest`` (left out of
+    ``make test-fast``, run by ``make test``)."""
+    for item in items:
+        if item.fspath.basename == "test_pages.py" or "store_copy" in item.fixturenames:
+            item.add_marker(pytest.mark.apptest)
+
+
 @pytest.fixture(scope="session")
 def territory() -> Territory:
     return load_territory(GEODATA)
+
+
+@pytest.fixture(scope="session")
+def planning(territory):
+    """Parks, links and context layers, loaded once for the whole run (read-only)."""
+    from layers.parks import load_planning
+
+    return load_planning(GEODATA, territory)
+
+
+@pytest.fixture(scope="session")
+def signs_sample(planning):
+    """The synthetic signage sample (read-only: copy before changing it)."""
+    from layers.signage import generate_sample
+
+    return generate_sample(planning.parks, planning.links)
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ def unescape_js(text: str) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
 
 
-def switch_to(at, page: str):  # noqa: ANN001, ANN201 - AppTest in, AppTest out
+def switch_to(at, page: str):
     """Open a page in AppTest: ``"pages/parcs.py"`` or ``"parcs"``.
 
     Our pages are functions registered by ``url_path`` (see app.py), which
@@ -48,5 +48,5 @@ def switch_to(at, page: str):  # noqa: ANN001, ANN201 - AppTest in, AppTest out
 
     from streamlit.util import calc_hash
 
-    at._page_hash = calc_hash(PurePath(page).stem)  # noqa: SLF001
+    at._page_hash = calc_hash(PurePath(page).stem)
     return at

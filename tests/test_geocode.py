@@ -125,7 +125,7 @@ class _Trickle(BaseHTTPRequestHandler):
 
     mode = "trickle"
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -144,6 +144,7 @@ class _Trickle(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["trickle", "huge"])
 def test_slow_or_huge_answers_fall_back_offline(territory, mode):
     """Issue 11: 1 byte every 2 s blocked the page 150 s; now a total deadline (≤ 5 s)."""

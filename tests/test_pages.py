@@ -123,10 +123,37 @@ def test_selection_follows_the_user_between_pages():
     assert "CAHC" in at.caption[0].value
 
 
-def test_downloads_carry_the_selection():
-    at = app(epci="CAHC")
-    labels = [b.label for b in at.get("download_button")]
-    assert any("CSV" in label for label in labels) and any("GeoJSON" in label for label in labels)
+@pytest.fixture
+def downloads(monkeypatch):
+    """Every file a download button was given during the test: {file name: bytes}."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        if filename and isinstance(path_or_data, bytes | bytearray):
+            files[filename] = bytes(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def test_downloads_carry_the_selection(downloads):
+    import io
+
+    import pandas as pd
+
+    app(epci="CAHC")
+    csv = next(v for k, v in downloads.items() if k.endswith(".csv"))
+    table = pd.read_csv(io.BytesIO(csv), sep=";", decimal=",", encoding="utf-8-sig", dtype=str)
+    assert len(table) == 14 and set(table["EPCI"]) == {"CAHC"}
+    assert "62427" in set(table["Code INSEE"])  # Hénin-Beaumont is in the CAHC
+    geojson = json.loads(next(v for k, v in downloads.items() if k.endswith(".geojson")))
+    assert len(geojson["features"]) == 14
+    assert {f["properties"]["epci_code"] for f in geojson["features"]} == {"CAHC"}
+    assert geojson["metadata"]["licence"]  # provenance travels with the file
 
 
 def test_hostile_geodata_is_shown_as_text(hostile_geodata, monkeypatch):

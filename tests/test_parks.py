@@ -14,14 +14,12 @@ from layers.parks import (
     filter_parks,
     length_km_in,
     lengths_by_epci,
-    load_planning,
     park_at,
     park_card,
     park_figures,
     parks_map,
 )
 from layers.territory import METRIC_CRS, Selection, clip
-from tests.conftest import GEODATA
 from tests.helpers import feature_count
 
 X0, Y0 = 680_000, 7_030_000  # somewhere in the PMA, Lambert-93
@@ -33,11 +31,6 @@ def communes_ab() -> gpd.GeoDataFrame:
         geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
         crs=METRIC_CRS,
     )
-
-
-@pytest.fixture(scope="module")
-def planning(territory) -> Planning:
-    return load_planning(GEODATA, territory)
 
 
 def test_communes_of_shapes_hand_made():

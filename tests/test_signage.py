@@ -26,15 +26,8 @@ from tests.helpers import switch_to
 
 
 @pytest.fixture(scope="module")
-def planning(territory):
-    from layers.parks import load_planning
-
-    return load_planning(GEODATA, territory)
-
-
-@pytest.fixture(scope="module")
-def sample(planning):
-    return generate_sample(planning.parks, planning.links)
+def sample(signs_sample):
+    return signs_sample.copy()
 
 
 def test_sample_is_reproducible_synthetic_and_valid(sample, planning, territory):
@@ -448,6 +441,7 @@ def test_cli_signs_default_to_the_configured_store(tmp_path, sample, monkeypatch
     assert "--force" in capsys.readouterr().err
 
 
+@pytest.mark.postgis
 def test_cli_postgis_init_twice_refused_and_dsn_masked(sample, capsys, monkeypatch):
     import os
 
@@ -464,6 +458,7 @@ def test_cli_postgis_init_twice_refused_and_dsn_masked(sample, capsys, monkeypat
     assert "existe déjà" in err and "motdepasse-secret" not in err
 
 
+@pytest.mark.apptest
 def test_readers_see_no_server_path_or_error_details(tmp_path, monkeypatch):
     """Issue 11, low: absolute paths and database details reached readers."""
     import tomllib

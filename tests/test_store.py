@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point
 
-from layers.signage import SignValidationError, generate_sample
+from layers.signage import SignValidationError
 from layers.store import (
     ConflictError,
     StoreError,
@@ -27,20 +27,16 @@ from layers.store import (
     mask_dsn,
     open_store,
 )
-from tests.conftest import GEODATA
 
 DSN_ENV = "ATLAS_TEST_POSTGIS_DSN"
 
 
 @pytest.fixture(scope="module")
-def sample(territory):
-    from layers.parks import load_planning
-
-    planning = load_planning(GEODATA, territory)
-    return generate_sample(planning.parks, planning.links).head(12)
+def sample(signs_sample):
+    return signs_sample.head(12).copy()
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
+@pytest.fixture(params=["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)])
 def store(request, tmp_path, sample, territory):
     if request.param == "geopackage":
         path = tmp_path / "signaletique.gpkg"
@@ -371,6 +367,7 @@ def test_readers_do_not_wait_for_a_writer(tmp_path, sample, territory):
         writer.close()
 
 
+@pytest.mark.postgis
 def test_postgis_init_twice_is_refused_without_force(territory, sample):
     """Critical 4: a second init would drop the inventory and its history."""
     dsn = os.environ.get(DSN_ENV)
@@ -428,7 +425,7 @@ def test_two_editors_adding_at_once_get_distinct_ids(store, sample):
     def add(user):
         try:
             ids.append(store.add({**new, "notes": user}, user))
-        except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=add, args=(u,)) for u in ("alice", "bob", "carole")]
@@ -440,7 +437,10 @@ def test_two_editors_adding_at_once_get_distinct_ids(store, sample):
     assert len(store.signs()) == len(sample) + 3
 
 
-@pytest.mark.parametrize("backend", ["geopackage", "postgis"])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["geopackage", pytest.param("postgis", marks=pytest.mark.postgis)]
+)
 def test_sigkill_during_import_leaves_nothing(tmp_path, sample, territory, backend):
     """Critical 2: SIGKILL in the middle of a 30 000-row import: no row, no history."""
     import signal

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 from shapely.geometry import Point, box
+from shapely.geometry.base import BaseGeometry
 
 from layers.assumptions import Assumptions
 from layers.formatting import fmt_float, fmt_int, pdf_text
@@ -47,7 +48,7 @@ class Cadastre:
     roofs: gpd.GeoDataFrame  # EPSG:4326, one row per roof, with ``insee`` of its commune
     irradiation_path: Path
     run: dict
-    coverage: object  # shapely polygon (EPSG:4326) of the computed area
+    coverage: BaseGeometry  # shapely polygon (EPSG:4326) of the computed area
     synthetic: bool
     addresses: pd.DataFrame | None
 
@@ -181,7 +182,7 @@ class MinZoomLayer(folium.MacroElement):
         """
     )
 
-    def __init__(self, layer: folium.Layer, zoom: int) -> None:
+    def __init__(self, layer: folium.map.Layer, zoom: int) -> None:
         super().__init__()
         self._name = "MinZoomLayer"
         self.layer = layer

@@ -162,7 +162,7 @@ def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> Distr
     )
 
 
-def _gable(z, X, Y, ground, hx, hy, w, d, eave, pitch, ridge_ew):  # noqa: ANN001
+def _gable(z, X, Y, ground, hx, hy, w, d, eave, pitch, ridge_ew):
     """Raise a gable roof over the footprint [hx, hx+w] × [hy, hy+d] (in place)."""
     inside = (X >= hx) & (X < hx + w) & (Y >= hy) & (Y < hy + d)
     if ridge_ew:

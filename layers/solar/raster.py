@@ -116,7 +116,8 @@ def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
 def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str) -> None:
     """Write a whole in-memory raster as a COG (used for small rasters and tests)."""
     tmp = Path(path).with_suffix(".tmp.tif")
-    create_tiled_gtiff(tmp, *raster.array.shape, raster.transform, raster.crs, description)
+    height, width = raster.array.shape
+    create_tiled_gtiff(tmp, height, width, raster.transform, raster.crs, description)
     with rasterio.open(tmp, "r+") as dst:
         dst.write(raster.array.astype("float32"), 1)
     to_cog(tmp, path, tags)

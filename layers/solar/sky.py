@@ -120,7 +120,7 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
     """
     if model not in ("perez", "isotropic"):
         raise AtlasError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
-    times = weather.data.index + weather.shift
+    times = pd.DatetimeIndex(weather.data.index) + pd.Timedelta(weather.shift)
     sun = pvlib.solarposition.get_solarposition(
         times, weather.latitude, weather.longitude, altitude=weather.altitude
     )

@@ -125,7 +125,7 @@ class OfflineRouter:
             return None
         return local if local.is_file() else None
 
-    def __call__(self, route) -> None:  # noqa: ANN001 - playwright Route
+    def __call__(self, route) -> None:
         url = route.request.url
         parsed = urlparse(url)
         if parsed.hostname in LOCAL_HOSTS:

@@ -30,7 +30,7 @@ from layers.catalog import read_layer
 from layers.mapping import territory_map
 from layers.parks import CONTEXT_LAYERS, load_planning, parks_map
 from layers.settings import Settings
-from layers.territory import Selection, clip, load_territory, selected_communes
+from layers.territory import Selection, load_territory, selected_communes, within_selection
 
 BUDGET_BYTES = 2_000_000
 BUDGET_SECONDS = 1.0
@@ -77,11 +77,11 @@ def main() -> None:
 
     def cases(sel: Selection):
         communes = selected_communes(territory, sel)
-        parks = clip(planning.parks, territory, sel)
-        cav = clip(planning.cavaliers, territory, sel)
-        links = clip(planning.links, territory, sel)
-        context = {k: clip(v, territory, sel) for k, v in planning.context.items()}
-        fr = clip(friches, territory, sel)
+        parks = within_selection(planning.parks, territory, sel)
+        cav = within_selection(planning.cavaliers, territory, sel)
+        links = within_selection(planning.links, territory, sel)
+        context = {k: within_selection(v, territory, sel) for k, v in planning.context.items()}
+        fr = within_selection(friches, territory, sel)
         return {
             "accueil": (lambda: territory_map(communes, territory, settings), [communes]),
             "parcs": (
@@ -126,13 +126,16 @@ def main() -> None:
                 f"{size / base:>7.2f}  {ok}"
             )
     from layers.signage_report import signage_map
-    from layers.solar.cadastre import cadastre_map, load_cadastre
+    from layers.solar.cadastre import cadastre_map, load_cadastre, map_classes
     from layers.store import open_store
 
     cad = load_cadastre(settings.geodata_dir / "demo", territory)
     if cad is not None:
         first = cad.roofs["toit_id"].iloc[0]
-        seconds, fmap = timed(lambda: cadastre_map(cad, settings, selected=first), args.repeat)
+        breaks = map_classes(load_assumptions(settings.geodata_dir))
+        seconds, fmap = timed(
+            lambda: cadastre_map(cad, settings, breaks, selected=first), args.repeat
+        )
         size = component_bytes(fmap)
         worst_t, worst_b = max(worst_t, seconds), max(worst_b, size)
         print(

@@ -15,22 +15,33 @@ from layers.errors import AtlasError
 ASSUMPTIONS_FILE = "hypotheses.toml"
 
 
+LEVELS = ("bas", "central", "haut")  # the French names of the three levels (file, columns)
+
+
 @dataclass(frozen=True)
 class Range:
-    """A low / central / high value with its provenance."""
+    """A low / central / high value with its provenance.
+
+    The code says ``low`` / ``central`` / ``high`` everywhere (as :class:`RoofEstimate`
+    does); the file and the column names users read say ``bas`` / ``central`` / ``haut``.
+    """
 
     titre: str
     unite: str
-    bas: float
+    low: float
     central: float
-    haut: float
+    high: float
     source: str
     url: str
     date: str
 
     def __post_init__(self) -> None:
-        if not self.bas <= self.central <= self.haut:
+        if not self.low <= self.central <= self.high:
             raise AtlasError(f"Hypothèse « {self.titre} » : il faut bas ≤ central ≤ haut.")
+
+    def at(self, level: str) -> float:
+        """The value of a level named the French way (``"bas"``, ``"central"``, ``"haut"``)."""
+        return {"bas": self.low, "central": self.central, "haut": self.high}[level]
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,14 @@ def load_assumptions(geodata_dir: Path) -> Assumptions:
         if not isinstance(entries, dict):
             continue
         try:
-            groups[group] = {name: Range(**values) for name, values in entries.items()}
-        except TypeError as err:
+            groups[group] = {
+                name: Range(
+                    **{k: v for k, v in values.items() if k not in ("bas", "haut")},
+                    low=values["bas"],
+                    high=values["haut"],
+                )
+                for name, values in entries.items()
+            }
+        except (TypeError, KeyError) as err:
             raise AtlasError(f"Hypothèses « {group} » incomplètes ({path}) : {err}") from err
     return Assumptions(version=str(raw.get("version", "?")), groups=groups)

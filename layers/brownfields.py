@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from layers.assets import cluster_assets
-from layers.assumptions import Assumptions
+from layers.assumptions import LEVELS, Assumptions
 from layers.formatting import fmt_float, fmt_int
 from layers.mapping import (
     DataAttribution,
@@ -31,7 +31,6 @@ from layers.mapping import (
 from layers.settings import Settings
 from layers.territory import Territory
 
-LEVELS = ("bas", "central", "haut")
 VERIFIED_LABELS = {True: "vérifié", False: "non vérifié (candidat BASIAS/BASOL)"}
 STATUS_COLORS = {
     "friche sans projet": "#d73027",
@@ -60,9 +59,9 @@ def pv_estimate(surface_m2: np.ndarray | float, hyp: Assumptions) -> dict[str, n
     yield_ = hyp.get("pv_sol", "productible")
     out: dict[str, np.ndarray] = {}
     for level in LEVELS:
-        mwc = area_ha * getattr(share, level) * getattr(density, level)
+        mwc = area_ha * share.at(level) * density.at(level)
         out[f"mwc_{level}"] = mwc
-        out[f"gwh_{level}"] = mwc * getattr(yield_, level) / 1000  # MWc·kWh/kWc = MWh
+        out[f"gwh_{level}"] = mwc * yield_.at(level) / 1000  # MWc·kWh/kWc = MWh
     return out
 
 
@@ -105,9 +104,7 @@ def apply_filter(friches: gpd.GeoDataFrame, flt: BrownfieldFilter) -> gpd.GeoDat
 
 def figures_by_epci(friches: gpd.GeoDataFrame, territory: Territory) -> pd.DataFrame:
     """Sites, hectares and PV range per EPCI (plus a total row), French headers with units."""
-    epci = friches["insee"].map(
-        dict(zip(territory.communes["insee"], territory.communes["epci_code"], strict=True))
-    )
+    epci = friches["insee"].map(territory.epci_of)
     grouped = friches.assign(EPCI=epci.fillna("hors PMA")).groupby("EPCI")
     table = grouped.agg(
         sites=("site_id", "size"),

@@ -1,8 +1,8 @@
-"""The PMA territory: communes, EPCI, the user's selection and clipping by it.
+"""The PMA territory: communes, EPCI, the user's selection and the rows within it.
 
 A :class:`Selection` (EPCI codes, commune INSEE codes) is what the shared sidebar produces
-and what the URL carries (``?epci=CALL&commune=62498``). Every layer is clipped through
-:func:`clip`, so key figures, tables and maps read the same frames.
+and what the URL carries (``?epci=CALL&commune=62498``). Every layer is restricted
+through :func:`within_selection`, so key figures, tables and maps read the same frames.
 """
 
 from __future__ import annotations
@@ -133,9 +133,7 @@ def parse_selection(
             notices.append(f"Intercommunalité inconnue ignorée : {_shown(value)}")
         elif code not in epci:
             epci.append(code)
-    commune_epci = dict(
-        zip(territory.communes["insee"], territory.communes["epci_code"], strict=True)
-    )
+    commune_epci = territory.epci_of
     communes: list[str] = []
     for value in _values(params, URL_COMMUNE):
         if value not in commune_epci:
@@ -175,10 +173,12 @@ def selection_geometry(territory: Territory, selection: Selection) -> BaseGeomet
     return selected_communes(territory, selection).geometry.union_all()
 
 
-def clip(
+def within_selection(
     gdf: gpd.GeoDataFrame, territory: Territory, selection: Selection, *, cut: bool = False
 ) -> gpd.GeoDataFrame:
-    """Restrict a layer to the selection — the one function every page uses.
+    """The rows of a layer within the selection — the one function every page uses.
+
+    Unlike ``geopandas.clip``, geometries are kept whole unless ``cut=True``.
 
     Frames with an ``insee`` column (communes, town halls…) are filtered by attribute, frames
     with an ``insee_list`` column (comma-separated codes of the communes a park or a link

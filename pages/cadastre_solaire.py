@@ -15,6 +15,7 @@ from layers.solar.cadastre import (
     cadastre_map,
     estimate_table,
     locate,
+    map_classes,
     payback_text,
     roof_at,
     roof_estimate,
@@ -133,7 +134,7 @@ def render() -> None:
 
         chosen = st.session_state.get(K_ROOF) or None
         with st.spinner("Carte…"):
-            fmap = cadastre_map(cad, settings, state.current_basemap(), chosen)
+            fmap = cadastre_map(cad, settings, map_classes(hyp), state.current_basemap(), chosen)
         widgets.clickable_map(fmap, key="carte_cadastre", on_click=_pick, height=480)
         st.caption(
             "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an). "

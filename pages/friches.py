@@ -12,7 +12,7 @@ from layers.brownfields import (
     summary_numbers,
 )
 from layers.formatting import md_escape
-from layers.territory import clip, describe_selection, selected_communes
+from layers.territory import describe_selection, selected_communes, within_selection
 from pages.ui import loaders, state, widgets
 
 
@@ -26,7 +26,7 @@ def render() -> None:
     K_SURF, K_ACT = "friches_surface", "friches_activite_un"
     KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
     VERIF = ["tous", "vérifiés", "non vérifiés"]
-    in_selection = clip(friches_all, territory, selection)
+    in_selection = within_selection(friches_all, territory, selection)
     statut_counts = option_counts(in_selection, "site_statut")
     type_counts = option_counts(in_selection, "site_type")
     all_statuts = list(option_counts(friches_all, "site_statut"))

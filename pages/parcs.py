@@ -20,10 +20,10 @@ from layers.parks import (
 )
 from layers.territory import (
     METRIC_CRS,
-    clip,
     describe_selection,
     key_figures,
     selected_communes,
+    within_selection,
 )
 from pages.ui import loaders, state, widgets
 
@@ -64,7 +64,7 @@ def render() -> None:
     )
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
     state.show_notices(notices)
-    in_selection = clip(parks_all, territory, selection)
+    in_selection = within_selection(parks_all, territory, selection)
 
     def _count_label(column: str):
         counts = in_selection[column].value_counts()
@@ -139,13 +139,14 @@ def render() -> None:
         col.metric(label, value)
 
     context = {
-        k: clip(planning.context[k], territory, selection) for k in st.session_state[K_CONTEXT]
+        k: within_selection(planning.context[k], territory, selection)
+        for k in st.session_state[K_CONTEXT]
     }
     fmap = parks_map(
         planning,
         parks,
-        clip(planning.cavaliers, territory, selection),
-        clip(planning.links, territory, selection),
+        within_selection(planning.cavaliers, territory, selection),
+        within_selection(planning.links, territory, selection),
         context,
         loaders.get_settings(),
         state.current_basemap(),

@@ -28,7 +28,7 @@ from layers.signage_report import (
     signage_map,
 )
 from layers.store import ConflictError, open_store
-from layers.territory import clip, describe_selection
+from layers.territory import describe_selection, within_selection
 from pages.ui import editors, loaders, state, widgets
 
 
@@ -57,7 +57,7 @@ def render() -> None:
     )
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
 
-    in_sel = clip(signs_all, territory, selection)
+    in_sel = within_selection(signs_all, territory, selection)
     K = {
         "parcs": "sig_parcs",
         "types": "sig_types",
@@ -91,7 +91,7 @@ def render() -> None:
 
     by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
 
-    parks_shown = clip(planning.parks, territory, selection)
+    parks_shown = within_selection(planning.parks, territory, selection)
     clicked = st.session_state.get("_sig_clic")
 
     def _remember_click(lat: float, lng: float) -> None:

@@ -19,7 +19,7 @@ from layers.parks import (
     park_figures,
     parks_map,
 )
-from layers.territory import METRIC_CRS, Selection, clip
+from layers.territory import METRIC_CRS, Selection, within_selection
 from tests.helpers import feature_count
 
 X0, Y0 = 680_000, 7_030_000  # somewhere in the PMA, Lambert-93
@@ -81,9 +81,9 @@ def test_filter_parks(planning):
 
 
 def test_clip_parks_by_commune_list(planning, territory):
-    cahc = clip(planning.parks, territory, Selection(("CAHC",)))
+    cahc = within_selection(planning.parks, territory, Selection(("CAHC",)))
     assert len(cahc) and all("CAHC" in e for e in cahc["epci"])
-    lens = clip(planning.parks, territory, Selection(communes=("62498",)))
+    lens = within_selection(planning.parks, territory, Selection(communes=("62498",)))
     assert "Parc du Louvre-Lens (Centralité)" in set(lens["nom"])
 
 

@@ -12,13 +12,13 @@ from shapely.geometry import LineString, Point, box
 
 from layers.territory import (
     Selection,
-    clip,
     communes_table,
     describe_selection,
     key_figures,
     parse_selection,
     selected_communes,
     selection_to_params,
+    within_selection,
 )
 
 
@@ -108,7 +108,7 @@ def test_communes_of_is_limited_and_sorted(territory):
 
 
 def test_clip_by_attribute(territory):
-    clipped = clip(territory.mairies, territory, Selection(("CAHC",)))
+    clipped = within_selection(territory.mairies, territory, Selection(("CAHC",)))
     assert len(clipped) == 14
 
 
@@ -118,10 +118,10 @@ def test_clip_spatial_keeps_intersecting_features(territory):
     inside_lens = lens.representative_point()
     inside_bethune = bethune.representative_point()
     points = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[inside_lens, inside_bethune], crs=4326)
-    kept = clip(points, territory, Selection(("CALL",)))
+    kept = within_selection(points, territory, Selection(("CALL",)))
     assert list(kept["nom"]) == ["a"]
     # same test in Lambert-93: the selection is reprojected, not the layer
-    kept_l93 = clip(points.to_crs(2154), territory, Selection(("CALL",)))
+    kept_l93 = within_selection(points.to_crs(2154), territory, Selection(("CALL",)))
     assert list(kept_l93["nom"]) == ["a"]
 
 
@@ -130,8 +130,8 @@ def test_clip_cut_shortens_lines_at_the_border(territory):
     inside = lens.representative_point()
     far = Point(inside.x + 1.0, inside.y)  # about 70 km east, outside the PMA
     line = gpd.GeoDataFrame({"id": [1]}, geometry=[LineString([inside, far])], crs=4326)
-    whole = clip(line, territory, Selection(communes=("62498",)))
-    cut = clip(line, territory, Selection(communes=("62498",)), cut=True)
+    whole = within_selection(line, territory, Selection(communes=("62498",)))
+    cut = within_selection(line, territory, Selection(communes=("62498",)), cut=True)
     assert whole.geometry.iloc[0].length == pytest.approx(1.0)
     assert 0 < cut.geometry.iloc[0].length < 0.1
     assert cut.geometry.iloc[0].within(lens.buffer(1e-9))
@@ -139,8 +139,8 @@ def test_clip_cut_shortens_lines_at_the_border(territory):
 
 def test_clip_empty_selection_result(territory):
     nowhere = gpd.GeoDataFrame({"id": [1]}, geometry=[Point(0, 45)], crs=4326)
-    assert clip(nowhere, territory, Selection(("CAHC",))).empty
-    assert len(clip(nowhere, territory, Selection())) == 1  # no selection: untouched
+    assert within_selection(nowhere, territory, Selection(("CAHC",))).empty
+    assert len(within_selection(nowhere, territory, Selection())) == 1  # no selection: untouched
 
 
 def test_communes_table_units_and_order(territory):
@@ -167,6 +167,8 @@ def test_clip_by_commune_list(territory):
     frame = gpd.GeoDataFrame(
         {"insee_list": ["62498,62065", "62427", ""]}, geometry=[Point(0, 0)] * 3, crs=4326
     )
-    assert len(clip(frame, territory, Selection(communes=("62065",)))) == 1
-    assert len(clip(frame, territory, Selection(("CAHC",)))) == 1  # 62427 Hénin-Beaumont
-    assert len(clip(frame, territory, Selection(("CABBALR",)))) == 0
+    assert len(within_selection(frame, territory, Selection(communes=("62065",)))) == 1
+    assert (
+        len(within_selection(frame, territory, Selection(("CAHC",)))) == 1
+    )  # 62427 Hénin-Beaumont
+    assert len(within_selection(frame, territory, Selection(("CABBALR",)))) == 0

@@ -21,12 +21,13 @@ from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
 from layers.assumptions import Assumptions
+from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, pdf_text
 from layers.geocode import Address, read_ban_csv
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
 from layers.solar.economics import RoofEstimate, estimate
-from layers.solar.tiles import CLASS_BREAKS, colorize
+from layers.solar.tiles import Breaks, colorize
 from layers.territory import Selection, Territory, selected_communes
 
 CLASS_ORDER = ["excellent", "bon", "moyen", "faible", "non adapté"]
@@ -112,6 +113,34 @@ def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tupl
     return "toit", str(cad.roofs.loc[dist.idxmin(), "toit_id"])
 
 
+MAP_COLORS = ("#3b4b5c", "#6c8ebf", "#f3d250", "#f28c28", "#c62828")
+
+
+def map_classes(hyp: Assumptions) -> Breaks:
+    """Colour classes of the irradiation map, from the same thresholds as the roof classes.
+
+    ``solaire.carte_tres_faible`` (the map's darkest class) and ``solaire.classe_moyen``,
+    ``classe_bon``, ``classe_excellent`` of ``hypotheses.toml``: one source for the map,
+    its legend and the roof cards.
+    """
+
+    def t(name: str) -> float:
+        return float(hyp.get("solaire", name).central)
+
+    lows = [t("carte_tres_faible"), t("classe_moyen"), t("classe_bon"), t("classe_excellent")]
+    if lows != sorted(lows):
+        raise AtlasError("Hypothèses : seuils de classes d'irradiation non croissants.")
+    n = [fmt_int(v) for v in lows]
+    labels = [
+        f"moins de {n[0]}",
+        f"{n[0]} à {n[1]} (faible)",
+        f"{n[1]} à {n[2]} (moyen)",
+        f"{n[2]} à {n[3]} (bon)",
+        f"{n[3]} et plus (excellent)",
+    ]
+    return list(zip([0.0, *lows], MAP_COLORS, labels, strict=True))
+
+
 ADVICE = (
     "Potentiel maximal technique : le calcul ne voit ni la charpente, ni l'état de la "
     "toiture, ni les règles d'urbanisme ou de patrimoine (secteurs protégés, Bassin minier "
@@ -190,7 +219,11 @@ class MinZoomLayer(folium.MacroElement):
 
 
 def cadastre_map(
-    cad: Cadastre, settings: Settings, basemap_id: str = "plan-ign", selected: str | None = None
+    cad: Cadastre,
+    settings: Settings,
+    breaks: Breaks,
+    basemap_id: str = "plan-ign",
+    selected: str | None = None,
 ) -> folium.Map:
     """Irradiation tiles, roof outlines from zoom 16, the chosen roof highlighted, legend."""
     focus = cad.roofs[cad.roofs["toit_id"] == selected] if selected else None
@@ -231,7 +264,7 @@ def cadastre_map(
     outlines.add_to(fmap)
     MinZoomLayer(outlines, ROOFS_FROM_ZOOM).add_to(fmap)
     Legend(
-        "Irradiation annuelle (kWh/m²/an)", [(c, label) for _v, c, label in reversed(CLASS_BREAKS)]
+        "Irradiation annuelle (kWh/m²/an)", [(c, label) for _v, c, label in reversed(breaks)]
     ).add_to(fmap)
     texts = ["Atlas PMA, moteur solaire — climat " + cad.climate]
     if cad.synthetic:
@@ -323,7 +356,7 @@ def roof_table(roofs: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def roof_thumbnail(
-    cad: Cadastre, roof: pd.Series, size_px: int = 360, margin_m: float = 25.0
+    cad: Cadastre, roof: pd.Series, breaks: Breaks, size_px: int = 360, margin_m: float = 25.0
 ) -> bytes:
     """PNG of the irradiation around a roof, the roof outlined (for the PDF sheet)."""
     import rasterio
@@ -336,7 +369,7 @@ def roof_thumbnail(
         window = from_bounds(w, s, e, n, transform=src.transform)
         data = src.read(1, window=window, boundless=True, fill_value=np.nan)
         transform = src.window_transform(window)
-    img = Image.fromarray(colorize(data, alpha=255), "RGBA").resize((size_px, size_px))
+    img = Image.fromarray(colorize(data, breaks, alpha=255), "RGBA").resize((size_px, size_px))
     draw = ImageDraw.Draw(img)
     sx, sy = size_px / data.shape[1], size_px / data.shape[0]
     inv = ~transform
@@ -394,7 +427,7 @@ def roof_sheet_pdf(
         0, 6, pdf_text(f"Édité le {today} - climat : {cad.climate}"), new_x="LMARGIN", new_y="NEXT"
     )
     y = pdf.get_y() + 2
-    pdf.image(io.BytesIO(roof_thumbnail(cad, roof)), x=10, y=y, w=70)
+    pdf.image(io.BytesIO(roof_thumbnail(cad, roof, map_classes(hyp))), x=10, y=y, w=70)
     pdf.set_xy(85, y)
     lines = [
         f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m2/an, partie utile)",
@@ -424,8 +457,8 @@ def roof_sheet_pdf(
                 0,
                 4,
                 pdf_text(
-                    f"- {item.titre} : {item.bas:g} / {item.central:g} / "
-                    f"{item.haut:g} {item.unite} ({item.date})"
+                    f"- {item.titre} : {item.low:g} / {item.central:g} / "
+                    f"{item.high:g} {item.unite} ({item.date})"
                 ),
                 new_x="LMARGIN",
                 new_y="NEXT",

@@ -10,6 +10,7 @@ None of it describes real buildings.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,19 +242,19 @@ def write_addresses(roofs: gpd.GeoDataFrame, path: Path) -> Path:
 
 def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> bool:
     """Generate and compute the demo district when its outputs are missing; True if built."""
+    from layers.assumptions import ASSUMPTIONS_FILE, load_assumptions
+    from layers.solar.cadastre import map_classes
     from layers.solar.pipeline import SolarParams, compute
     from layers.solar.tiles import render_tiles
 
     demo = Path(geodata_dir) / "demo"
-    outputs = [
-        demo / "irradiation.tif",
-        demo / "roofs.gpkg",
-        demo / "adresses-demo.csv",
-        demo / "run.json",
-    ]
     tiles = Path(static_dir) / "tiles" / "solaire"
-    if all(p.is_file() for p in outputs) and (tiles / "16").is_dir():
+    if demo_is_current(geodata_dir, static_dir):
         return False
+    stamp = _assumptions_stamp(Path(geodata_dir) / ASSUMPTIONS_FILE)
+    breaks = map_classes(load_assumptions(geodata_dir))
+    shutil.rmtree(tiles, ignore_errors=True)
+    (demo / STAMP).unlink(missing_ok=True)
     district = generate()
     inputs = write_district(district, demo / "entrees")
     compute(
@@ -264,7 +265,41 @@ def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> 
         roofs_path=inputs["roofs"],
         dtm_path=inputs["dtm"],
         progress=progress,
+        geodata_dir=Path(geodata_dir),
     )
     write_addresses(district.roofs, demo / "adresses-demo.csv")
-    render_tiles(demo / "irradiation.tif", tiles, progress=progress)
+    render_tiles(demo / "irradiation.tif", tiles, breaks, progress=progress)
+    (demo / STAMP).write_text(stamp, encoding="utf-8")
     return True
+
+
+STAMP = "hypotheses.sha256"  # the assumptions the demo's figures and tiles were made with
+
+
+def _assumptions_stamp(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def demo_is_current(geodata_dir: Path, static_dir: Path) -> bool:
+    """Whether the demo's outputs exist and were made with today's ``hypotheses.toml``.
+
+    Editing the assumptions (roof classes, power density, map classes…) makes the demo
+    stale: ``pma-atlas data prepare`` (run by ``make run``) then recomputes it.
+    """
+    from layers.assumptions import ASSUMPTIONS_FILE
+
+    demo = Path(geodata_dir) / "demo"
+    outputs = [
+        demo / "irradiation.tif",
+        demo / "roofs.gpkg",
+        demo / "adresses-demo.csv",
+        demo / "run.json",
+        demo / STAMP,
+    ]
+    tiles = Path(static_dir) / "tiles" / "solaire"
+    if not (all(p.is_file() for p in outputs) and (tiles / "16").is_dir()):
+        return False
+    stamp = (demo / STAMP).read_text(encoding="utf-8").strip()
+    return stamp == _assumptions_stamp(Path(geodata_dir) / ASSUMPTIONS_FILE)

@@ -107,8 +107,8 @@ def estimate(
     base_price = eco["prix_electricite"].central if price is None else price
 
     def scenario(level: str, cost_level: str, prod: float) -> Result:
-        share = getattr(eco["part_autoconsommee"], level) if self_share is None else self_share
-        growth = getattr(eco["evolution_prix"], level) if price_growth is None else price_growth
+        share = eco["part_autoconsommee"].at(level) if self_share is None else self_share
+        growth = eco["evolution_prix"].at(level) if price_growth is None else price_growth
         return simulate(
             Scenario(
                 kwc=kwc,
@@ -117,7 +117,7 @@ def estimate(
                 self_share=share,
                 price=base_price,
                 price_growth=growth,
-                cost_per_kwc=getattr(eco["prix_installe"], cost_level),
+                cost_per_kwc=eco["prix_installe"].at(cost_level),
                 surplus_tariff=eco["tarif_surplus_9kwc"].central,
                 premium_per_kwc=eco["prime_autoconsommation_9kwc"].central,
                 degradation=eco["degradation"].central,
@@ -133,7 +133,7 @@ def estimate(
         high=scenario("haut", "bas", high),
         production=production,
         household_share=(low / typical, mid / typical, high / typical),
-        co2_t=(low * co2.bas / 1000, mid * co2.central / 1000, high * co2.haut / 1000),
+        co2_t=(low * co2.low / 1000, mid * co2.central / 1000, high * co2.high / 1000),
     )
 
 
@@ -153,10 +153,10 @@ def water_heater(persons: int, hyp: Assumptions, price: float | None = None) -> 
     p = hyp.get("economie", "prix_electricite").central if price is None else price
     levels = ("bas", "central", "haut")
     kwh = tuple(
-        persons * getattr(ce["besoin_par_personne"], lv) * getattr(ce["couverture_solaire"], lv)
+        persons * ce["besoin_par_personne"].at(lv) * ce["couverture_solaire"].at(lv)
         for lv in levels
     )
     eur = tuple(k * p for k in kwh)
-    cost = (ce["prix_installe"].haut, ce["prix_installe"].central, ce["prix_installe"].bas)
+    cost = (ce["prix_installe"].high, ce["prix_installe"].central, ce["prix_installe"].low)
     payback = tuple(c / e if e > 0 else None for c, e in zip(cost, eur, strict=True))
     return WaterHeater(kwh, eur, cost, payback)  # type: ignore[arg-type]

@@ -203,6 +203,7 @@ def compute(
     roofs_path: Path | None = None,
     dtm_path: Path | None = None,
     progress: bool = True,
+    geodata_dir: Path | None = None,
 ) -> RunReport:
     """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``.
 
@@ -218,7 +219,9 @@ def compute(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        report = _compute(dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress)
+        report = _compute(
+            dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress, geodata_dir
+        )
         report.outputs = {
             k: (str(out_dir / Path(v).name) if isinstance(v, str) else v)
             for k, v in report.outputs.items()
@@ -274,6 +277,7 @@ def _compute(
     roofs_path: Path | None,
     dtm_path: Path | None,
     progress: bool,
+    geodata_dir: Path | None = None,
 ) -> RunReport:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -348,7 +352,13 @@ def _compute(
         t3 = time.perf_counter()
         roofs_out = out_dir / "roofs.gpkg"
         n_roofs = roofs_from_files(
-            roofs_path, target, dsm_path, roofs_out, dtm_path, weather.describe()
+            roofs_path,
+            target,
+            dsm_path,
+            roofs_out,
+            dtm_path,
+            weather.describe(),
+            **({"geodata_dir": geodata_dir} if geodata_dir else {}),
         )
         timings["roofs"] = time.perf_counter() - t3
         report.outputs["roofs"] = str(roofs_out)

@@ -119,9 +119,9 @@ def roof_statistics(
         hyp.get("solaire", "ratio_performance"),
     )
     for level in LEVELS:
-        kwc = area * getattr(density, level)
+        kwc = area * density.at(level)
         out[f"kwc_{level}"] = kwc.round(2)
-        out[f"kwh_an_{level}"] = (energy * getattr(density, level) * getattr(pr, level)).round(0)
+        out[f"kwh_an_{level}"] = (energy * density.at(level) * pr.at(level)).round(0)
     out["classe"] = [roof_class(i, a, hyp) for i, a in zip(mean_irr, area, strict=True)]
     return out
 

@@ -7,6 +7,7 @@ of the visible area at the current zoom, as for any basemap.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +19,8 @@ from rasterio.warp import reproject, transform_bounds
 from tqdm import tqdm
 
 HALF = 20037508.342789244  # half the Web Mercator world width [m]
-# kWh/m²/an class breaks → colours (same order as the legend)
-CLASS_BREAKS = [
-    (0, "#3b4b5c", "moins de 700"),
-    (700, "#6c8ebf", "700 à 950 (faible)"),
-    (950, "#f3d250", "950 à 1 100 (moyen)"),
-    (1100, "#f28c28", "1 100 à 1 250 (bon)"),
-    (1250, "#c62828", "1 250 et plus (excellent)"),
-]
+# (lower bound in kWh/m²/an, colour "#rrggbb", legend label), ascending
+Breaks = Sequence[tuple[float, str, str]]
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -44,11 +39,11 @@ def tile_range(bounds: tuple[float, float, float, float], z: int) -> tuple[range
     return range(x0, x1 + 1), range(y0, y1 + 1)
 
 
-def colorize(values: np.ndarray, alpha: int = 210) -> np.ndarray:
-    """RGBA image of irradiation values by class; transparent where NaN."""
+def colorize(values: np.ndarray, breaks: Breaks, alpha: int = 210) -> np.ndarray:
+    """RGBA image of irradiation values by class (``breaks``); transparent where NaN."""
     rgba = np.zeros(values.shape + (4,), dtype=np.uint8)
     finite = np.isfinite(values)
-    for lower, color, _label in CLASS_BREAKS:
+    for lower, color, _label in breaks:
         rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
         rgba[finite & (values >= lower), :3] = rgb
     rgba[finite, 3] = alpha
@@ -56,7 +51,11 @@ def colorize(values: np.ndarray, alpha: int = 210) -> np.ndarray:
 
 
 def render_tiles(
-    cog: Path, out_dir: Path, zooms: range = range(14, 20), progress: bool = False
+    cog: Path,
+    out_dir: Path,
+    breaks: Breaks,
+    zooms: range = range(14, 20),
+    progress: bool = False,
 ) -> int:
     """Write ``out_dir/{z}/{x}/{y}.png`` for every tile touching the raster; returns a count.
 
@@ -87,7 +86,7 @@ def render_tiles(
                 continue
             path = out_dir / str(z) / str(x) / f"{y}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(colorize(data), "RGBA").save(path, optimize=True)
+            Image.fromarray(colorize(data, breaks), "RGBA").save(path, optimize=True)
             written += 1
     return written
 

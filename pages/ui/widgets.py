@@ -103,8 +103,8 @@ def assumptions_expander(hyp: Assumptions, group: str) -> None:
         for item in hyp.groups[group].values():
             link = f" — [source]({item.url})" if item.url.startswith("https://") else ""
             st.markdown(
-                f"**{md_escape(item.titre)}** : {item.bas:g} / {item.central:g} / "
-                f"{item.haut:g} {md_escape(item.unite)} (bas / central / haut)  \n"
+                f"**{md_escape(item.titre)}** : {item.low:g} / {item.central:g} / "
+                f"{item.high:g} {md_escape(item.unite)} (bas / central / haut)  \n"
                 f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
             )
         st.caption("Modifiables dans geodata/hypotheses.toml (un seul fichier, versionné).")

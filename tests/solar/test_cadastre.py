@@ -13,13 +13,14 @@ from layers.solar.cadastre import (
     cadastre_map,
     load_cadastre,
     locate,
+    map_classes,
     roof_at,
     roof_estimate,
     roof_sheet_pdf,
     territory_figures,
 )
 from layers.solar.demo import prepare_demo
-from layers.solar.tiles import CLASS_BREAKS, colorize, lonlat_to_tile
+from layers.solar.tiles import colorize, lonlat_to_tile
 from layers.territory import Selection
 from tests.conftest import GEODATA
 from tests.helpers import feature_count, unescape_js
@@ -80,7 +81,11 @@ def test_territory_figures_follow_the_selection(cad, territory):
 
 def test_map_has_tiles_outlines_and_legend(cad, settings):
     chosen = cad.roofs["toit_id"].iloc[0]
-    html = unescape_js(cadastre_map(cad, settings, selected=chosen).get_root().render())
+    html = unescape_js(
+        cadastre_map(cad, settings, map_classes(load_assumptions(GEODATA)), selected=chosen)
+        .get_root()
+        .render()
+    )
     assert feature_count(html) == len(cad.roofs)
     assert "/app/static/tiles/solaire/{z}/{x}/{y}.png" in html
     assert "getZoom() >= 16" in html
@@ -103,11 +108,27 @@ def test_tiles_exist_and_match_the_raster(cad):
 
 
 def test_colorize_classes():
+    breaks = map_classes(load_assumptions(GEODATA))
+    assert [b[0] for b in breaks] == [0.0, 700.0, 950.0, 1100.0, 1250.0]  # from the file
     values = np.array([[np.nan, 600.0, 800.0, 1000.0, 1200.0, 1300.0]])
-    rgba = colorize(values)
+    rgba = colorize(values, breaks)
     assert rgba[0, 0, 3] == 0
-    for i, (_lower, color, _label) in enumerate(CLASS_BREAKS, start=1):
+    for i, (_lower, color, _label) in enumerate(breaks, start=1):
         assert tuple(rgba[0, i, :3]) == tuple(int(color[k : k + 2], 16) for k in (1, 3, 5))
+
+
+def test_map_classes_follow_the_assumptions_file(tmp_path):
+    """Issue 13: the map's colour classes and legend come from hypotheses.toml."""
+    import shutil
+
+    shutil.copy(GEODATA / "hypotheses.toml", tmp_path / "hypotheses.toml")
+    text = (tmp_path / "hypotheses.toml").read_text(encoding="utf-8")
+    start = text.index("[solaire.classe_bon]")
+    part = text[start:].replace("central = 1100", "central = 1150", 1)
+    part = part.replace("bas = 1100", "bas = 1150", 1).replace("haut = 1100", "haut = 1150", 1)
+    (tmp_path / "hypotheses.toml").write_text(text[:start] + part, encoding="utf-8")
+    breaks = map_classes(load_assumptions(tmp_path))
+    assert breaks[3][0] == 1150 and breaks[3][2].startswith("1\u202f150 à 1\u202f250")
 
 
 def test_pdf_sheet(cad):
@@ -123,3 +144,19 @@ def test_pdf_sheet(cad):
 def test_demo_addresses_are_unique(cad):
     assert cad.addresses["label"].is_unique
     assert cad.roofs["adresse"].is_unique
+
+
+def test_editing_the_assumptions_makes_the_demo_stale(tmp_path):
+    """Issue 13: editing hypotheses.toml recomputes the demo's figures (make run)."""
+    import shutil
+
+    from layers.solar.demo import demo_is_current
+
+    geodata = tmp_path / "geodata"
+    shutil.copytree(GEODATA, geodata)
+    static = tmp_path / "static"
+    shutil.copytree(TILES / "16", static / "tiles" / "solaire" / "16")
+    assert demo_is_current(geodata, static)  # `make test` prepared it with today's file
+    hyp = geodata / "hypotheses.toml"
+    hyp.write_text(hyp.read_text(encoding="utf-8") + "\n# modifié\n", encoding="utf-8")
+    assert not demo_is_current(geodata, static)

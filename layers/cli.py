@@ -1,4 +1,13 @@
-"""Command line: ``pma-atlas data check``, ``pma-atlas data prepare``, ``pma-atlas assets fetch``.
+"""Command line ``pma-atlas``: every command, in French, with progress bars where long.
+
+- ``data check``: validate every layer of geodata/ (CRS, geometries, fields, metadata).
+- ``data prepare``: make geodata/ ready for the app (demo cadastre, signage sample).
+- ``assets fetch``: copy Leaflet from the npm registry for the offline (intranet) mode.
+- ``solar compute``: irradiation per pixel and per roof from a DSM (all or nothing).
+- ``solar demo``: write the fictional demo district (DSM, DTM, roofs).
+- ``signs init``: create the signage inventory (refuses to replace one without --force).
+- ``signs import``: import a CSV or GeoPackage of signs, in one transaction.
+- ``signs hash-password``: the secrets.toml line for an editor.
 
 Exit codes: 0 success, 1 a problem was found (messages in French on stderr), 2 bad usage.
 """

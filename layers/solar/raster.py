@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import rasterio
 from affine import Affine
@@ -122,3 +125,78 @@ def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str
         dst.write(raster.array.astype("float32"), 1)
     to_cog(tmp, path, tags)
     tmp.unlink()
+
+
+def rasterize_ids(
+    geometries: Sequence[object], transform: Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    """Burn polygon ``i`` as value ``i + 1`` (int32, 0 elsewhere), later polygons on top.
+
+    Same rule as GDAL's default (``rasterio.features.rasterize``): a pixel belongs to a
+    polygon when its centre is inside (even-odd rule, holes and multipolygons included).
+    A numba scanline over the coordinate arrays: no per-geometry Python object is built,
+    which made rasterio's route (``__geo_interface__`` for each of 100 000 roofs) the
+    slowest part of the roof statistics.
+    """
+    import shapely
+
+    geoms = np.asarray(geometries, dtype=object)
+    parts, part_geom = shapely.get_parts(geoms, return_index=True)
+    polys = shapely.get_type_id(parts) == 3
+    parts, part_geom = parts[polys], part_geom[polys]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    inv = ~transform
+    cols = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
+    rows = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
+    ring_start = np.searchsorted(coord_ring, np.arange(len(rings) + 1)).astype(np.int64)
+    ring_geom = part_geom[ring_part].astype(np.int64)
+    out = np.zeros(shape, dtype=np.int32)
+    _scanline(cols, rows, ring_start, ring_geom, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scanline(xs, ys, ring_start, ring_geom, out):  # pragma: no cover - numba
+    n_rings = ring_start.shape[0] - 1
+    height, width = out.shape
+    crossings = np.empty(max(xs.shape[0], 1), dtype=np.float64)
+    first = 0
+    while first < n_rings:
+        g = ring_geom[first]
+        last = first
+        while last + 1 < n_rings and ring_geom[last + 1] == g:
+            last += 1
+        lo = ring_start[first]
+        hi = ring_start[last + 1]
+        ymin, ymax = ys[lo], ys[lo]
+        for k in range(lo, hi):
+            ymin = min(ymin, ys[k])
+            ymax = max(ymax, ys[k])
+        r0 = max(int(math.ceil(ymin - 0.5)), 0)
+        r1 = min(int(math.floor(ymax - 0.5)), height - 1)
+        for r in range(r0, r1 + 1):
+            yc = r + 0.5
+            n = 0
+            for ring in range(first, last + 1):
+                for k in range(ring_start[ring], ring_start[ring + 1] - 1):
+                    y1, y2 = ys[k], ys[k + 1]
+                    if (y1 <= yc < y2) or (y2 <= yc < y1):
+                        x1, x2 = xs[k], xs[k + 1]
+                        crossings[n] = x1 + (yc - y1) * (x2 - x1) / (y2 - y1)
+                        n += 1
+            if n < 2:
+                continue
+            for i in range(1, n):  # insertion sort: a handful of crossings per row
+                v = crossings[i]
+                j = i - 1
+                while j >= 0 and crossings[j] > v:
+                    crossings[j + 1] = crossings[j]
+                    j -= 1
+                crossings[j + 1] = v
+            for p in range(0, n - 1, 2):
+                c0 = max(int(math.ceil(crossings[p] - 0.5)), 0)
+                c1 = min(int(math.ceil(crossings[p + 1] - 0.5)), width)
+                for c in range(c0, c1):
+                    out[r, c] = g + 1
+        first = last + 1

@@ -8,18 +8,19 @@ sum per roof with ``numpy.bincount``. Areas are the sloped surface: pixel area /
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pyogrio
-from rasterio.features import rasterize
 from scipy import ndimage
 
 from layers.assumptions import Assumptions, load_assumptions
 from layers.errors import AtlasError
 from layers.settings import DEFAULT_GEODATA
-from layers.solar.raster import Raster, read_raster
+from layers.solar.raster import Raster, rasterize_ids, read_raster
 from layers.solar.terrain import slope_aspect
 
 ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest", "nord-ouest"]
@@ -31,6 +32,26 @@ def orientation_label(azimuth: float, tilt: float) -> str:
     if np.isnan(azimuth) or tilt < 5:
         return "plat"
     return ORIENTATIONS[int(((azimuth + 22.5) % 360) // 45)]
+
+
+def orientation_labels(azimuth: np.ndarray, tilt: np.ndarray) -> np.ndarray:
+    """:func:`orientation_label` for whole arrays (one call for 100 000 roofs)."""
+    with np.errstate(invalid="ignore"):
+        sector = np.nan_to_num(((azimuth + 22.5) % 360) // 45).astype(int) % 8
+        labels = np.array(ORIENTATIONS, dtype=object)[sector]
+        labels[np.isnan(azimuth) | (tilt < 5)] = "plat"
+    return labels
+
+
+def roof_classes(irradiation: np.ndarray, usable_m2: np.ndarray, hyp: Assumptions) -> np.ndarray:
+    """:func:`roof_class` for whole arrays."""
+    panel = hyp.get("solaire", "surface_panneau").central
+    out = np.full(len(irradiation), "faible", dtype=object)
+    with np.errstate(invalid="ignore"):
+        for name in ("moyen", "bon", "excellent"):  # ascending: the best class wins
+            out[irradiation >= hyp.get("solaire", f"classe_{name}").central] = name
+        out[(usable_m2 <= 0) | (usable_m2 < panel) | np.isnan(irradiation)] = "non adapté"
+    return out
 
 
 def roof_class(irradiation: float, usable_m2: float, hyp: Assumptions) -> str:
@@ -61,46 +82,39 @@ def roof_statistics(
         raise AtlasError("Les toits doivent être dans le système de coordonnées du MNS.")
     irr = irradiation.array
     n = len(roofs)
-    ids = rasterize(
-        ((geom, i + 1) for i, geom in enumerate(roofs.geometry)),
-        out_shape=irr.shape,
-        transform=irradiation.transform,
-        fill=0,
-        dtype="int32",
-    )
+    ids = rasterize_ids(roofs.geometry.to_numpy(), irradiation.transform, irr.shape)
     cell = irradiation.cell_size_m
-    tilt = np.where(np.isfinite(surface_tilt), surface_tilt, 0.0)
-    sloped_area = cell * cell / np.cos(np.radians(tilt))
-    data = (ids > 0) & np.isfinite(irr) & np.isfinite(surface_tilt)
-    usable = (
-        data
-        & (surface_tilt <= hyp.get("solaire", "pente_max").central)
-        & (irr >= hyp.get("solaire", "seuil_irradiation").central)
+    hag = height_above_ground if height_above_ground is not None else np.zeros((1, 1), "float32")
+    data, usable = _masks(
+        ids,
+        np.asarray(irr, dtype="float32"),
+        np.asarray(surface_tilt, dtype="float32"),
+        np.asarray(hag, dtype="float32"),
+        height_above_ground is not None,
+        float(hyp.get("solaire", "pente_max").central),
+        float(hyp.get("solaire", "seuil_irradiation").central),
+        float(hyp.get("solaire", "hauteur_min_toit").central),
     )
-    if height_above_ground is not None:
-        usable &= height_above_ground >= hyp.get("solaire", "hauteur_min_toit").central
-    usable = _drop_fragments(
-        usable, ids, sloped_area, hyp.get("solaire", "surface_panneau").central
+    # connected usable pieces (8-neighbours); a piece is split where roofs meet
+    labels, _ = ndimage.label(usable, structure=np.ones((3, 3)))
+    sums = _per_roof(
+        ids,
+        labels,
+        data,
+        usable,
+        np.asarray(irr, dtype="float32"),
+        np.asarray(surface_tilt, dtype="float32"),
+        np.asarray(surface_azimuth, dtype="float32"),
+        float(cell * cell),
+        float(hyp.get("solaire", "surface_panneau").central),
+        n,
     )
-
-    def per_roof(weights: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.bincount(ids[mask], weights=weights[mask], minlength=n + 1)[1:]
-
-    one = np.ones(irr.shape)
-    foot_px = np.bincount(ids.ravel(), minlength=n + 1)[1:]
-    data_px = per_roof(one, data)
-    irr0 = np.where(np.isfinite(irr), irr, 0.0)
-    area = per_roof(sloped_area, usable)
-    energy = per_roof(irr0 * sloped_area, usable)
-    rad = np.radians(np.where(np.isfinite(surface_azimuth), surface_azimuth, 0.0))
-    sin_az = per_roof(np.sin(rad) * sloped_area, usable)
-    cos_az = per_roof(np.cos(rad) * sloped_area, usable)
-    tilt_sum = per_roof(tilt * sloped_area, usable)
+    foot_px, data_px, irr_sum, area, energy, sin_az, cos_az, tilt_sum = sums
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_irr = energy / area
         mean_tilt = tilt_sum / area
         mean_az = np.degrees(np.arctan2(sin_az, cos_az)) % 360
-        roof_mean = per_roof(irr0, data) / data_px
+        roof_mean = irr_sum / data_px
     footprint_m2 = roofs.geometry.area.to_numpy() * _crs_area_factor(roofs)
     out = roofs.copy()
     out["surface_emprise_m2"] = footprint_m2.round(1)
@@ -113,7 +127,7 @@ def roof_statistics(
     out["irradiation_utile"] = np.round(mean_irr, 1)  # kWh/m²/an, usable part
     out["pente_dominante"] = np.round(mean_tilt, 1)
     out["orientation_dominante"] = np.round(mean_az, 1)
-    out["orientation"] = [orientation_label(a, t) for a, t in zip(mean_az, mean_tilt, strict=True)]
+    out["orientation"] = orientation_labels(mean_az, mean_tilt)
     density, pr = (
         hyp.get("solaire", "puissance_surfacique"),
         hyp.get("solaire", "ratio_performance"),
@@ -122,7 +136,7 @@ def roof_statistics(
         kwc = area * density.at(level)
         out[f"kwc_{level}"] = kwc.round(2)
         out[f"kwh_an_{level}"] = (energy * density.at(level) * pr.at(level)).round(0)
-    out["classe"] = [roof_class(i, a, hyp) for i, a in zip(mean_irr, area, strict=True)]
+    out["classe"] = roof_classes(mean_irr, area, hyp)
     return out
 
 
@@ -131,20 +145,99 @@ def _crs_area_factor(gdf: gpd.GeoDataFrame) -> float:
     return factor * factor
 
 
-def _drop_fragments(
-    usable: np.ndarray, ids: np.ndarray, area: np.ndarray, min_area: float
-) -> np.ndarray:
-    """Remove connected pieces (per roof) whose sloped area is smaller than a panel."""
-    labels, n_labels = ndimage.label(usable, structure=np.ones((3, 3)))
-    if n_labels == 0:
-        return usable
-    key = labels.astype(np.int64) * (int(ids.max()) + 1) + ids  # a piece never spans roofs
-    flat = key[usable]
-    uniq, inverse = np.unique(flat, return_inverse=True)
-    piece_area = np.bincount(inverse, weights=area[usable])
-    keep = usable.copy()
-    keep[usable] = piece_area[inverse] >= min_area
-    return keep
+@numba.njit(cache=True, nogil=True)
+def _masks(ids, irr, tilt, hag, use_hag, tilt_max, irr_min, height_min):  # pragma: no cover
+    """Pixels of a roof with data, and those usable (slope, sun, height above ground)."""
+    rows, cols = ids.shape
+    data = np.zeros((rows, cols), dtype=np.bool_)
+    usable = np.zeros((rows, cols), dtype=np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            if ids[r, c] == 0:
+                continue
+            i, t = irr[r, c], tilt[r, c]
+            if not (math.isfinite(i) and math.isfinite(t)):
+                continue
+            data[r, c] = True
+            if t <= tilt_max and i >= irr_min and (not use_hag or hag[r, c] >= height_min):
+                usable[r, c] = True
+    return data, usable
+
+
+@numba.njit(cache=True, nogil=True)
+def _per_roof(
+    ids, labels, data, usable, irr, tilt, azimuth, cell2, min_piece, n
+):  # pragma: no cover
+    """Sums per roof in two passes over the pixels (no per-roof Python work).
+
+    Usable pieces (connected, within one roof) smaller than ``min_piece`` m² (one panel)
+    are dropped. Returns footprint and data pixel counts, the irradiation sum over the
+    roof's data pixels, then over its usable part: sloped area [m²], energy [kWh/an],
+    area-weighted sin/cos of the aspect and the tilt.
+    """
+    rows, cols = ids.shape
+    width = np.int64(n + 1)
+    n_labels = labels.max() + 1
+    # area per piece: per label while a label stays on one roof (nearly always), per
+    # (label, roof) pair in a dict for the few labels that straddle two roofs
+    by_label = np.zeros(n_labels)
+    roof_of = np.zeros(n_labels, dtype=np.int64)
+    mixed = np.zeros(n_labels, dtype=np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            if usable[r, c]:
+                lab = labels[r, c]
+                if roof_of[lab] == 0:
+                    roof_of[lab] = ids[r, c]
+                elif roof_of[lab] != ids[r, c]:
+                    mixed[lab] = True
+    piece = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
+    for r in range(rows):
+        for c in range(cols):
+            if usable[r, c]:
+                lab = labels[r, c]
+                a = cell2 / math.cos(math.radians(tilt[r, c]))
+                if mixed[lab]:
+                    key = np.int64(lab) * width + ids[r, c]
+                    piece[key] = piece.get(key, 0.0) + a
+                else:
+                    by_label[lab] += a
+    foot = np.zeros(n)
+    data_px = np.zeros(n)
+    irr_sum = np.zeros(n)
+    area = np.zeros(n)
+    energy = np.zeros(n)
+    sin_az = np.zeros(n)
+    cos_az = np.zeros(n)
+    tilt_sum = np.zeros(n)
+    for r in range(rows):
+        for c in range(cols):
+            k = ids[r, c] - 1
+            if k < 0:
+                continue
+            foot[k] += 1.0
+            if not data[r, c]:
+                continue
+            data_px[k] += 1.0
+            irr_sum[k] += irr[r, c]
+            if not usable[r, c]:
+                continue
+            lab = labels[r, c]
+            size = piece[np.int64(lab) * width + ids[r, c]] if mixed[lab] else by_label[lab]
+            if size < min_piece:
+                continue
+            t = tilt[r, c]
+            a = cell2 / math.cos(math.radians(t))
+            area[k] += a
+            energy[k] += irr[r, c] * a
+            az = azimuth[r, c]
+            if math.isfinite(az):
+                sin_az[k] += math.sin(math.radians(az)) * a
+                cos_az[k] += math.cos(math.radians(az)) * a
+            else:
+                cos_az[k] += a
+            tilt_sum[k] += t * a
+    return foot, data_px, irr_sum, area, energy, sin_az, cos_az, tilt_sum
 
 
 def roofs_from_files(

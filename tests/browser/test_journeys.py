@@ -167,11 +167,8 @@ def click_at_lat_lng(page, lat, lng):
     page.mouse.click(box["x"] + x, box["y"] + y)
 
 
-def test_click_a_park_shows_its_card(page, server, territory, artifacts):
-    from layers.parks import load_planning
-    from tests.conftest import GEODATA
-
-    parks = load_planning(GEODATA, territory).parks
+def test_click_a_park_shows_its_card(page, server, planning, artifacts):
+    parks = planning.parks
     target = parks[parks["nom"] == "Terrils 40 et 41"]
     inside = target.geometry.iloc[0].representative_point()
     open_page(page, f"{server}/parcs?commune=62443")  # Hersin-Coupigny

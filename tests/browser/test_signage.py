@@ -46,20 +46,8 @@ def test_editor_changes_a_status_and_it_persists(page, editor_server, artifacts,
     page.goto(f"{url}/signaletique")
     expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
     before = int(metric(page, "Posés"))
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_label("Identifiant").fill("alice")
-    sidebar.get_by_label("Mot de passe").fill("mot-de-passe-solide")
-    sidebar.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("heading", name="Modifier (éditeur)")).to_be_visible(timeout=TIMEOUT)
-
-    panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
-    panel.locator("input").click()
-    page.keyboard.type(target)
-    expect(page.get_by_role("option", name=re.compile(rf"^{target} —"))).to_be_visible()
-    page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"Statut : demandé · version"))).to_be_visible(
-        timeout=TIMEOUT
-    )
+    login(page, url, "alice", "mot-de-passe-solide")
+    open_sign(page, target, "demandé")
     status = page.get_by_role("combobox", name="Nouveau statut")
     expect(status).to_have_count(1, timeout=TIMEOUT)  # the previous sign's form is gone
     expect(status).to_have_value("demandé")

@@ -1,0 +1,169 @@
+"""Load benchmark: simulated users speaking Streamlit's own websocket protocol (no browser).
+
+    .venv/bin/python benchmarks/load.py [--users 10] [--rounds 2] [--url http://host:port]
+
+Each user opens one websocket (``/_stcore/stream``, as the browser does) and asks for the
+pages of the mix one after the other, ``--rounds`` times, with no pause: a rerun is a
+``BackMsg.rerun_script`` carrying the page and its query string, and it ends at the
+server's ``script_finished`` message. Prints reruns/s, p50/p95/max latency and the server's
+RSS (when this script started it, or with ``--pid``). Without ``--url`` it starts one
+``streamlit run app.py`` on a free port. Traffic goes to loopback only, bounded in count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MIX = [
+    ("accueil", "epci=CALL"),
+    ("parcs", "epci=CAHC"),
+    ("cadastre_solaire", "epci=CALL"),
+    ("friches", "epci=CABBALR"),
+]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children [MB] (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+TITLES: set[str] = set()  # page titles seen: proof that each page really ran
+
+
+async def user(url: str, rounds: int, latencies: list[float], errors: list[str]) -> None:
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    titles = TITLES
+    ws_url = url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
+    async with websockets.connect(
+        ws_url, subprotocols=["streamlit"], max_size=64 * 2**20, open_timeout=30
+    ) as ws:
+        for _ in range(rounds):
+            for page, query in MIX:
+                msg = BackMsg()
+                msg.rerun_script.query_string = query
+                msg.rerun_script.page_name = page
+                t0 = time.perf_counter()
+                await ws.send(msg.SerializeToString())
+                while True:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=120)
+                    fwd = ForwardMsg()
+                    fwd.ParseFromString(raw)
+                    kind = fwd.WhichOneof("type")
+                    if kind == "session_event" and fwd.session_event.HasField(
+                        "script_compilation_exception"
+                    ):
+                        errors.append(f"{page}: erreur de script")
+                    if kind == "delta" and fwd.delta.new_element.HasField("exception"):
+                        errors.append(f"{page}: {fwd.delta.new_element.exception.message[:80]}")
+                    if kind == "delta" and fwd.delta.new_element.HasField("heading"):
+                        titles.add(fwd.delta.new_element.heading.body)
+                    if kind == "script_finished":
+                        break
+                latencies.append(time.perf_counter() - t0)
+
+
+async def run(url: str, users: int, rounds: int) -> tuple[list[float], list[str], float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    t0 = time.perf_counter()
+    results = await asyncio.gather(
+        *(user(url, rounds, latencies, errors) for _ in range(users)), return_exceptions=True
+    )
+    errors += [f"connexion : {r!r}"[:120] for r in results if isinstance(r, Exception)]
+    return latencies, errors, time.perf_counter() - t0
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.harness import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("Streamlit n'a pas démarré")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--url", help="serveur déjà lancé (sinon un processus est démarré)")
+    parser.add_argument("--pid", type=int, help="processus dont mesurer la mémoire (RSS)")
+    args = parser.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        proc, url = start_server()
+    pid = args.pid or (proc.pid if proc else None)
+    try:
+        asyncio.run(run(url, 1, 1))  # warm-up: caches filled, pages compiled
+        base = rss_mb(pid) if pid else float("nan")
+        pages = ", ".join(p for p, _ in MIX)
+        print(f"serveur {url} ; mélange {pages} ; RSS après chauffe {base:.0f} Mo")
+        print(
+            " users  reruns  durée s  reruns/s   p50 s   p95 s   max s  erreurs  RSS Mo  Mo/session"
+        )
+        for n in args.users:
+            lat, errors, wall = asyncio.run(run(url, n, args.rounds))
+            lat.sort()
+            p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
+            rss = rss_mb(pid) if pid else float("nan")
+            print(
+                f"{n:6d} {len(lat):7d} {wall:8.1f} {len(lat) / wall:9.2f} "
+                f"{statistics.median(lat) if lat else float('nan'):7.2f} {p95:7.2f} "
+                f"{max(lat) if lat else float('nan'):7.2f} {len(errors):8d} {rss:7.0f} "
+                f"{(rss - base) / n:10.1f}"
+            )
+            for e in errors[:3]:
+                print("   ", e)
+        print("titres reçus :", " | ".join(sorted(t for t in TITLES if t)))
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

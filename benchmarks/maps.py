@@ -125,8 +125,8 @@ def main() -> None:
                 f"{name:<18}{label:<11}{seconds:>10.3f}{size:>12,}{base:>11,}"
                 f"{size / base:>7.2f}  {ok}"
             )
+    from layers.cadastre import cadastre_map, load_cadastre, map_classes
     from layers.signage_report import signage_map
-    from layers.solar.cadastre import cadastre_map, load_cadastre, map_classes
     from layers.store import open_store
 
     cad = load_cadastre(settings.geodata_dir / "demo", territory)

@@ -42,11 +42,14 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     Later capabilities (e.g. the solar demo district) generate their derived layers here.
     """
+    from layers.assumptions import load_assumptions
+    from layers.cadastre import map_classes
     from layers.solar.demo import prepare_demo
 
     geodata = args.geodata or settings.geodata_dir
     print("Préparation de geodata/ : les couches du territoire sont livrées avec le dépôt.")
-    if prepare_demo(geodata, settings.static_dir.parent):
+    breaks = map_classes(load_assumptions(geodata))
+    if prepare_demo(geodata, settings.static_dir.parent, breaks):
         print(
             "Quartier fictif de démonstration du cadastre solaire calculé (geodata/demo, "
             "tuiles dans static/tiles/solaire)."
@@ -75,6 +78,7 @@ def _cmd_assets_fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.assumptions import load_assumptions
     from layers.solar.pipeline import SolarParams, compute
 
     params = SolarParams(
@@ -104,6 +108,7 @@ def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
         roofs_path=args.roofs,
         dtm_path=args.dtm,
         progress=not args.quiet,
+        assumptions=load_assumptions(settings.geodata_dir) if args.roofs else None,
     )
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings_s.items())
     print(f"Irradiation : {report.outputs['irradiation']} ({report.weather['name']})")

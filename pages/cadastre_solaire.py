@@ -6,10 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from layers import charts
-from layers.errors import AtlasError
-from layers.formatting import fmt_float, fmt_int, md_escape
-from layers.geocode import search
-from layers.solar.cadastre import (
+from layers.cadastre import (
     ADVICE,
     CLASS_ORDER,
     cadastre_map,
@@ -23,6 +20,9 @@ from layers.solar.cadastre import (
     roof_table,
     territory_figures,
 )
+from layers.errors import AtlasError
+from layers.formatting import fmt_float, fmt_int, md_escape
+from layers.geocode import search
 from layers.solar.economics import RESIDENTIAL_MAX_KWC, water_heater
 from layers.territory import describe_selection
 from pages.ui import loaders, state, widgets

@@ -300,7 +300,7 @@ def test_cadastre_simulator_changes_the_estimate(offline_ban):
 
 
 def test_cadastre_address_search_offline(offline_ban):
-    from layers.solar.cadastre import load_cadastre
+    from layers.cadastre import load_cadastre
     from layers.territory import load_territory
     from tests.conftest import GEODATA
 
@@ -341,7 +341,7 @@ def test_bad_distance_in_url_is_said(value):
 
 def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban):
     """Issue 11: after a search, choosing another roof snapped back to the searched one."""
-    from layers.solar.cadastre import load_cadastre
+    from layers.cadastre import load_cadastre
     from layers.territory import load_territory
     from tests.conftest import GEODATA
 

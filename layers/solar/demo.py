@@ -22,6 +22,7 @@ from pyproj import CRS
 from shapely.geometry import box
 
 from layers.solar.raster import Raster, write_cog
+from layers.solar.tiles import Breaks
 
 ORIGIN = (684_400.0, 7_039_600.0)  # lower-left corner, Lambert-93, inside Loos-en-Gohelle
 QUALITY_NOTE = (
@@ -240,10 +241,11 @@ def write_addresses(roofs: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
-def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> bool:
+def prepare_demo(
+    geodata_dir: Path, static_dir: Path, breaks: Breaks, progress: bool = True
+) -> bool:
     """Generate and compute the demo district when its outputs are missing; True if built."""
     from layers.assumptions import ASSUMPTIONS_FILE, load_assumptions
-    from layers.solar.cadastre import map_classes
     from layers.solar.pipeline import SolarParams, compute
     from layers.solar.tiles import render_tiles
 
@@ -252,7 +254,6 @@ def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> 
     if demo_is_current(geodata_dir, static_dir):
         return False
     stamp = _assumptions_stamp(Path(geodata_dir) / ASSUMPTIONS_FILE)
-    breaks = map_classes(load_assumptions(geodata_dir))
     shutil.rmtree(tiles, ignore_errors=True)
     (demo / STAMP).unlink(missing_ok=True)
     district = generate()
@@ -265,7 +266,7 @@ def prepare_demo(geodata_dir: Path, static_dir: Path, progress: bool = True) -> 
         roofs_path=inputs["roofs"],
         dtm_path=inputs["dtm"],
         progress=progress,
-        geodata_dir=Path(geodata_dir),
+        assumptions=load_assumptions(geodata_dir),
     )
     write_addresses(district.roofs, demo / "adresses-demo.csv")
     render_tiles(demo / "irradiation.tif", tiles, breaks, progress=progress)

@@ -24,6 +24,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 from tqdm import tqdm
 
+from layers.assumptions import Assumptions
 from layers.errors import AtlasError
 from layers.solar.irradiation import annual_irradiation
 from layers.solar.raster import (
@@ -203,7 +204,7 @@ def compute(
     roofs_path: Path | None = None,
     dtm_path: Path | None = None,
     progress: bool = True,
-    geodata_dir: Path | None = None,
+    assumptions: Assumptions | None = None,
 ) -> RunReport:
     """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``.
 
@@ -213,6 +214,8 @@ def compute(
     raises an :class:`AtlasError` in French and leaves nothing new in ``out_dir``.
     """
     out_dir = Path(out_dir)
+    if roofs_path is not None and assumptions is None:
+        raise AtlasError("Les statistiques par toit demandent les hypothèses de calcul.")
     check_raster(dsm_path, "MNS")
     if dtm_path is not None:
         check_raster(dtm_path, "MNT")
@@ -220,7 +223,7 @@ def compute(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         report = _compute(
-            dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress, geodata_dir
+            dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress, assumptions
         )
         report.outputs = {
             k: (str(out_dir / Path(v).name) if isinstance(v, str) else v)
@@ -277,7 +280,7 @@ def _compute(
     roofs_path: Path | None,
     dtm_path: Path | None,
     progress: bool,
-    geodata_dir: Path | None = None,
+    assumptions: Assumptions | None = None,
 ) -> RunReport:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -346,7 +349,7 @@ def _compute(
         outputs={"irradiation": str(target)},
         versions=library_versions(),
     )
-    if roofs_path is not None:
+    if roofs_path is not None and assumptions is not None:  # checked by compute()
         from layers.solar.roofs import roofs_from_files
 
         t3 = time.perf_counter()
@@ -358,7 +361,7 @@ def _compute(
             roofs_out,
             dtm_path,
             weather.describe(),
-            **({"geodata_dir": geodata_dir} if geodata_dir else {}),
+            assumptions,
         )
         timings["roofs"] = time.perf_counter() - t3
         report.outputs["roofs"] = str(roofs_out)

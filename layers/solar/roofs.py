@@ -17,9 +17,8 @@ import numpy as np
 import pyogrio
 from scipy import ndimage
 
-from layers.assumptions import Assumptions, load_assumptions
+from layers.assumptions import Assumptions
 from layers.errors import AtlasError
-from layers.settings import DEFAULT_GEODATA
 from layers.solar.raster import Raster, rasterize_ids, read_raster
 from layers.solar.terrain import slope_aspect
 
@@ -247,10 +246,9 @@ def roofs_from_files(
     out_path: Path,
     dtm_path: Path | None,
     weather: dict,
-    geodata_dir: Path = DEFAULT_GEODATA,
+    hyp: Assumptions,
 ) -> int:
     """File-level wrapper used by the CLI: read, compute, write ``roofs.gpkg``."""
-    hyp = load_assumptions(geodata_dir)
     irr = read_raster(irradiation_path)
     dsm = read_raster(dsm_path)
     try:

@@ -19,13 +19,13 @@ import streamlit as st
 
 from layers.assumptions import Assumptions, load_assumptions
 from layers.brownfields import prepare
+from layers.cadastre import Cadastre, load_cadastre
 from layers.catalog import read_layer
 from layers.errors import AtlasError
 from layers.formatting import md_escape, public_message
 from layers.geocode import read_ban_csv
 from layers.parks import Planning, load_planning
 from layers.settings import Settings
-from layers.solar.cadastre import Cadastre, load_cadastre
 from layers.territory import Territory, load_territory
 
 LOG = logging.getLogger("atlas.pages")

@@ -82,7 +82,7 @@ def focus_is_visible(page, target) -> bool:
 
 def test_cadastre_by_keyboard_search_card_simulator_pdf(page, server):
     """Search → roof card → simulator → PDF with the keyboard only; the focus is shown."""
-    from layers.solar.cadastre import load_cadastre
+    from layers.cadastre import load_cadastre
     from layers.territory import load_territory
     from tests.conftest import GEODATA
 

@@ -23,7 +23,7 @@ def cadastre_server():
 
 @pytest.fixture(scope="module")
 def demo(territory):
-    from layers.solar.cadastre import load_cadastre
+    from layers.cadastre import load_cadastre
     from tests.conftest import GEODATA
 
     return load_cadastre(GEODATA / "demo", territory)

@@ -7,9 +7,7 @@ import pytest
 from PIL import Image
 
 from layers.assumptions import load_assumptions
-from layers.geocode import Address
-from layers.settings import DEFAULT_STATIC_DIR
-from layers.solar.cadastre import (
+from layers.cadastre import (
     cadastre_map,
     load_cadastre,
     locate,
@@ -19,6 +17,8 @@ from layers.solar.cadastre import (
     roof_sheet_pdf,
     territory_figures,
 )
+from layers.geocode import Address
+from layers.settings import DEFAULT_STATIC_DIR
 from layers.solar.demo import prepare_demo
 from layers.solar.tiles import colorize, lonlat_to_tile
 from layers.territory import Selection
@@ -30,7 +30,8 @@ TILES = DEFAULT_STATIC_DIR.parent / "tiles" / "solaire"
 
 @pytest.fixture(scope="module")
 def cad(territory):
-    prepare_demo(GEODATA, DEFAULT_STATIC_DIR.parent, progress=False)  # no-op when present
+    breaks = map_classes(load_assumptions(GEODATA))
+    prepare_demo(GEODATA, DEFAULT_STATIC_DIR.parent, breaks, progress=False)  # no-op when present
     return load_cadastre(GEODATA / "demo", territory)
 
 

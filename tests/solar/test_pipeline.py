@@ -9,6 +9,7 @@ import pytest
 import rasterio
 from pyproj import CRS
 
+from layers.assumptions import load_assumptions
 from layers.cli import main
 from layers.errors import AtlasError
 from layers.solar.pipeline import SolarParams, compute, compute_raster, tiles
@@ -273,6 +274,13 @@ def test_failure_during_the_run_leaves_nothing(tmp_path, monkeypatch):
     roofs.write_bytes(b"pas un geopackage")
     out = tmp_path / "sortie"
     with pytest.raises(AtlasError):
-        compute(dsm, EPW, out, SolarParams(n_sectors=8, max_distance=20), roofs_path=roofs)
+        compute(
+            dsm,
+            EPW,
+            out,
+            SolarParams(n_sectors=8, max_distance=20),
+            roofs_path=roofs,
+            assumptions=load_assumptions(ROOT / "geodata"),
+        )
     assert not out.exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -89,7 +89,6 @@ def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         tile_size=args.tile_size,
-        growth=args.step_growth,
     )
     for label, path in (
         ("MNS", args.dsm),
@@ -203,12 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--workers", type=int, default=1, help="tuiles calculées à la fois")
     comp.add_argument("--scheduler", help="adresse d'un ordonnanceur dask.distributed")
     comp.add_argument("--tile-size", type=int, default=1024, help="côté d'une tuile [px]")
-    comp.add_argument(
-        "--step-growth",
-        type=float,
-        default=0.05,
-        help="croissance relative du pas des rayons (0 = chaque pixel)",
-    )
     comp.add_argument("--quiet", action="store_true", help="sans barre de progression")
     comp.set_defaults(func=_cmd_solar_compute)
     demo = solar_sub.add_parser("demo", help="génère le quartier fictif de démonstration")

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from layers.solar.sky import COS_85, SkyTables, SunSky, sector_of, sun_vectors
+from layers.solar.terrain import _direction_sets, _k_range, _line, _line_horizon, slope_aspect
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -70,6 +71,127 @@ def annual_irradiation(
         out,
     )
     return out
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _sweep_sum(
+    z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, todo, normal, beam, step, direct, svf
+):  # pragma: no cover
+    """Add, per sector swept, each wanted core pixel's beam (table lookup) and sky view.
+
+    The horizon of a pixel in a sector is used as soon as its line is swept, then
+    forgotten: no (sectors × pixels) array is ever stored.
+    """
+    rows, cols = z.shape
+    n_bins = beam.shape[1] - 1
+    half_pi = 0.5 * math.pi
+    to_bins = 180.0 / math.pi / step
+    for d in range(dirs.shape[0]):
+        sector, ux, uy = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2]
+        a = 2.0 * math.pi * sector / beam.shape[0]
+        sin_a, cos_a = math.sin(a), math.cos(a)
+        bx, by, bz = beam[sector, :, 0], beam[sector, :, 1], beam[sector, :, 2]
+        t = uy / ux
+        k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
+        for k in numba.prange(k_lo, k_hi + 1):
+            s = np.empty(cols)
+            zz = np.empty(cols)
+            zo = np.empty(cols)
+            rr = np.empty(cols, np.int64)
+            cc = np.empty(cols, np.int64)
+            hs = np.empty(cols)
+            hz = np.empty(cols)
+            best = np.empty(cols)
+            m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zz, zo, rr, cc)
+            _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+            for i in range(m):
+                r, c = rr[i] - r0, cc[i] - c0
+                if r < 0 or r >= r1 - r0 or c < 0 or c >= c1 - c0 or not todo[r, c]:
+                    continue
+                nx, ny, nz = normal[0, r, c], normal[1, r, c], normal[2, r, c]
+                t_plane = -(nx * sin_a + ny * cos_a) / nz  # the pixel's own plane
+                e = max(best[i], t_plane, 0.0)
+                at = math.atan(e)
+                inv = 1.0 / (1.0 + e * e)
+                svf[r, c] += nz * (inv - t_plane * (half_pi - at - e * inv))
+                j = int(math.ceil(at * to_bins))
+                if j < n_bins:
+                    dot = nx * bx[j] + ny * by[j] + nz * bz[j]
+                    if dot > 0.0:
+                        direct[r, c] += dot
+
+
+def irradiation_sweep(
+    dsm: np.ndarray,
+    cell: float,
+    tables: SkyTables,
+    n_sectors: int,
+    max_distance: float,
+    core: tuple[int, int, int, int] | None = None,
+    origin: tuple[int, int] = (0, 0),
+    where: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Annual irradiation [kWh/m²/yr] of the ``core`` pixels in one pass per sector.
+
+    The same physics as :func:`horizons` → :func:`sky_view_factor` →
+    :func:`annual_irradiation`, fused: each sector's horizons come from an exact windowed
+    sweep (cost independent of ``max_distance``) and are folded into the pixel's beam sum
+    and sky view at once. ``where`` (core-shaped booleans) limits the sums to the pixels
+    wanted (roofs): the others are NaN, but they still cast shade.
+
+    Returns ``irradiation``, ``surface_tilt``, ``surface_azimuth`` and ``svf``, core-shaped.
+    """
+    r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
+    tilt, azimuth = slope_aspect(dsm, cell)
+    tilt, azimuth = tilt[r0:r1, c0:c1], azimuth[r0:r1, c0:c1]
+    beta, gamma = np.radians(tilt.astype("float64")), np.radians(azimuth.astype("float64"))
+    todo = np.isfinite(tilt) & np.isfinite(np.asarray(dsm)[r0:r1, c0:c1])
+    if where is not None:
+        todo &= np.asarray(where, dtype=bool)
+    normal = np.stack([np.sin(beta) * np.sin(gamma), np.sin(beta) * np.cos(gamma), np.cos(beta)])
+    normal = np.where(todo, normal, 0.0)
+    normal[2][~todo] = 1.0
+    z = np.ascontiguousarray(dsm, dtype="float64")
+    wide, steep = _direction_sets(n_sectors)
+    reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])
+    direct = np.zeros(tilt.shape)
+    svf = np.zeros(tilt.shape)
+    sky = (tables.beam, float(tables.step))
+    _sweep_sum(
+        z, float(cell), wide, reach, row0, col0, r0, r1, c0, c1, todo, normal, *sky, direct, svf
+    )
+    direct_t = np.zeros(tilt.shape[::-1])
+    svf_t = np.zeros(tilt.shape[::-1])
+    _sweep_sum(
+        np.ascontiguousarray(z.T),
+        float(cell),
+        steep,
+        reach,
+        col0,
+        row0,
+        c0,
+        c1,
+        r0,
+        r1,
+        np.ascontiguousarray(todo.T),
+        np.ascontiguousarray(normal.transpose(0, 2, 1)),
+        *sky,
+        direct_t,
+        svf_t,
+    )
+    direct += direct_t.T
+    svf = (svf + svf_t.T) / n_sectors
+    nz = normal[2]
+    sin_b = np.sin(beta)
+    diffuse = tables.iso * svf + tables.horizon_band * sin_b * svf / ((1.0 + nz) / 2.0)
+    irr = (direct + diffuse + tables.ghi * tables.albedo * (1.0 - nz) / 2.0) / 1000.0
+    irr = np.where(todo, irr, np.nan).astype("float32")
+    return {
+        "irradiation": irr,
+        "surface_tilt": tilt,
+        "surface_azimuth": azimuth,
+        "svf": np.where(todo, svf, np.nan).astype("float32"),
+    }
 
 
 def hourly_poa(

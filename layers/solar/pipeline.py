@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
-from layers.solar.irradiation import annual_irradiation
+from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import (
     Raster,
     RasterError,
@@ -37,7 +37,6 @@ from layers.solar.raster import (
     to_cog,
 )
 from layers.solar.sky import SkyTables, Weather, read_weather, sky_tables, sun_and_sky
-from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,6 @@ class SolarParams:
     max_distance: float = 200.0  # [m]
     model: str = "perez"
     albedo: float = 0.2
-    growth: float = 0.05  # ray step growth with distance (0 = every pixel)
     tile_size: int = 1024  # core tile side [px]
     workers: int = 1  # tiles computed at once (each uses every core through numba)
     scheduler: str | None = None  # dask.distributed scheduler address
@@ -66,20 +64,18 @@ def irradiation_array(
     tables: SkyTables,
     params: SolarParams,
     core: tuple[int, int, int, int] | None = None,
+    origin: tuple[int, int] = (0, 0),
+    where: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Annual irradiation [kWh/m²/yr] (and the geometry behind it) of ``core`` pixels.
 
     ``dsm`` may be larger than ``core`` (a tile with its halo); the outputs cover ``core``.
+    ``origin`` is the global (row, col) of ``dsm[0, 0]`` (see :func:`horizons`); ``where``
+    limits the sums to some core pixels (the others are NaN but still cast shade).
     """
-    r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    tilt, azimuth = slope_aspect(dsm, cell)
-    tilt, azimuth = tilt[r0:r1, c0:c1], azimuth[r0:r1, c0:c1]
-    hz = horizons(
-        dsm, cell, params.n_sectors, params.max_distance, params.growth, core=(r0, r1, c0, c1)
+    return irradiation_sweep(
+        dsm, cell, tables, params.n_sectors, params.max_distance, core, origin, where
     )
-    svf = sky_view_factor(hz, tilt, azimuth)
-    irr = annual_irradiation(hz, tilt, azimuth, svf, tables)
-    return {"irradiation": irr, "surface_tilt": tilt, "surface_azimuth": azimuth, "svf": svf}
 
 
 def compute_raster(dsm: Raster, weather: Weather, params: SolarParams) -> dict[str, np.ndarray]:
@@ -117,7 +113,10 @@ def _tile_task(
     dsm_path: str, tile: Tile, tables: SkyTables, params: SolarParams
 ) -> tuple[Tile, np.ndarray]:
     raster = read_raster(Path(dsm_path), window=tile.read)
-    out = irradiation_array(raster.array, raster.cell_size_m, tables, params, core=tile.offset)
+    origin = (int(tile.read.row_off), int(tile.read.col_off))
+    out = irradiation_array(
+        raster.array, raster.cell_size_m, tables, params, core=tile.offset, origin=origin
+    )
     return tile, out["irradiation"]
 
 

@@ -64,63 +64,211 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     return tilt.astype("float32"), azimuth.astype("float32")
 
 
-def ray_offsets(
-    n_sectors: int, cell: float, max_distance: float, growth: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pixel offsets each ray visits, the same for every pixel.
+@numba.njit(nogil=True, cache=True)
+def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no cover
+    """Gather line ``k`` of a sweep into the buffers, in increasing distance ``s``.
 
-    Steps are one pixel long near the origin and ``growth`` × distance further away.
-    Returns ``(d_row, d_col, inv_dist, start)``: sector k uses entries
-    ``start[k]:start[k + 1]``, in increasing distance, without repeated pixels.
+    Lines run along the columns (the caller transposes for steep directions, so reads stay
+    nearly contiguous): the line is the exact straight line ``row = k + col · t`` of the
+    global grid, sampled once per column with heights ``zs`` interpolated between the two
+    rows it passes between (so a tilted plane stays a plane along the line). Each pixel is
+    the observer ``zo`` of the one line passing within half a pixel of its centre, which
+    does not depend on the window read: tiles and a one-piece run see the same lines.
     """
-    rows, cols, inv, start = [], [], [], [0]
-    for k in range(n_sectors):
-        az = 2.0 * math.pi * k / n_sectors
-        ux, uy = math.sin(az), -math.cos(az)
-        seen: set[tuple[int, int]] = set()
-        d = cell
-        while d <= max_distance + 1e-9:
-            dr, dc = int(round(uy * d / cell)), int(round(ux * d / cell))
-            if (dr, dc) not in seen and (dr, dc) != (0, 0):
-                seen.add((dr, dc))
-                rows.append(dr)
-                cols.append(dc)
-                inv.append(1.0 / (cell * math.hypot(dr, dc)))
-            d += max(cell, d * growth)
-        start.append(len(rows))
+    rows, cols = z.shape
+    lo, hi = 0, cols - 1
+    if abs(t) > 1e-12:
+        a = (r_off - k - 0.5) / t
+        b = (r_off + rows - 0.5 - k) / t
+        lo = max(0, int(math.floor(min(a, b))) - 2 - c_off)
+        hi = min(cols - 1, int(math.ceil(max(a, b))) + 2 - c_off)
+    m = 0
+    for c in range(lo, hi + 1):
+        y = k + (c + c_off) * t  # the line's global row at this column
+        r = int(math.floor(y + 0.5)) - r_off
+        if r < 0 or r >= rows:
+            continue
+        y0 = int(math.floor(y))
+        f = y - y0
+        y0 -= r_off
+        lo_z = z[y0, c] if y0 >= 0 else np.nan
+        hi_z = z[y0 + 1, c] if y0 + 1 < rows else np.nan
+        if lo_z != lo_z:
+            sample = hi_z
+        elif hi_z != hi_z:
+            sample = lo_z
+        else:
+            sample = lo_z + f * (hi_z - lo_z)
+        # the observer: the pixel's height carried to the line along its own slope across
+        # the line, limited (minmod) so that edges and ridges are not moved at all
+        zp = z[r, c]
+        up = z[r + 1, c] - zp if r + 1 < rows else 0.0
+        down = zp - z[r - 1, c] if r >= 1 else 0.0
+        across = 0.0
+        if up * down > 0.0:  # both finite and of one sign (NaN compares false)
+            across = up if abs(up) < abs(down) else down
+        rr[m] = r
+        cc[m] = c
+        zs[m] = sample
+        zo[m] = zp + (y - r_off - r) * across
+        s[m] = ((c + c_off) * ux + y * uy) * cell
+        m += 1
+    if m > 1 and s[0] > s[m - 1]:  # walked against the direction: reverse
+        for i in range(m // 2):
+            j = m - 1 - i
+            s[i], s[j] = s[j], s[i]
+            zs[i], zs[j] = zs[j], zs[i]
+            zo[i], zo[j] = zo[j], zo[i]
+            rr[i], rr[j] = rr[j], rr[i]
+            cc[i], cc[j] = cc[j], cc[i]
+    return m
+
+
+@numba.njit(nogil=True, cache=True)
+def _line_horizon(s, z, zo, m, reach, hs, hz, out):  # pragma: no cover
+    """``out[i]`` = max over j > i with ``s[j] − s[i] ≤ reach`` of the slope to j (−inf if none).
+
+    Exact, in O(m) whatever ``reach`` (Dozier & Frew's upper convex hull, windowed): the
+    line is cut in blocks ``reach`` long; points ahead in the same block are all in reach
+    (one backward sweep keeping their upper hull); in the next block, those in reach are a
+    prefix that grows as i moves forward (a hull grown at its far end, whose tangent from
+    i is found by walking from the previous one: slopes along a hull are unimodal).
+    ``z`` are the line's heights (obstacles), ``zo`` the observers' own heights. No-data
+    neither obstructs nor gets a value. ``hs``/``hz`` are scratch buffers.
+    """
+    if m == 0:
+        return
+    s0 = s[0]
+    # part 1: the rest of i's own block, backward sweep
+    top = -1
+    block = -1
+    p = -1
+    for i in range(m - 1, -1, -1):
+        out[i] = -np.inf
+        si = s[i]
+        b = int((si - s0) / reach)
+        if b != block:  # entered an earlier block: its hull starts empty
+            block = b
+            top = -1
+            p = -1
+        zi = zo[i]
+        if zi == zi and top >= 0:
+            # the tangent from the observer, walking from the previous one (slopes along a
+            # hull are unimodal); the observer is not a hull point, nothing is dropped for it
+            if p > top or p < 0:
+                p = top
+            while p < top and (hz[p] - zi) * (hs[p + 1] - si) < (hz[p + 1] - zi) * (hs[p] - si):
+                p += 1
+            while p > 0 and (hz[p] - zi) * (hs[p - 1] - si) < (hz[p - 1] - zi) * (hs[p] - si):
+                p -= 1
+            out[i] = (hz[p] - zi) / (hs[p] - si)
+        zq = z[i]
+        if zq == zq:
+            # add the line's point: drop the near end while on or below the segment to it
+            while top >= 1 and (hz[top] - zq) * (hs[top - 1] - si) <= (hz[top - 1] - zq) * (
+                hs[top] - si
+            ):
+                top -= 1
+            top += 1
+            hs[top] = si
+            hz[top] = zq
+    # part 2: the reachable prefix of the next block, forward sweep
+    top = -1
+    block = -1
+    q = 0
+    p = 0
+    for i in range(m):
+        zi = zo[i]
+        if zi != zi:
+            continue
+        si = s[i]
+        b = int((si - s0) / reach)
+        if b != block:  # entered a later block: the next one's prefix starts empty
+            block = b
+            top = -1
+            p = 0
+            q = max(q, i)
+            while q < m and int((s[q] - s0) / reach) <= b:
+                q += 1
+        limit = si + reach
+        while q < m and s[q] <= limit:
+            zq, sq = z[q], s[q]
+            if zq == zq:
+                # drop the far end while it is on or below the segment from the one before to q
+                while top >= 1 and (hz[top] - hz[top - 1]) * (sq - hs[top - 1]) <= (
+                    zq - hz[top - 1]
+                ) * (hs[top] - hs[top - 1]):
+                    top -= 1
+                top += 1
+                hs[top] = sq
+                hz[top] = zq
+            q += 1
+        if top >= 0:
+            if p > top:
+                p = top
+            # walk to the tangent: slope(i, v) is unimodal along the hull
+            while p < top and (hz[p] - zi) * (hs[p + 1] - si) < (hz[p + 1] - zi) * (hs[p] - si):
+                p += 1
+            while p > 0 and (hz[p] - zi) * (hs[p - 1] - si) < (hz[p - 1] - zi) * (hs[p] - si):
+                p -= 1
+            v = (hz[p] - zi) / (hs[p] - si)
+            if v > out[i]:
+                out[i] = v
+
+
+def _direction_sets(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sectors split by sweep frame, as ``(sector, ux, uy)`` rows.
+
+    First those swept along columns (|ux| ≥ |uy|), then those swept along rows, given in
+    the transposed frame (ux ↔ uy).
+    """
+    az = 2.0 * np.pi * np.arange(n_sectors) / n_sectors
+    ux, uy = np.sin(az), -np.cos(az)  # columns grow eastwards, rows southwards
+    ux = np.where(np.abs(ux) < 1e-12, 0.0, ux)
+    uy = np.where(np.abs(uy) < 1e-12, 0.0, uy)
+    k = np.arange(n_sectors, dtype="float64")
+    wide = np.abs(ux) >= np.abs(uy)
     return (
-        np.array(rows, dtype=np.int64),
-        np.array(cols, dtype=np.int64),
-        np.array(inv, dtype=np.float64),
-        np.array(start, dtype=np.int64),
+        np.stack([k[wide], ux[wide], uy[wide]], axis=1),
+        np.stack([k[~wide], uy[~wide], ux[~wide]], axis=1),
     )
 
 
+@numba.njit(nogil=True, cache=True)
+def _k_range(rows, cols, t, r_off, c_off):  # pragma: no cover
+    e0 = int(math.floor(c_off * t + 0.5))
+    e1 = int(math.floor((c_off + cols - 1) * t + 0.5))
+    return r_off - max(e0, e1), r_off + rows - 1 - min(e0, e1)
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _horizons(z, pad, d_row, d_col, inv_dist, start, zmax, r0, r1, c0, c1, out):  # pragma: no cover
-    n_sectors = start.shape[0] - 1
-    for r in numba.prange(r0, r1):
-        rp = r + pad
-        for c in range(c0, c1):
-            cp = c + pad
-            z0 = z[rp, cp]
-            if math.isnan(z0):
-                for k in range(n_sectors):
-                    out[k, r - r0, c - c0] = np.nan
-                continue
-            rise = zmax - z0
-            for k in range(n_sectors):
-                best = -1e30
-                for j in range(start[k], start[k + 1]):
-                    # nothing further can beat `best` once even the highest point would not
-                    if best >= rise * inv_dist[j]:
-                        break
-                    zz = z[rp + d_row[j], cp + d_col[j]]
-                    if zz == zz:  # not NaN
-                        t = (zz - z0) * inv_dist[j]
-                        if t > best:
-                            best = t
-                out[k, r - r0, c - c0] = math.degrees(math.atan(best)) if best > -1e29 else 0.0
+def _horizons_sweep(z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, out):  # pragma: no cover
+    rows, cols = z.shape
+    for d in range(dirs.shape[0]):
+        sector, ux, uy = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2]
+        t = uy / ux
+        k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
+        for k in numba.prange(k_lo, k_hi + 1):
+            s = np.empty(cols)
+            zz = np.empty(cols)
+            zo = np.empty(cols)
+            rr = np.empty(cols, np.int64)
+            cc = np.empty(cols, np.int64)
+            hs = np.empty(cols)
+            hz = np.empty(cols)
+            best = np.empty(cols)
+            m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zz, zo, rr, cc)
+            _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+            for i in range(m):
+                r, c = rr[i], cc[i]
+                if r < r0 or r >= r1 or c < c0 or c >= c1:
+                    continue
+                if zo[i] != zo[i]:
+                    out[sector, r - r0, c - c0] = np.nan
+                elif best[i] == -np.inf:
+                    out[sector, r - r0, c - c0] = 0.0
+                else:
+                    out[sector, r - r0, c - c0] = math.degrees(math.atan(best[i]))
 
 
 def horizons(
@@ -128,15 +276,18 @@ def horizons(
     cell: float,
     n_sectors: int = 36,
     max_distance: float = 200.0,
-    growth: float = 0.05,
     core: tuple[int, int, int, int] | None = None,
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """Horizon elevation [deg] per sector for every pixel (ray marching, numba-parallel).
+    """Horizon elevation [deg] per sector for every pixel (sweeps, numba-parallel).
 
-    The march takes one-pixel steps near the pixel and steps of ``growth`` × distance
-    further away, so its cost grows with the logarithm of ``max_distance`` rather than
-    linearly. No-data samples do not obstruct; rays stop at the raster's edge (tiles get a
-    halo as wide as ``max_distance``). A pixel with nothing in a direction gets 0.
+    For each sector the raster is cut into parallel lines of pixels and each line is swept
+    keeping the upper convex hull of what lies ahead (Dozier & Frew 1990), restricted
+    exactly to ``max_distance``: the cost does not grow with the distance. Every pixel
+    within reach on its line counts (no sampling). No-data pixels do not obstruct; lines
+    stop at the raster's edge (tiles get a halo as wide as ``max_distance``). A pixel
+    with nothing in a direction gets 0. Kept for validation and tests: the pipeline uses
+    :func:`irradiation_sweep`, which never stores this array.
 
     Parameters
     ----------
@@ -147,11 +298,12 @@ def horizons(
     n_sectors
         Number of azimuth sectors (sector k centred on ``k * 360 / n_sectors`` deg).
     max_distance
-        How far obstacles are searched [m].
-    growth
-        Relative step growth with distance (0 = every pixel).
+        How far obstacles are searched [m] (along the line).
     core
-        ``(row0, row1, col0, col1)``: compute only these pixels (rays still see all).
+        ``(row0, row1, col0, col1)``: compute only these pixels (lines still see all).
+    origin
+        Global (row, col) of ``dsm[0, 0]``: lines follow the global grid, so a tile read
+        with its halo gives exactly what a one-piece run gives.
 
     Returns
     -------
@@ -159,14 +311,16 @@ def horizons(
         ``(n_sectors, rows, cols)`` float32, NaN where the DSM has no data.
     """
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    d_row, d_col, inv_dist, start = ray_offsets(
-        n_sectors, float(cell), float(max_distance), float(growth)
-    )
-    pad = int(max(np.abs(d_row).max(initial=0), np.abs(d_col).max(initial=0))) + 1
-    z = np.pad(np.asarray(dsm, dtype="float32"), pad, constant_values=np.nan)
-    zmax = float(np.nanmax(z)) if np.isfinite(z).any() else 0.0
-    out = np.empty((n_sectors, r1 - r0, c1 - c0), dtype="float32")
-    _horizons(z, pad, d_row, d_col, inv_dist, start, zmax, r0, r1, c0, c1, out)
+    wide, steep = _direction_sets(n_sectors)
+    z = np.ascontiguousarray(dsm, dtype="float64")
+    out = np.full((n_sectors, r1 - r0, c1 - c0), np.nan, dtype="float32")
+    reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])
+    _horizons_sweep(z, float(cell), wide, reach, row0, col0, r0, r1, c0, c1, out)
+    out_t = np.full((n_sectors, c1 - c0, r1 - r0), np.nan, dtype="float32")
+    zt = np.ascontiguousarray(z.T)
+    _horizons_sweep(zt, float(cell), steep, reach, col0, row0, c0, c1, r0, r1, out_t)
+    sectors = steep[:, 0].astype(int)
+    out[sectors] = out_t[sectors].transpose(0, 2, 1)
     return out
 
 

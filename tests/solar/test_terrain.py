@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layers.solar.terrain import horizons, ray_offsets, sky_view_factor, slope_aspect
+from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
 from tests.solar.conftest import plane
 
 
@@ -31,16 +31,84 @@ def test_slope_nodata_and_sparse_lidar_gaps():
     assert np.isfinite(s[5, 5])
 
 
-def test_ray_offsets_grow_and_do_not_repeat():
-    d_row, d_col, inv, start = ray_offsets(36, 0.5, 200.0, 0.05)
-    assert len(start) == 37
-    for k in range(36):
-        seg = slice(start[k], start[k + 1])
-        dist = 1 / inv[seg]
-        assert np.all(np.diff(dist) > 0) and dist.max() <= 200.0 + 0.5
-        assert len(set(zip(d_row[seg], d_col[seg], strict=True))) == start[k + 1] - start[k]
-    full = ray_offsets(36, 0.5, 200.0, 0.0)[3][-1]
-    assert start[-1] < full / 3  # growing steps: far fewer samples than every pixel
+def brute_force_horizon(z, cell, n_sectors, sector, reach, r, c):
+    """The horizon of pixel (r, c) seen along its sweep line, by looking at every sample.
+
+    The line is the straight line through the global grid passing within half a pixel of
+    the pixel's centre, sampled once per column (or row, for steep directions) with heights
+    interpolated between the two pixels it passes between.
+    """
+    az = 2 * np.pi * sector / n_sectors
+    ux, uy = np.sin(az), -np.cos(az)
+    ux, uy = (0.0 if abs(ux) < 1e-12 else ux), (0.0 if abs(uy) < 1e-12 else uy)
+    if abs(ux) < abs(uy):  # steep: swap the roles of rows and columns
+        return brute_force_horizon_frame(z.T, cell, uy, ux, reach, c, r)
+    return brute_force_horizon_frame(z, cell, ux, uy, reach, r, c)
+
+
+def brute_force_horizon_frame(z, cell, ux, uy, reach, r, c):
+    t = uy / ux
+    k = r - np.floor(c * t + 0.5)
+    best = -np.inf
+    s_obs = (c * ux + (k + c * t) * uy) * cell
+    # the observer's height carried half a pixel at most across, to the line, along the
+    # gentler of its two slopes across the line (none on an edge or a ridge)
+    up = z[r + 1, c] - z[r, c] if r + 1 < z.shape[0] else 0.0
+    down = z[r, c] - z[r - 1, c] if r >= 1 else 0.0
+    across = min(up, down, key=abs) if up * down > 0 else 0.0
+    z_obs = z[r, c] + (k + c * t - r) * across
+    for col in range(z.shape[1]):
+        y = k + col * t
+        s = (col * ux + y * uy) * cell
+        if not 0 < s - s_obs <= reach or not 0 <= np.floor(y + 0.5) < z.shape[0]:
+            continue
+        y0 = int(np.floor(y))
+        near = [(y0, 1 - (y - y0)), (y0 + 1, y - y0)]
+        vals = [(z[row, col], w) for row, w in near if 0 <= row < z.shape[0]]
+        vals = [(v, w) for v, w in vals if np.isfinite(v)]
+        if not vals:
+            continue
+        height = vals[0][0] if len(vals) == 1 else sum(v * w for v, w in vals)
+        best = max(best, (height - z_obs) / (s - s_obs))
+    return 0.0 if best == -np.inf else float(np.degrees(np.arctan(best)))
+
+
+def test_sweep_equals_looking_at_every_pixel_within_reach():
+    # rough terrain with a hole: the windowed convex-hull sweep must find exactly the
+    # highest slope among the pixels of the line within reach, for every sector
+    rng = np.random.default_rng(3)
+    z = (rng.random((50, 60)) * 8 + np.linspace(0, 6, 60)).astype("float32")
+    z[10:14, 20:30] = np.nan
+    n, reach = 16, 9.0  # reach of a few blocks: both halves of the sweep are used
+    h = horizons(z, 1.0, n, reach)
+    worst = 0.0
+    for sector in range(n):
+        for r in range(0, 50, 4):
+            for c in range(0, 60, 4):
+                if np.isnan(z[r, c]):
+                    assert np.isnan(h[sector, r, c])
+                    continue
+                expected = brute_force_horizon(z, 1.0, n, sector, reach, r, c)
+                worst = max(worst, abs(expected - float(h[sector, r, c])))
+    assert worst < 1e-4
+
+
+def test_obstacle_just_beyond_reach_is_ignored():
+    z = np.zeros((5, 80), dtype="float32")
+    z[2, 60] = 10.0  # 20 m east of pixel (2, 40)
+    h = horizons(z, 1.0, 4, 20.0)  # sector 1 = east
+    assert h[1, 2, 40] == pytest.approx(np.degrees(np.arctan(10 / 20)), abs=1e-4)
+    assert h[1, 2, 39] == 0.0  # 21 m: out of reach
+    assert h[1, 2, 45] == pytest.approx(np.degrees(np.arctan(10 / 15)), abs=1e-4)
+
+
+def test_a_far_tower_counts_only_within_reach():
+    rng = np.random.default_rng(4)
+    z = (rng.random((40, 300)) * 0.05).astype("float32")
+    z[20, 290] = 100.0
+    near, far = horizons(z, 1.0, 4, 5.0), horizons(z, 1.0, 4, 400.0)
+    assert near[1, 20, 10] < 1.0  # a 5 m reach sees only the 5 cm bumps
+    assert far[1, 20, 10] == pytest.approx(np.degrees(np.arctan(100 / 280)), abs=0.05)
 
 
 def test_horizon_of_an_open_flat_pixel_is_zero_and_svf_one():
@@ -91,3 +159,17 @@ def test_core_window_matches_full_run():
     full = horizons(z, 1.0, 24, 20)
     core = horizons(z, 1.0, 24, 20, core=(20, 50, 30, 70))
     assert np.array_equal(core, full[:, 20:50, 30:70])
+
+
+def test_a_window_read_with_its_halo_matches_the_whole_raster():
+    # a tile read with a halo as wide as the reach, placed by its global origin, sees the
+    # very same lines as the one-piece run: identical horizons
+    rng = np.random.default_rng(2)
+    z = (rng.random((120, 130)) * 6).astype("float32")
+    full = horizons(z, 1.0, 36, 15)
+    halo = 16
+    window = z[40 - halo : 80 + halo, 50 - halo : 90 + halo]
+    tile = horizons(
+        window, 1.0, 36, 15, core=(halo, halo + 40, halo, halo + 40), origin=(40 - halo, 50 - halo)
+    )
+    assert np.array_equal(tile, full[:, 40:80, 50:90])

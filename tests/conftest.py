@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pyogrio
 import pytest
+
+# caches written by the code under test (sky tables) go to a folder of this run only
+os.environ.setdefault("ATLAS_CACHE_DIR", tempfile.mkdtemp(prefix="atlas-test-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # AppTest does not put the app folder on sys.path

@@ -36,7 +36,7 @@ from layers.solar.raster import (
     read_raster,
     to_cog,
 )
-from layers.solar.sky import SkyTables, Weather, read_weather, sky_tables, sun_and_sky
+from layers.solar.sky import SkyTables, Weather, cached_sky_tables, sky_tables, sun_and_sky
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,10 @@ def _run_tiles(
     sink: Callable[[Tile, np.ndarray], None],
     progress: bool,
 ) -> None:
-    """Run tiles through Dask and hand each result to ``sink``.
+    """Run tiles and hand each result to ``sink``.
 
-    A distributed cluster when an address is given, else local threads in batches of
-    ``workers`` (memory stays bounded by the batch).
+    A dask.distributed cluster when an address is given, else local threads in batches of
+    ``workers`` (memory stays bounded by the batch; numba's kernels release the GIL).
     """
     bar = tqdm(total=len(all_tiles), desc="Tuiles", unit="tuile", disable=not progress)
     if params.scheduler:
@@ -151,17 +151,17 @@ def _run_tiles(
                 sink(*future.result())
                 bar.update()
     else:
-        import dask
+        from concurrent.futures import ThreadPoolExecutor
 
         batch = max(1, params.workers)
-        for i in range(0, len(all_tiles), batch):
-            tasks = [
-                dask.delayed(_tile_task)(str(dsm_path), t, tables, params)
-                for t in all_tiles[i : i + batch]
-            ]
-            for tile, array in dask.compute(*tasks, scheduler="threads", num_workers=batch):
-                sink(tile, array)
-                bar.update()
+        with ThreadPoolExecutor(max_workers=batch) as pool:
+            for i in range(0, len(all_tiles), batch):
+                for tile, array in pool.map(
+                    lambda t: _tile_task(str(dsm_path), t, tables, params),
+                    all_tiles[i : i + batch],
+                ):
+                    sink(tile, array)
+                    bar.update()
     bar.close()
 
 
@@ -179,19 +179,23 @@ class RunReport:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on."""
-    import dask
-    import numba
-    import pvlib
+    """Versions of the libraries a result depends on (read from metadata, not imported)."""
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "absent"
 
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "numba": numba.__version__,
-        "pvlib": pvlib.__version__,
+        "numba": version("numba"),
+        "pvlib": version("pvlib"),
         "rasterio": rasterio.__version__,
         "gdal": rasterio.__gdal_version__,
-        "dask": dask.__version__,
+        "dask": version("dask"),
     }
 
 
@@ -285,9 +289,9 @@ def _compute(
     t0 = time.perf_counter()
     profile = raster_profile(dsm_path)
     cell = pixel_size_m(profile["transform"], profile["crs"])
-    weather = read_weather(weather_path)
-    sky = sun_and_sky(weather, params.model)
-    tables = sky_tables(sky, params.n_sectors, params.albedo)
+    tables, weather = cached_sky_tables(
+        weather_path, params.model, params.n_sectors, params.albedo
+    )
     timings["sky"] = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -320,8 +324,8 @@ def _compute(
         "units": "kWh/m2/an",
         "quantity": "irradiation annuelle (plan de chaque pixel)",
         "model": params.model,
-        "weather": weather.name,
-        "weather_source": weather.source,
+        "weather": str(weather["name"]),
+        "weather_source": str(weather["source"]),
         "producer": "Atlas PMA (layers.solar)",
     }
     to_cog(tmp, target, tags)
@@ -336,7 +340,7 @@ def _compute(
             "roofs": str(roofs_path) if roofs_path else None,
             "dtm": str(dtm_path) if dtm_path else None,
         },
-        weather=weather.describe(),
+        weather=weather,
         dsm={
             "height": profile["height"],
             "width": profile["width"],
@@ -359,7 +363,7 @@ def _compute(
             dsm_path,
             roofs_out,
             dtm_path,
-            weather.describe(),
+            weather,
             assumptions,
         )
         timings["roofs"] = time.perf_counter() - t3

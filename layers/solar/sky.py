@@ -8,14 +8,24 @@ pvlib's conventions: azimuth [deg] east of north, elevation [deg] above the hori
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pvlib
 
 from layers.errors import AtlasError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and pvlib are imported where used: a run whose sky tables are cached never loads
+# them (≈ 1.5 s of the command's start-up).
 
 ELEVATION_STEP = 0.1  # [deg] resolution of the sun-elevation tables
 COS_85 = float(np.cos(np.radians(85.0)))
@@ -56,6 +66,9 @@ class Weather:
 
 def read_weather(path: Path) -> Weather:
     """Read an EPW file or a PVGIS TMY (csv, json, epw) with ``pvlib.iotools``."""
+    import pandas as pd
+    import pvlib
+
     path = Path(path)
     if not path.is_file():
         raise WeatherError(f"Fichier météo introuvable : {path}")
@@ -118,6 +131,9 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
     F1 and F2 are read from ``pvlib.irradiance.perez`` itself (its components on a
     horizontal and on a vertical plane), so the engine uses pvlib's coefficients.
     """
+    import pandas as pd
+    import pvlib
+
     if model not in ("perez", "isotropic"):
         raise AtlasError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
     times = pd.DatetimeIndex(weather.data.index) + pd.Timedelta(weather.shift)
@@ -210,3 +226,78 @@ def sky_tables(
         ghi=float(np.sum(sky.ghi)),
         albedo=float(albedo),
     )
+
+
+SKY_CACHE_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    """``ATLAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/atlas-pma``, else ``~/.cache/atlas-pma``."""
+    if os.environ.get("ATLAS_CACHE_DIR"):
+        return Path(os.environ["ATLAS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "atlas-pma"
+
+
+def cached_sky_tables(
+    weather_path: Path,
+    model: str,
+    n_sectors: int,
+    albedo: float,
+    cache_dir: Path | None = None,
+) -> tuple[SkyTables, dict[str, object]]:
+    """:func:`sky_tables` of a weather file and its :meth:`Weather.describe`, cached on disk.
+
+    The key is the file's SHA-256, the model, sectors, albedo, elevation step and pvlib's
+    version: a changed file or library gives new tables. A cache that cannot be read or
+    written is ignored (the tables are then computed as without it).
+    """
+    weather_path = Path(weather_path)
+    if not weather_path.is_file():
+        raise WeatherError(f"Fichier météo introuvable : {weather_path}")
+    try:
+        pvlib_version = metadata.version("pvlib")
+    except metadata.PackageNotFoundError:  # pragma: no cover - pvlib is a dependency
+        pvlib_version = "?"
+    key = hashlib.sha256(weather_path.read_bytes()).hexdigest()
+    key = hashlib.sha256(
+        f"{SKY_CACHE_FORMAT}|{key}|{model}|{n_sectors}|{albedo!r}|{ELEVATION_STEP!r}|"
+        f"{pvlib_version}".encode()
+    ).hexdigest()[:32]
+    folder = (cache_dir or default_cache_dir()) / "sky"
+    path = folder / f"{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            tables = SkyTables(
+                beam=np.ascontiguousarray(saved["beam"]),
+                step=float(saved["step"]),
+                iso=float(saved["iso"]),
+                horizon_band=float(saved["horizon_band"]),
+                ghi=float(saved["ghi"]),
+                albedo=float(saved["albedo"]),
+            )
+            described = json.loads(str(saved["weather"]))
+        return tables, described
+    except (OSError, KeyError, ValueError):
+        pass
+    weather = read_weather(weather_path)
+    tables = sky_tables(sun_and_sky(weather, model), n_sectors, albedo)
+    described = weather.describe()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh,
+                beam=tables.beam,
+                step=tables.step,
+                iso=tables.iso,
+                horizon_band=tables.horizon_band,
+                ghi=tables.ghi,
+                albedo=tables.albedo,
+                weather=json.dumps(described, ensure_ascii=False),
+            )
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return tables, described

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -284,3 +285,31 @@ def test_failure_during_the_run_leaves_nothing(tmp_path, monkeypatch):
         )
     assert not out.exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_sky_tables_are_cached_by_file_content(tmp_path):
+    from layers.solar.sky import cached_sky_tables, read_weather, sky_tables, sun_and_sky
+
+    epw = tmp_path / "meteo.epw"
+    shutil.copy(EPW, epw)
+    cache = tmp_path / "cache"
+    first, described = cached_sky_tables(epw, "perez", 12, 0.2, cache)
+    fresh = sky_tables(sun_and_sky(read_weather(epw), "perez"), 12, 0.2)
+    assert np.array_equal(first.beam, fresh.beam) and first.iso == fresh.iso
+    assert described["hours"] == 8760 and len(list((cache / "sky").glob("*.npz"))) == 1
+    again, described_again = cached_sky_tables(epw, "perez", 12, 0.2, cache)
+    assert np.array_equal(again.beam, first.beam) and described_again == described
+    # other parameters or another file content: other tables
+    cached_sky_tables(epw, "isotropic", 12, 0.2, cache)
+    text = epw.read_text(encoding="latin-1").splitlines()
+    fields = text[8].split(",")
+    fields[13] = str(float(fields[13]) + 100.0)  # one more hour of sun in the GHI column
+    text[8] = ",".join(fields)
+    epw.write_text("\n".join(text) + "\n", encoding="latin-1")
+    cached_sky_tables(epw, "perez", 12, 0.2, cache)
+    assert len(list((cache / "sky").glob("*.npz"))) == 3
+    # a damaged cache file is recomputed, not trusted
+    for f in (cache / "sky").glob("*.npz"):
+        f.write_bytes(b"not a zip")
+    damaged, _ = cached_sky_tables(epw, "perez", 12, 0.2, cache)
+    assert damaged.beam.shape == first.beam.shape and np.isfinite(damaged.beam).all()

@@ -173,3 +173,18 @@ def test_a_window_read_with_its_halo_matches_the_whole_raster():
         window, 1.0, 36, 15, core=(halo, halo + 40, halo, halo + 40), origin=(40 - halo, 50 - halo)
     )
     assert np.array_equal(tile, full[:, 40:80, 50:90])
+
+
+def test_small_gaps_are_filled_exactly_in_a_plane_and_large_holes_stay():
+    from layers.solar.terrain import fill_small_holes
+
+    z = plane(30, 1.0, 30, 135)
+    ref = z.copy()
+    z[5, 5] = np.nan  # one pixel
+    z[10, 10:12] = np.nan  # two pixels
+    z[20:27, 20:27] = np.nan  # a hole 7 px wide: its centre is 3 px from data
+    filled = fill_small_holes(z)
+    assert filled[5, 5] == pytest.approx(ref[5, 5], abs=1e-4)
+    assert filled[10, 10] == pytest.approx(ref[10, 10], abs=1e-4)
+    assert np.isfinite(filled[20, 20]) and np.isnan(filled[23, 23])
+    assert np.isnan(z[5, 5])  # the input is left as it was

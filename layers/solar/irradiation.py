@@ -73,6 +73,31 @@ def annual_irradiation(
     return out
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _add_sector(
+    sector, best, s_rr, s_cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins, direct, svf
+):  # pragma: no cover
+    """Fold one sector's horizons of one line into its pixels' beam sum and sky view."""
+    n_bins = beam.shape[1] - 1
+    a = 2.0 * math.pi * sector / beam.shape[0]
+    sin_a, cos_a = math.sin(a), math.cos(a)
+    for i in range(m):
+        r, c = s_rr[i] - r0, s_cc[i] - c0
+        if r < 0 or r >= r1 - r0 or c < 0 or c >= c1 - c0 or not todo[r, c]:
+            continue
+        nx, ny, nz = normal[r, c, 0], normal[r, c, 1], normal[r, c, 2]
+        t_plane = -(nx * sin_a + ny * cos_a) / nz  # the pixel's own plane
+        e = max(best[i], t_plane, 0.0)
+        at = math.atan(e)
+        inv = 1.0 / (1.0 + e * e)
+        svf[r, c] += nz * (inv - t_plane * (0.5 * math.pi - at - e * inv))
+        j = int(math.ceil(at * to_bins))
+        if j < n_bins:
+            dot = nx * beam[sector, j, 0] + ny * beam[sector, j, 1] + nz * beam[sector, j, 2]
+            if dot > 0.0:
+                direct[r, c] += dot
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _sweep_sum(
     z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, todo, normal, beam, step, direct, svf
@@ -80,17 +105,13 @@ def _sweep_sum(
     """Add, per sector swept, each wanted core pixel's beam (table lookup) and sky view.
 
     The horizon of a pixel in a sector is used as soon as its line is swept, then
-    forgotten: no (sectors × pixels) array is ever stored.
+    forgotten: no (sectors × pixels) array is ever stored. ``dirs`` rows are
+    ``(sector, ux, uy, opposite sector or −1)``: a line gathered once serves both ways.
     """
     rows, cols = z.shape
-    n_bins = beam.shape[1] - 1
-    half_pi = 0.5 * math.pi
     to_bins = 180.0 / math.pi / step
     for d in range(dirs.shape[0]):
-        sector, ux, uy = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2]
-        a = 2.0 * math.pi * sector / beam.shape[0]
-        sin_a, cos_a = math.sin(a), math.cos(a)
-        bx, by, bz = beam[sector, :, 0], beam[sector, :, 1], beam[sector, :, 2]
+        sector, ux, uy, back = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2], int(dirs[d, 3])
         t = uy / ux
         k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
         for k in numba.prange(k_lo, k_hi + 1):
@@ -104,21 +125,44 @@ def _sweep_sum(
             best = np.empty(cols)
             m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zz, zo, rr, cc)
             _line_horizon(s, zz, zo, m, reach, hs, hz, best)
-            for i in range(m):
-                r, c = rr[i] - r0, cc[i] - c0
-                if r < 0 or r >= r1 - r0 or c < 0 or c >= c1 - c0 or not todo[r, c]:
-                    continue
-                nx, ny, nz = normal[0, r, c], normal[1, r, c], normal[2, r, c]
-                t_plane = -(nx * sin_a + ny * cos_a) / nz  # the pixel's own plane
-                e = max(best[i], t_plane, 0.0)
-                at = math.atan(e)
-                inv = 1.0 / (1.0 + e * e)
-                svf[r, c] += nz * (inv - t_plane * (half_pi - at - e * inv))
-                j = int(math.ceil(at * to_bins))
-                if j < n_bins:
-                    dot = nx * bx[j] + ny * by[j] + nz * bz[j]
-                    if dot > 0.0:
-                        direct[r, c] += dot
+            _add_sector(
+                sector, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,
+                direct, svf,
+            )  # fmt: skip
+            if back >= 0 and m > 0:
+                # the opposite sector: the same line walked the other way
+                for i in range(m // 2):
+                    j = m - 1 - i
+                    s[i], s[j] = -s[j], -s[i]
+                    zz[i], zz[j] = zz[j], zz[i]
+                    zo[i], zo[j] = zo[j], zo[i]
+                    rr[i], rr[j] = rr[j], rr[i]
+                    cc[i], cc[j] = cc[j], cc[i]
+                if m % 2:
+                    s[m // 2] = -s[m // 2]
+                _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+                _add_sector(
+                    back, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,
+                    direct, svf,
+                )  # fmt: skip
+
+
+def _paired(directions: np.ndarray, n_sectors: int) -> np.ndarray:
+    """Rows ``(sector, ux, uy, opposite)``: each sector with its opposite, when swept too."""
+    sectors = [int(k) for k in directions[:, 0]]
+    rows, done = [], set()
+    for row in directions:
+        k = int(row[0])
+        if k in done:
+            continue
+        back = (k + n_sectors // 2) % n_sectors
+        if n_sectors % 2 == 0 and back in sectors and back not in done:
+            rows.append([row[0], row[1], row[2], back])
+            done.update((k, back))
+        else:
+            rows.append([row[0], row[1], row[2], -1])
+            done.add(k)
+    return np.array(rows, dtype="float64").reshape(-1, 4)
 
 
 def irradiation_sweep(
@@ -148,11 +192,12 @@ def irradiation_sweep(
     todo = np.isfinite(tilt) & np.isfinite(np.asarray(dsm)[r0:r1, c0:c1])
     if where is not None:
         todo &= np.asarray(where, dtype=bool)
-    normal = np.stack([np.sin(beta) * np.sin(gamma), np.sin(beta) * np.cos(gamma), np.cos(beta)])
-    normal = np.where(todo, normal, 0.0)
-    normal[2][~todo] = 1.0
+    normal = np.stack(
+        [np.sin(beta) * np.sin(gamma), np.sin(beta) * np.cos(gamma), np.cos(beta)], axis=-1
+    )
+    normal[~todo] = (0.0, 0.0, 1.0)
     z = np.ascontiguousarray(dsm, dtype="float64")
-    wide, steep = _direction_sets(n_sectors)
+    wide, steep = (_paired(d, n_sectors) for d in _direction_sets(n_sectors))
     reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])
     direct = np.zeros(tilt.shape)
     svf = np.zeros(tilt.shape)
@@ -174,14 +219,14 @@ def irradiation_sweep(
         r0,
         r1,
         np.ascontiguousarray(todo.T),
-        np.ascontiguousarray(normal.transpose(0, 2, 1)),
+        np.ascontiguousarray(normal.transpose(1, 0, 2)),
         *sky,
         direct_t,
         svf_t,
     )
     direct += direct_t.T
     svf = (svf + svf_t.T) / n_sectors
-    nz = normal[2]
+    nz = normal[..., 2]
     sin_b = np.sin(beta)
     diffuse = tables.iso * svf + tables.horizon_band * sin_b * svf / ((1.0 + nz) / 2.0)
     irr = (direct + diffuse + tables.ghi * tables.albedo * (1.0 - nz) / 2.0) / 1000.0

@@ -289,9 +289,7 @@ def _compute(
     t0 = time.perf_counter()
     profile = raster_profile(dsm_path)
     cell = pixel_size_m(profile["transform"], profile["crs"])
-    tables, weather = cached_sky_tables(
-        weather_path, params.model, params.n_sectors, params.albedo
-    )
+    tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
     timings["sky"] = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -150,7 +150,8 @@ def _sweep_sum(
 def _paired(directions: np.ndarray, n_sectors: int) -> np.ndarray:
     """Rows ``(sector, ux, uy, opposite)``: each sector with its opposite, when swept too."""
     sectors = [int(k) for k in directions[:, 0]]
-    rows, done = [], set()
+    rows: list[list[float]] = []
+    done: set[int] = set()
     for row in directions:
         k = int(row[0])
         if k in done:

@@ -7,7 +7,9 @@ pages of the mix one after the other, ``--rounds`` times, with no pause: a rerun
 ``BackMsg.rerun_script`` carrying the page and its query string, and it ends at the
 server's ``script_finished`` message. Prints reruns/s, p50/p95/max latency and the server's
 RSS (when this script started it, or with ``--pid``). Without ``--url`` it starts one
-``streamlit run app.py`` on a free port. Traffic goes to loopback only, bounded in count.
+``streamlit run app.py`` on a free port; with ``--processes N`` it starts N of them behind
+nginx with sticky sessions (``deploy/``, as in production) and measures through the proxy,
+RSS summed over the N processes. Traffic goes to loopback only, bounded in count.
 """
 
 from __future__ import annotations
@@ -131,17 +133,35 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--url", help="serveur déjà lancé (sinon un processus est démarré)")
     parser.add_argument("--pid", type=int, help="processus dont mesurer la mémoire (RSS)")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="N processus derrière nginx (deploy/)"
+    )
     args = parser.parse_args()
     proc = None
+    deployment = None
     url = args.url
-    if url is None:
+    pids: list[int] = [args.pid] if args.pid else []
+    if url is None and args.processes:
+        sys.path.insert(0, str(ROOT))
+        from deploy.local import start
+        from tests.browser.harness import free_port
+
+        deployment = start(args.processes, free_port())
+        url, pids = deployment.url, deployment.pids
+    elif url is None:
         proc, url = start_server()
-    pid = args.pid or (proc.pid if proc else None)
+        pids = [proc.pid]
+
+    def rss() -> float:
+        return sum(rss_mb(p) for p in pids) if pids else float("nan")
+
     try:
-        asyncio.run(run(url, 1, 1))  # warm-up: caches filled, pages compiled
-        base = rss_mb(pid) if pid else float("nan")
+        for _ in range(max(1, args.processes)):  # warm-up: caches filled, pages compiled
+            asyncio.run(run(url, max(1, args.processes), 1))
+        base = rss()
         pages = ", ".join(p for p, _ in MIX)
-        print(f"serveur {url} ; mélange {pages} ; RSS après chauffe {base:.0f} Mo")
+        where = f"{args.processes} processus derrière nginx" if deployment else "1 processus"
+        print(f"serveur {url} ({where}) ; mélange {pages} ; RSS après chauffe {base:.0f} Mo")
         print(
             " users  reruns  durée s  reruns/s   p50 s   p95 s   max s  erreurs  RSS Mo  Mo/session"
         )
@@ -149,12 +169,12 @@ def main() -> None:
             lat, errors, wall = asyncio.run(run(url, n, args.rounds))
             lat.sort()
             p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
-            rss = rss_mb(pid) if pid else float("nan")
+            now = rss()
             print(
                 f"{n:6d} {len(lat):7d} {wall:8.1f} {len(lat) / wall:9.2f} "
                 f"{statistics.median(lat) if lat else float('nan'):7.2f} {p95:7.2f} "
-                f"{max(lat) if lat else float('nan'):7.2f} {len(errors):8d} {rss:7.0f} "
-                f"{(rss - base) / n:10.1f}"
+                f"{max(lat) if lat else float('nan'):7.2f} {len(errors):8d} {now:7.0f} "
+                f"{(now - base) / n:10.1f}"
             )
             for e in errors[:3]:
                 print("   ", e)
@@ -163,6 +183,8 @@ def main() -> None:
         if proc:
             proc.terminate()
             proc.wait(timeout=10)
+        if deployment:
+            deployment.stop()
 
 
 if __name__ == "__main__":

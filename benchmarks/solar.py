@@ -285,10 +285,15 @@ def compare_with_grass(district, sky, t_sky: float, n: int, args: argparse.Names
         f"{np.percentile(ratio, 5):.3f} à {np.percentile(ratio, 95):.3f} (5–95 %) ; "
         "horizons de r.horizon ramenés à ≥ 0° avant r.sun (voir benchmarks/rsun_minimal.py)"
     )
+    same_sky = abs(ours_vs_sky - 1) < 0.01
     print(
         f"  dont : Atlas PMA / somme horizontale du même ciel pvlib = {ours_vs_sky:.3f} ; "
-        f"ciel pvlib Ineichen (TL 3) / r.sun (ESRA, TL 3) = {sky_vs_rsun:.3f} "
-        "→ l'écart restant est celui des deux modèles de ciel clair, pas des ombres"
+        f"ciel pvlib Ineichen (TL 3) / r.sun (ESRA, TL 3) = {sky_vs_rsun:.3f}"
+        + (
+            " → l'écart restant est celui des deux modèles de ciel clair, pas des ombres"
+            if same_sky
+            else " → écart non expliqué par les seuls modèles de ciel : à examiner"
+        )
     )
 
 

@@ -1,0 +1,1 @@
+"""Deployment helpers: N app processes behind nginx (see deploy/README.md)."""

@@ -466,3 +466,15 @@ def key_numbers(signs: pd.DataFrame) -> dict[str, str]:
         "Cofinancement Région (€)": fmt_int(signs["cofinancement_region"].sum()),
         "À reprendre": fmt_int(int((signs["statut"] == "à reprendre").sum())),
     }
+
+
+def fingerprint(signs: gpd.GeoDataFrame) -> int:
+    """A number that changes whenever any value or position of ``signs`` changes.
+
+    Keys the rendered signage map: the inventory changes with every edit.
+    """
+    import pandas as pd
+
+    values = signs.drop(columns="geometry").astype(str)
+    values["_position"] = signs.geometry.to_wkt()
+    return int(pd.util.hash_pandas_object(values, index=False).sum()) ^ len(signs)

@@ -7,13 +7,16 @@ from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.mapping import territory_map
 from layers.territory import communes_table, describe_selection, key_figures, selected_communes
 from pages.ui import loaders, state, widgets
+from pages.ui.shared import shared
 
 
 def render() -> None:
     """Draw the page (registered by app.py with st.Page; never run as a script)."""
     territory = loaders.get_territory()
     selection = state.current_selection()
-    communes = selected_communes(territory, selection)
+    communes = shared(
+        "donnees", ("communes", selection), lambda: selected_communes(territory, selection)
+    )
     info = territory.catalog["communes"]
 
     st.title("Atlas du Pôle Métropolitain de l'Artois")
@@ -25,15 +28,19 @@ def render() -> None:
     )
     st.caption(f"Territoire affiché : {md_escape(describe_selection(territory, selection))}")
 
-    figures = key_figures(communes)
+    figures = shared("donnees", ("chiffres", selection), lambda: key_figures(communes))
     cols = st.columns(4)
     cols[0].metric("Communes", fmt_int(figures.n_communes))
     cols[1].metric("Population municipale (hab.)", fmt_int(figures.population))
     cols[2].metric("Superficie (km²)", fmt_float(figures.area_km2, 1))
     cols[3].metric("Densité (hab./km²)", fmt_int(figures.density))
 
-    fmap = territory_map(communes, territory, loaders.get_settings(), state.current_basemap())
-    widgets.show_map(fmap, key="carte_accueil")
+    basemap = state.current_basemap()
+    widgets.show_map(
+        ("accueil", selection, basemap),
+        lambda: territory_map(communes, territory, loaders.get_settings(), basemap),
+        key="carte_accueil",
+    )
     st.caption(
         f"Communes colorées par intercommunalité. {widgets.QUALITY_BADGES[info.qualite]} — "
         f"{md_escape(info.attribution)}. Superficies calculées en Lambert-93 sur des contours "
@@ -41,21 +48,25 @@ def render() -> None:
     )
 
     st.subheader("Communes de la sélection")
-    table = communes_table(communes)
+    table = shared("donnees", ("tableau", selection), lambda: communes_table(communes))
     st.dataframe(table, hide_index=True, width="stretch")
     stamp = widgets.file_stamp()
     left, right = st.columns(2)
     left.download_button(
         "Télécharger le tableau (CSV)",
-        to_csv_bytes(table),
+        shared("fichiers", ("communes.csv", selection), lambda: to_csv_bytes(table)),
         file_name=f"atlas-pma-communes-{stamp}.csv",
         mime="text/csv",
     )
     right.download_button(
         "Télécharger les contours (GeoJSON)",
-        to_geojson_bytes(
-            communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
-            layer_metadata(info),
+        shared(
+            "fichiers",
+            ("communes.geojson", selection),
+            lambda: to_geojson_bytes(
+                communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
+                layer_metadata(info),
+            ),
         ),
         file_name=f"atlas-pma-communes-{stamp}.geojson",
         mime="application/geo+json",

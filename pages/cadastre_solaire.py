@@ -26,6 +26,7 @@ from layers.geocode import search
 from layers.solar.economics import RESIDENTIAL_MAX_KWC, water_heater
 from layers.territory import describe_selection
 from pages.ui import loaders, state, widgets
+from pages.ui.shared import shared
 
 
 def render() -> None:
@@ -133,9 +134,15 @@ def render() -> None:
                 st.session_state[K_ROOF] = hit
 
         chosen = st.session_state.get(K_ROOF) or None
+        basemap = state.current_basemap()
         with st.spinner("Carte…"):
-            fmap = cadastre_map(cad, settings, map_classes(hyp), state.current_basemap(), chosen)
-        widgets.clickable_map(fmap, key="carte_cadastre", on_click=_pick, height=480)
+            widgets.clickable_map(
+                ("cadastre", basemap, chosen),
+                lambda: cadastre_map(cad, settings, map_classes(hyp), basemap, chosen),
+                key="carte_cadastre",
+                on_click=_pick,
+                height=480,
+            )
         st.caption(
             "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an). "
             f"Les contours des toits apparaissent en zoomant. Climat : {md_escape(cad.climate)}."
@@ -254,9 +261,17 @@ def render() -> None:
                 icon=":material/info:",
             )
             link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
+            today = dt.date.today().isoformat()
+            simulated = tuple(
+                st.session_state[k] for k in (K_KWC, K_CONS, K_SHARE, K_PRICE, K_GROWTH)
+            )
             st.download_button(
                 "Télécharger la fiche du toit (PDF)",
-                roof_sheet_pdf(cad, roof, est, kwc, hyp, link, dt.date.today().isoformat()),
+                shared(
+                    "fichiers",
+                    ("fiche", chosen, simulated, today),
+                    lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
+                ),
                 file_name=f"atlas-pma-toit-{chosen}.pdf",
                 mime="application/pdf",
             )
@@ -264,7 +279,11 @@ def render() -> None:
 
     with territory_tab:
         st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-        figures, classes, per_commune = territory_figures(cad, territory, selection)
+        figures, classes, per_commune = shared(
+            "donnees",
+            ("cadastre-territoire", selection),
+            lambda: territory_figures(cad, territory, selection),
+        )
         cols = st.columns(len(figures))
         for col, (label, value) in zip(cols, figures.items(), strict=True):
             col.metric(label, value)
@@ -287,23 +306,32 @@ def render() -> None:
                 width="stretch",
             )
             st.dataframe(per_commune, hide_index=True, width="stretch")
-            keep = cad.roofs["commune"].isin(per_commune["Commune"])
-            table = roof_table(cad.roofs[keep])
             from layers.export import to_csv_bytes, to_gpkg_bytes
+
+            def _roofs():
+                return cad.roofs[cad.roofs["commune"].isin(per_commune["Commune"])]
 
             d1, d2 = st.columns(2)
             d1.download_button(
                 "Toits (CSV)",
-                to_csv_bytes(table),
+                shared(
+                    "fichiers",
+                    ("toits.csv", selection),
+                    lambda: to_csv_bytes(roof_table(_roofs())),
+                ),
                 file_name="atlas-pma-toits.csv",
                 mime="text/csv",
             )
             d2.download_button(
                 "Toits (GeoPackage)",
-                to_gpkg_bytes(
-                    cad.roofs[keep],
-                    "toits",
-                    {"qualite": "synthétique" if cad.synthetic else "calcul"},
+                shared(
+                    "fichiers",
+                    ("toits.gpkg", selection),
+                    lambda: to_gpkg_bytes(
+                        _roofs(),
+                        "toits",
+                        {"qualite": "synthétique" if cad.synthetic else "calcul"},
+                    ),
                 ),
                 file_name="atlas-pma-toits.gpkg",
                 mime="application/geopackage+sqlite3",

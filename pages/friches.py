@@ -14,6 +14,7 @@ from layers.brownfields import (
 from layers.formatting import md_escape
 from layers.territory import describe_selection, selected_communes, within_selection
 from pages.ui import loaders, state, widgets
+from pages.ui.shared import shared
 
 
 def render() -> None:
@@ -26,7 +27,11 @@ def render() -> None:
     K_SURF, K_ACT = "friches_surface", "friches_activite_un"
     KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
     VERIF = ["tous", "vérifiés", "non vérifiés"]
-    in_selection = within_selection(friches_all, territory, selection)
+    in_selection = shared(
+        "donnees",
+        ("friches", selection),
+        lambda: within_selection(friches_all, territory, selection),
+    )
     statut_counts = option_counts(in_selection, "site_statut")
     type_counts = option_counts(in_selection, "site_type")
     all_statuts = list(option_counts(friches_all, "site_statut"))
@@ -99,7 +104,9 @@ def render() -> None:
         verification=st.session_state[K_VERIF],
         activite=st.session_state[K_ACT],
     )
-    friches = apply_filter(in_selection, flt)
+    friches = shared(
+        "donnees", ("friches", selection, flt), lambda: apply_filter(in_selection, flt)
+    )
 
     st.info(
         "**Photovoltaïque au sol : premier repérage, pas une étude.** Puissance installable = "
@@ -112,29 +119,46 @@ def render() -> None:
     for col, (label, value) in zip(cols, summary_numbers(friches).items(), strict=True):
         col.metric(label, value)
 
+    basemap = state.current_basemap()
     with st.spinner("Construction de la carte…"):
-        fmap = brownfields_map(
-            friches,
-            territory,
-            loaders.get_settings(),
-            state.current_basemap(),
-            area=selected_communes(territory, selection),
+        widgets.show_map(
+            ("friches", selection, flt, basemap),
+            lambda: brownfields_map(
+                friches,
+                territory,
+                loaders.get_settings(),
+                basemap,
+                area=selected_communes(territory, selection),
+            ),
+            key="carte_friches",
         )
-    widgets.show_map(fmap, key="carte_friches")
     st.caption(
         "Les sites proches sont regroupés quand la carte est dézoomée (chiffre = nombre de "
         "sites) ; zoomez pour voir chaque site."
     )
 
     st.subheader("Par intercommunalité")
-    st.dataframe(figures_by_epci(friches, territory), hide_index=True, width="stretch")
+    st.dataframe(
+        shared(
+            "donnees",
+            ("friches-epci", selection, flt),
+            lambda: figures_by_epci(friches, territory),
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     widgets.assumptions_expander(hyp, "pv_sol")
 
     st.subheader(f"Sites ({len(friches)})")
-    table = site_table(friches)
+    table = shared("donnees", ("friches-table", selection, flt), lambda: site_table(friches))
     st.dataframe(table, hide_index=True, width="stretch")
     widgets.downloads(
-        "atlas-pma-friches", table, friches.drop(columns=["petit_site"]), "friches", info
+        "atlas-pma-friches",
+        (selection, flt),
+        table,
+        friches.drop(columns=["petit_site"]),
+        "friches",
+        info,
     )
     widgets.sources([info])
     state.remember_widgets(KEYS)

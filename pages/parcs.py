@@ -26,6 +26,7 @@ from layers.territory import (
     within_selection,
 )
 from pages.ui import loaders, state, widgets
+from pages.ui.shared import shared
 
 
 def render() -> None:
@@ -64,7 +65,9 @@ def render() -> None:
     )
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
     state.show_notices(notices)
-    in_selection = within_selection(parks_all, territory, selection)
+    in_selection = shared(
+        "donnees", ("parcs", selection), lambda: within_selection(parks_all, territory, selection)
+    )
 
     def _count_label(column: str):
         counts = in_selection[column].value_counts()
@@ -110,7 +113,7 @@ def render() -> None:
         tuple(st.session_state[K_STATUTS]),
         tuple(st.session_state[K_GEOM]),
     )
-    parks = filter_parks(in_selection, flt)
+    parks = shared("donnees", ("parcs", selection, flt), lambda: filter_parks(in_selection, flt))
     options = [""] + list(parks.sort_values("nom")["parc_id"])
     names = dict(zip(parks_all["parc_id"], parks_all["nom"], strict=True))
     if st.session_state.get(K_PARK) not in options:
@@ -129,31 +132,40 @@ def render() -> None:
     )
     chosen = st.session_state[K_PARK] or None
 
-    area_m = selected_communes(territory, selection).to_crs(METRIC_CRS).union_all()
-    km = length_km_in(area_m, planning.cavaliers, planning.links)
-    figures = park_figures(
-        parks, key_figures(selected_communes(territory, selection)).population, km
-    )
+    def _figures():
+        area_m = selected_communes(territory, selection).to_crs(METRIC_CRS).union_all()
+        km = length_km_in(area_m, planning.cavaliers, planning.links)
+        population = key_figures(selected_communes(territory, selection)).population
+        return park_figures(parks, population, km)
+
+    figures = shared("donnees", ("parcs-chiffres", selection, flt), _figures)
     cols = st.columns(5)
     for col, (label, value) in zip(cols, format_figures(figures).items(), strict=True):
         col.metric(label, value)
 
-    context = {
-        k: within_selection(planning.context[k], territory, selection)
-        for k in st.session_state[K_CONTEXT]
-    }
-    fmap = parks_map(
-        planning,
-        parks,
-        within_selection(planning.cavaliers, territory, selection),
-        within_selection(planning.links, territory, selection),
-        context,
-        loaders.get_settings(),
-        state.current_basemap(),
-        chosen,
-        area=selected_communes(territory, selection),
+    layers = tuple(st.session_state[K_CONTEXT])
+    basemap = state.current_basemap()
+
+    def _map():
+        context = {k: within_selection(planning.context[k], territory, selection) for k in layers}
+        return parks_map(
+            planning,
+            parks,
+            within_selection(planning.cavaliers, territory, selection),
+            within_selection(planning.links, territory, selection),
+            context,
+            loaders.get_settings(),
+            basemap,
+            chosen,
+            area=selected_communes(territory, selection),
+        )
+
+    widgets.clickable_map(
+        ("parcs", selection, flt, layers, basemap, chosen),
+        _map,
+        key="carte_parcs",
+        on_click=_pick_from_map,
     )
-    widgets.clickable_map(fmap, key="carte_parcs", on_click=_pick_from_map)
 
     if chosen:
         card = park_card(planning, chosen, float(st.session_state[K_DIST]))
@@ -182,16 +194,22 @@ def render() -> None:
                 st.dataframe(card.links, hide_index=True, width="stretch")
 
     st.subheader("Liaisons par intercommunalité")
-    st.dataframe(lengths_by_epci(planning, territory), hide_index=True, width="stretch")
+    st.dataframe(
+        shared("donnees", ("parcs-liaisons",), lambda: lengths_by_epci(planning, territory)),
+        hide_index=True,
+        width="stretch",
+    )
     st.caption(
         "Cavaliers : longueur publiée par la Mission Bassin Minier, répartie au prorata de "
         "la surface dans chaque EPCI. Liaisons indicatives : lignes à vol d'oiseau."
     )
 
     st.subheader(f"Parcs de la sélection ({len(parks)})")
-    table = parks_table(parks)
+    table = shared("donnees", ("parcs-table", selection, flt), lambda: parks_table(parks))
     st.dataframe(table, hide_index=True, width="stretch")
-    widgets.downloads("atlas-pma-parcs", table, parks, "parcs", planning.catalog["parcs"])
+    widgets.downloads(
+        "atlas-pma-parcs", (selection, flt), table, parks, "parcs", planning.catalog["parcs"]
+    )
     widgets.sources(
         [
             planning.catalog[k]

@@ -15,6 +15,7 @@ from layers.signage import (
     SignFilter,
     apply_filter,
     costs_by_year,
+    fingerprint,
     installed_over_time,
     key_numbers,
     new_sign,
@@ -97,23 +98,31 @@ def render() -> None:
     def _remember_click(lat: float, lng: float) -> None:
         st.session_state["_sig_clic"] = (lat, lng)
 
-    fmap = signage_map(
-        signs,
-        parks_shown,
-        settings,
-        [planning.catalog["parcs"].attribution, "panneaux : échantillon synthétique"],
-        state.current_basemap(),
-        st.session_state.get("sig_panneau_un"),
-    )
+    basemap, chosen_sign = state.current_basemap(), st.session_state.get("sig_panneau_un")
+    # the inventory changes with every edit: the map's key includes its exact content
+    signature = ("signaletique", selection, fingerprint(signs), basemap, chosen_sign)
+
+    def _map():
+        return signage_map(
+            signs,
+            parks_shown,
+            settings,
+            [planning.catalog["parcs"].attribution, "panneaux : échantillon synthétique"],
+            basemap,
+            chosen_sign,
+        )
+
     if editor:
-        widgets.clickable_map(fmap, key="carte_signaletique", on_click=_remember_click, height=480)
+        widgets.clickable_map(
+            signature, _map, key="carte_signaletique", on_click=_remember_click, height=480
+        )
         if clicked:
             st.caption(
                 f"Dernier point cliqué : {clicked[0]:.5f}, {clicked[1]:.5f} (sert à ajouter "
                 "un panneau ou à corriger une position)."
             )
     else:
-        widgets.show_map(fmap, key="carte_signaletique", height=480)
+        widgets.show_map(signature, _map, key="carte_signaletique", height=480)
 
     st.subheader("Avancement")
     left, right = st.columns(2)

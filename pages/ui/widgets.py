@@ -9,19 +9,86 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 from layers.formatting import md_escape
+from layers.mapping import MapPayload, component_payload
+from pages.ui.shared import shared
 
 QUALITY_BADGES = {"réel": "🟢 réel", "indicatif": "🟠 indicatif", "synthétique": "🟣 synthétique"}
 
 
-def show_map(fmap: folium.Map, key: str, height: int = 540) -> None:
-    """Render a display-only map (no event sent back, so panning never reruns the page)."""
-    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[])
+def _send_map(
+    payload: MapPayload,
+    key: str,
+    height: int,
+    returned: list[str],
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Send a rendered map to the streamlit-folium component, as ``st_folium`` does."""
+    from streamlit_folium import _component_func
+
+    defaults = {
+        "last_clicked": None,
+        "last_object_clicked": None,
+        "last_object_clicked_count": None,
+        "last_object_clicked_tooltip": None,
+        "last_object_clicked_popup": None,
+        "all_drawings": None,
+        "last_active_drawing": None,
+        "bounds": payload.bounds,
+        "zoom": payload.zoom,
+        "last_circle_radius": None,
+        "last_circle_polygon": None,
+        "selected_layers": None,
+        "selected_tags": None,
+        "last_geocoder_result": None,
+    }
+    hash_key = payload.component_key(key)
+
+    def _changed() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+        if on_change is not None:
+            on_change()
+
+    _component_func(
+        script=payload.script,
+        header=payload.header,
+        html=payload.html,
+        id=payload.map_id,
+        key=hash_key,
+        height=height,
+        width=None,
+        returned_objects=returned,
+        default={k: v for k, v in defaults.items() if k in returned},
+        zoom=None,
+        center=None,
+        feature_group=None,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=list(payload.css_links),
+        js_links=list(payload.js_links),
+        on_change=_changed,
+        wrap_longitude=False,
+    )
+
+
+def rendered_map(signature: tuple, build: Callable[[], folium.Map]) -> MapPayload:
+    """The map for ``signature`` (everything it depends on), built and rendered once."""
+    return shared("cartes", signature, lambda: component_payload(build()))
+
+
+def show_map(
+    signature: tuple, build: Callable[[], folium.Map], key: str, height: int = 540
+) -> None:
+    """Render a display-only map (no event sent back, so panning never reruns the page).
+
+    ``build()`` runs only when no session has drawn the map for ``signature`` yet.
+    """
+    _send_map(rendered_map(signature, build), key, height, [])
 
 
 def sources(layers: Iterable[LayerInfo]) -> None:
@@ -43,27 +110,28 @@ def file_stamp() -> str:
 
 
 def clickable_map(
-    fmap: folium.Map, key: str, on_click: Callable[[float, float], None], height: int = 560
+    signature: tuple,
+    build: Callable[[], folium.Map],
+    key: str,
+    on_click: Callable[[float, float], None],
+    height: int = 560,
 ) -> None:
-    """Render a map that reports only clicks; ``on_click(lat, lng)`` runs as a callback."""
+    """Render a map that reports only clicks; ``on_click(lat, lng)`` runs as a callback.
+
+    ``build()`` runs only when no session has drawn the map for ``signature`` yet.
+    """
 
     def _changed() -> None:
         clicked = (st.session_state.get(key) or {}).get("last_object_clicked")
         if clicked:
             on_click(clicked["lat"], clicked["lng"])
 
-    st_folium(
-        fmap,
-        key=key,
-        height=height,
-        use_container_width=True,
-        returned_objects=["last_object_clicked"],
-        on_change=_changed,
-    )
+    _send_map(rendered_map(signature, build), key, height, ["last_object_clicked"], _changed)
 
 
 def downloads(
     stem: str,
+    signature: tuple,
     table: pd.DataFrame,
     frame: gpd.GeoDataFrame,
     layer_name: str,
@@ -71,27 +139,32 @@ def downloads(
 ) -> None:
     """CSV, GeoJSON and GeoPackage download buttons for a filtered result.
 
-    Built eagerly on purpose: Streamlit's deferred (callable) data is revoked by the next
-    rerun, so a click during a rerun downloads nothing (seen in the cadastre browser test).
+    The files are built once per ``signature`` (what ``table`` and ``frame`` depend on)
+    and shared by every session; the buttons get plain bytes, so a click during a rerun
+    still downloads (Streamlit's deferred, callable data is revoked by the next rerun).
     """
     stamp = file_stamp()
     meta = layer_metadata(info)
     cols = st.columns(3)
     cols[0].download_button(
         "Tableau (CSV)",
-        to_csv_bytes(table),
+        shared("fichiers", (stem, "csv", signature), lambda: to_csv_bytes(table)),
         file_name=f"{stem}-{stamp}.csv",
         mime="text/csv",
     )
     cols[1].download_button(
         "Carte (GeoJSON)",
-        to_geojson_bytes(frame, meta),
+        shared("fichiers", (stem, "geojson", signature), lambda: to_geojson_bytes(frame, meta)),
         file_name=f"{stem}-{stamp}.geojson",
         mime="application/geo+json",
     )
     cols[2].download_button(
         "SIG (GeoPackage)",
-        to_gpkg_bytes(frame, layer_name, meta),
+        shared(
+            "fichiers",
+            (stem, "gpkg", signature),
+            lambda: to_gpkg_bytes(frame, layer_name, meta),
+        ),
         file_name=f"{stem}-{stamp}.gpkg",
         mime="application/geopackage+sqlite3",
     )

@@ -1,0 +1,64 @@
+"""What pages build, kept once per server process and shared by every session.
+
+A rerun should rebuild only what its change touched. Maps (rendered to their component
+payload), tables and download files are kept here under a key made of everything they
+depend on (selection, filters, basemap, settings), in bounded least-recently-used stores:
+the second session asking for ``epci=CALL`` pays nothing. Values are shared, never copied:
+callers must not modify them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+import streamlit as st
+
+from pages.ui.loaders import get_settings
+
+T = TypeVar("T")
+
+# entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB
+SIZES = {"cartes": 48, "donnees": 256, "fichiers": 96}
+
+
+class Memo:
+    """A thread-safe LRU store; two sessions missing the same key may both build it once."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The value kept under ``key``, built by ``build()`` the first time."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]  # type: ignore[return-value]
+            self.misses += 1
+        value = build()
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@st.cache_resource
+def _store(kind: str) -> Memo:
+    return Memo(SIZES[kind])
+
+
+def shared(kind: str, key: tuple, build: Callable[[], T]) -> T:
+    """``build()`` once per process for ``key`` (plus the settings, which shape every output)."""
+    return _store(kind).get((key, get_settings()), build)

@@ -87,3 +87,35 @@ def test_second_session_reuses_the_first_sessions_map(page):
     assert not second.exception
     assert maps.misses == misses  # nothing rebuilt: the map came from the shared store
     assert second.title[0].value == first.title[0].value
+
+
+def test_concurrent_misses_build_once_and_a_failed_build_is_retried():
+    import threading
+    import time
+
+    from pages.ui.shared import Memo
+
+    memo = Memo(4)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return "carte"
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(memo.get("k", slow))) for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["carte"] * 5 and len(calls) == 1
+
+    def broken():
+        raise ValueError("couche illisible")
+
+    with pytest.raises(ValueError):
+        memo.get("x", broken)
+    assert memo.get("x", lambda: "ok") == "ok"  # nothing kept from the failure

@@ -52,6 +52,16 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far [s] (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
 TITLES: set[str] = set()  # page titles seen: proof that each page really ran
 
 
@@ -156,17 +166,24 @@ def main() -> None:
         return sum(rss_mb(p) for p in pids) if pids else float("nan")
 
     try:
-        for _ in range(max(1, args.processes)):  # warm-up: caches filled, pages compiled
-            asyncio.run(run(url, max(1, args.processes), 1))
+        # warm-up: every process compiles its pages and fills its caches (directly, not
+        # through the proxy, whose routing is random for new browsers)
+        for warm in [f"http://127.0.0.1:{p}" for p in deployment.backends] if deployment else [url]:
+            asyncio.run(run(warm, 1, 2))
         base = rss()
         pages = ", ".join(p for p, _ in MIX)
         where = f"{args.processes} processus derrière nginx" if deployment else "1 processus"
         print(f"serveur {url} ({where}) ; mélange {pages} ; RSS après chauffe {base:.0f} Mo")
         print(
             " users  reruns  durée s  reruns/s   p50 s   p95 s   max s  erreurs  RSS Mo  Mo/session"
+            "  CPU serveur ms/rerun  CPU client ms/rerun"
         )
         for n in args.users:
+            cpu0 = sum(cpu_seconds(p) for p in pids)
+            me0 = time.process_time()
             lat, errors, wall = asyncio.run(run(url, n, args.rounds))
+            server_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / max(1, len(lat))
+            client_ms = (time.process_time() - me0) * 1000 / max(1, len(lat))
             lat.sort()
             p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
             now = rss()
@@ -174,7 +191,7 @@ def main() -> None:
                 f"{n:6d} {len(lat):7d} {wall:8.1f} {len(lat) / wall:9.2f} "
                 f"{statistics.median(lat) if lat else float('nan'):7.2f} {p95:7.2f} "
                 f"{max(lat) if lat else float('nan'):7.2f} {len(errors):8d} {now:7.0f} "
-                f"{(now - base) / n:10.1f}"
+                f"{(now - base) / n:10.1f} {server_ms:21.0f} {client_ms:20.0f}"
             )
             for e in errors[:3]:
                 print("   ", e)

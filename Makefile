@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install install-test data assets axe chromium lint lock bench bench-solar clean
+.PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -13,13 +13,13 @@ run: install data
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
 ## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite
-test: install-test chromium assets axe data lint
+test: install-test chromium nginx assets axe data lint
 	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
 
 ## make test-fast: the library, CLI and store on GeoPackage — no browser, no PostGIS, no
-## AppTest pages, no deliberate waits — on both cores, in well under a minute
+## AppTest pages, no deliberate waits, no nginx — on both cores, in well under a minute
 test-fast: install-test data
-	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow"
+	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow and not deploy"
 
 # Installs come from uv.lock (exact versions the tests passed with); `make lock` refreshes it.
 UV_VERSION := 0.13.9
@@ -73,6 +73,11 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# Debian's nginx for the deployment test (two app processes behind a sticky proxy, deploy/)
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light; }
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -81,6 +86,11 @@ lint: install-test
 bench: install
 	$(BIN)/python benchmarks/maps.py
 	$(BIN)/python benchmarks/solar.py
+
+# simulated users over Streamlit's websocket: one process, then two behind nginx
+bench-load: install nginx
+	$(BIN)/python benchmarks/load.py --users 1 10 30
+	$(BIN)/python benchmarks/load.py --users 1 10 30 --processes 2
 
 # the solar benchmark against GRASS GIS r.horizon + r.sun (Debian grass-core)
 bench-solar: install

@@ -1,0 +1,93 @@
+"""Two app processes behind nginx with sticky sessions (deploy/), as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import urllib.error
+import urllib.request
+
+import pytest
+
+from deploy.local import nginx_binary, start
+from tests.browser.harness import free_port
+
+pytestmark = [
+    pytest.mark.deploy,
+    pytest.mark.skipif(nginx_binary() is None, reason="nginx absent (make test l'installe)"),
+]
+
+
+def _get(url: str, cookie: str | None = None):
+    """(status, headers, body) of a GET, with the route cookie of a known browser."""
+    headers = {"Cookie": f"atlas_route={cookie}"} if cookie else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, b""
+
+
+async def _open_page(url: str, cookie: str, page: str, query: str) -> tuple[set, list[str]]:
+    """One browser-like session over the proxy: the page's titles and download URLs."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    titles, downloads = set(), []
+    ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
+    async with websockets.connect(
+        ws_url,
+        subprotocols=["streamlit"],
+        additional_headers={"Cookie": f"atlas_route={cookie}"},
+        max_size=64 * 2**20,
+    ) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = query
+        msg.rerun_script.page_name = page
+        await ws.send(msg.SerializeToString())
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=60))
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.new_element.HasField("heading"):
+                titles.add(fwd.delta.new_element.heading.body)
+            if kind == "delta" and fwd.delta.new_element.HasField("download_button"):
+                downloads.append(fwd.delta.new_element.download_button.url)
+            if kind == "script_finished":
+                return titles, downloads
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    with start(2, free_port()) as dep:
+        yield dep
+
+
+def test_both_processes_serve_and_a_browser_sticks_to_one(deployment):
+    seen = {_get(f"{deployment.url}/_stcore/health")[1]["X-Atlas-Upstream"] for _ in range(16)}
+    assert seen == {f"127.0.0.1:{p}" for p in deployment.backends}  # new browsers spread
+    status, headers, _ = _get(f"{deployment.url}/_stcore/health")
+    assert status == 200 and any("atlas_route=" in c for c in headers.get_all("Set-Cookie"))
+    cookie = secrets.token_hex(8)
+    health = f"{deployment.url}/_stcore/health"
+    stuck = {_get(health, cookie)[1]["X-Atlas-Upstream"] for _ in range(8)}
+    assert len(stuck) == 1  # a known browser always reaches the same process
+
+
+def test_a_download_made_in_a_session_is_served_through_the_proxy(deployment):
+    # a download button's file lives in the memory of the process that ran the page: only
+    # sticky routing lets the browser fetch it
+    cookie = secrets.token_hex(8)
+    home = _get(f"{deployment.url}/_stcore/health", cookie)[1]["X-Atlas-Upstream"]
+    titles, urls = asyncio.run(_open_page(deployment.url, cookie, "accueil", "epci=CALL"))
+    assert "Atlas du Pôle Métropolitain de l'Artois" in titles and urls
+    status, _, body = _get(deployment.url + urls[0], cookie)
+    assert status == 200 and body.decode("utf-8-sig").startswith("Code INSEE;Commune")
+    # the same URL asked by a browser routed to the other process is not found there
+    other = next(
+        c
+        for c in (secrets.token_hex(8) for _ in range(200))
+        if _get(f"{deployment.url}/_stcore/health", c)[1]["X-Atlas-Upstream"] != home
+    )
+    assert _get(deployment.url + urls[0], other)[0] == 404

@@ -148,7 +148,9 @@ def render() -> None:
             f"Les contours des toits apparaissent en zoomant. Climat : {md_escape(cad.climate)}."
         )
 
-        if chosen:
+        @st.fragment
+        def roof_card() -> None:
+            """The chosen roof and its simulator: moving a slider reruns only this part."""
             roof = cad.roofs.set_index("toit_id").loc[chosen]
             roof["toit_id"] = chosen
             max_kwc = float(roof["kwc_central"])
@@ -276,6 +278,9 @@ def render() -> None:
                 mime="application/pdf",
             )
             widgets.assumptions_expander(hyp, "economie")
+
+        if chosen:
+            roof_card()
 
     with territory_tab:
         st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")

@@ -7,9 +7,10 @@ from unittest import mock
 
 import pytest
 
-from layers.mapping import component_payload, territory_map
+from layers.mapping import territory_map
 from layers.settings import Settings
 from layers.territory import Selection, selected_communes
+from pages.ui.maps import component_payload
 
 
 def _deterministic_ids():

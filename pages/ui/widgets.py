@@ -14,7 +14,7 @@ from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 from layers.formatting import md_escape
-from layers.mapping import MapPayload, component_payload
+from pages.ui.maps import MapPayload, component_payload
 from pages.ui.shared import shared
 
 QUALITY_BADGES = {"réel": "🟢 réel", "indicatif": "🟠 indicatif", "synthétique": "🟣 synthétique"}

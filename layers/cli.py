@@ -5,6 +5,8 @@
 - ``assets fetch``: copy Leaflet from the npm registry for the offline (intranet) mode.
 - ``solar compute``: irradiation per pixel and per roof from a DSM (all or nothing).
 - ``solar demo``: write the fictional demo district (DSM, DTM, roofs).
+- ``solar demo-territory``: a fictional N×N km territory in the IGN (LiDAR HD tiles, BD TOPO
+  batiment) and BAN formats.
 - ``signs init``: create the signage inventory (refuses to replace one without --force).
 - ``signs import``: import a CSV or GeoPackage of signs, in one transaction.
 - ``signs hash-password``: the secrets.toml line for an editor.
@@ -63,6 +65,20 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
         n = init_store(str(store_path), geodata)
         print(f"Inventaire de la signalétique créé (échantillon synthétique, {n} panneaux).")
     return _cmd_data_check(args, settings)
+
+
+def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.solar.territory_demo import write_territory
+
+    if not 1 <= args.km <= 40:
+        print("Erreur : --km entre 1 et 40.", file=sys.stderr)
+        return 2
+    files = write_territory(args.out, args.km, args.seed)
+    print(
+        f"Territoire FICTIF écrit dans {args.out} : {len(files.tiles)} tuiles MNS + MNT "
+        f"(format LiDAR HD), {files.buildings.name} (BD TOPO), {files.addresses.name} (BAN)."
+    )
+    return 0
 
 
 def _cmd_assets_fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -210,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--cell", type=float, default=0.5, help="résolution [m]")
     demo.add_argument("--seed", type=int, default=62)
     demo.set_defaults(func=_cmd_solar_demo)
+    terr = solar_sub.add_parser(
+        "demo-territory",
+        help="territoire fictif de N×N tuiles aux formats IGN (LiDAR HD, BD TOPO) et BAN",
+    )
+    terr.add_argument("--out", type=Path, required=True)
+    terr.add_argument("--km", type=int, default=2, help="côté en tuiles de 1 km (2)")
+    terr.add_argument("--seed", type=int, default=62)
+    terr.set_defaults(func=_cmd_solar_demo_territory)
 
     signs = sub.add_parser("signs", help="inventaire de la signalétique")
     signs_sub = signs.add_subparsers(dest="command", required=True)

@@ -54,23 +54,36 @@ class District:
     roofs: gpd.GeoDataFrame
 
 
-def generate(size_m: float = 1000.0, cell: float = 0.5, seed: int = 62) -> District:
-    """Build the district (``size_m`` square at ``cell`` metres)."""
+def generate(
+    size_m: float = 1000.0,
+    cell: float = 0.5,
+    seed: int = 62,
+    origin: tuple[float, float] = ORIGIN,
+    terril: bool = True,
+) -> District:
+    """Build the district (``size_m`` square at ``cell`` metres, lower-left at ``origin``).
+
+    The ground is one plane over the whole PMA (continuous across districts placed side by
+    side); ``terril=False`` leaves the slag heap out.
+    """
     rng = np.random.default_rng(seed)
     n = int(round(size_m / cell))
-    x0, y0 = ORIGIN
+    x0, y0 = origin
     xs = x0 + (np.arange(n) + 0.5) * cell
     ys = y0 + size_m - (np.arange(n) + 0.5) * cell  # row 0 = north
     X, Y = np.meshgrid(xs - x0, ys - y0)
-    ground = 38.0 + 0.004 * X + 0.003 * Y  # gentle slope, metres above sea level
+    # gentle slope, metres above sea level, continuous from one district to the next
+    ground = 38.0 + 0.004 * (X + x0 - ORIGIN[0]) + 0.003 * (Y + y0 - ORIGIN[1])
     z = ground.copy()
     roofs: list[dict] = []
 
     # terril: a truncated cone in the south-west corner
     r = np.hypot(X - 170.0, Y - 150.0)
-    terril = np.clip(62.0 * (1 - r / 210.0), 0, 55.0)
-    z = np.maximum(z, ground + terril)
-    taken = r < 230
+    if terril:
+        z = np.maximum(z, ground + np.clip(62.0 * (1 - r / 210.0), 0, 55.0))
+        taken = r < 230
+    else:
+        taken = np.zeros(X.shape, dtype=bool)
 
     def win(xa, ya, xb, yb):  # metres from the origin → array slices (row 0 = north)
         r0 = max(0, int((size_m - yb) / cell))

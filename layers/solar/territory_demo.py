@@ -1,0 +1,287 @@
+"""A synthetic — fictional — multi-tile territory written in the IGN and BAN file formats.
+
+What the PMA's GIS team will receive, in the same shape, so that the territory build is
+exercised on real formats before the real files arrive:
+
+- LiDAR HD **MNS** and **MNT** tiles: 1 km × 1 km GeoTIFF, 2 000 × 2 000 px at 0.5 m,
+  EPSG:2154, float32 heights in metres with a nodata value, named
+  ``LHD_FXX_XXXX_YYYY_MNS_O_0M50_LAMB93_IGN69.tif`` (``…_MNT_…``) where XXXX/YYYY are the
+  tile's upper-left corner in km (left edge at XXXX·1000 − 0.25 m, top at YYYY·1000 + 0.25 m);
+- a BD TOPO **batiment** layer (GeoPackage, EPSG:2154, MultiPolygon Z) with its fields
+  ``cleabs``, ``nature``, ``usage_1``, ``hauteur``, ``nombre_de_logements``…, one invalid
+  (self-intersecting) ring included, as real deliveries sometimes have;
+- **BAN** addresses in the département CSV format (``adresses-62.csv``).
+
+Content: per km², the demo district's corons, detached houses, flat roofs and trees
+(:func:`layers.solar.demo.generate`, one seed per tile), one terril, one warehouse straddling
+an inner tile corner (for seamlessness tests) and a nodata hole. Everything is flagged
+synthetic: raster tags, a field of every building and address, layer metadata. None of it
+describes real buildings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+from affine import Affine
+from shapely import force_3d
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from layers.solar.demo import QUALITY_NOTE, generate
+
+CELL = 0.5
+TILE_PX = 2000
+NODATA = -99999.0
+FIRST_TILE = (684, 7042)  # upper-left corner [km] of the north-west tile, Loos-en-Gohelle
+TAGS = {
+    "ATLAS_QUALITE": "synthétique",
+    "ATLAS_NOTE": QUALITY_NOTE,
+    "producer": "Atlas PMA (layers.solar.territory_demo), format IGN LiDAR HD",
+    "units": "m (IGN69)",
+}
+
+
+def tile_name(x_km: int, y_km: int, kind: str) -> str:
+    """IGN's file name of the LiDAR HD tile whose upper-left corner is (x_km, y_km)."""
+    return f"LHD_FXX_{x_km:04d}_{y_km:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
+
+
+def tile_transform(x_km: int, y_km: int) -> Affine:
+    """IGN's grid: pixel centres on the half-metre, edges a quarter metre off the km."""
+    return Affine(CELL, 0.0, x_km * 1000 - CELL / 2, 0.0, -CELL, y_km * 1000 + CELL / 2)
+
+
+@dataclass(frozen=True)
+class TerritoryFiles:
+    """What :func:`write_territory` wrote."""
+
+    lidar_dir: Path
+    tiles: list[tuple[int, int]]
+    buildings: Path
+    addresses: Path
+    corner_building: str  # cleabs of the warehouse across the inner tile corner
+
+
+def _write_tile(path: Path, array: np.ndarray, x_km: int, y_km: int, what: str) -> None:
+    data = np.where(np.isfinite(array), array, NODATA).astype("float32")
+    profile = {
+        "driver": "GTiff",
+        "width": TILE_PX,
+        "height": TILE_PX,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:2154",
+        "transform": tile_transform(x_km, y_km),
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(**TAGS)
+        dst.set_band_description(1, what)
+    tmp.replace(path)  # a tile appears whole or not at all
+
+
+def write_territory(out: Path, km: int = 2, seed: int = 62) -> TerritoryFiles:
+    """Write a ``km`` × ``km`` tile territory under ``out``.
+
+    ``lidar/`` (MNS and MNT tiles), ``batiment.gpkg``, ``adresses-62.csv`` and
+    ``LISEZMOI.json``; deterministic for a given seed.
+    """
+    if km < 1:
+        raise ValueError("km ≥ 1")
+    out = Path(out)
+    lidar = out / "lidar"
+    lidar.mkdir(parents=True, exist_ok=True)
+    side = km * TILE_PX
+    dsm = np.empty((side, side), dtype="float32")
+    dtm = np.empty((side, side), dtype="float32")
+    parts = []
+    x_first, y_first = FIRST_TILE
+    for j in range(km):  # rows of tiles, north to south
+        for i in range(km):
+            x_km, y_km = x_first + i, y_first - j
+            district = generate(
+                1000.0,
+                CELL,
+                seed=seed + 101 * j + i,
+                # generate() puts pixel edges on its origin: shift by the IGN quarter metre
+                origin=(x_km * 1000 - CELL / 2, (y_km - 1) * 1000 + CELL / 2),
+                terril=(i, j) == (0, km - 1),  # one terril, in the south-west tile
+            )
+            rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
+            cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
+            dsm[rows, cols] = district.dsm.array
+            dtm[rows, cols] = district.dtm.array
+            parts.append(district.roofs)
+    transform = tile_transform(x_first, y_first)
+
+    # a warehouse across the inner corner of the first four tiles (flat roof, 12 m)
+    cx, cy = (x_first + min(1, km - 1)) * 1000.0, (y_first - min(1, km - 1)) * 1000.0
+    warehouse = box(cx - 28.0, cy - 19.0, cx + 24.0, cy + 21.0) if km > 1 else None
+    if warehouse is not None:
+        inv = ~transform
+        c0, r1 = (int(round(v)) for v in inv * (warehouse.bounds[0], warehouse.bounds[1]))
+        c1, r0 = (int(round(v)) for v in inv * (warehouse.bounds[2], warehouse.bounds[3]))
+        dsm[r0:r1, c0:c1] = dtm[r0:r1, c0:c1] + 12.0
+    # a nodata hole (a LiDAR gap) in the north-east tile, away from the corner
+    hole_r, hole_c = TILE_PX // 3, side - TILE_PX // 3
+    dsm[hole_r : hole_r + 60, hole_c : hole_c + 60] = np.nan
+
+    tiles = []
+    for j in range(km):
+        for i in range(km):
+            x_km, y_km = x_first + i, y_first - j
+            rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
+            cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
+            _write_tile(
+                lidar / tile_name(x_km, y_km, "MNS"), dsm[rows, cols], x_km, y_km,
+                "MNS LiDAR HD (fictif) [m]",
+            )  # fmt: skip
+            _write_tile(
+                lidar / tile_name(x_km, y_km, "MNT"), dtm[rows, cols], x_km, y_km,
+                "MNT LiDAR HD (fictif) [m]",
+            )  # fmt: skip
+            tiles.append((x_km, y_km))
+
+    roofs = pd.concat(parts, ignore_index=True)
+    if warehouse is not None:  # the warehouse replaced whatever stood there
+        roofs = roofs[~roofs.intersects(warehouse)]
+    buildings = _bd_topo(roofs, warehouse, dtm, transform, seed)
+    bpath = out / "batiment.gpkg"
+    pyogrio.write_dataframe(
+        buildings,
+        bpath,
+        layer="batiment",
+        driver="GPKG",
+        layer_metadata={"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE},
+    )
+    apath = _ban(buildings, out / "adresses-62.csv")
+    (out / "LISEZMOI.json").write_text(
+        json.dumps(
+            {
+                "qualite": "synthétique",
+                "note": QUALITY_NOTE,
+                "tuiles_km": km * km,
+                "graine": seed,
+                "format": "IGN LiDAR HD (MNS, MNT), BD TOPO batiment, BAN adresses-62.csv",
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    corner = buildings["cleabs"].iloc[-2] if warehouse is not None else ""
+    return TerritoryFiles(lidar, tiles, bpath, apath, corner)
+
+
+def _bd_topo(
+    roofs: gpd.GeoDataFrame,
+    warehouse: Polygon | None,
+    dtm: np.ndarray,
+    transform: Affine,
+    seed: int,
+) -> gpd.GeoDataFrame:
+    """The generated roofs as a BD TOPO ``batiment`` layer (MultiPolygon Z, its fields)."""
+    rng = np.random.default_rng(seed)
+    geoms = list(roofs.geometry)
+    kinds = list(roofs["type_bati"])
+    heights = [float(h) + 3.0 for h in roofs["hauteur_egout"]]
+    addresses = list(roofs["adresse"])
+    if warehouse is not None:
+        geoms.append(warehouse)
+        kinds.append("entrepôt, toit plat")
+        heights.append(12.0)
+        addresses.append("1 rue de l'Entrepôt Fictif")
+    # one self-intersecting ("bow-tie") footprint, as some deliveries contain
+    x, y = geoms[0].bounds[0] + 300.0, geoms[0].bounds[1] + 5.0
+    geoms.append(Polygon([(x, y), (x + 8, y + 6), (x + 8, y), (x, y + 6), (x, y)]))
+    kinds.append("annexe (contour invalide)")
+    heights.append(3.0)
+    addresses.append("")
+    inv = ~transform
+    z_ground = []
+    for g in geoms:
+        c, r = inv * (g.centroid.x, g.centroid.y)
+        r = min(max(int(r), 0), dtm.shape[0] - 1)
+        c = min(max(int(c), 0), dtm.shape[1] - 1)
+        z_ground.append(float(dtm[r, c]))
+    usage = [
+        "Industriel" if k.startswith("entrepôt") else "Annexe" if "annexe" in k else "Résidentiel"
+        for k in kinds
+    ]
+    frame = gpd.GeoDataFrame(
+        {
+            "cleabs": [f"BATIMENT{700000000000000 + i:016d}" for i in range(len(geoms))],
+            "nature": ["Indifférenciée"] * len(geoms),
+            "usage_1": usage,
+            "usage_2": [None] * len(geoms),
+            "construction_legere": [False] * len(geoms),
+            "etat_de_l_objet": ["En service"] * len(geoms),
+            "hauteur": np.round(heights, 1),
+            "nombre_d_etages": [1 if u != "Résidentiel" else 2 for u in usage],
+            "nombre_de_logements": [
+                int(rng.integers(1, 3)) if u == "Résidentiel" else 0 for u in usage
+            ],
+            "altitude_minimale_sol": np.round(z_ground, 2),
+            "altitude_maximale_toit": np.round(np.add(z_ground, heights), 2),
+            "adresse_fictive": addresses,
+            "qualite": "synthétique — " + QUALITY_NOTE,
+            "geometry": [
+                MultiPolygon([force_3d(g, z)])
+                for g, z in zip(geoms, np.add(z_ground, heights), strict=True)
+            ],
+        },
+        crs="EPSG:2154",
+    )
+    return frame
+
+
+def _ban(buildings: gpd.GeoDataFrame, path: Path) -> Path:
+    """Fictional addresses of the buildings that have one, in the BAN CSV format."""
+    have = buildings[buildings["adresse_fictive"] != ""]
+    pts = have.geometry.representative_point()
+    lonlat = gpd.GeoSeries(pts, crs=buildings.crs).to_crs(4326)
+    numero = have["adresse_fictive"].str.split(" ", n=1).str[0]
+    voie = have["adresse_fictive"].str.split(" ", n=1).str[1]
+    frame = pd.DataFrame(
+        {
+            "id": [f"62528_fictif_{i:06d}" for i in range(len(have))],
+            "id_fantoir": "",
+            "numero": numero.to_numpy(),
+            "rep": "",
+            "nom_voie": voie.to_numpy(),
+            "code_postal": "62750",
+            "code_insee": "62528",
+            "nom_commune": "Loos-en-Gohelle",
+            "code_insee_ancienne_commune": "",
+            "nom_ancienne_commune": "",
+            "x": pts.x.round(2).to_numpy(),
+            "y": pts.y.round(2).to_numpy(),
+            "lon": lonlat.x.round(6).to_numpy(),
+            "lat": lonlat.y.round(6).to_numpy(),
+            "type_position": "bâtiment",
+            "alias": "",
+            "nom_ld": "",
+            "libelle_acheminement": "LOOS EN GOHELLE",
+            "nom_afnor": voie.str.upper().to_numpy(),
+            "source_position": "synthétique (Atlas PMA)",
+            "source_nom_voie": "synthétique (Atlas PMA)",
+            "certification_commune": "0",
+            "cad_parcelles": "",
+        }
+    )
+    frame.to_csv(path, sep=";", index=False)
+    return path

@@ -58,6 +58,14 @@ async def _open_page(url: str, cookie: str, page: str, query: str) -> tuple[set,
                 return titles, downloads
 
 
+def _run(coroutine):
+    """asyncio.run in a thread of its own (Playwright's sync API may own this thread's loop)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="module")
 def deployment():
     with start(2, free_port()) as dep:
@@ -80,7 +88,7 @@ def test_a_download_made_in_a_session_is_served_through_the_proxy(deployment):
     # sticky routing lets the browser fetch it
     cookie = secrets.token_hex(8)
     home = _get(f"{deployment.url}/_stcore/health", cookie)[1]["X-Atlas-Upstream"]
-    titles, urls = asyncio.run(_open_page(deployment.url, cookie, "accueil", "epci=CALL"))
+    titles, urls = _run(_open_page(deployment.url, cookie, "accueil", "epci=CALL"))
     assert "Atlas du Pôle Métropolitain de l'Artois" in titles and urls
     status, _, body = _get(deployment.url + urls[0], cookie)
     assert status == 200 and body.decode("utf-8-sig").startswith("Code INSEE;Commune")

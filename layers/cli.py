@@ -67,6 +67,52 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
     return _cmd_data_check(args, settings)
 
 
+def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.assumptions import load_assumptions
+    from layers.solar.build import BuildParams, build
+
+    for label, path in (("LiDAR", args.lidar), ("bâtiments", args.buildings)):
+        if not path.exists():
+            print(f"Erreur : {label} introuvable : {path}", file=sys.stderr)
+            return 1
+    params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance)
+    report = build(
+        args.lidar,
+        args.buildings,
+        args.weather,
+        args.out,
+        params,
+        load_assumptions(settings.geodata_dir),
+        dry_run=args.dry_run,
+        progress=not args.quiet,
+    )
+    todo = report["a_calculer"]
+    verb = "à calculer" if args.dry_run else "calculées"
+    listed = ", ".join(todo) or "aucune"
+    print(f"Dalles {verb} : {len(todo)} ({listed}) ; à jour : {report['a_jour']}.")
+    return 0
+
+
+def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from pyproj import Transformer
+
+    from layers.solar.build import roof_at
+
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(args.lon, args.lat)
+    try:
+        roof = roof_at(args.store, x, y)
+    except AtlasError as err:
+        print(f"Erreur : {err}", file=sys.stderr)
+        return 2
+    if roof is None:
+        print("Aucun toit calculé à cet endroit.", file=sys.stderr)
+        return 3
+    print(json.dumps(roof, ensure_ascii=False, default=str))
+    return 0
+
+
 def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> int:
     from layers.solar.territory_demo import write_territory
 
@@ -226,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--cell", type=float, default=0.5, help="résolution [m]")
     demo.add_argument("--seed", type=int, default=62)
     demo.set_defaults(func=_cmd_solar_demo)
+    bld = solar_sub.add_parser(
+        "build", help="cadastre d'un territoire : dalles LiDAR HD + bâtiments BD TOPO"
+    )
+    bld.add_argument("--lidar", type=Path, required=True, help="dossier des dalles MNS/MNT")
+    bld.add_argument("--buildings", type=Path, required=True, help="BD TOPO batiment (GPKG)")
+    bld.add_argument("--weather", type=Path, required=True, help="EPW ou PVGIS TMY")
+    bld.add_argument("--out", type=Path, required=True, help="magasin du cadastre")
+    bld.add_argument("--sectors", type=int, default=36)
+    bld.add_argument("--max-distance", type=float, default=200.0)
+    bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
+    bld.add_argument("--quiet", action="store_true")
+    bld.set_defaults(func=_cmd_solar_build)
+    roof = solar_sub.add_parser("roof", help="le toit sous un point (JSON)")
+    roof.add_argument("--store", type=Path, required=True)
+    roof.add_argument("--lon", type=float, required=True)
+    roof.add_argument("--lat", type=float, required=True)
+    roof.set_defaults(func=_cmd_solar_roof)
     terr = solar_sub.add_parser(
         "demo-territory",
         help="territoire fictif de N×N tuiles aux formats IGN (LiDAR HD, BD TOPO) et BAN",

@@ -1,0 +1,381 @@
+"""The cadastre of a whole territory from IGN LiDAR HD tiles and BD TOPO buildings.
+
+``pma-atlas solar build --lidar DIR --buildings FILE --weather FILE --out STORE``
+
+- **Tiles as IGN publishes them** (``LHD_FXX_XXXX_YYYY_MNS_…``, 1 km, 0.5 m): each is
+  computed from a window grown by a halo (the reach of shadows + a margin for buildings
+  across its edge) read from its neighbours. Lines of the horizon sweep follow one global
+  grid, so a tile gives what a one-piece run of the mosaic gives. A missing neighbour
+  means no shade from there; the manifest records it.
+- **Buildings** (BD TOPO ``batiment``: MultiPolygon Z, sometimes invalid) belong to the tile
+  holding their centroid; their statistics use the grown window, so a building across a
+  tile corner is counted once, whole.
+- **Resumable and incremental**: a tile's outputs are written then renamed, and the
+  manifest (rewritten atomically after each tile) records the checksums of everything the
+  tile depends on (its MNS and MNT, its neighbours' MNS, its buildings, the parameters and
+  the weather). A rerun skips the tiles whose record still matches and recomputes the
+  others — killed half-way or given new tiles alike. ``dry_run`` only lists them.
+
+The store: ``irradiation/<tile>.tif`` (COG with overviews), ``irradiation.vrt`` (the whole
+territory for QGIS), ``toits/<tile>.parquet`` per tile, ``toits.gpkg`` (all roofs, R-tree),
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+from affine import Affine
+from pyproj import CRS
+from rasterio.windows import from_bounds
+from shapely import force_2d
+from tqdm import tqdm
+
+from layers.assumptions import Assumptions
+from layers.errors import AtlasError
+from layers.solar.irradiation import irradiation_sweep
+from layers.solar.raster import Raster, write_cog
+from layers.solar.sky import cached_sky_tables
+
+TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_O_0M50_LAMB93_IGN69\.tif$", re.I)
+CELL = 0.5
+TILE_PX = 2000
+# one global pixel grid for the whole of France: IGN's pixel edges fall on it
+GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
+FORMAT = 1
+
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """Parameters of a territory build (defaults are the CLI's)."""
+
+    n_sectors: int = 36
+    max_distance: float = 200.0  # [m]
+    model: str = "perez"
+    albedo: float = 0.2
+    margin: float = 60.0  # [m] buildings may reach this far across their tile's edge
+
+
+def tile_key(name: str) -> tuple[Key, str] | None:
+    """((x_km, y_km), "MNS"|"MNT") of an IGN LiDAR HD file name, or None."""
+    m = TILE_RE.match(name)
+    return ((int(m[1]), int(m[2])), m[3].upper()) if m else None
+
+
+def scan_lidar(folder: Path) -> dict[Key, dict[str, Path]]:
+    """The MNS/MNT tiles of a folder, by upper-left corner in km."""
+    found: dict[Key, dict[str, Path]] = {}
+    for path in sorted(Path(folder).glob("*.tif")):
+        parsed = tile_key(path.name)
+        if parsed:
+            found.setdefault(parsed[0], {})[parsed[1]] = path
+    return {k: v for k, v in found.items() if "MNS" in v}
+
+
+def tile_of(x: float, y: float) -> Key:
+    """The tile holding point (x, y) [Lambert-93]."""
+    return int(math.floor((x + CELL / 2) / 1000)), int(math.floor((y - CELL / 2) / 1000)) + 1
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _mosaic(
+    tiles: dict[Key, dict[str, Path]], kind: str, left: float, top: float, width: int, height: int
+) -> tuple[np.ndarray, list[Key]]:
+    """Heights of a window read from every tile it touches, and the tiles missing.
+
+    The window starts at (left, top) and is width × height px; NaN where no tile or no data.
+    """
+    out = np.full((height, width), np.nan, dtype="float32")
+    right, bottom = left + width * CELL, top - height * CELL
+    missing = []
+    x0, y0 = tile_of(left + CELL, top - CELL)
+    x1, y1 = tile_of(right - CELL, bottom + CELL)
+    for x_km in range(x0, x1 + 1):
+        for y_km in range(y1, y0 + 1):
+            path = tiles.get((x_km, y_km), {}).get(kind)
+            if path is None:
+                missing.append((x_km, y_km))
+                continue
+            with rasterio.open(path) as src:
+                t_left, t_bottom, t_right, t_top = src.bounds
+                i_left, i_right = max(left, t_left), min(right, t_right)
+                i_bottom, i_top = max(bottom, t_bottom), min(top, t_top)
+                if i_left >= i_right or i_bottom >= i_top:
+                    continue
+                win = from_bounds(i_left, i_bottom, i_right, i_top, src.transform).round_offsets()
+                win = win.round_lengths()
+                data = src.read(1, window=win, masked=True).astype("float32").filled(np.nan)
+                r0 = int(round((top - i_top) / CELL))
+                c0 = int(round((i_left - left) / CELL))
+                out[r0 : r0 + data.shape[0], c0 : c0 + data.shape[1]] = data
+    return out, missing
+
+
+def read_buildings(path: Path) -> gpd.GeoDataFrame:
+    """BD TOPO buildings in Lambert-93, 2-D, repaired; refused in French when unusable."""
+    try:
+        frame = pyogrio.read_dataframe(path, layer="batiment" if _has_layer(path) else None)
+    except Exception as err:
+        raise AtlasError(f"Bâtiments illisibles ({Path(path).name}) : {err}") from err
+    if frame.crs is None:
+        raise AtlasError(f"Bâtiments sans système de coordonnées : {Path(path).name}")
+    if "cleabs" not in frame.columns:
+        raise AtlasError("Bâtiments sans champ « cleabs » (couche BD TOPO batiment attendue).")
+    frame = frame.to_crs(2154)
+    frame["geometry"] = force_2d(frame.geometry.to_numpy())
+    bad = ~frame.geometry.is_valid
+    if bad.any():
+        frame.loc[bad, "geometry"] = frame.geometry[bad].make_valid()
+    return frame[~frame.geometry.is_empty].reset_index(drop=True)
+
+
+def _has_layer(path: Path) -> bool:
+    try:
+        return "batiment" in pyogrio.list_layers(path)[:, 0]
+    except Exception:
+        return False
+
+
+def _atomic_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def tile_inputs(
+    key: Key,
+    tiles: dict[Key, dict[str, Path]],
+    buildings: gpd.GeoDataFrame,
+    params: BuildParams,
+    weather_sha: str,
+    shas: dict[Path, str],
+) -> dict:
+    """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record)."""
+
+    def sha(p: Path) -> str:
+        if p not in shas:
+            shas[p] = _sha(p)
+        return shas[p]
+
+    reach_km = math.ceil((params.max_distance + params.margin) / 1000)
+    neighbours = {}
+    for dx in range(-reach_km, reach_km + 1):
+        for dy in range(-reach_km, reach_km + 1):
+            if (dx, dy) == (0, 0):
+                continue
+            other = tiles.get((key[0] + dx, key[1] + dy))
+            neighbours[f"{key[0] + dx}_{key[1] + dy}"] = sha(other["MNS"]) if other else None
+    own = tiles[key]
+    mine = buildings[buildings["_tile"] == key]
+    return {
+        "mns": sha(own["MNS"]),
+        "mnt": sha(own["MNT"]) if "MNT" in own else None,
+        "voisins": neighbours,
+        "batiments": hashlib.sha256(
+            b"".join(
+                str(c).encode() + g
+                for c, g in zip(mine["cleabs"], mine.geometry.to_wkb(), strict=True)
+            )
+        ).hexdigest(),
+        "parametres": asdict(params),
+        "meteo": weather_sha,
+        "format": FORMAT,
+    }
+
+
+def build(
+    lidar_dir: Path,
+    buildings_path: Path,
+    weather_path: Path,
+    out: Path,
+    params: BuildParams,
+    hyp: Assumptions,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``."""
+    tiles = scan_lidar(lidar_dir)
+    if not tiles:
+        raise AtlasError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
+    out = Path(out)
+    buildings = read_buildings(buildings_path)
+    cent = buildings.geometry.representative_point()
+    buildings["_tile"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    weather_sha = _sha(weather_path)
+    manifest_path = out / "manifest.json"
+    manifest: dict[str, Any] = {"format": FORMAT, "tuiles": {}}
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    shas: dict[Path, str] = {}
+    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas) for k in tiles}
+    name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in tiles}
+    todo = [
+        k
+        for k in sorted(tiles)
+        if manifest["tuiles"].get(name[k], {}).get("entrees") != records[k]
+        or not (out / "toits" / f"{name[k]}.parquet").is_file()
+    ]
+    report = {"a_calculer": [name[k] for k in todo], "a_jour": len(tiles) - len(todo)}
+    if dry_run:
+        return report
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "irradiation").mkdir(exist_ok=True)
+    (out / "toits").mkdir(exist_ok=True)
+    tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
+    for key in tqdm(todo, desc="Dalles", unit="dalle", disable=not progress):
+        t0 = time.perf_counter()
+        missing = _compute_tile(key, tiles, buildings, tables, params, hyp, out, name[key])
+        manifest["tuiles"][name[key]] = {
+            "entrees": records[key],
+            "voisins_absents": [f"{x}_{y}" for x, y in missing],
+            "duree_s": round(time.perf_counter() - t0, 2),
+            "climat": weather.get("name"),
+        }
+        _atomic_json(manifest_path, manifest)
+    for gone in set(manifest["tuiles"]) - set(name.values()):
+        manifest["tuiles"].pop(gone)
+    _finish(out, sorted(name.values()))
+    manifest["termine"] = True
+    _atomic_json(manifest_path, manifest)
+    return report
+
+
+def _compute_tile(
+    key: Key,
+    tiles: dict[Key, dict[str, Path]],
+    buildings: gpd.GeoDataFrame,
+    tables,
+    params: BuildParams,
+    hyp: Assumptions,
+    out: Path,
+    name: str,
+) -> list[Key]:
+    from layers.solar.roofs import roof_statistics
+
+    margin = int(math.ceil(params.margin / CELL))
+    halo = int(math.ceil(params.max_distance / CELL)) + 2
+    left0, top0 = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+    grow = margin + halo
+    left, top = left0 - grow * CELL, top0 + grow * CELL
+    size = TILE_PX + 2 * grow
+    dsm, missing = _mosaic(tiles, "MNS", left, top, size, size)
+    dtm, _ = _mosaic(tiles, "MNT", left, top, size, size)
+    origin = (int(round((GRID_TOP - top) / CELL)), int(round((left - GRID_LEFT) / CELL)))
+    ext = (halo, size - halo, halo, size - halo)  # the tile grown by the margin
+    result = irradiation_sweep(
+        dsm, CELL, tables, params.n_sectors, params.max_distance, core=ext, origin=origin
+    )
+    crs = CRS.from_epsg(2154)
+    ext_transform = Affine(CELL, 0, left + halo * CELL, 0, -CELL, top - halo * CELL)
+    irr = result["irradiation"]
+    core = irr[margin : margin + TILE_PX, margin : margin + TILE_PX]
+    tif = out / "irradiation" / f"{name}.tif"
+    write_cog(
+        tif,
+        Raster(core, Affine(CELL, 0, left0, 0, -CELL, top0), crs),
+        {"units": "kWh/m2/an", "producer": "Atlas PMA (layers.solar.build)"},
+        "irradiation annuelle [kWh/m2/an]",
+    )
+    mine = buildings[buildings["_tile"] == key].drop(columns="_tile")
+    height = (dsm - dtm)[halo : size - halo, halo : size - halo]
+    stats = roof_statistics(
+        mine.set_crs(crs, allow_override=True),
+        Raster(irr, ext_transform, crs),
+        result["surface_tilt"],
+        result["surface_azimuth"],
+        hyp,
+        height,
+    )
+    stats["dalle"] = name
+    tmp = out / "toits" / f".{name}.parquet.tmp"
+    stats.to_parquet(tmp)
+    os.replace(tmp, out / "toits" / f"{name}.parquet")
+    return missing
+
+
+def _finish(out: Path, names: list[str]) -> None:
+    """All roofs in one GeoPackage (R-tree) and a VRT over the irradiation tiles."""
+    import pandas as pd
+
+    parts = [gpd.read_parquet(out / "toits" / f"{n}.parquet") for n in names]
+    roofs = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    tmp = out / ".toits.gpkg.tmp"
+    tmp.unlink(missing_ok=True)
+    pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
+    os.replace(tmp, out / "toits.gpkg")
+    _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
+
+
+def _write_vrt(path: Path, tifs: list[Path]) -> None:
+    bounds = []
+    for tif in tifs:
+        with rasterio.open(tif) as src:
+            bounds.append(src.bounds)
+    left = min(b.left for b in bounds)
+    top = max(b.top for b in bounds)
+    width = int(round((max(b.right for b in bounds) - left) / CELL))
+    height = int(round((top - min(b.bottom for b in bounds)) / CELL))
+    sources = "".join(
+        f"""
+    <ComplexSource>
+      <SourceFilename relativeToVRT="1">irradiation/{tif.name}</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
+      <DstRect xOff="{int(round((b.left - left) / CELL))}" yOff="{int(round((top - b.top) / CELL))}" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
+      <NODATA>nan</NODATA>
+    </ComplexSource>"""  # noqa: E501
+        for tif, b in zip(tifs, bounds, strict=True)
+    )
+    wkt = CRS.from_epsg(2154).to_wkt()
+    text = f"""<VRTDataset rasterXSize="{width}" rasterYSize="{height}">
+  <SRS>{wkt}</SRS>
+  <GeoTransform>{left}, {CELL}, 0, {top}, 0, {-CELL}</GeoTransform>
+  <VRTRasterBand dataType="Float32" band="1">
+    <NoDataValue>nan</NoDataValue>
+    <Description>irradiation annuelle [kWh/m2/an]</Description>{sources}
+  </VRTRasterBand>
+</VRTDataset>
+"""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def roof_at(store: Path, x: float, y: float) -> dict | None:
+    """The roof under point (x, y) [Lambert-93] from the store's GeoPackage (spatial index)."""
+    path = Path(store) / "toits.gpkg"
+    if not path.is_file():
+        raise AtlasError(f"Magasin du cadastre introuvable ou incomplet : {store}")
+    try:
+        box = (x - 0.01, y - 0.01, x + 0.01, y + 0.01)
+        hits = pyogrio.read_dataframe(path, layer="toits", bbox=box)
+    except Exception as err:
+        raise AtlasError(f"Magasin du cadastre illisible : {err}") from err
+    from shapely.geometry import Point
+
+    hits = hits[hits.contains(Point(x, y))]
+    if hits.empty:
+        return None
+    row = hits.iloc[0].drop(labels="geometry")
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}

@@ -1,0 +1,141 @@
+"""The territory build: IGN tiles with halos from their neighbours, a store, lookups."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+from layers.assumptions import load_assumptions
+from layers.cli import main
+from layers.solar.build import CELL, GRID_LEFT, GRID_TOP, _mosaic, scan_lidar
+from layers.solar.irradiation import irradiation_sweep
+from layers.solar.raster import Raster
+from layers.solar.sky import cached_sky_tables
+from tests.conftest import ROOT
+from tests.solar.conftest import EPW
+
+pytestmark = pytest.mark.slow
+FAST = ["--sectors", "8", "--max-distance", "40", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("territoire")
+    assert main(["solar", "demo-territory", "--out", str(base), "--km", "2"]) == 0
+    store = base / "magasin"
+    buildings = str(base / "batiment.gpkg")
+    args = ["solar", "build", "--lidar", str(base / "lidar"), "--buildings", buildings,
+            "--weather", str(EPW), "--out", str(store), *FAST]  # fmt: skip
+    assert main(args) == 0
+    return base, store, args
+
+
+def test_a_building_across_the_tile_corner_gets_the_one_piece_figures(built):
+    from layers.solar.roofs import roof_statistics
+
+    base, store, _ = built
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    corner = roofs[roofs["usage_1"] == "Industriel"]
+    assert len(corner) == 1 and corner.geometry.iloc[0].contains(Point(685_000, 7_041_000))
+    # the reference: the whole mosaic computed in one piece, the same engine and grid
+    tiles = scan_lidar(base / "lidar")
+    left, top = 684_000 - CELL / 2, 7_042_000 + CELL / 2
+    dsm, _ = _mosaic(tiles, "MNS", left, top, 4000, 4000)
+    dtm, _ = _mosaic(tiles, "MNT", left, top, 4000, 4000)
+    tables, _ = cached_sky_tables(EPW, "perez", 8, 0.2)
+    origin = (round((GRID_TOP - top) / CELL), round((left - GRID_LEFT) / CELL))
+    whole = irradiation_sweep(dsm, CELL, tables, 8, 40.0, origin=origin)
+    from affine import Affine
+
+    raster = Raster(whole["irradiation"], Affine(CELL, 0, left, 0, -CELL, top), roofs.crs)
+    buildings = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
+    ref = roof_statistics(
+        buildings[buildings["usage_1"] == "Industriel"].set_geometry(
+            buildings[buildings["usage_1"] == "Industriel"].geometry.force_2d()
+        ),
+        raster,
+        whole["surface_tilt"],
+        whole["surface_azimuth"],
+        load_assumptions(ROOT / "geodata"),
+        dsm - dtm,
+    )
+    for field in ("surface_utile_m2", "kwh_an_central"):
+        assert float(corner[field].iloc[0]) == pytest.approx(float(ref[field].iloc[0]), rel=0.01)
+    assert float(corner["kwh_an_central"].iloc[0]) > 10_000  # a large flat roof
+
+
+def test_store_has_cogs_a_vrt_and_one_row_per_building(built):
+    import rasterio
+
+    base, store, _ = built
+    with rasterio.open(store / "irradiation.vrt") as vrt:
+        assert (vrt.width, vrt.height) == (4000, 4000) and vrt.crs.to_epsg() == 2154
+        assert np.nanmedian(vrt.read(1, out_shape=(400, 400))) > 500
+    with rasterio.open(store / "irradiation" / "0684_7042.tif") as cog:
+        assert cog.overviews(1) and cog.profile.get("tiled")
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    buildings = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
+    assert sorted(roofs["cleabs"]) == sorted(buildings["cleabs"])  # each counted once
+    assert pyogrio.read_info(store / "toits.gpkg", layer="toits")["capabilities"][
+        "fast_spatial_filter"
+    ]
+
+
+def test_rerun_recomputes_nothing_and_a_changed_building_only_its_tile(built, capsys):
+    base, store, args = built
+    assert main([*args, "--dry-run"]) == 0
+    assert "à calculer : 0" in capsys.readouterr().out
+    changed = base / "batiment-modifie.gpkg"
+    frame = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
+    west = frame.geometry.representative_point().x < 684_500
+    north = frame.geometry.representative_point().y > 7_041_500
+    drop = frame[west & north].index[0]  # a building of tile 0684_7042 only
+    pyogrio.write_dataframe(frame.drop(index=drop), changed, layer="batiment")
+    args2 = [a if a != str(base / "batiment.gpkg") else str(changed) for a in args]
+    assert main([*args2, "--dry-run"]) == 0
+    assert "à calculer : 1 (0684_7042)" in capsys.readouterr().out
+
+
+def test_roof_lookup_by_point(built, capsys):
+    from pyproj import Transformer
+
+    _, store, _ = built
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(685_000, 7_041_000)
+    assert main(["solar", "roof", "--store", str(store), "--lon", str(lon), "--lat", str(lat)]) == 0
+    roof = json.loads(capsys.readouterr().out)
+    for key in ("cleabs", "classe", "surface_utile_m2", "kwc_central", "kwh_an_bas",
+                "kwh_an_central", "kwh_an_haut"):  # fmt: skip
+        assert key in roof
+    assert roof["kwh_an_bas"] < roof["kwh_an_central"] < roof["kwh_an_haut"]
+    # a field with no building: exit 3, in French
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(684_010, 7_041_010)
+    assert main(["solar", "roof", "--store", str(store), "--lon", str(lon), "--lat", str(lat)]) == 3
+    assert "Aucun toit" in capsys.readouterr().err
+    assert (
+        main(["solar", "roof", "--store", str(store / "absent"), "--lon", "2.8", "--lat", "50.4"])
+        == 2
+    )
+
+
+def test_a_missing_neighbour_is_recorded(built, tmp_path):
+    base, _, _ = built
+    lidar = tmp_path / "lidar"
+    shutil.copytree(base / "lidar", lidar)
+    for f in lidar.glob("LHD_FXX_0685_7041_*"):
+        f.unlink()  # the south-east tile has not arrived yet
+    store = tmp_path / "magasin"
+    args = ["solar", "build", "--lidar", str(lidar), "--buildings", str(base / "batiment.gpkg"),
+            "--weather", str(EPW), "--out", str(store), *FAST]  # fmt: skip
+    assert main(args) == 0
+    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["tuiles"]) == {"0684_7041", "0684_7042", "0685_7042"}
+    # outside the territory nothing ever comes; the tile that has not arrived is recorded
+    assert "685_7041" in manifest["tuiles"]["0684_7041"]["voisins_absents"]
+    full = json.loads((built[1] / "manifest.json").read_text(encoding="utf-8"))
+    assert "685_7041" not in full["tuiles"]["0684_7041"]["voisins_absents"]
+    assert manifest["termine"] is True

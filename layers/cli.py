@@ -76,6 +76,13 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Erreur : {label} introuvable : {path}", file=sys.stderr)
             return 1
     params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance)
+    from layers.territory import load_territory
+
+    try:
+        communes = load_territory(settings.geodata_dir).communes
+    except AtlasError as err:  # the store is still useful without communes
+        print(f"Avertissement : communes non chargées ({err}).", file=sys.stderr)
+        communes = None
     report = build(
         args.lidar,
         args.buildings,
@@ -85,6 +92,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         load_assumptions(settings.geodata_dir),
         dry_run=args.dry_run,
         progress=not args.quiet,
+        communes=communes,
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"

@@ -213,8 +213,13 @@ def build(
     hyp: Assumptions,
     dry_run: bool = False,
     progress: bool = True,
+    communes: gpd.GeoDataFrame | None = None,
 ) -> dict:
-    """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``."""
+    """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
+
+    ``communes`` (``insee``, ``nom``, ``epci_code``, polygons) gives each roof its commune
+    and EPCI, and the store its per-commune totals.
+    """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
         raise AtlasError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
@@ -255,7 +260,7 @@ def build(
         _atomic_json(manifest_path, manifest)
     for gone in set(manifest["tuiles"]) - set(name.values()):
         manifest["tuiles"].pop(gone)
-    _finish(out, sorted(name.values()))
+    _finish(out, sorted(name.values()), communes)
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
@@ -314,17 +319,62 @@ def _compute_tile(
     return missing
 
 
-def _finish(out: Path, names: list[str]) -> None:
-    """All roofs in one GeoPackage (R-tree) and a VRT over the irradiation tiles."""
+def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = None) -> None:
+    """All roofs in one GeoPackage (R-tree), per-commune totals, coverage, and a VRT."""
     import pandas as pd
 
     parts = [gpd.read_parquet(out / "toits" / f"{n}.parquet") for n in names]
     roofs = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    if communes is not None:
+        where = gpd.GeoDataFrame(geometry=roofs.geometry.representative_point(), crs=roofs.crs)
+        joined = gpd.sjoin(
+            where,
+            communes[["insee", "nom", "epci_code", "geometry"]].to_crs(roofs.crs),
+            how="left",
+            predicate="within",
+        )
+        joined = joined[~joined.index.duplicated()]
+        roofs["insee"] = joined["insee"].to_numpy()
+        roofs["commune"] = joined["nom"].to_numpy()
+        roofs["epci"] = joined["epci_code"].to_numpy()
     tmp = out / ".toits.gpkg.tmp"
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
+    if "insee" in roofs.columns:
+        totals = (
+            roofs.groupby(["insee", "commune", "epci"], dropna=False)
+            .agg(
+                toits=("cleabs", "size"),
+                surface_utile_m2=("surface_utile_m2", "sum"),
+                kwc_central=("kwc_central", "sum"),
+                kwh_an_bas=("kwh_an_bas", "sum"),
+                kwh_an_central=("kwh_an_central", "sum"),
+                kwh_an_haut=("kwh_an_haut", "sum"),
+            )
+            .reset_index()
+        )
+        pyogrio.write_dataframe(totals, tmp, layer="communes", driver="GPKG")
+    coverage = []
+    for n in names:
+        with rasterio.open(out / "irradiation" / f"{n}.tif") as src:
+            coverage.append(box_of(src.bounds))
+    from shapely import union_all
+
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame({"dalles": [len(names)]}, geometry=[union_all(coverage)], crs=2154),
+        tmp,
+        layer="couverture",
+        driver="GPKG",
+    )
     os.replace(tmp, out / "toits.gpkg")
     _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
+
+
+def box_of(bounds) -> object:
+    """A rasterio bounds tuple as a shapely box."""
+    from shapely.geometry import box
+
+    return box(bounds.left, bounds.bottom, bounds.right, bounds.top)
 
 
 def _write_vrt(path: Path, tifs: list[Path]) -> None:

@@ -139,3 +139,47 @@ def test_a_missing_neighbour_is_recorded(built, tmp_path):
     full = json.loads((built[1] / "manifest.json").read_text(encoding="utf-8"))
     assert "685_7041" not in full["tuiles"]["0684_7041"]["voisins_absents"]
     assert manifest["termine"] is True
+
+
+def test_roofs_carry_commune_and_epci_and_totals_add_up(built):
+    _, store, _ = built
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    assert roofs["insee"].notna().all() and set(roofs["epci"]) <= {"CALL", "CAHC", "CABBALR"}
+    totals = pyogrio.read_dataframe(store / "toits.gpkg", layer="communes", read_geometry=False)
+    by_epci = totals.groupby("epci")["kwh_an_central"].sum()
+    direct = roofs.groupby("epci")["kwh_an_central"].sum()
+    assert np.allclose(by_epci.sort_index(), direct.sort_index())
+    assert totals["toits"].sum() == len(roofs)
+    cover = pyogrio.read_dataframe(store / "toits.gpkg", layer="couverture")
+    assert cover.geometry.iloc[0].area == pytest.approx(4e6)
+
+
+def test_killed_build_resumes_without_redoing_finished_tiles(built, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base, store, args = built
+    fresh = tmp_path / "magasin"
+    resumed = [str(fresh) if a == str(store) else a for a in args]
+    cmd = [sys.executable, "-m", "layers.cli", *resumed]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = fresh / "manifest.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.is_file() and json.loads(manifest.read_text())["tuiles"]:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(manifest.read_text())["tuiles"]
+    assert 1 <= len(done) < 4 and "termine" not in json.loads(manifest.read_text())
+    assert not (fresh / "toits.gpkg").exists()  # nothing half-finished is published
+    assert main(resumed) == 0
+    after = json.loads(manifest.read_text())["tuiles"]
+    for name, record in done.items():
+        assert after[name]["duree_s"] == record["duree_s"]  # not computed again
+    one = pyogrio.read_dataframe(fresh / "toits.gpkg", layer="toits").sort_values("cleabs")
+    ref = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").sort_values("cleabs")
+    assert np.array_equal(one["kwh_an_central"].to_numpy(), ref["kwh_an_central"].to_numpy())

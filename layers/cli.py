@@ -83,6 +83,18 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     except AtlasError as err:  # the store is still useful without communes
         print(f"Avertissement : communes non chargées ({err}).", file=sys.stderr)
         communes = None
+    area = None
+    if args.area:
+        if communes is None:
+            print("Erreur : --area demande les communes du PMA (geodata/).", file=sys.stderr)
+            return 1
+        codes = set(args.area)
+        chosen = communes[communes["insee"].isin(codes) | communes["epci_code"].isin(codes)]
+        unknown = codes - set(communes["insee"]) - set(communes["epci_code"])
+        if unknown or chosen.empty:
+            print(f"Erreur : code(s) inconnu(s) : {', '.join(sorted(unknown))}.", file=sys.stderr)
+            return 2
+        area = chosen.to_crs(2154).union_all()
     report = build(
         args.lidar,
         args.buildings,
@@ -93,6 +105,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         dry_run=args.dry_run,
         progress=not args.quiet,
         communes=communes,
+        area=area,
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"
@@ -289,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--out", type=Path, required=True, help="magasin du cadastre")
     bld.add_argument("--sectors", type=int, default=36)
     bld.add_argument("--max-distance", type=float, default=200.0)
+    bld.add_argument(
+        "--area", nargs="+", help="codes d'EPCI (CALL, CAHC, CABBALR) ou INSEE : dalles à calculer"
+    )
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")
     bld.set_defaults(func=_cmd_solar_build)

@@ -214,11 +214,13 @@ def build(
     dry_run: bool = False,
     progress: bool = True,
     communes: gpd.GeoDataFrame | None = None,
+    area=None,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
 
     ``communes`` (``insee``, ``nom``, ``epci_code``, polygons) gives each roof its commune
-    and EPCI, and the store its per-commune totals.
+    and EPCI, and the store its per-commune totals. ``area`` (a Lambert-93 geometry)
+    limits the computed tiles to those touching it; every tile still lends its halo.
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
@@ -233,15 +235,26 @@ def build(
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     shas: dict[Path, str] = {}
-    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas) for k in tiles}
-    name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in tiles}
+    wanted = sorted(tiles)
+    if area is not None:
+        from shapely.geometry import box
+
+        def extent(k: Key):
+            left, top = k[0] * 1000 - CELL / 2, k[1] * 1000 + CELL / 2
+            return box(left, top - 1000, left + 1000, top)
+
+        wanted = [k for k in wanted if extent(k).intersects(area)]
+        if not wanted:
+            raise AtlasError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
+    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas) for k in wanted}
+    name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in wanted}
     todo = [
         k
-        for k in sorted(tiles)
+        for k in wanted
         if manifest["tuiles"].get(name[k], {}).get("entrees") != records[k]
         or not (out / "toits" / f"{name[k]}.parquet").is_file()
     ]
-    report = {"a_calculer": [name[k] for k in todo], "a_jour": len(tiles) - len(todo)}
+    report = {"a_calculer": [name[k] for k in todo], "a_jour": len(wanted) - len(todo)}
     if dry_run:
         return report
     out.mkdir(parents=True, exist_ok=True)

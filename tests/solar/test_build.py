@@ -183,3 +183,14 @@ def test_killed_build_resumes_without_redoing_finished_tiles(built, tmp_path):
     one = pyogrio.read_dataframe(fresh / "toits.gpkg", layer="toits").sort_values("cleabs")
     ref = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").sort_values("cleabs")
     assert np.array_equal(one["kwh_an_central"].to_numpy(), ref["kwh_an_central"].to_numpy())
+
+
+def test_area_limits_the_tiles_computed(built, capsys):
+    _, _, args = built
+    # Loos-en-Gohelle (62528) touches the four demo tiles; Hénin-Carvin (CAHC) none of them
+    assert main([*args, "--dry-run", "--area", "62528"]) == 0
+    assert "à jour : 4" in capsys.readouterr().out
+    assert main([*args, "--dry-run", "--area", "CAHC"]) == 1
+    assert "Aucune dalle" in capsys.readouterr().err
+    assert main([*args, "--dry-run", "--area", "XYZ"]) == 2
+    assert "inconnu" in capsys.readouterr().err

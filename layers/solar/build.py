@@ -350,7 +350,7 @@ def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = Non
         roofs["insee"] = joined["insee"].to_numpy()
         roofs["commune"] = joined["nom"].to_numpy()
         roofs["epci"] = joined["epci_code"].to_numpy()
-    tmp = out / ".toits.gpkg.tmp"
+    tmp = out / ".toits-en-cours.gpkg"
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
     if "insee" in roofs.columns:

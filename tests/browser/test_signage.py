@@ -33,7 +33,12 @@ def editor_server(tmp_path_factory):
 
 
 def metric(page, label):
-    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    """The value of the metric labelled exactly ``label`` (« Posés » is not « % posés »)."""
+    exact = page.locator('[data-testid="stMetricLabel"]').filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
+    )
+    box = page.locator('[data-testid="stMetric"]').filter(has=exact).first
+    expect(box).to_be_visible(timeout=TIMEOUT)
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 

@@ -16,7 +16,14 @@ import numba
 import numpy as np
 
 from layers.solar.sky import COS_85, SkyTables, SunSky, sector_of, sun_vectors
-from layers.solar.terrain import _direction_sets, _k_range, _line, _line_horizon, slope_aspect
+from layers.solar.terrain import (
+    _direction_sets,
+    _k_range,
+    _line_horizon,
+    _reverse,
+    _swept_line,
+    slope_aspect,
+)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -115,32 +122,17 @@ def _sweep_sum(
         t = uy / ux
         k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
         for k in numba.prange(k_lo, k_hi + 1):
-            s = np.empty(cols)
-            zz = np.empty(cols)
-            zo = np.empty(cols)
-            rr = np.empty(cols, np.int64)
-            cc = np.empty(cols, np.int64)
-            hs = np.empty(cols)
-            hz = np.empty(cols)
-            best = np.empty(cols)
-            m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zz, zo, rr, cc)
-            _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+            m, s, zs, zo, rr, cc, hs, hz, best = _swept_line(
+                z, k, t, ux, uy, cell, r_off, c_off, reach
+            )
             _add_sector(
                 sector, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,
                 direct, svf,
             )  # fmt: skip
             if back >= 0 and m > 0:
                 # the opposite sector: the same line walked the other way
-                for i in range(m // 2):
-                    j = m - 1 - i
-                    s[i], s[j] = -s[j], -s[i]
-                    zz[i], zz[j] = zz[j], zz[i]
-                    zo[i], zo[j] = zo[j], zo[i]
-                    rr[i], rr[j] = rr[j], rr[i]
-                    cc[i], cc[j] = cc[j], cc[i]
-                if m % 2:
-                    s[m // 2] = -s[m // 2]
-                _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+                _reverse(m, s, zs, zo, rr, cc, -1.0)
+                _line_horizon(s, zs, zo, m, reach, hs, hz, best)
                 _add_sector(
                     back, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,
                     direct, svf,

@@ -132,14 +132,41 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
         s[m] = ((c + c_off) * ux + y * uy) * cell
         m += 1
     if m > 1 and s[0] > s[m - 1]:  # walked against the direction: reverse
-        for i in range(m // 2):
-            j = m - 1 - i
-            s[i], s[j] = s[j], s[i]
-            zs[i], zs[j] = zs[j], zs[i]
-            zo[i], zo[j] = zo[j], zo[i]
-            rr[i], rr[j] = rr[j], rr[i]
-            cc[i], cc[j] = cc[j], cc[i]
+        _reverse(m, s, zs, zo, rr, cc, 1.0)
     return m
+
+
+@numba.njit(nogil=True, cache=True)
+def _reverse(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
+    """Reverse a gathered line in place.
+
+    ``sign`` −1 also turns its distances around: the opposite direction along the same line.
+    """
+    for i in range(m // 2):
+        j = m - 1 - i
+        s[i], s[j] = sign * s[j], sign * s[i]
+        zs[i], zs[j] = zs[j], zs[i]
+        zo[i], zo[j] = zo[j], zo[i]
+        rr[i], rr[j] = rr[j], rr[i]
+        cc[i], cc[j] = cc[j], cc[i]
+    if m % 2:
+        s[m // 2] = sign * s[m // 2]
+
+
+@numba.njit(nogil=True, cache=True)
+def _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach):  # pragma: no cover
+    """Gather line ``k`` and sweep it: ``(m, s, zs, zo, rows, cols, hs, hz, best)``.
+
+    ``best`` holds each point's horizon slope (−inf: nothing in reach); ``hs``/``hz`` are
+    the scratch buffers, returned for a second sweep of the same line the other way.
+    """
+    n = z.shape[1]
+    s, zs, zo = np.empty(n), np.empty(n), np.empty(n)
+    hs, hz, best = np.empty(n), np.empty(n), np.empty(n)
+    rr, cc = np.empty(n, np.int64), np.empty(n, np.int64)
+    m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc)
+    _line_horizon(s, zs, zo, m, reach, hs, hz, best)
+    return m, s, zs, zo, rr, cc, hs, hz, best
 
 
 @numba.njit(nogil=True, cache=True)
@@ -267,16 +294,8 @@ def _horizons_sweep(z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, out):  #
         t = uy / ux
         k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
         for k in numba.prange(k_lo, k_hi + 1):
-            s = np.empty(cols)
-            zz = np.empty(cols)
-            zo = np.empty(cols)
-            rr = np.empty(cols, np.int64)
-            cc = np.empty(cols, np.int64)
-            hs = np.empty(cols)
-            hz = np.empty(cols)
-            best = np.empty(cols)
-            m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zz, zo, rr, cc)
-            _line_horizon(s, zz, zo, m, reach, hs, hz, best)
+            swept = _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach)
+            m, zo, rr, cc, best = swept[0], swept[3], swept[4], swept[5], swept[8]
             for i in range(m):
                 r, c = rr[i], cc[i]
                 if r < r0 or r >= r1 or c < c0 or c >= c1:

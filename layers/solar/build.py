@@ -46,6 +46,7 @@ from tqdm import tqdm
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
 from layers.solar.irradiation import irradiation_sweep
+from layers.solar.pipeline import check_sky_params
 from layers.solar.raster import Raster, write_cog
 from layers.solar.sky import cached_sky_tables
 
@@ -68,6 +69,11 @@ class BuildParams:
     model: str = "perez"
     albedo: float = 0.2
     margin: float = 60.0  # [m] buildings may reach this far across their tile's edge
+
+    def __post_init__(self) -> None:
+        check_sky_params(self.n_sectors, self.max_distance, self.albedo)
+        if self.margin < 0:
+            raise AtlasError("La marge des bâtiments doit être positive.")
 
 
 def tile_key(name: str) -> tuple[Key, str] | None:
@@ -367,11 +373,12 @@ def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = Non
             .reset_index()
         )
         pyogrio.write_dataframe(totals, tmp, layer="communes", driver="GPKG")
+    from shapely import box, union_all
+
     coverage = []
     for n in names:
         with rasterio.open(out / "irradiation" / f"{n}.tif") as src:
-            coverage.append(box_of(src.bounds))
-    from shapely import union_all
+            coverage.append(box(*src.bounds))
 
     pyogrio.write_dataframe(
         gpd.GeoDataFrame({"dalles": [len(names)]}, geometry=[union_all(coverage)], crs=2154),
@@ -381,13 +388,6 @@ def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = Non
     )
     os.replace(tmp, out / "toits.gpkg")
     _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
-
-
-def box_of(bounds) -> object:
-    """A rasterio bounds tuple as a shapely box."""
-    from shapely.geometry import box
-
-    return box(bounds.left, bounds.bottom, bounds.right, bounds.top)
 
 
 def _write_vrt(path: Path, tifs: list[Path]) -> None:

@@ -52,10 +52,17 @@ class SolarParams:
     scheduler: str | None = None  # dask.distributed scheduler address
 
     def __post_init__(self) -> None:
-        if self.n_sectors < 4 or self.max_distance <= 0 or self.tile_size < 16:
-            raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0, tuile ≥ 16 px.")
-        if not 0 <= self.albedo <= 1:
-            raise AtlasError("L'albédo doit être compris entre 0 et 1.")
+        check_sky_params(self.n_sectors, self.max_distance, self.albedo)
+        if self.tile_size < 16:
+            raise AtlasError("Paramètres invalides : tuile ≥ 16 px.")
+
+
+def check_sky_params(n_sectors: int, max_distance: float, albedo: float) -> None:
+    """Refuse, in French, parameters the engine cannot compute with (pipeline and build)."""
+    if n_sectors < 4 or max_distance <= 0:
+        raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0.")
+    if not 0 <= albedo <= 1:
+        raise AtlasError("L'albédo doit être compris entre 0 et 1.")
 
 
 def irradiation_array(

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -270,11 +270,7 @@ def cached_sky_tables(
         with np.load(path, allow_pickle=False) as saved:
             tables = SkyTables(
                 beam=np.ascontiguousarray(saved["beam"]),
-                step=float(saved["step"]),
-                iso=float(saved["iso"]),
-                horizon_band=float(saved["horizon_band"]),
-                ghi=float(saved["ghi"]),
-                albedo=float(saved["albedo"]),
+                **{f.name: float(saved[f.name]) for f in fields(SkyTables) if f.name != "beam"},
             )
             described = json.loads(str(saved["weather"]))
         return tables, described
@@ -287,16 +283,7 @@ def cached_sky_tables(
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
         with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh,
-                beam=tables.beam,
-                step=tables.step,
-                iso=tables.iso,
-                horizon_band=tables.horizon_band,
-                ghi=tables.ghi,
-                albedo=tables.albedo,
-                weather=json.dumps(described, ensure_ascii=False),
-            )
+            np.savez(fh, **asdict(tables), weather=json.dumps(described, ensure_ascii=False))
         os.replace(tmp, path)
     except OSError:
         pass

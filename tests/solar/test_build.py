@@ -194,3 +194,9 @@ def test_area_limits_the_tiles_computed(built, capsys):
     assert "Aucune dalle" in capsys.readouterr().err
     assert main([*args, "--dry-run", "--area", "XYZ"]) == 2
     assert "inconnu" in capsys.readouterr().err
+
+
+def test_impossible_parameters_are_refused_before_any_work(built, capsys):
+    _, _, args = built
+    assert main([*args, "--sectors", "2"]) == 1
+    assert "secteurs ≥ 4" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import numpy as np
 import pyogrio
 import pytest
 import rasterio
+from shapely.geometry import Point
 
 from layers.cli import main
 from layers.geocode import read_ban_csv
@@ -73,13 +74,7 @@ def test_buildings_are_a_bd_topo_batiment_layer(territory_files):
     assert len(frame) > 2000
     # a warehouse straddles the inner corner of the four tiles
     corner = frame[frame["usage_1"] == "Industriel"].geometry
-    assert corner.contains(pyogrio_point(685_000, 7_041_000)).any()
-
-
-def pyogrio_point(x, y):
-    from shapely.geometry import Point
-
-    return Point(x, y)
+    assert corner.contains(Point(685_000, 7_041_000)).any()
 
 
 def test_addresses_are_ban_csv_the_app_can_read(territory_files):

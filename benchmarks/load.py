@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,28 +112,18 @@ async def run(url: str, users: int, rounds: int) -> tuple[list[float], list[str]
 
 def start_server() -> tuple[subprocess.Popen, str]:
     sys.path.insert(0, str(ROOT))
+    from deploy.local import start_app, wait_ready
     from tests.browser.harness import free_port
 
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-            "--server.headless", "true", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
-    )  # fmt: skip
+    proc = start_app(port, None, None)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("Streamlit n'a pas démarré")
+    try:
+        wait_ready(f"{url}/_stcore/health", 60)
+    except RuntimeError:
+        proc.kill()
+        raise SystemExit("Streamlit n'a pas démarré") from None
+    return proc, url
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ http {{
 """
 
 
-def _wait(url: str, timeout: float) -> None:
+def wait_ready(url: str, timeout: float) -> None:
+    """Return once ``url`` answers 200; RuntimeError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -106,6 +107,23 @@ class Deployment:
         self.stop()
 
 
+def start_app(port: int, env: dict[str, str] | None, log: Path | None) -> subprocess.Popen:
+    """One ``streamlit run app.py`` on 127.0.0.1:``port`` (output to ``log``, or dropped)."""
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def start(
     processes: int, port: int, env: dict[str, str] | None = None, timeout: float = 120.0
 ) -> Deployment:
@@ -118,28 +136,7 @@ def start(
     dep = Deployment(url=f"http://127.0.0.1:{port}", backends=backends, workdir=workdir)
     try:
         for p in backends:
-            log = open(workdir / f"app-{p}.log", "wb")
-            dep.processes.append(
-                subprocess.Popen(
-                    [
-                        str(Path(sys.executable).with_name("streamlit")),
-                        "run",
-                        "app.py",
-                        "--server.port",
-                        str(p),
-                        "--server.address",
-                        "127.0.0.1",
-                        "--server.headless",
-                        "true",
-                        "--browser.gatherUsageStats",
-                        "false",
-                    ],
-                    cwd=ROOT,
-                    env={**os.environ, **(env or {})},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            dep.processes.append(start_app(p, env, workdir / f"app-{p}.log"))
         conf = workdir / "nginx.conf"
         conf.write_text(nginx_config(port, backends, workdir), encoding="utf-8")
         dep.nginx = subprocess.Popen(
@@ -148,8 +145,8 @@ def start(
             stderr=open(workdir / "nginx.stderr", "wb"),
         )
         for p in backends:
-            _wait(f"http://127.0.0.1:{p}/_stcore/health", timeout)
-        _wait(f"{dep.url}/_stcore/health", timeout)
+            wait_ready(f"http://127.0.0.1:{p}/_stcore/health", timeout)
+        wait_ready(f"{dep.url}/_stcore/health", timeout)
     except BaseException:
         dep.stop()
         raise

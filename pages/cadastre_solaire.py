@@ -270,8 +270,8 @@ def render() -> None:
             st.download_button(
                 "Télécharger la fiche du toit (PDF)",
                 shared(
-                    "fichiers",
-                    ("fiche", chosen, simulated, today),
+                    "fiches",
+                    (chosen, simulated, today),
                     lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
                 ),
                 file_name=f"atlas-pma-toit-{chosen}.pdf",

@@ -20,8 +20,10 @@ from pages.ui.loaders import get_settings
 
 T = TypeVar("T")
 
-# entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB
-SIZES = {"cartes": 48, "donnees": 256, "fichiers": 96}
+# entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB; roof
+# sheets (one per roof and simulation) have their own store so they never push out the
+# territory's shared files
+SIZES = {"cartes": 48, "donnees": 256, "fichiers": 96, "fiches": 64}
 
 
 class Memo:

@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
 ## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite

@@ -7,7 +7,7 @@ pages of the mix one after the other, ``--rounds`` times, with no pause: a rerun
 ``BackMsg.rerun_script`` carrying the page and its query string, and it ends at the
 server's ``script_finished`` message. Prints reruns/s, p50/p95/max latency and the server's
 RSS (when this script started it, or with ``--pid``). Without ``--url`` it starts one
-``streamlit run app.py`` on a free port; with ``--processes N`` it starts N of them behind
+``streamlit run serve.py`` on a free port; with ``--processes N`` it starts N of them behind
 nginx with sticky sessions (``deploy/``, as in production) and measures through the proxy,
 RSS summed over the N processes. Traffic goes to loopback only, bounded in count.
 """

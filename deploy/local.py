@@ -2,7 +2,7 @@
 
     .venv/bin/python -m deploy.local --processes 2 --port 8600
 
-Starts ``streamlit run app.py`` on ports ``port+1 … port+N`` and an unprivileged nginx on
+Starts ``streamlit run serve.py`` on ports ``port+1 … port+N`` and an unprivileged nginx on
 ``port`` with ``deploy/nginx-atlas.conf.template`` (the production file, filled in), waits
 until every process answers through the proxy, and stops everything on Ctrl-C. Needs the
 Debian ``nginx`` (or ``nginx-light``) package. The processes share the environment: point
@@ -108,11 +108,11 @@ class Deployment:
 
 
 def start_app(port: int, env: dict[str, str] | None, log: Path | None) -> subprocess.Popen:
-    """One ``streamlit run app.py`` on 127.0.0.1:``port`` (output to ``log``, or dropped)."""
+    """One ``streamlit run serve.py`` (app and routes) on 127.0.0.1:``port``."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     return subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            sys.executable, "-m", "streamlit", "run", "serve.py",
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",

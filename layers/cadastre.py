@@ -1,14 +1,18 @@
-"""What the cadastre page shows: roofs and their estimates, the map, territory figures, PDF.
+"""What the cadastre page shows, read from a cadastre store: roofs, figures, map, PDF.
 
-Reads the engine's outputs (``irradiation.tif``, ``roofs.gpkg``, ``run.json``) from a
-folder — today the synthetic demo district in ``geodata/demo`` — and never computes
-irradiation itself.
+A store is what ``pma-atlas solar build`` writes (see :mod:`layers.solar.build`): roofs in
+a GeoPackage with an R-tree (``toits``), addresses (``adresses``), per-commune totals
+(``communes``), the computed area (``couverture``) and the irradiation as COG tiles.
+Nothing here loads all roofs or the whole raster: a roof is found by the spatial index
+(a click, an address) or by its ``cleabs`` (a shared link), and the territory view reads
+the per-commune totals. This module never computes irradiation itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +21,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from shapely.geometry import Point, box
+from pyproj import Transformer
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, pdf_text
-from layers.geocode import Address, read_ban_csv
+from layers.geocode import Address
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
 from layers.solar.economics import RoofEstimate, estimate
@@ -31,6 +36,13 @@ from layers.solar.tiles import Breaks, colorize
 from layers.territory import Selection, Territory, selected_communes
 
 CLASS_ORDER = ["excellent", "bon", "moyen", "faible", "non adapté"]
+CLASS_COLUMNS = {
+    "excellent": "classe_excellent",
+    "bon": "classe_bon",
+    "moyen": "classe_moyen",
+    "faible": "classe_faible",
+    "non adapté": "classe_non_adapte",
+}
 CLASS_COLORS = {
     "excellent": "#c62828",
     "bon": "#f28c28",
@@ -39,61 +51,127 @@ CLASS_COLORS = {
     "non adapté": "#9e9e9e",
 }
 ROOFS_FROM_ZOOM = 16
+TILES_FROM_ZOOM = 13  # below, a map tile would read dozens of COGs: the coverage is drawn
 ADDRESS_TO_ROOF_M = 15.0  # an address point farther than this from any roof finds none
+NEAR_M = 150.0  # roof outlines drawn around the chosen point
+ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…
+_TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
 
 
 @dataclass(frozen=True)
 class Cadastre:
-    """The engine's outputs for one covered area."""
+    """An opened cadastre store: its small tables in memory, the rest read on demand."""
 
-    roofs: gpd.GeoDataFrame  # EPSG:4326, one row per roof, with ``insee`` of its commune
-    irradiation_path: Path
-    run: dict
-    coverage: BaseGeometry  # shapely polygon (EPSG:4326) of the computed area
+    path: Path
+    manifest: dict
+    coverage: BaseGeometry  # EPSG:4326 polygon of the computed tiles
+    coverage_l93: BaseGeometry  # the same in Lambert-93
+    communes: pd.DataFrame  # per-commune totals (insee, commune, epci, toits, kWc, kWh…)
     synthetic: bool
-    addresses: pd.DataFrame | None
+    has_addresses: bool
+
+    @property
+    def gpkg(self) -> Path:
+        """The roofs, addresses, totals and coverage (GeoPackage)."""
+        return self.path / "toits.gpkg"
+
+    @property
+    def vrt(self) -> Path:
+        """The whole irradiation raster (a VRT over the tiles' COGs)."""
+        return self.path / "irradiation.vrt"
+
+    @property
+    def tiles(self) -> list[str]:
+        """Names of the computed LiDAR tiles (``0684_7041``…)."""
+        return sorted(self.manifest.get("tuiles", {}))
 
     @property
     def climate(self) -> str:
         """Which typical year the estimates used."""
-        w = self.run.get("weather", {})
+        w = self.manifest.get("climat", {})
         return (
             f"{w.get('name', '?')} ({w.get('source', '?')}, {w.get('ghi_kwh_m2', '?')} kWh/m²/an)"
         )
 
 
-def load_cadastre(folder: Path, territory: Territory) -> Cadastre | None:
-    """Read a computed area, or ``None`` when nothing has been computed there yet."""
-    folder = Path(folder)
-    roofs_path, irr_path, run_path = (
-        folder / "roofs.gpkg",
-        folder / "irradiation.tif",
-        folder / "run.json",
-    )
-    if not (roofs_path.is_file() and irr_path.is_file() and run_path.is_file()):
-        return None
-    import rasterio
-    from rasterio.warp import transform_bounds
+def store_version(path: Path) -> str:
+    """Changes whenever the store is rebuilt (cache key): the manifest's mtime and size."""
+    manifest = Path(path) / "manifest.json"
+    try:
+        stat = manifest.stat()
+    except OSError:
+        return "absent"
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
 
-    roofs = pyogrio.read_dataframe(roofs_path).to_crs(4326)
-    communes = territory.communes[["insee", "nom", "geometry"]]
-    pts = gpd.GeoDataFrame(geometry=roofs.geometry.representative_point(), crs=4326)
-    joined = gpd.sjoin(pts, communes, predicate="within", how="left")
-    roofs["insee"] = joined["insee"].reindex(roofs.index).fillna("").to_numpy()
-    roofs["commune"] = joined["nom"].reindex(roofs.index).fillna("hors PMA").to_numpy()
-    with rasterio.open(irr_path) as src:
-        coverage = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
-    synthetic = "qualite" in roofs.columns and roofs["qualite"].str.startswith("synthétique").any()
-    addresses_path = folder / "adresses-demo.csv"
-    addresses = read_ban_csv(addresses_path) if addresses_path.is_file() else None
-    run = json.loads(run_path.read_text(encoding="utf-8"))
-    return Cadastre(roofs, irr_path, run, coverage, bool(synthetic), addresses)
+
+def open_store(path: Path) -> Cadastre | None:
+    """Open a store; ``None`` when nothing is computed there yet, AtlasError when damaged."""
+    path = Path(path)
+    manifest_path, gpkg = path / "manifest.json", path / "toits.gpkg"
+    if not manifest_path.is_file() or not gpkg.is_file():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+        cover = pyogrio.read_dataframe(gpkg, layer="couverture")
+        communes = (
+            pyogrio.read_dataframe(gpkg, layer="communes", read_geometry=False)
+            if "communes" in layers
+            else pd.DataFrame()
+        )
+    except Exception as err:  # corrupt JSON or GeoPackage
+        raise AtlasError(f"Magasin du cadastre illisible ({path.name}) : {err}") from err
+    if not manifest.get("termine") or cover.empty:
+        return None
+    cover_l93 = cover.to_crs(2154).geometry.iloc[0]
+    return Cadastre(
+        path=path,
+        manifest=manifest,
+        coverage=cover.to_crs(4326).geometry.iloc[0],
+        coverage_l93=cover_l93,
+        communes=communes,
+        synthetic=bool(manifest.get("synthetique")),
+        has_addresses="adresses" in layers,
+    )
+
+
+def _read(cad: Cadastre, layer: str, **kwargs) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(cad.gpkg, layer=layer, **kwargs)
+    except Exception as err:
+        raise AtlasError(f"Magasin du cadastre illisible ({cad.path.name}) : {err}") from err
+
+
+def _roofs_in(cad: Cadastre, x: float, y: float, radius: float) -> gpd.GeoDataFrame:
+    """Roofs whose R-tree box touches a square of ``radius`` around (x, y) [Lambert-93]."""
+    return _read(cad, "toits", bbox=(x - radius, y - radius, x + radius, y + radius))
 
 
 def roof_at(cad: Cadastre, lat: float, lng: float) -> str | None:
-    """Id of the roof under a clicked point."""
-    hit = cad.roofs[cad.roofs.contains(Point(lng, lat))]
-    return None if hit.empty else str(hit["toit_id"].iloc[0])
+    """``cleabs`` of the roof under a clicked point (spatial index, one small read)."""
+    x, y = _TO_L93.transform(lng, lat)
+    hits = _roofs_in(cad, x, y, 0.01)
+    hits = hits[hits.contains(Point(x, y))]
+    return None if hits.empty else str(hits["cleabs"].iloc[0])
+
+
+def get_roof(cad: Cadastre, cleabs: str) -> pd.Series | None:
+    """One roof by its ``cleabs`` (indexed), geometry in EPSG:4326; ``None`` if unknown."""
+    if not isinstance(cleabs, str) or not ROOF_ID.match(cleabs):
+        return None  # never put a hostile string into SQL
+    rows = _read(cad, "toits", where=f"cleabs = '{cleabs}'")
+    if rows.empty:
+        return None
+    roof = rows.to_crs(4326).iloc[0].copy()
+    roof["toit_id"] = cleabs
+    return roof
+
+
+def roofs_near(cad: Cadastre, lat: float, lng: float, radius: float = NEAR_M) -> gpd.GeoDataFrame:
+    """Roofs around a point (EPSG:4326), for their outlines on the map."""
+    x, y = _TO_L93.transform(lng, lat)
+    rows = _roofs_in(cad, x, y, radius)
+    return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 
 def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tuple[str, str | None]:
@@ -102,15 +180,102 @@ def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tupl
 
     if not in_pma(address, territory):
         return "hors_pma", None
-    pt = Point(address.lon, address.lat)
-    if cad is None or not cad.coverage.contains(pt):
+    if cad is None or not cad.coverage.contains(Point(address.lon, address.lat)):
         return "non_couvert", None
-    metric = cad.roofs.to_crs(2154)
-    p_m = gpd.GeoSeries([pt], crs=4326).to_crs(2154).iloc[0]
-    dist = metric.distance(p_m)
+    x, y = _TO_L93.transform(address.lon, address.lat)
+    near = _roofs_in(cad, x, y, ADDRESS_TO_ROOF_M)
+    if near.empty:
+        return "sans_toit", None
+    dist = near.distance(Point(x, y))
     if dist.min() > ADDRESS_TO_ROOF_M:
         return "sans_toit", None
-    return "toit", str(cad.roofs.loc[dist.idxmin(), "toit_id"])
+    return "toit", str(near.loc[dist.idxmin(), "cleabs"])
+
+
+SEARCH_CANDIDATES = 200
+
+
+def address_candidates(cad: Cadastre, query: str) -> pd.DataFrame:
+    """Addresses of the store whose text holds every distinctive word of ``query``.
+
+    One indexed-free but bounded SQL read (``LIKE`` on the folded label, at most
+    ``SEARCH_CANDIDATES`` rows): the address table is never loaded whole. The result has
+    the columns :func:`layers.geocode.local_search` scores.
+    """
+    from layers.geocode import GENERIC, _norm
+    from layers.solar.build import fold
+
+    words = [w for w in fold(query).split() if w not in GENERIC and (len(w) > 1 or w.isdigit())]
+    if not cad.has_addresses or not words:
+        return pd.DataFrame()
+    # words are [a-z0-9]+ only (fold): nothing to escape in the LIKE patterns
+    where = " AND ".join(f"recherche LIKE '%{w}%'" for w in words[:6])
+    rows = _read(cad, "adresses", where=where, max_features=SEARCH_CANDIDATES)
+    if rows.empty:
+        return pd.DataFrame()
+    lonlat = rows.geometry.to_crs(4326)
+    return pd.DataFrame(
+        {
+            "label": rows["label"],
+            "lon": lonlat.x.round(7),
+            "lat": lonlat.y.round(7),
+            "code_insee": rows["code_insee"],
+            "synthetique": rows["synthetique"],
+            "_tokens": rows["label"].map(_norm),
+        }
+    )
+
+
+def roofs_of(cad: Cadastre, insee: list[str]) -> gpd.GeoDataFrame:
+    """All roofs of some communes (for a download asked for), in EPSG:4326."""
+    codes = [c for c in insee if re.fullmatch(r"[0-9AB]{5}", str(c))]  # never hostile SQL
+    listed = ", ".join(f"'{c}'" for c in codes)
+    rows = _read(cad, "toits", where=f"insee IN ({listed})" if codes else "1 = 0")
+    return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
+
+
+DEMO_KM = 2  # the demo store: 2 × 2 LiDAR tiles (4 km²), a minute to compute
+
+
+def prepare_demo_store(geodata_dir: Path, progress: bool = False) -> bool:
+    """Compute the fictional demo territory's store when missing or stale; True if built.
+
+    Inputs in the IGN/BAN formats go to ``geodata/cadastre-demo-entrees`` (written once),
+    the store to ``geodata/cadastre-demo``. The build is incremental: a later call only
+    checks checksums (seconds) and recomputes what changed, e.g. after an edit of the
+    ``solaire`` assumptions.
+    """
+    from layers.assumptions import load_assumptions
+    from layers.settings import DEFAULT_WEATHER, DEMO_STORE
+    from layers.solar.build import BuildParams, build
+    from layers.solar.territory_demo import write_territory
+    from layers.territory import load_territory
+
+    geodata_dir = Path(geodata_dir)
+    inputs, store = geodata_dir / f"{DEMO_STORE}-entrees", geodata_dir / DEMO_STORE
+    communes = load_territory(geodata_dir).communes
+    if not (inputs / "LISEZMOI.json").is_file():
+        write_territory(inputs, DEMO_KM, communes=communes)
+    report = build(
+        inputs / "lidar",
+        inputs / "batiment.gpkg",
+        geodata_dir / DEFAULT_WEATHER,
+        store,
+        BuildParams(),
+        load_assumptions(geodata_dir),
+        progress=progress,
+        communes=communes,
+        addresses=inputs / "adresses-62.csv",
+    )
+    return bool(report["a_calculer"]) or report.get("fini", False)
+
+
+def covered_communes(cad: Cadastre | None, territory: Territory, selection: Selection) -> list[str]:
+    """INSEE codes of the selection's communes that have computed roofs."""
+    if cad is None or cad.communes.empty:
+        return []
+    keep = set(selected_communes(territory, selection)["insee"])
+    return sorted(set(cad.communes["insee"].dropna()) & keep)
 
 
 MAP_COLORS = ("#3b4b5c", "#6c8ebf", "#f3d250", "#f28c28", "#c62828")
@@ -218,57 +383,98 @@ class MinZoomLayer(folium.MacroElement):
         self.zoom = zoom
 
 
+def roof_fields(cad: Cadastre) -> list[Field]:
+    """Tooltip fields of the roof outlines (addresses said fictional on a synthetic store)."""
+    label = "Adresse (fictive)" if cad.synthetic else "Adresse"
+    return [(("adresse", label, None)), *ROOF_FIELDS[1:]]
+
+
+def view_bounds(
+    cad: Cadastre, territory: Territory, selection: Selection
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((south, west), (north, east))``: the computed part of the selection, else all of it."""
+    chosen = selected_communes(territory, selection)
+    inside = chosen.to_crs(4326).union_all().intersection(cad.coverage) if len(chosen) else None
+    area = inside if inside is not None and not inside.is_empty else cad.coverage
+    west, south, east, north = area.bounds
+    return (south, west), (north, east)
+
+
 def cadastre_map(
     cad: Cadastre,
     settings: Settings,
     breaks: Breaks,
     basemap_id: str = "plan-ign",
-    selected: str | None = None,
+    selected: pd.Series | None = None,
+    near: gpd.GeoDataFrame | None = None,
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> folium.Map:
-    """Irradiation tiles, roof outlines from zoom 16, the chosen roof highlighted, legend."""
-    focus = cad.roofs[cad.roofs["toit_id"] == selected] if selected else None
-    if focus is not None and len(focus):
-        west, south, east, north = focus.total_bounds
+    """The cadastre map: irradiation, computed area, nearby roofs, legend, attribution.
+
+    Irradiation tiles are served on demand from the store (:mod:`layers.routes`); the
+    outlines of the roofs ``near`` the chosen one show from zoom 16.
+    """
+    chosen = str(selected["toit_id"]) if selected is not None else None
+    if selected is not None:
+        west, south, east, north = selected.geometry.bounds
         pad = 0.0006
         bounds = ((south - pad, west - pad), (north + pad, east + pad))
-    else:
+    elif bounds is None:
         west, south, east, north = cad.coverage.bounds
         bounds = ((south, west), (north, east))
     fmap = new_map(settings, basemap_id, bounds, fit_max_zoom=19)
     fmap.options["maxZoom"] = 21
-    root = settings.static_url.rsplit("/", 1)[0]  # /app/static
+    west, south, east, north = cad.coverage.bounds
     folium.TileLayer(
-        tiles=f"{root}/tiles/solaire/{{z}}/{{x}}/{{y}}.png",
+        tiles=f"{settings.api_url}/tuiles/solaire/{{z}}/{{x}}/{{y}}.png",
         name="Irradiation annuelle",
         attr="Atlas PMA — irradiation calculée",
         overlay=True,
         control=True,
-        min_zoom=14,
+        min_zoom=TILES_FROM_ZOOM,
         max_native_zoom=19,
         max_zoom=21,
         opacity=0.85,
+        bounds=[[south, west], [north, east]],
     ).add_to(fmap)
-    data = display_frame(cad.roofs, ROOF_FIELDS, keep=["toit_id", "classe"])
-    outlines = folium.GeoJson(
-        data,
-        name="Toits",
-        tooltip=make_tooltip(ROOF_FIELDS),
-        style_function=lambda f: {
-            "color": "#000000" if f["properties"]["toit_id"] == selected else "#263238",
-            "weight": 4 if f["properties"]["toit_id"] == selected else 1,
-            "fillOpacity": 0.0 if f["properties"]["toit_id"] != selected else 0.15,
-            "fillColor": "#ffffff",
+    folium.GeoJson(
+        gpd.GeoDataFrame(geometry=[cad.coverage], crs=4326),
+        name="Secteur calculé",
+        style_function=lambda _f: {
+            "color": "#1b6e5a",
+            "weight": 2,
+            "dashArray": "6 4",
+            "fill": False,
         },
-        show=False,
-    )
-    outlines.add_to(fmap)
-    MinZoomLayer(outlines, ROOFS_FROM_ZOOM).add_to(fmap)
+        interactive=False,
+    ).add_to(fmap)
+    if near is not None and len(near):
+        fields = roof_fields(cad)
+        if "adresse" not in near.columns:
+            near = near.assign(adresse="")
+        data = display_frame(near, fields, keep=["toit_id", "classe"])
+        outlines = folium.GeoJson(
+            data,
+            name="Toits",
+            tooltip=make_tooltip(fields),
+            style_function=lambda f: {
+                "color": "#000000" if f["properties"]["toit_id"] == chosen else "#263238",
+                "weight": 4 if f["properties"]["toit_id"] == chosen else 1,
+                "fillOpacity": 0.0 if f["properties"]["toit_id"] != chosen else 0.15,
+                "fillColor": "#ffffff",
+            },
+            show=False,
+        )
+        outlines.add_to(fmap)
+        MinZoomLayer(outlines, ROOFS_FROM_ZOOM).add_to(fmap)
     Legend(
-        "Irradiation annuelle (kWh/m²/an)", [(c, label) for _v, c, label in reversed(breaks)]
+        "Irradiation annuelle (kWh/m²/an)",
+        [(c, label) for _v, c, label in reversed(breaks)]
+        + [("#1b6e5a", "contour : secteur calculé")],
     ).add_to(fmap)
     texts = ["Atlas PMA, moteur solaire — climat " + cad.climate]
     if cad.synthetic:
-        texts.insert(0, "QUARTIER FICTIF (données synthétiques)")
+        texts.insert(0, "TERRITOIRE FICTIF (données synthétiques)")
     DataAttribution(texts).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -290,55 +496,46 @@ def roof_estimate(
 def territory_figures(
     cad: Cadastre | None, territory: Territory, selection: Selection
 ) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
-    """Key figures, class shares and a per-commune table of the roofs in the selection."""
+    """Key figures, class shares and a per-commune table, from the store's commune totals."""
     empty = ({"Toits analysés": "0"}, pd.DataFrame(), pd.DataFrame())
-    if cad is None:
+    covered = covered_communes(cad, territory, selection)
+    if cad is None or not covered:
         return empty
-    keep = set(selected_communes(territory, selection)["insee"])
-    roofs = cad.roofs[cad.roofs["insee"].isin(keep)]
-    if roofs.empty:
-        return empty
+    rows = cad.communes[cad.communes["insee"].isin(covered)]
     figures = {
-        "Toits analysés": fmt_int(len(roofs)),
-        "Surface utile (m²)": fmt_int(roofs["surface_utile_m2"].sum()),
+        "Toits analysés": fmt_int(rows["toits"].sum()),
+        "Surface utile (m²)": fmt_int(rows["surface_utile_m2"].sum()),
         "Puissance (MWc)": (
-            f"{fmt_float(roofs['kwc_bas'].sum() / 1000, 1)} – "
-            f"{fmt_float(roofs['kwc_haut'].sum() / 1000, 1)}"
+            f"{fmt_float(rows['kwc_bas'].sum() / 1000, 1)} – "
+            f"{fmt_float(rows['kwc_haut'].sum() / 1000, 1)}"
         ),
         "Production (GWh/an)": (
-            f"{fmt_float(roofs['kwh_an_bas'].sum() / 1e6, 2)} – "
-            f"{fmt_float(roofs['kwh_an_haut'].sum() / 1e6, 2)}"
+            f"{fmt_float(rows['kwh_an_bas'].sum() / 1e6, 2)} – "
+            f"{fmt_float(rows['kwh_an_haut'].sum() / 1e6, 2)}"
         ),
     }
-    shares = roofs["classe"].value_counts(normalize=True).reindex(CLASS_ORDER).fillna(0) * 100
+    counts = pd.Series({c: rows[col].sum() for c, col in CLASS_COLUMNS.items()}, dtype=float)
+    shares = counts / max(counts.sum(), 1) * 100
     classes = pd.DataFrame({"Classe": shares.index, "Part des toits (%)": shares.round(1).values})
-    per_commune = (
-        roofs.groupby("commune")
-        .agg(
-            toits=("toit_id", "size"),
-            m2=("surface_utile_m2", "sum"),
-            mwc=("kwc_central", lambda s: s.sum() / 1000),
-            gwh=("kwh_an_central", lambda s: s.sum() / 1e6),
-        )
-        .reset_index()
-    )
-    per_commune.columns = [
-        "Commune",
-        "Toits",
-        "Surface utile (m²)",
-        "MWc (central)",
-        "GWh/an (central)",
-    ]
-    return figures, classes, per_commune.round(3)
+    per_commune = pd.DataFrame(
+        {
+            "Commune": rows["commune"].to_numpy(),
+            "Toits": rows["toits"].to_numpy(),
+            "Surface utile (m²)": rows["surface_utile_m2"].round(0).to_numpy(),
+            "MWc (central)": (rows["kwc_central"] / 1000).round(3).to_numpy(),
+            "GWh/an (central)": (rows["kwh_an_central"] / 1e6).round(3).to_numpy(),
+        }
+    ).sort_values("Commune")
+    return figures, classes, per_commune
 
 
 def roof_table(roofs: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per-roof table for downloads (French headers with units)."""
     return pd.DataFrame(
         {
-            "Toit": roofs["toit_id"],
+            "Toit (cleabs BD TOPO)": roofs["toit_id"],
             "Adresse": roofs.get("adresse", ""),
-            "Commune": roofs["commune"],
+            "Commune": roofs.get("commune", ""),
             "Classe": roofs["classe"],
             "Surface utile (m²)": roofs["surface_utile_m2"],
             "Irradiation (kWh/m²/an)": roofs["irradiation_utile"],
@@ -363,7 +560,7 @@ def roof_thumbnail(
     from PIL import Image, ImageDraw
     from rasterio.windows import from_bounds
 
-    with rasterio.open(cad.irradiation_path) as src:
+    with rasterio.open(cad.vrt) as src:
         geom = gpd.GeoSeries([roof.geometry], crs=4326).to_crs(src.crs).iloc[0]
         w, s, e, n = geom.buffer(margin_m).bounds
         window = from_bounds(w, s, e, n, transform=src.transform)
@@ -373,8 +570,9 @@ def roof_thumbnail(
     draw = ImageDraw.Draw(img)
     sx, sy = size_px / data.shape[1], size_px / data.shape[0]
     inv = ~transform
-    pts = [((inv * xy)[0] * sx, (inv * xy)[1] * sy) for xy in geom.exterior.coords]
-    draw.line(pts, fill=(0, 0, 0, 255), width=3)
+    for part in getattr(geom, "geoms", [geom]):
+        pts = [((inv * xy[:2])[0] * sx, (inv * xy[:2])[1] * sy) for xy in part.exterior.coords]
+        draw.line(pts, fill=(0, 0, 0, 255), width=3)
     buf = io.BytesIO()
     img.convert("RGB").save(buf, "PNG")
     return buf.getvalue()
@@ -409,7 +607,7 @@ def roof_sheet_pdf(
             new_x="LMARGIN",
             new_y="NEXT",
             text=pdf_text(
-                "QUARTIER FICTIF : toit et adresse inventés pour la "
+                "TERRITOIRE FICTIF : toit et adresse inventés pour la "
                 "démonstration. Aucun bâtiment réel n'est représenté."
             ),
         )

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from layers.errors import AtlasError
-from layers.settings import Settings
+from layers.settings import DEFAULT_WEATHER, Settings
 
 
 def _cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,24 +40,21 @@ def _cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
-    """Make geodata/ ready for the app: today every layer is shipped, so this validates it.
+    """Make geodata/ ready for the app.
 
-    Later capabilities (e.g. the solar demo district) generate their derived layers here.
+    The shipped layers are checked, the demo cadastre store computed once (later runs find
+    it up to date in seconds), the signage sample made.
     """
-    from layers.assumptions import load_assumptions
-    from layers.cadastre import map_classes
-    from layers.solar.demo import prepare_demo
+    from layers.cadastre import prepare_demo_store
 
     geodata = args.geodata or settings.geodata_dir
     print("Préparation de geodata/ : les couches du territoire sont livrées avec le dépôt.")
-    breaks = map_classes(load_assumptions(geodata))
-    if prepare_demo(geodata, settings.static_dir.parent, breaks):
-        print(
-            "Quartier fictif de démonstration du cadastre solaire calculé (geodata/demo, "
-            "tuiles dans static/tiles/solaire)."
-        )
-    else:
-        print("Quartier fictif de démonstration déjà calculé.")
+    built = prepare_demo_store(geodata, progress=True)
+    print(
+        "Territoire fictif de démonstration du cadastre solaire "
+        + ("calculé" if built else "déjà calculé")
+        + f" ({geodata / 'cadastre-demo'})."
+    )
     from layers.signage_setup import init_store
 
     store_path = geodata / "signaletique.gpkg"
@@ -71,7 +68,11 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     from layers.assumptions import load_assumptions
     from layers.solar.build import BuildParams, build
 
-    for label, path in (("LiDAR", args.lidar), ("bâtiments", args.buildings)):
+    weather = args.weather or settings.geodata_dir / DEFAULT_WEATHER
+    inputs = [("LiDAR", args.lidar), ("bâtiments", args.buildings), ("météo", weather)]
+    if args.addresses:
+        inputs.append(("adresses", args.addresses))
+    for label, path in inputs:
         if not path.exists():
             print(f"Erreur : {label} introuvable : {path}", file=sys.stderr)
             return 1
@@ -98,7 +99,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     report = build(
         args.lidar,
         args.buildings,
-        args.weather,
+        weather,
         args.out,
         params,
         load_assumptions(settings.geodata_dir),
@@ -106,6 +107,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         progress=not args.quiet,
         communes=communes,
         area=area,
+        addresses=args.addresses,
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"
@@ -140,7 +142,13 @@ def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> i
     if not 1 <= args.km <= 40:
         print("Erreur : --km entre 1 et 40.", file=sys.stderr)
         return 2
-    files = write_territory(args.out, args.km, args.seed)
+    try:
+        from layers.territory import load_territory
+
+        communes = load_territory(settings.geodata_dir).communes
+    except AtlasError:
+        communes = None  # addresses then all say Loos-en-Gohelle
+    files = write_territory(args.out, args.km, args.seed, communes)
     print(
         f"Territoire FICTIF écrit dans {args.out} : {len(files.tiles)} tuiles MNS + MNT "
         f"(format LiDAR HD), {files.buildings.name} (BD TOPO), {files.addresses.name} (BAN)."
@@ -298,7 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bld.add_argument("--lidar", type=Path, required=True, help="dossier des dalles MNS/MNT")
     bld.add_argument("--buildings", type=Path, required=True, help="BD TOPO batiment (GPKG)")
-    bld.add_argument("--weather", type=Path, required=True, help="EPW ou PVGIS TMY")
+    bld.add_argument(
+        "--weather", type=Path, help=f"EPW ou PVGIS TMY (défaut : geodata/{DEFAULT_WEATHER})"
+    )
+    bld.add_argument(
+        "--addresses",
+        type=Path,
+        help="adresses BAN (adresses-62.csv) : recherche et adresse → toit",
+    )
     bld.add_argument("--out", type=Path, required=True, help="magasin du cadastre")
     bld.add_argument("--sectors", type=int, default=36)
     bld.add_argument("--max-distance", type=float, default=200.0)

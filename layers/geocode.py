@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,12 +180,21 @@ def _score(query_tokens: list[str], label_tokens: list[str], strict: bool = Fals
     return sum(hits) / max(len(query_tokens), 1)
 
 
+Addresses = pd.DataFrame | Callable[[str], pd.DataFrame] | None
+
+
 def local_search(
-    query: str, addresses: pd.DataFrame | None, territory: Territory, limit: int = 5
+    query: str, addresses: Addresses, territory: Territory, limit: int = 5
 ) -> list[Address]:
-    """Search the local address file, then commune names and town halls."""
+    """Search the local addresses, then commune names and town halls.
+
+    ``addresses``: a BAN-format frame (:func:`read_ban_csv`), or a function giving the
+    candidate rows for a query (a cadastre store's address table, read on demand).
+    """
     tokens = _norm(query)
     results: list[Address] = []
+    if callable(addresses):
+        addresses = addresses(query)
     if addresses is not None and len(addresses):
         scores = addresses["_tokens"].map(lambda lt: _score(tokens, lt))
         best = addresses.assign(match=scores)
@@ -245,7 +255,7 @@ def search(
     query: str,
     territory: Territory,
     ban_url: str | None,
-    addresses: pd.DataFrame | None,
+    addresses: Addresses,
     limit: int = 5,
 ) -> tuple[list[Address], str | None]:
     """BAN when reachable, else the offline search; returns (results, French notice)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GEODATA = PROJECT_ROOT / "geodata"
 DEFAULT_STATIC_DIR = PROJECT_ROOT / "static" / "vendor"
+DEFAULT_WEATHER = "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"  # in geodata/ (see SOURCES.md)
+DEMO_STORE = "cadastre-demo"  # in geodata/: the fictional territory `make run` computes
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 
@@ -42,6 +44,12 @@ class Settings:
         The app's public address, for links printed in PDF sheets (``ATLAS_PUBLIC_URL``).
     signage_store
         The signage inventory (``ATLAS_SIGNALETIQUE``): a GeoPackage path or a PostGIS DSN.
+    cadastre_store
+        The solar cadastre's store, made by ``pma-atlas solar build`` (``ATLAS_CADASTRE``);
+        default: the fictional demo territory ``geodata/cadastre-demo``.
+    api_url
+        URL prefix of the app's own routes — map tiles, downloads (``ATLAS_API_URL``,
+        default ``/api``; set it when a proxy serves the app under a sub-path).
     """
 
     geodata_dir: Path = DEFAULT_GEODATA
@@ -54,6 +62,8 @@ class Settings:
     address_file: Path | None = None
     public_url: str = "http://localhost:8501"
     signage_store: str | None = None
+    cadastre_store: Path | None = None
+    api_url: str = "/api"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -73,7 +83,14 @@ class Settings:
             address_file=Path(env["ATLAS_ADRESSES"]) if env.get("ATLAS_ADRESSES") else None,
             public_url=(env.get("ATLAS_PUBLIC_URL") or "http://localhost:8501").rstrip("/"),
             signage_store=env.get("ATLAS_SIGNALETIQUE") or None,
+            cadastre_store=Path(env["ATLAS_CADASTRE"]) if env.get("ATLAS_CADASTRE") else None,
+            api_url=(env.get("ATLAS_API_URL") or "/api").rstrip("/"),
         )
+
+    @property
+    def cadastre_path(self) -> Path:
+        """Where the solar cadastre's store is (``ATLAS_CADASTRE`` or the demo store)."""
+        return self.cadastre_store or self.geodata_dir / DEMO_STORE
 
     @property
     def signage_target(self) -> str:

@@ -9,16 +9,21 @@ from layers import charts
 from layers.cadastre import (
     ADVICE,
     CLASS_ORDER,
+    address_candidates,
     cadastre_map,
+    covered_communes,
     estimate_table,
+    get_roof,
     locate,
     map_classes,
     payback_text,
     roof_at,
     roof_estimate,
     roof_sheet_pdf,
-    roof_table,
+    roofs_near,
+    store_version,
     territory_figures,
+    view_bounds,
 )
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, md_escape
@@ -40,20 +45,33 @@ def render() -> None:
     K_ROOF, K_QUERY = "cadastre_toit_un", "cadastre_adresse_un"
     K_KWC, K_CONS, K_SHARE = "cadastre_kwc", "cadastre_conso", "cadastre_part"
     K_PRICE, K_GROWTH, K_PERSONS = "cadastre_prix", "cadastre_hausse", "cadastre_personnes"
-    roof_ids = list(cad.roofs["toit_id"]) if cad is not None else []
-    notices = state.page_state_from_url("cadastre", {K_ROOF: ("toit", roof_ids)})
+    notices = state.page_state_from_url("cadastre", {K_ROOF: ("toit", None)})
     state.restore_widgets([K_ROOF, K_QUERY])
 
     st.title("Cadastre solaire")
-    state.show_notices(notices)
     if cad is None:
+        state.show_notices(notices)
         st.warning("Aucun toit n'est encore calculé : lancez `pma-atlas data prepare`.")
         st.stop()
+    version = store_version(cad.path)
+
+    def _roof(cleabs: str | None):
+        """A roof of the store by its cleabs (one indexed read, shared by all sessions)."""
+        if not cleabs:
+            return None
+        return shared("donnees", ("cadastre-toit", version, cleabs), lambda: get_roof(cad, cleabs))
+
+    asked = st.session_state.get(K_ROOF)
+    if asked and _roof(asked) is None:
+        notices.append(f"Toit inconnu dans le cadastre : {str(asked)[:40]}")
+        st.session_state[K_ROOF] = None
+    state.show_notices(notices)
     if cad.synthetic:
         st.error(
-            "**Quartier fictif de démonstration.** Les toits, rues et adresses de ce cadastre sont "
-            "inventés (modèle de surface synthétique) pour montrer l'outil : ils ne décrivent "
-            "aucun bâtiment réel. Le cadastre de l'Artois sera calculé sur le LiDAR HD de l'IGN.",
+            "**Territoire fictif de démonstration.** Les toits, rues et adresses de ce cadastre "
+            "sont inventés (modèle de surface synthétique au format LiDAR HD de l'IGN) pour "
+            "montrer l'outil : ils ne décrivent aucun bâtiment réel. Le cadastre de l'Artois "
+            "sera calculé sur le LiDAR HD de l'IGN.",
             icon=":material/science:",
         )
     mine, territory_tab = st.tabs(["Mon toit", "Potentiel du territoire"])
@@ -69,12 +87,16 @@ def render() -> None:
 
         def _apply(address) -> None:
             """Show the roof of a search result — once, when it is chosen, never on reruns."""
-            status, roof_id = locate(address, cad, territory)
+            status, roof_id = shared(
+                "donnees",
+                ("cadastre-adresse", version, address),
+                lambda: locate(address, cad, territory),
+            )
             if status == "toit" and roof_id:
                 st.session_state[K_ROOF] = roof_id
 
         if submitted:
-            addresses = cad.addresses
+            addresses = (lambda q: address_candidates(cad, q)) if cad.has_addresses else None
             if settings.address_file:
                 try:
                     addresses = loaders.address_file(str(settings.address_file))
@@ -111,7 +133,12 @@ def render() -> None:
                 key="cadastre_choix",
                 on_change=lambda: _apply(results[st.session_state["cadastre_choix"]]),
             )
-            status, _ = locate(results[pick], cad, territory)
+            address = results[pick]
+            status, _ = shared(
+                "donnees",
+                ("cadastre-adresse", version, address),
+                lambda: locate(address, cad, territory),
+            )
             if status == "hors_pma":
                 st.warning(
                     "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne "
@@ -120,8 +147,7 @@ def render() -> None:
             elif status == "non_couvert":
                 st.info(
                     "Secteur pas encore couvert : aucun toit n'a encore été calculé à cette "
-                    "adresse (le cadastre ne couvre aujourd'hui que le quartier fictif de "
-                    "démonstration)."
+                    "adresse. La carte montre en pointillés le secteur déjà calculé."
                 )
             elif status == "sans_toit":
                 st.info(
@@ -135,28 +161,56 @@ def render() -> None:
 
         chosen = st.session_state.get(K_ROOF) or None
         basemap = state.current_basemap()
+        covered = covered_communes(cad, territory, selection)
+        if not chosen and not covered:
+            st.info(
+                "Secteur pas encore couvert : aucun toit de la sélection n'est encore calculé. "
+                "La carte montre en pointillés le secteur déjà calculé."
+            )
+
+        def _map():
+            roof = _roof(chosen)
+            near = None
+            if roof is not None:
+                centre = roof.geometry.representative_point()
+                near = roofs_near(cad, centre.y, centre.x)
+            return cadastre_map(
+                cad,
+                settings,
+                map_classes(hyp),
+                basemap,
+                selected=roof,
+                near=near,
+                bounds=view_bounds(cad, territory, selection),
+            )
+
         with st.spinner("Carte…"):
             widgets.clickable_map(
-                ("cadastre", basemap, chosen),
-                lambda: cadastre_map(cad, settings, map_classes(hyp), basemap, chosen),
+                ("cadastre", version, basemap, chosen, selection),
+                _map,
                 key="carte_cadastre",
                 on_click=_pick,
                 height=480,
             )
         st.caption(
-            "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an). "
-            f"Les contours des toits apparaissent en zoomant. Climat : {md_escape(cad.climate)}."
+            "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an), "
+            "à partir du zoom 13 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
+            "fiche ; les contours des toits voisins apparaissent en zoomant. "
+            f"Climat : {md_escape(cad.climate)}."
         )
 
         @st.fragment
         def roof_card() -> None:
             """The chosen roof and its simulator: moving a slider reruns only this part."""
-            roof = cad.roofs.set_index("toit_id").loc[chosen]
-            roof["toit_id"] = chosen
+            roof = _roof(chosen)
+            if roof is None:
+                return
             max_kwc = float(roof["kwc_central"])
-            st.subheader(f"Votre toit : {md_escape(roof.get('adresse', chosen))}")
+            address = roof.get("adresse")
+            title = address if isinstance(address, str) and address else f"bâtiment {chosen}"
+            st.subheader(f"Votre toit : {md_escape(title)}")
             if cad.synthetic:
-                st.caption("Toit et adresse fictifs (quartier de démonstration).")
+                st.caption("Toit et adresse fictifs (territoire de démonstration).")
             if max_kwc < 0.5:
                 st.warning(
                     "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
@@ -256,7 +310,7 @@ def render() -> None:
                     f"{fmt_int(wh.saved_eur[2])} €/an face à un chauffe-eau électrique), pour "
                     f"{fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € avant aides."
                 )
-            epci_code = territory.epci_of.get(roof.get("insee", ""))
+            epci_code = territory.epci_of.get(str(roof.get("insee") or ""))
             epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
             st.info(
                 f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
@@ -294,8 +348,9 @@ def render() -> None:
             col.metric(label, value)
         if per_commune.empty:
             st.info(
-                "Aucun toit calculé dans cette sélection : le cadastre ne couvre aujourd'hui "
-                "que le quartier fictif de démonstration (Loos-en-Gohelle)."
+                "Secteur pas encore couvert : aucun toit de cette sélection n'est encore "
+                "calculé. Le secteur calculé est tracé en pointillés sur la carte de l'onglet "
+                "« Mon toit »."
             )
         else:
             left, right = st.columns(2)
@@ -311,35 +366,17 @@ def render() -> None:
                 width="stretch",
             )
             st.dataframe(per_commune, hide_index=True, width="stretch")
-            from layers.export import to_csv_bytes, to_gpkg_bytes
-
-            def _roofs():
-                return cad.roofs[cad.roofs["commune"].isin(per_commune["Commune"])]
-
+            query = "&".join(f"insee={code}" for code in covered)
             d1, d2 = st.columns(2)
-            d1.download_button(
+            d1.link_button(
                 "Toits (CSV)",
-                shared(
-                    "fichiers",
-                    ("toits.csv", selection),
-                    lambda: to_csv_bytes(roof_table(_roofs())),
-                ),
-                file_name="atlas-pma-toits.csv",
-                mime="text/csv",
+                f"{settings.api_url}/telechargements/toits.csv?{query}",
+                help="Un tableau par toit de la sélection, préparé au moment du clic.",
             )
-            d2.download_button(
+            d2.link_button(
                 "Toits (GeoPackage)",
-                shared(
-                    "fichiers",
-                    ("toits.gpkg", selection),
-                    lambda: to_gpkg_bytes(
-                        _roofs(),
-                        "toits",
-                        {"qualite": "synthétique" if cad.synthetic else "calcul"},
-                    ),
-                ),
-                file_name="atlas-pma-toits.gpkg",
-                mime="application/geopackage+sqlite3",
+                f"{settings.api_url}/telechargements/toits.gpkg?{query}",
+                help="Les contours des toits et leurs chiffres, pour un SIG (QGIS…).",
             )
         st.caption("Classes : " + ", ".join(CLASS_ORDER) + " (seuils dans les hypothèses).")
         widgets.assumptions_expander(hyp, "solaire")

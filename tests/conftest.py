@@ -59,17 +59,23 @@ def settings() -> Settings:
     return Settings()
 
 
+def copy_geodata(target: Path) -> Path:
+    """Copy geodata/ to ``target``; the demo cadastre store (~60 MB) is linked, not copied."""
+    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo", "cadastre-demo*"))
+    if (GEODATA / "cadastre-demo").is_dir():
+        (target / "cadastre-demo").symlink_to(GEODATA / "cadastre-demo")
+    return target
+
+
 @pytest.fixture
 def geodata_copy(tmp_path: Path) -> Path:
-    """A writable copy of geodata/ that a test may damage."""
-    target = tmp_path / "geodata"
-    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo"))
-    return target
+    """A writable copy of geodata/ that a test may damage (not the shared demo store)."""
+    return copy_geodata(tmp_path / "geodata")
 
 
 def make_hostile_geodata(target: Path) -> Path:
     """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
-    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo"))
+    copy_geodata(target)
     info = load_catalog(target)["communes"]
     communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
     communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME

@@ -50,3 +50,23 @@ def switch_to(at, page: str):
 
     at._page_hash = calc_hash(PurePath(page).stem)
     return at
+
+
+def demo_store():
+    """The demo cadastre store and its roofs and addresses, read directly (EPSG:4326).
+
+    The tests' own view of the store, independent of the app's lookups; roofs get a
+    ``toit_id`` (their cleabs) as the page's URL uses it.
+    """
+    import pyogrio
+
+    from layers.cadastre import open_store
+    from tests.conftest import GEODATA
+
+    cad = open_store(GEODATA / "cadastre-demo")
+    assert cad is not None, "demo store missing: run `pma-atlas data prepare`"
+    roofs = pyogrio.read_dataframe(cad.gpkg, layer="toits").to_crs(4326)
+    roofs["toit_id"] = roofs["cleabs"]
+    addresses = pyogrio.read_dataframe(cad.gpkg, layer="adresses").to_crs(4326)
+    addresses["toit_id"] = addresses["cleabs"]
+    return cad, roofs, addresses

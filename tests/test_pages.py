@@ -274,15 +274,32 @@ def offline_ban(monkeypatch):
     monkeypatch.setenv("ATLAS_BAN_URL", "off")
 
 
-def test_cadastre_page_says_the_district_is_fictional(offline_ban):
+def _demo_store():
+    """The demo cadastre store and its tables, read directly (the tests' own view)."""
+    import pyogrio
+
+    from layers.cadastre import open_store
+    from tests.conftest import GEODATA
+
+    cad = open_store(GEODATA / "cadastre-demo")
+    assert cad is not None
+    roofs = pyogrio.read_dataframe(cad.gpkg, layer="toits", read_geometry=False)
+    addresses = pyogrio.read_dataframe(cad.gpkg, layer="adresses", read_geometry=False)
+    return cad, roofs, addresses
+
+
+def test_cadastre_page_says_the_territory_is_fictional(offline_ban):
     at = app("pages/cadastre_solaire.py")
     assert not at.exception
-    assert any("Quartier fictif" in e.value for e in at.error)
-    assert feature_count(map_args(at)["script"]) > 1000  # roof outlines
+    assert any("Territoire fictif" in e.value for e in at.error)
+    script = map_args(at)["script"]
+    assert "/api/tuiles/solaire/" in script
+    assert feature_count(script) == 1  # the computed area only: no roof is sent unasked
 
 
 def test_cadastre_roof_card_from_the_url(offline_ban):
-    at = app("pages/cadastre_solaire.py", toit="T00010")
+    _cad, roofs, _ = _demo_store()
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     assert not at.exception
     assert any(h.value.startswith("Votre toit") for h in at.subheader)
     assert any("Classe du toit" in m.value for m in at.markdown)
@@ -291,8 +308,16 @@ def test_cadastre_roof_card_from_the_url(offline_ban):
     assert any("Potentiel maximal technique" in i.value for i in at.info)
 
 
+def test_cadastre_unknown_roof_in_the_url_is_said(offline_ban):
+    at = app("pages/cadastre_solaire.py", toit="BATIMENT_INCONNU<script>")
+    assert not at.exception
+    assert any("Toit inconnu" in w.value for w in [*at.warning, *at.info])
+    assert not any(h.value.startswith("Votre toit") for h in at.subheader)
+
+
 def test_cadastre_simulator_changes_the_estimate(offline_ban):
-    at = app("pages/cadastre_solaire.py", toit="T00010")
+    _cad, roofs, _ = _demo_store()
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     before = at.table[0].value.loc["Économie 1re année (€)", "central"]
     at.number_input(key="cadastre_conso").set_value(800).run()
     after = at.table[0].value.loc["Économie 1re année (€)", "central"]
@@ -300,12 +325,8 @@ def test_cadastre_simulator_changes_the_estimate(offline_ban):
 
 
 def test_cadastre_address_search_offline(offline_ban):
-    from layers.cadastre import load_cadastre
-    from layers.territory import load_territory
-    from tests.conftest import GEODATA
-
-    cad = load_cadastre(GEODATA / "demo", load_territory(GEODATA))
-    label = cad.addresses.iloc[0]["label"]
+    _cad, _roofs, addresses = _demo_store()
+    label = addresses.iloc[0]["label"]
     at = app("pages/cadastre_solaire.py")
     at.text_input(key="cadastre_adresse_un").input(label)
     at.button[0].click().run()
@@ -315,11 +336,14 @@ def test_cadastre_address_search_offline(offline_ban):
 
 
 def test_cadastre_territory_view_per_selection(offline_ban):
+    _cad, roofs, _ = _demo_store()
     at = app("pages/cadastre_solaire.py", epci="CAHC")
-    assert any("Aucun toit calculé dans cette sélection" in i.value for i in at.info)
+    assert any("Secteur pas encore couvert" in i.value for i in at.info)
     at = app("pages/cadastre_solaire.py", epci="CALL")
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Toits analysés"].replace("\u202f", "")) > 1000
+    assert int(metrics["Toits analysés"].replace("\u202f", "")) == (roofs["epci"] == "CALL").sum()
+    links = [b.proto.url for b in at.get("link_button")]
+    assert any("/api/telechargements/toits.csv?insee=" in u for u in links)
 
 
 def test_thousands_of_junk_url_values_give_one_notice():
@@ -341,21 +365,17 @@ def test_bad_distance_in_url_is_said(value):
 
 def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban):
     """Issue 11: after a search, choosing another roof snapped back to the searched one."""
-    from layers.cadastre import load_cadastre
-    from layers.territory import load_territory
-    from tests.conftest import GEODATA
-
-    cad = load_cadastre(GEODATA / "demo", load_territory(GEODATA))
-    row = cad.addresses.iloc[25]
+    _cad, roofs, addresses = _demo_store()
+    row = addresses.dropna(subset=["cleabs"]).iloc[25]
     at = app("pages/cadastre_solaire.py")
     at.text_input(key="cadastre_adresse_un").input(row["label"])
     at.button[0].click().run()
-    assert at.session_state["cadastre_toit_un"] == row["toit_id"]
-    other = cad.roofs.iloc[300]
-    at.session_state["cadastre_toit_un"] = other["toit_id"]  # what a map click does
+    assert at.session_state["cadastre_toit_un"] == row["cleabs"]
+    other = roofs.dropna(subset=["adresse"]).iloc[300]
+    at.session_state["cadastre_toit_un"] = other["cleabs"]  # what a map click does
     at.run()
     at.number_input(key="cadastre_conso").set_value(900).run()  # any later rerun
-    assert at.session_state["cadastre_toit_un"] == other["toit_id"]
+    assert at.session_state["cadastre_toit_un"] == other["cleabs"]
     assert any(other["adresse"] in h.value.replace("\\", "") for h in at.subheader)
 
 

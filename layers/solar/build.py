@@ -56,6 +56,15 @@ TILE_PX = 2000
 # one global pixel grid for the whole of France: IGN's pixel edges fall on it
 GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
 FORMAT = 1
+ADDRESS_TO_ROOF_M = 15.0  # an address farther than this from every building gets none
+CLASSES = {
+    "excellent": "classe_excellent",
+    "bon": "classe_bon",
+    "moyen": "classe_moyen",
+    "faible": "classe_faible",
+    "non adapté": "classe_non_adapte",
+}
+BAN_FIELDS = ["numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune", "lon", "lat"]
 
 Key = tuple[int, int]
 
@@ -176,8 +185,13 @@ def tile_inputs(
     params: BuildParams,
     weather_sha: str,
     shas: dict[Path, str],
+    hyp: Assumptions | None = None,
 ) -> dict:
-    """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record)."""
+    """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record).
+
+    ``hyp``: the roof figures use the ``solaire`` assumptions (thresholds, panel power,
+    performance ratio); a change there recomputes the roofs, the economics do not.
+    """
 
     def sha(p: Path) -> str:
         if p not in shas:
@@ -198,14 +212,19 @@ def tile_inputs(
         "mns": sha(own["MNS"]),
         "mnt": sha(own["MNT"]) if "MNT" in own else None,
         "voisins": neighbours,
-        "batiments": hashlib.sha256(
-            b"".join(
-                str(c).encode() + g
-                for c, g in zip(mine["cleabs"], mine.geometry.to_wkb(), strict=True)
-            )
+        "batiments": hashlib.sha256(  # geometry and every attribute (carried into the store)
+            mine.drop(columns=[mine.geometry.name, "_tile"]).to_csv(index=False).encode()
+            + b"".join(mine.geometry.to_wkb())
         ).hexdigest(),
         "parametres": asdict(params),
         "meteo": weather_sha,
+        "hypotheses_solaire": (
+            hashlib.sha256(
+                repr(sorted((k, asdict(v)) for k, v in hyp.groups["solaire"].items())).encode()
+            ).hexdigest()
+            if hyp is not None
+            else None
+        ),
         "format": FORMAT,
     }
 
@@ -221,12 +240,15 @@ def build(
     progress: bool = True,
     communes: gpd.GeoDataFrame | None = None,
     area=None,
+    addresses: Path | None = None,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
 
     ``communes`` (``insee``, ``nom``, ``epci_code``, polygons) gives each roof its commune
     and EPCI, and the store its per-commune totals. ``area`` (a Lambert-93 geometry)
     limits the computed tiles to those touching it; every tile still lends its halo.
+    ``addresses`` (a BAN ``adresses-XX.csv``) gives the store an address layer, each
+    address tied to the building under it or within ``ADDRESS_TO_ROOF_M``.
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
@@ -252,7 +274,7 @@ def build(
         wanted = [k for k in wanted if extent(k).intersects(area)]
         if not wanted:
             raise AtlasError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
-    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas) for k in wanted}
+    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas, hyp) for k in wanted}
     name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in wanted}
     todo = [
         k
@@ -279,10 +301,38 @@ def build(
         _atomic_json(manifest_path, manifest)
     for gone in set(manifest["tuiles"]) - set(name.values()):
         manifest["tuiles"].pop(gone)
-    _finish(out, sorted(name.values()), communes)
+    finish = _finish_signature(manifest, communes, addresses)
+    report["fini"] = bool(
+        todo or manifest.get("finition") != finish or not (out / "toits.gpkg").is_file()
+    )
+    if not report["fini"]:  # nothing changed: the store stays as it is, untouched
+        return report
+    manifest.pop("termine", None)
+    _atomic_json(manifest_path, manifest)
+    _finish(out, sorted(name.values()), communes, addresses)
+    manifest["finition"] = finish
+    manifest["climat"] = weather
+    manifest["parametres"] = asdict(params)
+    manifest["synthetique"] = _synthetic(out)
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
+
+
+def _finish_signature(
+    manifest: dict, communes: gpd.GeoDataFrame | None, addresses: Path | None
+) -> str:
+    """What the assembled tables depend on besides the tiles (records, communes, addresses).
+
+    Equal signatures mean the store's tables are already up to date.
+    """
+    digest = hashlib.sha256(json.dumps(manifest["tuiles"], sort_keys=True).encode())
+    if communes is not None:
+        digest.update(communes[["insee", "nom", "epci_code"]].to_csv().encode())
+        digest.update(b"".join(communes.geometry.to_wkb()))
+    if addresses is not None:
+        digest.update(_sha(addresses).encode())
+    return digest.hexdigest()
 
 
 def _compute_tile(
@@ -338,8 +388,16 @@ def _compute_tile(
     return missing
 
 
-def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = None) -> None:
-    """All roofs in one GeoPackage (R-tree), per-commune totals, coverage, and a VRT."""
+def _finish(
+    out: Path,
+    names: list[str],
+    communes: gpd.GeoDataFrame | None = None,
+    addresses: Path | None = None,
+) -> None:
+    """All roofs in one GeoPackage (R-tree), addresses, per-commune totals, coverage, a VRT.
+
+    Written under a temporary name and renamed: the app never sees a half-written table.
+    """
     import pandas as pd
 
     parts = [gpd.read_parquet(out / "toits" / f"{n}.parquet") for n in names]
@@ -356,19 +414,34 @@ def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = Non
         roofs["insee"] = joined["insee"].to_numpy()
         roofs["commune"] = joined["nom"].to_numpy()
         roofs["epci"] = joined["epci_code"].to_numpy()
+    ban = _read_addresses(addresses, roofs) if addresses is not None else None
+    if ban is not None and communes is not None:  # the département file: keep the PMA's
+        ban = ban[ban["code_insee"].isin(set(communes["insee"]))]
+    if ban is not None:
+        first = ban.dropna(subset=["cleabs"]).drop_duplicates("cleabs").set_index("cleabs")
+        roofs["adresse"] = roofs["cleabs"].map(first["label"])
     tmp = out / ".toits-en-cours.gpkg"
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
+    _index_column(tmp, "toits", "cleabs")
+    if ban is not None:
+        pyogrio.write_dataframe(ban, tmp, layer="adresses", driver="GPKG", spatial_index=True)
     if "insee" in roofs.columns:
+        classes = pd.get_dummies(roofs["classe"]).reindex(columns=list(CLASSES), fill_value=0)
+        classes.columns = list(CLASSES.values())
+        roofs = roofs.join(classes.astype(int))
         totals = (
             roofs.groupby(["insee", "commune", "epci"], dropna=False)
             .agg(
                 toits=("cleabs", "size"),
                 surface_utile_m2=("surface_utile_m2", "sum"),
+                kwc_bas=("kwc_bas", "sum"),
                 kwc_central=("kwc_central", "sum"),
+                kwc_haut=("kwc_haut", "sum"),
                 kwh_an_bas=("kwh_an_bas", "sum"),
                 kwh_an_central=("kwh_an_central", "sum"),
                 kwh_an_haut=("kwh_an_haut", "sum"),
+                **{c: (c, "sum") for c in CLASSES.values()},
             )
             .reset_index()
         )
@@ -381,13 +454,89 @@ def _finish(out: Path, names: list[str], communes: gpd.GeoDataFrame | None = Non
             coverage.append(box(*src.bounds))
 
     pyogrio.write_dataframe(
-        gpd.GeoDataFrame({"dalles": [len(names)]}, geometry=[union_all(coverage)], crs=2154),
+        gpd.GeoDataFrame(
+            {"dalles": [len(names)], "noms": [" ".join(names)]},
+            geometry=[union_all(coverage)],
+            crs=2154,
+        ),
         tmp,
         layer="couverture",
         driver="GPKG",
     )
     os.replace(tmp, out / "toits.gpkg")
     _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
+
+
+def _index_column(gpkg: Path, layer: str, column: str) -> None:
+    """An SQLite index on a column (the app fetches a roof by ``cleabs``)."""
+    import sqlite3
+
+    with sqlite3.connect(gpkg) as db:
+        db.execute(f'CREATE INDEX IF NOT EXISTS "{layer}_{column}" ON "{layer}" ("{column}")')
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words, space-separated (« Rue de l'Égalité » → rue de l egalite)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z0-9]+", plain.lower()))
+
+
+def _read_addresses(path: Path, roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """BAN addresses (département CSV) with the ``cleabs`` of the building each one is on."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise AtlasError(f"Fichier d'adresses BAN illisible ({path}) : {err}") from err
+    missing = [c for c in BAN_FIELDS if c not in frame.columns]
+    if missing:
+        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    frame = frame[lon.notna() & lat.notna()]
+    label = (
+        frame["numero"] + frame["rep"] + " " + frame["nom_voie"] + " " + frame["code_postal"]
+        + " " + frame["nom_commune"]
+    ).str.replace(r"\s+", " ", regex=True).str.strip()  # fmt: skip
+    points = gpd.GeoSeries.from_xy(lon[frame.index], lat[frame.index], crs=4326).to_crs(roofs.crs)
+    ban = gpd.GeoDataFrame(
+        {
+            "label": label.to_numpy(),
+            "recherche": label.map(fold).to_numpy(),
+            "code_insee": frame["code_insee"].to_numpy(),
+            "synthetique": frame.get("source_position", pd.Series("", index=frame.index))
+            .str.contains("synthétique")
+            .map({True: "oui", False: "non"})
+            .to_numpy(),
+        },
+        geometry=points.to_numpy(),
+        crs=roofs.crs,
+    )
+    coverage = roofs.total_bounds
+    near = gpd.sjoin_nearest(
+        ban.cx[coverage[0] - 50 : coverage[2] + 50, coverage[1] - 50 : coverage[3] + 50],
+        roofs[["cleabs", "geometry"]],
+        how="left",
+        max_distance=ADDRESS_TO_ROOF_M,
+    )
+    near = near[~near.index.duplicated()]
+    ban["cleabs"] = near["cleabs"].reindex(ban.index)
+    return ban
+
+
+def _synthetic(out: Path) -> bool:
+    """Whether the store's roofs come from fictional data (their ``qualite`` field says so)."""
+    try:
+        sample = pyogrio.read_dataframe(
+            out / "toits.gpkg", layer="toits", columns=["qualite"], read_geometry=False,
+            max_features=1,
+        )  # fmt: skip
+    except Exception:  # no qualite field: real BD TOPO
+        return False
+    return bool(len(sample) and str(sample["qualite"].iloc[0]).startswith("synthétique"))
 
 
 def _write_vrt(path: Path, tifs: list[Path]) -> None:

@@ -10,7 +10,6 @@ None of it describes real buildings.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from pyproj import CRS
 from shapely.geometry import box
 
 from layers.solar.raster import Raster, write_cog
-from layers.solar.tiles import Breaks
 
 ORIGIN = (684_400.0, 7_039_600.0)  # lower-left corner, Lambert-93, inside Loos-en-Gohelle
 QUALITY_NOTE = (
@@ -212,108 +210,3 @@ def write_district(district: District, out_dir: Path) -> dict[str, Path]:
         layer_metadata={"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE},
     )
     return paths
-
-
-def write_addresses(roofs: gpd.GeoDataFrame, path: Path) -> Path:
-    """The district's fictional addresses in the BAN CSV format (one per roof)."""
-    import pandas as pd
-
-    pts = roofs.geometry.representative_point().to_crs(4326)
-    numero = roofs["adresse"].str.split(" ", n=1).str[0]
-    voie = roofs["adresse"].str.split(" ", n=1).str[1]
-    frame = pd.DataFrame(
-        {
-            "id": [f"62528_fictif_{i:05d}" for i in range(len(roofs))],
-            "id_fantoir": "",
-            "numero": numero,
-            "rep": "",
-            "nom_voie": voie,
-            "code_postal": "62750",
-            "code_insee": "62528",
-            "nom_commune": "Loos-en-Gohelle",
-            "code_insee_ancienne_commune": "",
-            "nom_ancienne_commune": "",
-            "x": roofs.geometry.representative_point().x.round(2),
-            "y": roofs.geometry.representative_point().y.round(2),
-            "lon": pts.x.round(6),
-            "lat": pts.y.round(6),
-            "type_position": "bâtiment",
-            "alias": "",
-            "nom_ld": "",
-            "libelle_acheminement": "LOOS EN GOHELLE",
-            "nom_afnor": voie.str.upper(),
-            "source_position": "synthétique (Atlas PMA)",
-            "source_nom_voie": "synthétique (Atlas PMA)",
-            "certification_commune": "0",
-            "cad_parcelles": "",
-            "synthetique": "oui",
-            "toit_id": roofs["toit_id"],
-        }
-    )
-    frame.to_csv(path, sep=";", index=False)
-    return path
-
-
-def prepare_demo(
-    geodata_dir: Path, static_dir: Path, breaks: Breaks, progress: bool = True
-) -> bool:
-    """Generate and compute the demo district when its outputs are missing; True if built."""
-    from layers.assumptions import ASSUMPTIONS_FILE, load_assumptions
-    from layers.solar.pipeline import SolarParams, compute
-    from layers.solar.tiles import render_tiles
-
-    demo = Path(geodata_dir) / "demo"
-    tiles = Path(static_dir) / "tiles" / "solaire"
-    if demo_is_current(geodata_dir, static_dir):
-        return False
-    stamp = _assumptions_stamp(Path(geodata_dir) / ASSUMPTIONS_FILE)
-    shutil.rmtree(tiles, ignore_errors=True)
-    (demo / STAMP).unlink(missing_ok=True)
-    district = generate()
-    inputs = write_district(district, demo / "entrees")
-    compute(
-        inputs["dsm"],
-        Path(geodata_dir) / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw",
-        demo,
-        SolarParams(),
-        roofs_path=inputs["roofs"],
-        dtm_path=inputs["dtm"],
-        progress=progress,
-        assumptions=load_assumptions(geodata_dir),
-    )
-    write_addresses(district.roofs, demo / "adresses-demo.csv")
-    render_tiles(demo / "irradiation.tif", tiles, breaks, progress=progress)
-    (demo / STAMP).write_text(stamp, encoding="utf-8")
-    return True
-
-
-STAMP = "hypotheses.sha256"  # the assumptions the demo's figures and tiles were made with
-
-
-def _assumptions_stamp(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def demo_is_current(geodata_dir: Path, static_dir: Path) -> bool:
-    """Whether the demo's outputs exist and were made with today's ``hypotheses.toml``.
-
-    Editing the assumptions (roof classes, power density, map classes…) makes the demo
-    stale: ``pma-atlas data prepare`` (run by ``make run``) then recomputes it.
-    """
-    from layers.assumptions import ASSUMPTIONS_FILE
-
-    demo = Path(geodata_dir) / "demo"
-    outputs = [
-        demo / "irradiation.tif",
-        demo / "roofs.gpkg",
-        demo / "adresses-demo.csv",
-        demo / "run.json",
-        demo / STAMP,
-    ]
-    tiles = Path(static_dir) / "tiles" / "solaire"
-    if not (all(p.is_file() for p in outputs) and (tiles / "16").is_dir()):
-        return False
-    stamp = (demo / STAMP).read_text(encoding="utf-8").strip()
-    return stamp == _assumptions_stamp(Path(geodata_dir) / ASSUMPTIONS_FILE)

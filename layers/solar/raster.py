@@ -110,10 +110,23 @@ def create_tiled_gtiff(
 
 
 def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
-    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL COG driver) with tags."""
+    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL COG driver) with tags.
+
+    Overviews go down to ~64 px (5 levels for a 2 000 px LiDAR tile), so a map tile at a
+    low zoom reads a few kB per COG instead of a full-resolution window.
+    """
     with rasterio.open(src, "r+") as ds:
         ds.update_tags(**tags)
-    rio_copy(src, dst, driver="COG", compress="DEFLATE", predictor=3, overview_resampling="average")
+        levels = max(1, int(np.log2(max(ds.width, ds.height) / 64)))
+    rio_copy(
+        src,
+        dst,
+        driver="COG",
+        compress="DEFLATE",
+        predictor=3,
+        overview_resampling="average",
+        overview_count=levels,
+    )
 
 
 def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str) -> None:

@@ -94,11 +94,15 @@ def _write_tile(path: Path, array: np.ndarray, x_km: int, y_km: int, what: str) 
     tmp.replace(path)  # a tile appears whole or not at all
 
 
-def write_territory(out: Path, km: int = 2, seed: int = 62) -> TerritoryFiles:
+def write_territory(
+    out: Path, km: int = 2, seed: int = 62, communes: gpd.GeoDataFrame | None = None
+) -> TerritoryFiles:
     """Write a ``km`` × ``km`` tile territory under ``out``.
 
     ``lidar/`` (MNS and MNT tiles), ``batiment.gpkg``, ``adresses-62.csv`` and
-    ``LISEZMOI.json``; deterministic for a given seed.
+    ``LISEZMOI.json``; deterministic for a given seed. ``communes`` (``insee``, ``nom``,
+    polygons) names the commune of each fictional address after the real one it lies in
+    (default: all in Loos-en-Gohelle).
     """
     if km < 1:
         raise ValueError("km ≥ 1")
@@ -125,7 +129,12 @@ def write_territory(out: Path, km: int = 2, seed: int = 62) -> TerritoryFiles:
             cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
             dsm[rows, cols] = district.dsm.array
             dtm[rows, cols] = district.dtm.array
-            parts.append(district.roofs)
+            roofs = district.roofs
+            k = j * km + i
+            if k:  # every tile repeats the demo's street names: one « cité » per tile
+                named = roofs["adresse"] != ""
+                roofs.loc[named, "adresse"] = roofs.loc[named, "adresse"] + f" cité {k + 1}"
+            parts.append(roofs)
     transform = tile_transform(x_first, y_first)
 
     # a warehouse across the inner corner of the first four tiles (flat roof, 12 m)
@@ -168,7 +177,7 @@ def write_territory(out: Path, km: int = 2, seed: int = 62) -> TerritoryFiles:
         driver="GPKG",
         layer_metadata={"ATLAS_QUALITE": "synthétique", "ATLAS_NOTE": QUALITY_NOTE},
     )
-    apath = _ban(buildings, out / "adresses-62.csv")
+    apath = _ban(buildings, out / "adresses-62.csv", communes)
     (out / "LISEZMOI.json").write_text(
         json.dumps(
             {
@@ -238,7 +247,7 @@ def _bd_topo(
             "altitude_minimale_sol": np.round(z_ground, 2),
             "altitude_maximale_toit": np.round(np.add(z_ground, heights), 2),
             "adresse_fictive": addresses,
-            "qualite": "synthétique — " + QUALITY_NOTE,
+            "qualite": QUALITY_NOTE,
             "geometry": [
                 MultiPolygon([force_3d(g, z)])
                 for g, z in zip(geoms, np.add(z_ground, heights), strict=True)
@@ -249,23 +258,35 @@ def _bd_topo(
     return frame
 
 
-def _ban(buildings: gpd.GeoDataFrame, path: Path) -> Path:
+def _ban(buildings: gpd.GeoDataFrame, path: Path, communes: gpd.GeoDataFrame | None = None) -> Path:
     """Fictional addresses of the buildings that have one, in the BAN CSV format."""
     have = buildings[buildings["adresse_fictive"] != ""]
     pts = have.geometry.representative_point()
     lonlat = gpd.GeoSeries(pts, crs=buildings.crs).to_crs(4326)
+    insee = pd.Series("62528", index=have.index)
+    name = pd.Series("Loos-en-Gohelle", index=have.index)
+    if communes is not None:
+        where = gpd.sjoin(
+            gpd.GeoDataFrame(geometry=pts, crs=buildings.crs),
+            communes[["insee", "nom", "geometry"]].to_crs(buildings.crs),
+            how="left",
+            predicate="within",
+        )
+        where = where[~where.index.duplicated()]
+        insee = where["insee"].fillna("62528")
+        name = where["nom"].fillna("Loos-en-Gohelle")
     numero = have["adresse_fictive"].str.split(" ", n=1).str[0]
     voie = have["adresse_fictive"].str.split(" ", n=1).str[1]
     frame = pd.DataFrame(
         {
-            "id": [f"62528_fictif_{i:06d}" for i in range(len(have))],
+            "id": [f"{c}_fictif_{i:06d}" for i, c in enumerate(insee)],
             "id_fantoir": "",
             "numero": numero.to_numpy(),
             "rep": "",
             "nom_voie": voie.to_numpy(),
-            "code_postal": "62750",
-            "code_insee": "62528",
-            "nom_commune": "Loos-en-Gohelle",
+            "code_postal": np.where(insee == "62528", "62750", ""),  # others: not known here
+            "code_insee": insee.to_numpy(),
+            "nom_commune": name.to_numpy(),
             "code_insee_ancienne_commune": "",
             "nom_ancienne_commune": "",
             "x": pts.x.round(2).to_numpy(),
@@ -275,7 +296,7 @@ def _ban(buildings: gpd.GeoDataFrame, path: Path) -> Path:
             "type_position": "bâtiment",
             "alias": "",
             "nom_ld": "",
-            "libelle_acheminement": "LOOS EN GOHELLE",
+            "libelle_acheminement": name.str.upper().str.replace("-", " ").to_numpy(),
             "nom_afnor": voie.str.upper().to_numpy(),
             "source_position": "synthétique (Atlas PMA)",
             "source_nom_voie": "synthétique (Atlas PMA)",

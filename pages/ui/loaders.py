@@ -19,7 +19,7 @@ import streamlit as st
 
 from layers.assumptions import Assumptions, load_assumptions
 from layers.brownfields import prepare
-from layers.cadastre import Cadastre, load_cadastre
+from layers.cadastre import Cadastre, open_store, store_version
 from layers.catalog import read_layer
 from layers.errors import AtlasError
 from layers.formatting import md_escape, public_message
@@ -87,14 +87,19 @@ def get_brownfields() -> tuple[gpd.GeoDataFrame, Assumptions]:
     return _guarded(_brownfields, "les friches")
 
 
-@st.cache_resource(show_spinner="Chargement du cadastre solaire…")
-def _cadastre(geodata_dir: str) -> Cadastre | None:
-    return load_cadastre(Path(geodata_dir) / "demo", _territory(geodata_dir))
+@st.cache_resource(show_spinner="Ouverture du cadastre solaire…", max_entries=2)
+def _cadastre(store: str, version: str) -> Cadastre | None:
+    return open_store(Path(store))
 
 
 def get_cadastre() -> Cadastre | None:
-    """The computed roofs (cached) or None when nothing is computed yet."""
-    return _guarded(_cadastre, "le cadastre solaire")
+    """The cadastre store, opened once per version (a rebuild is picked up), or None.
+
+    Only its small tables are in memory (coverage, per-commune totals): roofs and
+    irradiation are read on demand.
+    """
+    store = get_settings().cadastre_path
+    return _guarded(lambda _g: _cadastre(str(store), store_version(store)), "le cadastre solaire")
 
 
 @st.cache_resource

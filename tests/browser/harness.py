@@ -53,7 +53,7 @@ def streamlit_server(
     timeout: float = 60,
     extra_args: list[str] | None = None,
 ) -> Iterator[str]:
-    """Run ``streamlit run app.py`` and yield its base URL once healthy."""
+    """Run ``streamlit run serve.py`` (app + its routes) and yield its base URL once healthy."""
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     ARTIFACTS.mkdir(exist_ok=True)
@@ -64,7 +64,7 @@ def streamlit_server(
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(ROOT / "serve.py"),
             "--server.headless",
             "true",
             "--server.port",

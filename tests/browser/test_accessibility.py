@@ -17,7 +17,7 @@ PAGES = {
     "parcs": "parcs?parc=P01&couche=friches",
     "signaletique": "signaletique",
     "friches": "friches?epci=CAHC",
-    "cadastre": "cadastre_solaire?toit=T00010",
+    "cadastre": "cadastre_solaire?toit=BATIMENT0700000000000010",  # a roof of the demo store
 }
 
 
@@ -82,12 +82,10 @@ def focus_is_visible(page, target) -> bool:
 
 def test_cadastre_by_keyboard_search_card_simulator_pdf(page, server):
     """Search → roof card → simulator → PDF with the keyboard only; the focus is shown."""
-    from layers.cadastre import load_cadastre
-    from layers.territory import load_territory
-    from tests.conftest import GEODATA
+    from tests.helpers import demo_store
 
-    demo = load_cadastre(GEODATA / "demo", load_territory(GEODATA))
-    row = demo.addresses.iloc[40]
+    _cad, _roofs, addresses = demo_store()
+    row = addresses.dropna(subset=["cleabs"]).iloc[40]
     page.goto(f"{server}/cadastre_solaire")
     settle(page)
     field = page.get_by_label("Adresse")

@@ -21,12 +21,19 @@ def cadastre_server():
         yield url
 
 
-@pytest.fixture(scope="module")
-def demo(territory):
-    from layers.cadastre import load_cadastre
-    from tests.conftest import GEODATA
+class Demo:
+    """The demo store's roofs and addresses, read by the test itself."""
 
-    return load_cadastre(GEODATA / "demo", territory)
+    def __init__(self) -> None:
+        from tests.helpers import demo_store
+
+        self.cad, self.roofs, addresses = demo_store()
+        self.addresses = addresses.dropna(subset=["cleabs"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return Demo()
 
 
 @pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["bureau", "telephone"])
@@ -44,7 +51,7 @@ def test_search_click_simulate_download(
     page = context.new_page()
     page.route("**/*", router)
     page.goto(f"{cadastre_server}/cadastre_solaire")
-    expect(page.get_by_text("Quartier fictif de démonstration.")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Territoire fictif de démonstration.")).to_be_visible(timeout=TIMEOUT)
 
     # 1. search an address of the demo district (keyboard only)
     row = demo.addresses.iloc[25]
@@ -67,7 +74,17 @@ def test_search_click_simulate_download(
     page.wait_for_timeout(800)  # let the map settle on the searched roof
     map_frame = next(f for f in page.frames if "st_folium" in f.url)
     size = map_frame.evaluate("() => [window.map.getSize().x, window.map.getSize().y]")
-    others = demo.roofs[demo.roofs["toit_id"] != row["toit_id"]]
+    # the irradiation under it is drawn from the store's COGs by the app's tile route
+    tile = frame.locator('img.leaflet-tile[src*="/api/tuiles/solaire/"]').first
+    expect(tile).to_be_attached(timeout=TIMEOUT)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('iframe')].some(f => {
+            try { return [...f.contentDocument.querySelectorAll('img.leaflet-tile')]
+                .some(i => i.src.includes('/api/tuiles/solaire/') && i.complete
+                           && i.naturalWidth === 256); } catch (e) { return false; } })""",
+        timeout=TIMEOUT,
+    )
+    others = demo.roofs[(demo.roofs["toit_id"] != row["toit_id"]) & demo.roofs["adresse"].notna()]
     metric = others.geometry.to_crs(2154)
     centre = gpd.GeoSeries([searched], crs=4326).to_crs(2154).iloc[0]
     others = others.assign(d=metric.distance(centre).values).sort_values("d")

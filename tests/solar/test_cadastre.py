@@ -1,58 +1,90 @@
-"""The cadastre page's library: the demo district's roofs, addresses, figures, map, tiles, PDF."""
+"""The cadastre page's library on a store: lookups, addresses, figures, map, tiles, PDF.
+
+Runs on the demo store that ``make test`` (``pma-atlas data prepare``) computed: a
+fictional 2 × 2 km territory in the IGN formats, built by ``layers.solar.build``.
+"""
 
 from __future__ import annotations
 
+import io
+
+import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 from PIL import Image
 
 from layers.assumptions import load_assumptions
 from layers.cadastre import (
+    address_candidates,
     cadastre_map,
-    load_cadastre,
+    covered_communes,
+    get_roof,
     locate,
     map_classes,
+    open_store,
+    prepare_demo_store,
     roof_at,
     roof_estimate,
     roof_sheet_pdf,
+    roofs_near,
+    roofs_of,
     territory_figures,
 )
-from layers.geocode import Address
-from layers.settings import DEFAULT_STATIC_DIR
-from layers.solar.demo import prepare_demo
+from layers.cadastre_tiles import render_tile, tiles_under
+from layers.geocode import Address, local_search
 from layers.solar.tiles import colorize, lonlat_to_tile
 from layers.territory import Selection
 from tests.conftest import GEODATA
 from tests.helpers import feature_count, unescape_js
 
-TILES = DEFAULT_STATIC_DIR.parent / "tiles" / "solaire"
+
+@pytest.fixture(scope="module")
+def cad():
+    prepare_demo_store(GEODATA)  # no-op when `make test` already computed it
+    store = open_store(GEODATA / "cadastre-demo")
+    assert store is not None
+    return store
 
 
 @pytest.fixture(scope="module")
-def cad(territory):
-    breaks = map_classes(load_assumptions(GEODATA))
-    prepare_demo(GEODATA, DEFAULT_STATIC_DIR.parent, breaks, progress=False)  # no-op when present
-    return load_cadastre(GEODATA / "demo", territory)
+def roofs(cad):
+    """Every roof, read directly (the tests' independent view of the store)."""
+    return pyogrio.read_dataframe(cad.gpkg, layer="toits")
 
 
-def test_demo_is_flagged_synthetic_everywhere(cad):
+@pytest.fixture(scope="module")
+def addresses(cad):
+    return pyogrio.read_dataframe(cad.gpkg, layer="adresses")
+
+
+def test_demo_store_is_flagged_synthetic_everywhere(cad, roofs, addresses):
     assert cad.synthetic
-    assert cad.roofs["qualite"].str.startswith("synthétique").all()
-    assert cad.addresses["synthetique"].eq("oui").all()
-    assert cad.run["weather"]["name"].startswith("Uccle")
+    assert roofs["qualite"].str.startswith("synthétique").all()
+    assert addresses["synthetique"].eq("oui").all()
     assert "Uccle" in cad.climate
-    assert set(cad.roofs["commune"]) == {"Loos-en-Gohelle"}  # placed inside the PMA
+    assert roofs["epci"].notna().all()  # placed inside the PMA, across two EPCI
+    assert set(roofs["epci"]) == {"CALL", "CABBALR"}
+    assert len(cad.tiles) == 4
 
 
-def test_roof_at_and_addresses(cad, territory):
-    roof = cad.roofs.iloc[10]
-    inside = roof.geometry.representative_point()
-    assert roof_at(cad, inside.y, inside.x) == roof["toit_id"]
-    row = cad.addresses[cad.addresses["toit_id"] == roof["toit_id"]].iloc[0]
-    address = Address(
-        row["label"], float(row["lon"]), float(row["lat"]), "62528", "t", synthetic=True
-    )
-    assert locate(address, cad, territory) == ("toit", roof["toit_id"])
+def test_roof_at_a_point_and_by_cleabs(cad, roofs):
+    row = roofs.iloc[10]
+    inside = gpd.GeoSeries([row.geometry.representative_point()], crs=2154).to_crs(4326).iloc[0]
+    assert roof_at(cad, inside.y, inside.x) == row["cleabs"]
+    roof = get_roof(cad, row["cleabs"])
+    assert roof is not None and roof["kwh_an_central"] == row["kwh_an_central"]
+    assert roof.geometry.bounds[0] == pytest.approx(inside.x, abs=0.01)  # EPSG:4326
+    assert get_roof(cad, "BATIMENT_INCONNU") is None
+    assert get_roof(cad, "x' OR '1'='1") is None  # hostile: never reaches SQL
+    assert roof_at(cad, 50.0, 2.0) is None
+
+
+def test_addresses_lead_to_their_roof(cad, territory, addresses):
+    row = addresses.dropna(subset=["cleabs"]).iloc[25]
+    pt = gpd.GeoSeries([row.geometry], crs=2154).to_crs(4326).iloc[0]
+    address = Address(row["label"], pt.x, pt.y, row["code_insee"], "t", synthetic=True)
+    assert locate(address, cad, territory) == ("toit", row["cleabs"])
     lens = territory.mairies[territory.mairies["insee"] == "62498"].geometry.iloc[0]
     assert locate(Address("Mairie", lens.x, lens.y, "62498", "t"), cad, territory) == (
         "non_couvert",
@@ -61,51 +93,89 @@ def test_roof_at_and_addresses(cad, territory):
     assert locate(Address("Paris", 2.35, 48.86, "75101", "t"), cad, territory) == ("hors_pma", None)
 
 
-def test_estimate_scales_with_power(cad):
-    hyp = load_assumptions(GEODATA)
-    roof = cad.roofs.sort_values("kwc_central").iloc[-1]
-    full = roof_estimate(roof, hyp)
-    half = roof_estimate(roof, hyp, float(roof["kwc_central"]) / 2)
-    assert half.production[1] == pytest.approx(full.production[1] / 2, rel=1e-6)
-    assert full.production[1] == pytest.approx(roof["kwh_an_central"], rel=1e-6)
-    assert full.production[0] < full.production[1] < full.production[2]
+def test_address_search_reads_only_candidates(cad, territory, addresses):
+    row = addresses.iloc[40]
+    found = address_candidates(cad, row["label"])
+    assert 0 < len(found) <= 200 < len(addresses)
+    results = local_search(row["label"], lambda q: address_candidates(cad, q), territory)
+    assert results[0].label == row["label"] and results[0].synthetic
+    assert address_candidates(cad, "'; DROP TABLE toits; --").empty
 
 
-def test_territory_figures_follow_the_selection(cad, territory):
-    figures, classes, per_commune = territory_figures(cad, territory, Selection(("CALL",)))
-    assert figures["Toits analysés"].replace("\u202f", "") == str(len(cad.roofs))
+def test_territory_figures_equal_the_sum_of_their_roofs(cad, territory, roofs):
+    everything = Selection(("CALL", "CAHC", "CABBALR"))
+    figures, classes, per_commune = territory_figures(cad, territory, everything)
+    assert figures["Toits analysés"].replace("\u202f", "") == str(len(roofs))
     assert classes["Part des toits (%)"].sum() == pytest.approx(100, abs=0.5)
-    assert per_commune["Toits"].sum() == len(cad.roofs)
+    assert per_commune["Toits"].sum() == len(roofs)
+    gwh = roofs["kwh_an_central"].sum() / 1e6
+    assert per_commune["GWh/an (central)"].sum() == pytest.approx(gwh, abs=0.01)
+    excellent = (roofs["classe"] == "excellent").mean() * 100
+    assert classes.set_index("Classe").loc["excellent"].iloc[0] == pytest.approx(excellent, abs=0.1)
+    call, _, _ = territory_figures(cad, territory, Selection(("CALL",)))
+    assert call["Toits analysés"].replace("\u202f", "") == str((roofs["epci"] == "CALL").sum())
+    one = per_commune["Commune"].iloc[0]
+    insee = territory.communes.set_index("nom").loc[one, "insee"]
+    epci = territory.epci_of[insee]
+    only, _, rows = territory_figures(cad, territory, Selection((epci,), (insee,)))
+    assert only["Toits analysés"].replace("\u202f", "") == str((roofs["insee"] == insee).sum())
     empty, _, none = territory_figures(cad, territory, Selection(("CAHC",)))
     assert empty["Toits analysés"] == "0" and none.empty
+    assert covered_communes(cad, territory, Selection(("CAHC",))) == []
 
 
-def test_map_has_tiles_outlines_and_legend(cad, settings):
-    chosen = cad.roofs["toit_id"].iloc[0]
+def test_roofs_of_communes_for_downloads(cad, roofs):
+    insee = roofs["insee"].dropna().iloc[0]
+    got = roofs_of(cad, [insee, "'; --"])
+    assert len(got) == (roofs["insee"] == insee).sum()
+    assert got.crs.to_epsg() == 4326
+
+
+def test_map_has_tiles_coverage_nearby_outlines_and_legend(cad, settings, roofs):
+    roof = get_roof(cad, roofs["cleabs"].iloc[100])
+    centre = roof.geometry.representative_point()
+    near = roofs_near(cad, centre.y, centre.x)
+    assert 1 < len(near) < len(roofs)
     html = unescape_js(
-        cadastre_map(cad, settings, map_classes(load_assumptions(GEODATA)), selected=chosen)
+        cadastre_map(
+            cad, settings, map_classes(load_assumptions(GEODATA)), selected=roof, near=near
+        )
         .get_root()
         .render()
     )
-    assert feature_count(html) == len(cad.roofs)
-    assert "/app/static/tiles/solaire/{z}/{x}/{y}.png" in html
+    assert feature_count(html) == len(near) + 1  # roofs around + the coverage outline
+    assert "/api/tuiles/solaire/{z}/{x}/{y}.png" in html
     assert "getZoom() >= 16" in html
-    assert "QUARTIER FICTIF" in html and "kWh/m²/an" in html
+    assert "TERRITOIRE FICTIF" in html and "kWh/m²/an" in html and "secteur calculé" in html
 
 
-def test_tiles_exist_and_match_the_raster(cad):
+def test_map_tiles_show_the_raster_values(cad, roofs):
+    """A tile drawn from the COGs has, at a roof, the colour of that roof's irradiation."""
     import rasterio
 
-    roof = cad.roofs.iloc[5]
-    pt = roof.geometry.representative_point()
-    x, y = lonlat_to_tile(pt.x, pt.y, 16)
-    tile = TILES / "16" / str(x) / f"{y}.png"
-    assert tile.is_file()
-    img = np.asarray(Image.open(tile))
+    breaks = map_classes(load_assumptions(GEODATA))
+    row = roofs.sort_values("surface_emprise_m2").iloc[-1]  # a big flat roof: uniform colour
+    pt = gpd.GeoSeries([row.geometry.representative_point()], crs=2154)
+    lonlat = pt.to_crs(4326).iloc[0]
+    x, y = lonlat_to_tile(lonlat.x, lonlat.y, 19)
+    png = render_tile(cad.path, 19, x, y, breaks)
+    assert png is not None
+    img = np.asarray(Image.open(io.BytesIO(png)))
     assert img.shape == (256, 256, 4) and img[..., 3].max() > 0
-    assert len(list(TILES.glob("19/*/*.png"))) > 50  # many small tiles, not one image
-    with rasterio.open(cad.irradiation_path) as src:
-        assert src.tags()["units"] == "kWh/m2/an"
+    with rasterio.open(cad.vrt) as src:
+        value = next(src.sample([(pt.iloc[0].x, pt.iloc[0].y)]))[0]
+    # where the point falls in the tile (Web Mercator pixel)
+    from layers.solar.tiles import tile_bounds
+
+    merc = pt.to_crs(3857).iloc[0]
+    west, south, east, north = tile_bounds(19, x, y)
+    col = int((merc.x - west) / (east - west) * 256)
+    r = int((north - merc.y) / (north - south) * 256)
+    expected = colorize(np.array([[value]], dtype="float32"), breaks)[0, 0]
+    assert tuple(img[r, col]) == tuple(expected)
+    assert render_tile(cad.path, 19, 0, 0, breaks) is None  # nothing computed there
+    assert render_tile(cad.path, 30, x, y, breaks) is None  # zoom out of range
+    assert len(tiles_under(cad.path, 13, *lonlat_to_tile(lonlat.x, lonlat.y, 13))) >= 1
 
 
 def test_colorize_classes():
@@ -132,32 +202,61 @@ def test_map_classes_follow_the_assumptions_file(tmp_path):
     assert breaks[3][0] == 1150 and breaks[3][2].startswith("1\u202f150 à 1\u202f250")
 
 
-def test_pdf_sheet(cad):
+def test_pdf_sheet(cad, roofs):
     hyp = load_assumptions(GEODATA)
-    roof = cad.roofs.iloc[3]
+    roof = get_roof(cad, roofs["cleabs"].iloc[3])
     est = roof_estimate(roof, hyp, 3.0)
     pdf = roof_sheet_pdf(cad, roof, est, 3.0, hyp, "http://x/cadastre_solaire?toit=T", "2026-11-28")
     assert pdf.startswith(b"%PDF")
-    assert b"QUARTIER FICTIF" in pdf and b"Revoir ce toit" in pdf
+    assert b"TERRITOIRE FICTIF" in pdf and b"Revoir ce toit" in pdf
+    assert roof["cleabs"].encode() in pdf
     assert b"/Type /Page" in pdf and pdf.count(b"/Type /Page\n") <= 1
 
 
-def test_demo_addresses_are_unique(cad):
-    assert cad.addresses["label"].is_unique
-    assert cad.roofs["adresse"].is_unique
+def test_demo_addresses_are_unique(addresses):
+    assert addresses["label"].is_unique
 
 
-def test_editing_the_assumptions_makes_the_demo_stale(tmp_path):
-    """Issue 13: editing hypotheses.toml recomputes the demo's figures (make run)."""
+def test_damaged_store_is_a_french_error(tmp_path):
+    from layers.errors import AtlasError
+
+    assert open_store(tmp_path) is None  # nothing computed yet
+    (tmp_path / "manifest.json").write_text("{pas du json", encoding="utf-8")
+    (tmp_path / "toits.gpkg").write_bytes(b"pas une base")
+    with pytest.raises(AtlasError, match="illisible"):
+        open_store(tmp_path)
+
+
+def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
+    """Issue 13: an edit of the ``solaire`` assumptions recomputes the demo's roofs (make
+    run); an edit of the economics does not (the roof card computes those live)."""
     import shutil
 
-    from layers.solar.demo import demo_is_current
+    from layers.settings import DEFAULT_WEATHER
+    from layers.solar.build import BuildParams, build
 
-    geodata = tmp_path / "geodata"
-    shutil.copytree(GEODATA, geodata)
-    static = tmp_path / "static"
-    shutil.copytree(TILES / "16", static / "tiles" / "solaire" / "16")
-    assert demo_is_current(geodata, static)  # `make test` prepared it with today's file
-    hyp = geodata / "hypotheses.toml"
-    hyp.write_text(hyp.read_text(encoding="utf-8") + "\n# modifié\n", encoding="utf-8")
-    assert not demo_is_current(geodata, static)
+    inputs = GEODATA / "cadastre-demo-entrees"
+
+    def stale(edit: tuple[str, str, str]) -> list[str]:
+        """Tiles to recompute once ``edit[1]`` → ``edit[2]`` in section ``edit[0]``
+        (bas, central and haut alike)."""
+        shutil.copy(GEODATA / "hypotheses.toml", tmp_path / "hypotheses.toml")
+        text = (tmp_path / "hypotheses.toml").read_text(encoding="utf-8")
+        start = text.index(edit[0])
+        end = text.index("\n[", start + 1)
+        text = text[:start] + text[start:end].replace(edit[1], edit[2]) + text[end:]
+        (tmp_path / "hypotheses.toml").write_text(text, encoding="utf-8")
+        report = build(
+            inputs / "lidar",
+            inputs / "batiment.gpkg",
+            GEODATA / DEFAULT_WEATHER,
+            cad.path,
+            BuildParams(),
+            load_assumptions(tmp_path),
+            dry_run=True,
+            progress=False,
+        )
+        return report["a_calculer"]
+
+    assert stale(("[solaire.classe_bon]", " = 1100", " = 1150")) == cad.tiles
+    assert stale(("[economie.prix_electricite]", " = 0.1952", " = 0.2100")) == []

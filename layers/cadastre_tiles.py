@@ -1,0 +1,97 @@
+"""Irradiation map tiles (Web Mercator PNG) drawn on demand from a cadastre store's COGs.
+
+The store keeps one Cloud-Optimised GeoTIFF per LiDAR tile (``irradiation/XXXX_YYYY.tif``,
+with overviews). A map tile ``z/x/y`` reads, with rio-tiler, only the COGs it touches —
+found by arithmetic on the 1 km grid, no index to load — at the overview level that fits
+its zoom, and colours them with the same classes as the legend. Nothing is pre-rendered:
+a new tile in the store shows on the map as soon as the build finishes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from pyproj import Transformer
+
+from layers.solar.tiles import Breaks, colorize, tile_bounds
+
+MIN_ZOOM, MAX_ZOOM = 13, 21
+TILE_M = 1000  # LiDAR HD tiles: 1 km
+_TO_L93 = Transformer.from_crs(3857, 2154, always_xy=True)
+
+
+def tiles_under(store: Path, z: int, x: int, y: int) -> list[Path]:
+    """The store's COGs that a Web Mercator tile touches."""
+    west, south, east, north = tile_bounds(z, x, y)
+    xs, ys = _TO_L93.transform([west, east, west, east], [south, south, north, north])
+    kx = range(math.floor(min(xs) / TILE_M), math.floor(max(xs) / TILE_M) + 1)
+    ky = range(math.floor(min(ys) / TILE_M) + 1, math.floor(max(ys) / TILE_M) + 2)
+    folder = Path(store) / "irradiation"
+    return [p for i in kx for j in ky if (p := folder / f"{i:04d}_{j:04d}.tif").is_file()]
+
+
+def render_tile(store: Path, z: int, x: int, y: int, breaks: Breaks) -> bytes | None:
+    """PNG bytes of tile ``z/x/y``, or ``None`` when the store has nothing there."""
+    if not (MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        return None
+    assets = tiles_under(store, z, x, y)
+    if not assets:
+        return None
+    from PIL import Image
+    from rio_tiler.errors import TileOutsideBounds
+    from rio_tiler.io import Reader
+
+    values = np.full((256, 256), np.nan, dtype="float32")
+    resampling = "nearest" if z >= 18 else "average"
+    for path in assets:
+        try:
+            with warnings.catch_warnings(), Reader(str(path)) as src:
+                warnings.simplefilter("ignore")
+                img = src.tile(
+                    x, y, z, tilesize=256, resampling_method=resampling, reproject_method="nearest"
+                )
+        except TileOutsideBounds:
+            continue
+        data = img.array[0]  # masked array: nodata and outside the COG are masked
+        fill = ~np.ma.getmaskarray(data) & np.isnan(values)
+        values[fill] = np.ma.getdata(data)[fill]
+    if not np.isfinite(values).any():
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(colorize(values, breaks), "RGBA").save(buf, "PNG")
+    return buf.getvalue()
+
+
+class TileCache:
+    """A small in-memory LRU of rendered tiles (bytes), keyed by store version and tile."""
+
+    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, bytes | None] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bool, bytes | None]:
+        """(found, tile) — a tile may be cached as ``None`` (nothing there)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return True, self._items[key]
+        return False, None
+
+    def put(self, key: tuple, value: bytes | None) -> None:
+        """Keep a tile, dropping the least recently used beyond ``max_bytes``."""
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._size += len(value or b"")
+            while self._size > self.max_bytes and self._items:
+                _k, old = self._items.popitem(last=False)
+                self._size -= len(old or b"")

@@ -1,0 +1,146 @@
+"""The app's own HTTP routes, served beside the Streamlit app (``serve.py``, ``st.App``).
+
+- ``GET /api/tuiles/solaire/{z}/{x}/{y}.png``: an irradiation map tile, drawn on demand
+  from the cadastre store's COGs (:mod:`layers.cadastre_tiles`), cached in memory and by
+  the browser (``ETag`` = the store's version).
+- ``GET /api/telechargements/toits.{csv|gpkg}?insee=…``: the roofs of some communes,
+  built when asked — never on a page rerun — and the same from any app process, so the
+  link works behind a load balancer without sticky sessions.
+
+The handlers read the settings from the environment, like the pages, and run blocking
+work in a thread so the server keeps answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from layers.errors import AtlasError
+from layers.settings import Settings
+
+LOG = logging.getLogger("atlas.routes")
+_EMPTY_PNG: bytes | None = None
+
+
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+@lru_cache(maxsize=4)
+def _breaks(geodata_dir: str):
+    from layers.assumptions import load_assumptions
+    from layers.cadastre import map_classes
+
+    return map_classes(load_assumptions(Path(geodata_dir)))
+
+
+@lru_cache(maxsize=1)
+def _tile_cache():
+    from layers.cadastre_tiles import TileCache
+
+    return TileCache()
+
+
+def _empty_png() -> bytes:
+    """A transparent 256 px tile (Leaflet shows nothing; no error in the console)."""
+    global _EMPTY_PNG
+    if _EMPTY_PNG is None:
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGBA", (256, 256), (0, 0, 0, 0)).save(buf, "PNG", optimize=True)
+        _EMPTY_PNG = buf.getvalue()
+    return _EMPTY_PNG
+
+
+async def solar_tile(request: Request) -> Response:
+    """One irradiation tile of the configured store."""
+    from layers.cadastre import store_version
+    from layers.cadastre_tiles import render_tile
+
+    settings = _settings()
+    store = settings.cadastre_path
+    try:
+        z, x, y = (int(request.path_params[k]) for k in ("z", "x", "y"))
+    except ValueError:
+        return Response("tuile invalide", status_code=400, media_type="text/plain")
+    version = store_version(store)
+    etag = f'"{version}-{z}-{x}-{y}"'
+    headers = {"Cache-Control": "public, max-age=3600", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    key = (str(store), version, z, x, y)
+    hit, png = _tile_cache().get(key)
+    if not hit:
+        try:
+            breaks = _breaks(str(settings.geodata_dir))
+            png = await run_in_threadpool(render_tile, store, z, x, y, breaks)
+        except Exception:  # a damaged COG must not take the map down: log, draw nothing
+            LOG.exception("tuile %s/%s/%s du magasin %s", z, x, y, store)
+            return Response(
+                _empty_png(), media_type="image/png", headers={"Cache-Control": "no-store"}
+            )
+        _tile_cache().put(key, png)
+    return Response(png or _empty_png(), media_type="image/png", headers=headers)
+
+
+def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
+    """(file bytes, MIME type) of the roofs of some communes from a store."""
+    from layers.cadastre import open_store, roof_table, roofs_of
+    from layers.export import to_csv_bytes, to_gpkg_bytes
+
+    cad = open_store(store)
+    if cad is None:
+        raise AtlasError("Aucun cadastre calculé.")
+    roofs = roofs_of(cad, insee)
+    if fmt == "csv":
+        return to_csv_bytes(roof_table(roofs)), "text/csv; charset=utf-8"
+    meta = {
+        "qualite": "synthétique (territoire fictif)" if cad.synthetic else "calcul Atlas PMA",
+        "source": "Atlas PMA, moteur solaire — climat " + cad.climate,
+    }
+    return to_gpkg_bytes(roofs, "toits", meta), "application/geopackage+sqlite3"
+
+
+async def roofs_download(request: Request) -> Response:
+    """The roofs of the communes listed in ``?insee=`` as CSV or GeoPackage."""
+    fmt = request.path_params["fmt"]
+    insee = request.query_params.getlist("insee")[:200]
+    if fmt not in ("csv", "gpkg") or not insee:
+        return Response("demande invalide", status_code=400, media_type="text/plain")
+    try:
+        body, mime = await run_in_threadpool(roofs_file, _settings().cadastre_path, insee, fmt)
+    except AtlasError as err:
+        LOG.error("téléchargement des toits : %s", err)
+        return Response(
+            "Fichier indisponible : le cadastre n'est pas lisible.", status_code=503,
+            media_type="text/plain; charset=utf-8",
+        )  # fmt: skip
+    name = f"atlas-pma-toits-{dt.date.today().isoformat()}.{fmt}"
+    return Response(
+        body,
+        media_type=mime,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def routes() -> list[Route]:
+    """Every route of the app, for ``st.App(..., routes=routes())``."""
+    return [
+        Route("/api/tuiles/solaire/{z:int}/{x:int}/{y:int}.png", solar_tile),
+        Route("/api/telechargements/toits.{fmt}", roofs_download),
+    ]

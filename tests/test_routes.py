@@ -1,0 +1,90 @@
+"""The app's own routes (map tiles, downloads built when asked), through HTTP."""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from layers.routes import routes
+from layers.solar.tiles import lonlat_to_tile
+from tests.conftest import GEODATA
+
+STORE = GEODATA / "cadastre-demo"
+
+
+@pytest.fixture
+def client(monkeypatch):
+    monkeypatch.setenv("ATLAS_CADASTRE", str(STORE))
+    return TestClient(Starlette(routes=routes()))
+
+
+@pytest.fixture(scope="module")
+def roofs():
+    return pyogrio.read_dataframe(STORE / "toits.gpkg", layer="toits")
+
+
+def test_tile_of_a_roof_is_a_coloured_png_cached_by_version(client, roofs):
+    pt = gpd.GeoSeries([roofs.geometry.iloc[0].representative_point()], crs=2154)
+    lonlat = pt.to_crs(4326).iloc[0]
+    x, y = lonlat_to_tile(lonlat.x, lonlat.y, 17)
+    resp = client.get(f"/api/tuiles/solaire/17/{x}/{y}.png")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
+    img = np.asarray(Image.open(io.BytesIO(resp.content)))
+    assert img.shape == (256, 256, 4) and (img[..., 3] > 0).mean() > 0.5
+    etag = resp.headers["etag"]
+    again = client.get(f"/api/tuiles/solaire/17/{x}/{y}.png", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/tuiles/solaire/17/0/0.png", "/api/tuiles/solaire/30/1/1.png"]
+)
+def test_tile_with_nothing_there_is_transparent(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert np.asarray(Image.open(io.BytesIO(resp.content)))[..., 3].max() == 0
+
+
+def test_roofs_download_built_when_asked(client, roofs):
+    insee = roofs["insee"].value_counts().index[0]
+    resp = client.get(f"/api/telechargements/toits.csv?insee={insee}")
+    assert resp.status_code == 200
+    assert "attachment" in resp.headers["content-disposition"]
+    lines = resp.content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) - 1 == (roofs["insee"] == insee).sum()
+    assert lines[0].startswith("Toit (cleabs BD TOPO);")
+    gpkg = client.get(f"/api/telechargements/toits.gpkg?insee={insee}")
+    assert gpkg.status_code == 200
+    path = GEODATA.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    (path / "toits.gpkg").write_bytes(gpkg.content)
+    back = pyogrio.read_dataframe(path / "toits.gpkg")
+    assert len(back) == (roofs["insee"] == insee).sum()
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?insee=%27%3B%20DROP%20TABLE%20toits"], ids=["sans-commune", "hostile"]
+)
+def test_roofs_download_refuses_or_empties_bad_requests(client, query):
+    resp = client.get(f"/api/telechargements/toits.csv{query}")
+    if not query:
+        assert resp.status_code == 400
+    else:  # a hostile code never reaches SQL: an empty table
+        assert resp.status_code == 200
+        assert len(resp.content.decode("utf-8-sig").strip().splitlines()) == 1
+    assert client.get("/api/telechargements/toits.exe?insee=62528").status_code == 400
+
+
+def test_missing_store_is_said_in_french(monkeypatch, tmp_path):
+    monkeypatch.setenv("ATLAS_CADASTRE", str(tmp_path))
+    client = TestClient(Starlette(routes=routes()))
+    resp = client.get("/api/telechargements/toits.csv?insee=62528")
+    assert resp.status_code == 503 and "indisponible" in resp.text
+    assert client.get("/api/tuiles/solaire/17/66000/43000.png").status_code == 200

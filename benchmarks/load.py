@@ -64,7 +64,7 @@ def cpu_seconds(pid: int) -> float:
 TITLES: set[str] = set()  # page titles seen: proof that each page really ran
 
 
-async def user(url: str, rounds: int, latencies: list[float], errors: list[str]) -> None:
+async def user(url: str, rounds: int, latencies: list[float], errors: list[str], mix=MIX) -> None:
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -75,7 +75,7 @@ async def user(url: str, rounds: int, latencies: list[float], errors: list[str])
         ws_url, subprotocols=["streamlit"], max_size=64 * 2**20, open_timeout=30
     ) as ws:
         for _ in range(rounds):
-            for page, query in MIX:
+            for page, query in mix:
                 msg = BackMsg()
                 msg.rerun_script.query_string = query
                 msg.rerun_script.page_name = page
@@ -99,24 +99,24 @@ async def user(url: str, rounds: int, latencies: list[float], errors: list[str])
                 latencies.append(time.perf_counter() - t0)
 
 
-async def run(url: str, users: int, rounds: int) -> tuple[list[float], list[str], float]:
+async def run(url: str, users: int, rounds: int, mix=MIX) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
     t0 = time.perf_counter()
     results = await asyncio.gather(
-        *(user(url, rounds, latencies, errors) for _ in range(users)), return_exceptions=True
+        *(user(url, rounds, latencies, errors, mix) for _ in range(users)), return_exceptions=True
     )
     errors += [f"connexion : {r!r}"[:120] for r in results if isinstance(r, Exception)]
     return latencies, errors, time.perf_counter() - t0
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     sys.path.insert(0, str(ROOT))
     from deploy.local import start_app, wait_ready
     from tests.browser.harness import free_port
 
     port = free_port()
-    proc = start_app(port, None, None)
+    proc = start_app(port, env, None)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{url}/_stcore/health", 60)

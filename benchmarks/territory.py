@@ -1,36 +1,168 @@
-"""The territory build on a synthetic 4 km × 4 km territory, extrapolated to the PMA.
+"""The territory cadastre on a synthetic 4 km × 4 km territory, extrapolated to the PMA.
 
     .venv/bin/python benchmarks/territory.py [--km 4] [--sectors 36] [--max-distance 200]
+                                             [--workers 1 2] [--no-app]
 
 Writes the fictional territory in the IGN formats (``pma-atlas solar demo-territory``), runs
-``solar build`` on it in this process, and prints: wall time, time per tile, core pixels
-per second, peak RSS, store size; the roof lookup by point (``solar roof``'s function:
-median and p95 over 200 points); and the extrapolation to the PMA's 1 002 km² (about 1 000
-tiles, ~380 000 BD TOPO buildings) from the measured time per tile and per building.
+``pma-atlas solar build`` on it once per ``--workers`` value (a subprocess each, as a user
+runs it), and prints for each: wall time, time per tile, core pixels per second, peak RSS
+per worker process (recorded per tile in the manifest), store size; the speed-up against
+1 worker; the roof lookup by point (median and p95 over 200 points); and the extrapolation
+to the PMA's 1 002 km² from the measured time per tile.
+
+Then (unless ``--no-app``) it serves the app on that store and on the demo store
+(``ATLAS_CADASTRE``) and measures: map tiles through the app's route (``/api/tuiles``,
+cold, median / p95 per zoom), and the app's RSS after the same cadastre journey on each
+store — they should differ by less than 50 MB: the app never loads all roofs.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import asyncio
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from layers.assumptions import load_assumptions
-from layers.solar.build import BuildParams, build, roof_at
-from layers.solar.territory_demo import write_territory
-from layers.territory import load_territory
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from layers.solar.build import roof_at  # noqa: E402
+from layers.solar.territory_demo import write_territory  # noqa: E402
+from layers.territory import load_territory  # noqa: E402
+
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
 PMA_TILES, PMA_BUILDINGS = 1002, 380_000
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run_build(files, store: Path, args, workers: int) -> float:
+    cmd = [
+        sys.executable, "-m", "layers.cli", "solar", "build",
+        "--lidar", str(files.lidar_dir), "--buildings", str(files.buildings),
+        "--addresses", str(files.addresses), "--weather", str(EPW), "--out", str(store),
+        "--sectors", str(args.sectors), "--max-distance", str(args.max_distance),
+        "--workers", str(workers), "--quiet",
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return time.perf_counter() - t0
+
+
+def report_build(store: Path, workers: int, wall: float, base_wall: float | None) -> dict:
+    import pyogrio
+
+    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+    tiles = manifest["tuiles"].values()
+    per_tile = [t["duree_s"] for t in tiles]
+    rss = max(t.get("rss_mo", float("nan")) for t in tiles)
+    n_roofs = pyogrio.read_info(store / "toits.gpkg", layer="toits")["features"]
+    size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+    speed = f" ; accélération ×{base_wall / wall:.2f} face à 1 processus" if base_wall else ""
+    print(
+        f"Build, {workers} processus : {len(per_tile)} dalles, {n_roofs:,} bâtiments en "
+        f"{wall:.0f} s ; par dalle {statistics.median(per_tile):.1f} s (médiane, dans son "
+        f"processus) ; {len(per_tile) * 4e6 / wall / 1e6:.2f} Mpx/s ; pic RSS par processus "
+        f"{rss:.0f} Mo ; magasin {size / 1e6:.0f} Mo{speed}"
+    )
+    return {"tiles": len(per_tile), "roofs": n_roofs, "wall": wall}
+
+
+def lookups(store: Path) -> None:
+    import pyogrio
+
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits", columns=["cleabs"])
+    rng = np.random.default_rng(0)
+    pts = roofs.geometry.representative_point().to_numpy()[
+        rng.choice(len(roofs), size=min(200, len(roofs)), replace=False)
+    ]
+    times = []
+    for p in pts:
+        t0 = time.perf_counter()
+        assert roof_at(store, p.x, p.y) is not None
+        times.append(time.perf_counter() - t0)
+    print(
+        f"Toit sous un point (index spatial du GeoPackage) : médiane "
+        f"{statistics.median(times) * 1000:.1f} ms, p95 {pct(times, 0.95) * 1000:.1f} ms "
+        f"({len(times)} points)"
+    )
+
+
+def app_figures(stores: dict[str, Path]) -> None:
+    """Map tiles through the route, and the app's RSS after one cadastre journey."""
+    import morecantile
+    import pyogrio
+
+    from benchmarks.load import rss_mb, run, start_server
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    rss = {}
+    for label, store in stores.items():
+        proc, url = start_server({"ATLAS_CADASTRE": str(store)})
+        try:
+            cover = pyogrio.read_dataframe(store / "toits.gpkg", layer="couverture").to_crs(4326)
+            west, south, east, north = cover.total_bounds
+            roofs = pyogrio.read_dataframe(
+                store / "toits.gpkg", layer="toits", columns=["cleabs"], read_geometry=False
+            )
+            picks = roofs["cleabs"].sample(20, random_state=1).tolist()
+            mix = [("cadastre_solaire", "epci=CALL")] + [
+                ("cadastre_solaire", f"toit={c}") for c in picks
+            ]
+            asyncio.run(run(url, 1, 1, mix[:2]))  # warm-up: imports, first page
+            before = rss_mb(proc.pid)
+            lat, errors, _ = asyncio.run(run(url, 4, 1, mix))
+            rng = np.random.default_rng(2)
+            timings: dict[int, list[float]] = {}
+            for z in (13, 15, 17, 19):
+                tiles = list(tms.tiles(west, south, east, north, zooms=[z]))
+                for i in rng.choice(len(tiles), size=min(30, len(tiles)), replace=False):
+                    t = tiles[int(i)]
+                    t0 = time.perf_counter()
+                    with urllib.request.urlopen(
+                        f"{url}/api/tuiles/solaire/{z}/{t.x}/{t.y}.png"
+                    ) as r:
+                        assert r.status == 200 and r.read(4) == b"\x89PNG"
+                    timings.setdefault(z, []).append(time.perf_counter() - t0)
+            after = rss_mb(proc.pid)
+            rss[label] = after
+            every = [v for vs in timings.values() for v in vs]
+            print(
+                f"\nApplication sur le magasin « {label} » : parcours cadastre "
+                f"({len(lat)} pages, {len(errors)} erreur(s), médiane "
+                f"{statistics.median(lat):.2f} s) ; RSS {before:.0f} → {after:.0f} Mo"
+            )
+            print(
+                "  Tuiles de carte par la route (à froid) : médiane "
+                f"{statistics.median(every) * 1000:.0f} ms, p95 {pct(every, 0.95) * 1000:.0f} ms "
+                "; par zoom : "
+                + ", ".join(
+                    f"z{z} {statistics.median(v) * 1000:.0f}/{pct(v, 0.95) * 1000:.0f} ms"
+                    for z, v in timings.items()
+                )
+                + " (médiane/p95)"
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    labels = list(rss)
+    if len(labels) == 2:
+        print(
+            f"\nRSS de l'application : {labels[0]} {rss[labels[0]]:.0f} Mo, {labels[1]} "
+            f"{rss[labels[1]]:.0f} Mo → écart {abs(rss[labels[0]] - rss[labels[1]]):.0f} Mo "
+            "(objectif : < 50 Mo)"
+        )
 
 
 def main() -> None:
@@ -38,67 +170,40 @@ def main() -> None:
     parser.add_argument("--km", type=int, default=4)
     parser.add_argument("--sectors", type=int, default=36)
     parser.add_argument("--max-distance", type=float, default=200.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-app", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         t0 = time.perf_counter()
-        files = write_territory(base / "territoire", args.km)
-        print(f"Territoire fictif {args.km}×{args.km} km écrit en {time.perf_counter() - t0:.0f} s")
-        params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance)
         communes = load_territory(ROOT / "geodata").communes
-        t0 = time.perf_counter()
-        build(
-            files.lidar_dir,
-            files.buildings,
-            EPW,
-            base / "magasin",
-            params,
-            load_assumptions(ROOT / "geodata"),
-            progress=True,
-            communes=communes,
-        )
-        wall = time.perf_counter() - t0
-        import json
-
-        import pyogrio
-
-        manifest = json.loads((base / "magasin" / "manifest.json").read_text(encoding="utf-8"))
-        per_tile = [t["duree_s"] for t in manifest["tuiles"].values()]
-        n_tiles = len(per_tile)
-        roofs = pyogrio.read_dataframe(base / "magasin" / "toits.gpkg", layer="toits")
-        size = sum(p.stat().st_size for p in (base / "magasin").rglob("*") if p.is_file())
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"\nBuild ({args.sectors} secteurs, {args.max_distance:.0f} m, 1 processus) : "
-            f"{n_tiles} dalles, {len(roofs):,} bâtiments en {wall:.0f} s ; par dalle "
-            f"{statistics.median(per_tile):.1f} s (médiane) ; "
-            f"{n_tiles * 4e6 / wall / 1e6:.2f} Mpx/s (cœurs des dalles) ; pic RSS {rss:.0f} Mo ; "
-            f"magasin {size / 1e6:.0f} Mo"
-        )
-        # roof lookup by point, as `pma-atlas solar roof` does it
-        rng = np.random.default_rng(0)
-        pts = roofs.geometry.representative_point().to_numpy()[
-            rng.choice(len(roofs), size=min(200, len(roofs)), replace=False)
-        ]
-        times = []
-        for p in pts:
-            t0 = time.perf_counter()
-            assert roof_at(base / "magasin", p.x, p.y) is not None
-            times.append(time.perf_counter() - t0)
-        times.sort()
-        print(
-            f"Toit sous un point (index spatial du GeoPackage) : médiane "
-            f"{statistics.median(times) * 1000:.1f} ms, p95 "
-            f"{times[int(0.95 * len(times))] * 1000:.1f} ms ({len(times)} points)"
-        )
-        hours = PMA_TILES * wall / n_tiles / 3600
+        files = write_territory(base / "territoire", args.km, communes=communes)
+        print(f"Territoire fictif {args.km}×{args.km} km écrit en {time.perf_counter() - t0:.0f} s")
+        first = None
+        stores = {}
+        for workers in args.workers:
+            store = base / f"magasin-{workers}"
+            wall = run_build(files, store, args, workers)
+            figures = report_build(store, workers, wall, first["wall"] if first else None)
+            first = first or figures
+            stores[workers] = store
+        store = stores[args.workers[0]]
+        lookups(store)
+        hours = PMA_TILES * first["wall"] / first["tiles"] / 3600
         print(
             f"\nExtrapolation au PMA ({PMA_TILES} km², ~{PMA_BUILDINGS:,} bâtiments) sur cette "
-            f"machine à 2 cœurs : {hours:.1f} h (temps par dalle mesuré ici, dalles urbaines : "
-            f"{len(roofs) / n_tiles:,.0f} bâtiments/km² contre ~{PMA_BUILDINGS / PMA_TILES:,.0f} "
-            "en moyenne au PMA ; le calcul des horizons, qui domine, ne dépend que des pixels)"
+            f"machine à 2 cœurs, 1 processus : {hours:.1f} h (dalles urbaines ici : "
+            f"{first['roofs'] / first['tiles']:,.0f} bâtiments/km² contre "
+            f"~{PMA_BUILDINGS / PMA_TILES:,.0f} en moyenne au PMA ; le calcul des horizons, qui "
+            "domine, ne dépend que des pixels). Objectif de l'issue : ≤ 3 h."
         )
-        print("Objectif de l'issue : ≤ 3 h. Carte tuilée depuis le magasin : pas encore faite.")
+        if not args.no_app:
+            app_figures(
+                {
+                    "démo (2×2 km)": ROOT / "geodata" / "cadastre-demo",
+                    f"{args.km}×{args.km} km": store,
+                }
+            )
 
 
 if __name__ == "__main__":

@@ -76,6 +76,9 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         if not path.exists():
             print(f"Erreur : {label} introuvable : {path}", file=sys.stderr)
             return 1
+    if not 1 <= args.workers <= 64:
+        print("Erreur : --workers entre 1 et 64.", file=sys.stderr)
+        return 2
     params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance)
     from layers.territory import load_territory
 
@@ -108,6 +111,8 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         communes=communes,
         area=area,
         addresses=args.addresses,
+        workers=args.workers,
+        scheduler=args.scheduler,
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"
@@ -319,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--max-distance", type=float, default=200.0)
     bld.add_argument(
         "--area", nargs="+", help="codes d'EPCI (CALL, CAHC, CABBALR) ou INSEE : dalles à calculer"
+    )
+    bld.add_argument(
+        "--workers", type=int, default=1, help="dalles calculées en même temps (processus locaux)"
+    )
+    bld.add_argument(
+        "--scheduler", help="grappe dask.distributed (tcp://hôte:8786) ; disque partagé requis"
     )
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pyogrio
 import rasterio
@@ -241,6 +242,8 @@ def build(
     communes: gpd.GeoDataFrame | None = None,
     area=None,
     addresses: Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
 
@@ -249,6 +252,12 @@ def build(
     limits the computed tiles to those touching it; every tile still lends its halo.
     ``addresses`` (a BAN ``adresses-XX.csv``) gives the store an address layer, each
     address tied to the building under it or within ``ADDRESS_TO_ROOF_M``.
+
+    ``workers`` > 1 computes that many tiles at once in local processes (each with
+    ``cores / workers`` numba threads); ``scheduler`` (``tcp://host:8786``) sends the tiles
+    to a dask.distributed cluster whose workers see ``lidar_dir`` and ``out`` at the same
+    paths (shared disk). Either way this process alone writes the manifest, tile by tile
+    as they finish, so a kill at any moment still resumes.
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
@@ -289,16 +298,23 @@ def build(
     (out / "irradiation").mkdir(exist_ok=True)
     (out / "toits").mkdir(exist_ok=True)
     tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
-    for key in tqdm(todo, desc="Dalles", unit="dalle", disable=not progress):
-        t0 = time.perf_counter()
-        missing = _compute_tile(key, tiles, buildings, tables, params, hyp, out, name[key])
+    jobs = {
+        key: (key, tiles, buildings[buildings["_tile"] == key], tables, params, hyp, out, name[key])
+        for key in todo
+    }
+    bar = tqdm(total=len(todo), desc="Dalles", unit="dalle", disable=not progress)
+    for key, missing, seconds, who, peak in _run_tiles(jobs, workers, scheduler):
         manifest["tuiles"][name[key]] = {
             "entrees": records[key],
             "voisins_absents": [f"{x}_{y}" for x, y in missing],
-            "duree_s": round(time.perf_counter() - t0, 2),
+            "duree_s": round(seconds, 2),
+            "calcule_par": who,
+            "rss_mo": round(peak),
             "climat": weather.get("name"),
         }
         _atomic_json(manifest_path, manifest)
+        bar.update()
+    bar.close()
     for gone in set(manifest["tuiles"]) - set(name.values()):
         manifest["tuiles"].pop(gone)
     finish = _finish_signature(manifest, communes, addresses)
@@ -317,6 +333,60 @@ def build(
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
+
+
+def _tile_task(threads: int, *job) -> tuple[Key, list[Key], float, str, float]:
+    """One tile in a worker process.
+
+    Returns (key, missing neighbours, seconds, ``host:pid``, the process's peak RSS [MB]).
+    """
+    import resource
+    import socket
+
+    if threads:
+        numba.set_num_threads(min(threads, numba.get_num_threads()))
+    t0 = time.perf_counter()
+    missing = _compute_tile(*job)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return job[0], missing, seconds, f"{socket.gethostname()}:{os.getpid()}", peak
+
+
+def _run_tiles(jobs: dict, workers: int, scheduler: str | None):
+    """Yield (key, missing neighbours, seconds) per tile as they finish.
+
+    In this process (``workers`` = 1), in a local process pool, or on dask.distributed.
+    """
+    if not jobs:
+        return
+    if scheduler is None and workers <= 1:
+        for job in jobs.values():
+            yield _tile_task(0, *job)
+        return
+    if scheduler is not None:
+        try:
+            from distributed import Client, as_completed
+        except ImportError as err:
+            raise AtlasError(
+                "--scheduler demande dask.distributed : pip install 'atlas-pma[dask]'."
+            ) from err
+        with Client(scheduler) as client:
+            futures = [
+                client.submit(_tile_task, 1, *job, key=f"dalle-{job[7]}", pure=False)
+                for job in jobs.values()
+            ]
+            for future in as_completed(futures):
+                yield future.result()
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import as_completed as done
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending = [pool.submit(_tile_task, threads, *job) for job in jobs.values()]
+        for future in done(pending):
+            yield future.result()
 
 
 def _finish_signature(

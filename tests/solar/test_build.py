@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -30,7 +31,8 @@ def built(tmp_path_factory):
     store = base / "magasin"
     buildings = str(base / "batiment.gpkg")
     args = ["solar", "build", "--lidar", str(base / "lidar"), "--buildings", buildings,
-            "--weather", str(EPW), "--out", str(store), *FAST]  # fmt: skip
+            "--weather", str(EPW), "--out", str(store),
+            "--addresses", str(base / "adresses-62.csv"), *FAST]  # fmt: skip
     assert main(args) == 0
     return base, store, args
 
@@ -200,3 +202,56 @@ def test_impossible_parameters_are_refused_before_any_work(built, capsys):
     _, _, args = built
     assert main([*args, "--sectors", "2"]) == 1
     assert "secteurs ≥ 4" in capsys.readouterr().err
+
+
+def _same_store(one, other) -> None:
+    a = pyogrio.read_dataframe(one / "toits.gpkg", layer="toits").sort_values("cleabs")
+    b = pyogrio.read_dataframe(other / "toits.gpkg", layer="toits").sort_values("cleabs")
+    assert list(a["cleabs"]) == list(b["cleabs"])
+    for field in ("surface_utile_m2", "kwh_an_central", "classe"):
+        assert np.array_equal(a[field].to_numpy(), b[field].to_numpy())
+    import rasterio
+
+    for tif in (one / "irradiation").glob("*.tif"):
+        with rasterio.open(tif) as x, rasterio.open(other / "irradiation" / tif.name) as y:
+            assert np.array_equal(x.read(1), y.read(1), equal_nan=True)
+
+
+def test_local_workers_give_the_same_store(built, tmp_path):
+    _, store, args = built
+    out = tmp_path / "magasin"
+    assert main([*[str(out) if a == str(store) else a for a in args], "--workers", "2"]) == 0
+    _same_store(store, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    ran = {t["calcule_par"].rsplit(":", 1)[1] for t in manifest["tuiles"].values()}
+    assert len(ran) == 2 and str(os.getpid()) not in ran  # two worker processes
+
+
+def test_a_dask_cluster_gives_the_same_store(built, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    _, store, args = built
+    out = tmp_path / "magasin"
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        cmd = [*[str(out) if a == str(store) else a for a in args], "--scheduler"]
+        assert main([*cmd, cluster.scheduler_address]) == 0
+        with distributed.Client(cluster) as client:
+            worker_pids = {str(pid) for pid in client.run(os.getpid).values()}
+    _same_store(store, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["termine"] is True and len(manifest["tuiles"]) == 4
+    ran = {t["calcule_par"].rsplit(":", 1)[1] for t in manifest["tuiles"].values()}
+    assert ran <= worker_pids and str(os.getpid()) not in ran  # on the cluster, not here
+
+
+def test_addresses_are_tied_to_the_building_they_stand_on(built):
+    _, store, _ = built
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").set_index("cleabs")
+    ban = pyogrio.read_dataframe(store / "toits.gpkg", layer="adresses")
+    tied = ban.dropna(subset=["cleabs"])
+    assert len(tied) > 0.95 * len(ban)
+    dist = tied.geometry.distance(roofs.geometry.reindex(tied["cleabs"]), align=False)
+    assert (dist <= 15.0).all()
+    assert roofs["adresse"].notna().sum() >= len(tied["cleabs"].unique())
+    assert (ban["recherche"] == ban["recherche"].str.lower()).all()

@@ -48,6 +48,28 @@ def fill_small_holes(dsm: np.ndarray) -> np.ndarray:
     return out
 
 
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _horn(z, cell, nodata, tilt, azimuth):  # pragma: no cover
+    """Horn's gradient on ``z`` padded by one pixel (edge-replicated), as GDAL does."""
+    rows, cols = tilt.shape
+    for r in numba.prange(rows):
+        for c in range(cols):
+            if nodata[r, c]:
+                tilt[r, c] = np.nan
+                azimuth[r, c] = np.nan
+                continue
+            a, b, cc = z[r, c], z[r, c + 1], z[r, c + 2]
+            d, f = z[r + 1, c], z[r + 1, c + 2]
+            g, h, i = z[r + 2, c], z[r + 2, c + 1], z[r + 2, c + 2]
+            dz_east = ((cc + 2 * f + i) - (a + 2 * d + g)) / (8 * cell)
+            dz_north = -((g + 2 * h + i) - (a + 2 * b + cc)) / (8 * cell)
+            t = math.degrees(math.atan(math.hypot(dz_east, dz_north)))
+            tilt[r, c] = t
+            azimuth[r, c] = (
+                0.0 if t < 1e-9 else math.degrees(math.atan2(-dz_east, -dz_north)) % 360.0
+            )
+
+
 def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     """Slope and aspect per pixel with Horn's 3×3 gradient (as GDAL).
 
@@ -67,19 +89,10 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
         replication.
     """
     z = np.pad(fill_small_holes(dsm.astype("float64")), 1, mode="edge")
-    a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
-    d, f = z[1:-1, :-2], z[1:-1, 2:]
-    g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
-    dz_east = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * cell)
-    dz_south = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * cell)
-    dz_north = -dz_south
-    tilt = np.degrees(np.arctan(np.hypot(dz_east, dz_north)))
-    azimuth = np.degrees(np.arctan2(-dz_east, -dz_north)) % 360.0
-    azimuth = np.where(tilt < 1e-9, 0.0, azimuth)
-    nodata = np.isnan(dsm)
-    tilt[nodata] = np.nan
-    azimuth[nodata] = np.nan
-    return tilt.astype("float32"), azimuth.astype("float32")
+    tilt = np.empty(dsm.shape, dtype="float32")
+    azimuth = np.empty(dsm.shape, dtype="float32")
+    _horn(z, float(cell), np.isnan(dsm), tilt, azimuth)
+    return tilt, azimuth
 
 
 @numba.njit(nogil=True, cache=True)
@@ -154,24 +167,40 @@ def _reverse(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
 
 
 @numba.njit(nogil=True, cache=True)
-def _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach):  # pragma: no cover
-    """Gather line ``k`` and sweep it: ``(m, s, zs, zo, rows, cols, hs, hz, best)``.
+def _needed(rr, cc, m, r0, r1, c0, c1, todo, need):  # pragma: no cover
+    """``need[i]``: whether line point i is a wanted pixel (in the core and in ``todo``)."""
+    for i in range(m):
+        r, c = rr[i] - r0, cc[i] - c0
+        need[i] = 0 <= r < r1 - r0 and 0 <= c < c1 - c0 and todo[r, c]
 
-    ``best`` holds each point's horizon slope (−inf: nothing in reach); ``hs``/``hz`` are
-    the scratch buffers, returned for a second sweep of the same line the other way.
+
+@numba.njit(nogil=True, cache=True)
+def _swept_line(
+    z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo
+):  # pragma: no cover
+    """Gather line ``k`` and sweep it: ``(m, s, zs, zo, rows, cols, hs, hz, best, need)``.
+
+    ``best`` holds each wanted point's horizon slope (−inf: nothing in reach); points
+    outside the core or ``todo`` (a tile's halo) only cast shade: their own horizon is not
+    looked for. ``hs``/``hz`` are the scratch buffers, returned with ``need`` for a second
+    sweep of the same line the other way.
     """
     n = z.shape[1]
     s, zs, zo = np.empty(n), np.empty(n), np.empty(n)
     hs, hz, best = np.empty(n), np.empty(n), np.empty(n)
     rr, cc = np.empty(n, np.int64), np.empty(n, np.int64)
+    need = np.empty(n, np.bool_)
     m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc)
-    _line_horizon(s, zs, zo, m, reach, hs, hz, best)
-    return m, s, zs, zo, rr, cc, hs, hz, best
+    _needed(rr, cc, m, r0, r1, c0, c1, todo, need)
+    _line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
+    return m, s, zs, zo, rr, cc, hs, hz, best, need
 
 
 @numba.njit(nogil=True, cache=True)
-def _line_horizon(s, z, zo, m, reach, hs, hz, out):  # pragma: no cover
+def _line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
     """``out[i]`` = max over j > i with ``s[j] − s[i] ≤ reach`` of the slope to j (−inf if none).
+
+    Only for the points where ``need[i]``; the others still obstruct (are added to hulls).
 
     Exact, in O(m) whatever ``reach`` (Dozier & Frew's upper convex hull, windowed): the
     line is cut in blocks ``reach`` long; points ahead in the same block are all in reach
@@ -197,7 +226,7 @@ def _line_horizon(s, z, zo, m, reach, hs, hz, out):  # pragma: no cover
             top = -1
             p = -1
         zi = zo[i]
-        if zi == zi and top >= 0:
+        if need[i] and zi == zi and top >= 0:
             # the tangent from the observer, walking from the previous one (slopes along a
             # hull are unimodal); the observer is not a hull point, nothing is dropped for it
             if p > top or p < 0:
@@ -224,7 +253,7 @@ def _line_horizon(s, z, zo, m, reach, hs, hz, out):  # pragma: no cover
     p = 0
     for i in range(m):
         zi = zo[i]
-        if zi != zi:
+        if zi != zi or not need[i]:
             continue
         si = s[i]
         b = int((si - s0) / reach)
@@ -289,12 +318,13 @@ def _k_range(rows, cols, t, r_off, c_off):  # pragma: no cover
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _horizons_sweep(z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, out):  # pragma: no cover
     rows, cols = z.shape
+    todo = np.ones((r1 - r0, c1 - c0), np.bool_)
     for d in range(dirs.shape[0]):
         sector, ux, uy = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2]
         t = uy / ux
         k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
         for k in numba.prange(k_lo, k_hi + 1):
-            swept = _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach)
+            swept = _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo)
             m, zo, rr, cc, best = swept[0], swept[3], swept[4], swept[5], swept[8]
             for i in range(m):
                 r, c = rr[i], cc[i]

@@ -1,14 +1,15 @@
 """The territory cadastre on a synthetic 4 km × 4 km territory, extrapolated to the PMA.
 
     .venv/bin/python benchmarks/territory.py [--km 4] [--sectors 36] [--max-distance 200]
-                                             [--workers 1 2] [--no-app]
+                                             [--workers 2] [--no-app]
 
 Writes the fictional territory in the IGN formats (``pma-atlas solar demo-territory``), runs
-``pma-atlas solar build`` on it once per ``--workers`` value (a subprocess each, as a user
-runs it), and prints for each: wall time, time per tile, core pixels per second, peak RSS
-per worker process (recorded per tile in the manifest), store size; the speed-up against
-1 worker; the roof lookup by point (median and p95 over 200 points); and the extrapolation
-to the PMA's 1 002 km² from the measured time per tile.
+``pma-atlas solar build`` on it three times (a subprocess each, as a user runs it): one
+process using every core (the default), one process on one core, and ``--workers`` processes
+on one core each — the scale-out measure, as on N machines — and prints for each: wall
+time, time per tile, core pixels per second, peak RSS per worker process (recorded per
+tile in the manifest), store size, the speed-up; the roof lookup by point (median and p95
+over 200 points); and the extrapolation to the PMA's 1 002 km² from the default run.
 
 Then (unless ``--no-app``) it serves the app on that store and on the demo store
 (``ATLAS_CADASTRE``) and measures: map tiles through the app's route (``/api/tuiles``,
@@ -47,7 +48,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_build(files, store: Path, args, workers: int) -> float:
+def run_build(files, store: Path, args, workers: int, threads: int | None = None) -> float:
     cmd = [
         sys.executable, "-m", "layers.cli", "solar", "build",
         "--lidar", str(files.lidar_dir), "--buildings", str(files.buildings),
@@ -55,12 +56,15 @@ def run_build(files, store: Path, args, workers: int) -> float:
         "--sectors", str(args.sectors), "--max-distance", str(args.max_distance),
         "--workers", str(workers), "--quiet",
     ]  # fmt: skip
+    import os
+
+    env = {**os.environ, **({"NUMBA_NUM_THREADS": str(threads)} if threads else {})}
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env)
     return time.perf_counter() - t0
 
 
-def report_build(store: Path, workers: int, wall: float, base_wall: float | None) -> dict:
+def report_build(store: Path, label: str, wall: float, base: tuple[str, float] | None) -> dict:
     import pyogrio
 
     manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
@@ -69,9 +73,9 @@ def report_build(store: Path, workers: int, wall: float, base_wall: float | None
     rss = max(t.get("rss_mo", float("nan")) for t in tiles)
     n_roofs = pyogrio.read_info(store / "toits.gpkg", layer="toits")["features"]
     size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
-    speed = f" ; accélération ×{base_wall / wall:.2f} face à 1 processus" if base_wall else ""
+    speed = f" ; accélération ×{base[1] / wall:.2f} face à « {base[0]} »" if base else ""
     print(
-        f"Build, {workers} processus : {len(per_tile)} dalles, {n_roofs:,} bâtiments en "
+        f"Build, {label} : {len(per_tile)} dalles, {n_roofs:,} bâtiments en "
         f"{wall:.0f} s ; par dalle {statistics.median(per_tile):.1f} s (médiane, dans son "
         f"processus) ; {len(per_tile) * 4e6 / wall / 1e6:.2f} Mpx/s ; pic RSS par processus "
         f"{rss:.0f} Mo ; magasin {size / 1e6:.0f} Mo{speed}"
@@ -170,7 +174,9 @@ def main() -> None:
     parser.add_argument("--km", type=int, default=4)
     parser.add_argument("--sectors", type=int, default=36)
     parser.add_argument("--max-distance", type=float, default=200.0)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processus de la mesure de passage à l'échelle"
+    )
     parser.add_argument("--no-app", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,15 +185,25 @@ def main() -> None:
         communes = load_territory(ROOT / "geodata").communes
         files = write_territory(base / "territoire", args.km, communes=communes)
         print(f"Territoire fictif {args.km}×{args.km} km écrit en {time.perf_counter() - t0:.0f} s")
-        first = None
+        runs = [
+            # (label, processes, numba threads per process: None = every core)
+            ("1 processus, tous les cœurs (défaut)", 1, None),
+            ("1 processus × 1 fil", 1, 1),
+            (f"{args.workers} processus × 1 fil (--workers {args.workers})", args.workers, 1),
+        ]
+        walls: dict[str, float] = {}
         stores = {}
-        for workers in args.workers:
-            store = base / f"magasin-{workers}"
-            wall = run_build(files, store, args, workers)
-            figures = report_build(store, workers, wall, first["wall"] if first else None)
-            first = first or figures
-            stores[workers] = store
-        store = stores[args.workers[0]]
+        figures = {}
+        for label, workers, threads in runs:
+            store = base / f"magasin-{len(stores)}"
+            walls[label] = run_build(files, store, args, workers, threads)
+            ref = runs[1][0] if workers > 1 else None
+            figures[label] = report_build(
+                store, label, walls[label], (ref, walls[ref]) if ref else None
+            )
+            stores[label] = store
+        first = figures[runs[0][0]]
+        store = stores[runs[0][0]]
         lookups(store)
         hours = PMA_TILES * first["wall"] / first["tiles"] / 3600
         print(

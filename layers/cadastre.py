@@ -51,7 +51,7 @@ CLASS_COLORS = {
     "non adapté": "#9e9e9e",
 }
 ROOFS_FROM_ZOOM = 16
-TILES_FROM_ZOOM = 13  # below, a map tile would read dozens of COGs: the coverage is drawn
+TILES_FROM_ZOOM = 11  # below, the irradiation means little: the computed area is drawn
 ADDRESS_TO_ROOF_M = 15.0  # an address point farther than this from any roof finds none
 NEAR_M = 150.0  # roof outlines drawn around the chosen point
 ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…

@@ -1,9 +1,10 @@
 """Irradiation map tiles (Web Mercator PNG) drawn on demand from a cadastre store's COGs.
 
 The store keeps one Cloud-Optimised GeoTIFF per LiDAR tile (``irradiation/XXXX_YYYY.tif``,
-with overviews). A map tile ``z/x/y`` reads, with rio-tiler, only the COGs it touches —
-found by arithmetic on the 1 km grid, no index to load — at the overview level that fits
-its zoom, and colours them with the same classes as the legend. Nothing is pre-rendered:
+with overviews) and the whole territory at 4 m (``irradiation-apercu.tif``). A map tile
+``z/x/y`` reads, with rio-tiler, the overview up to zoom 14 and, closer, only the COGs it
+touches — found by arithmetic on the 1 km grid, no index to load — at the overview level
+that fits its zoom, and colours them with the same classes as the legend. Nothing is pre-rendered:
 a new tile in the store shows on the map as soon as the build finishes.
 """
 
@@ -21,7 +22,8 @@ from pyproj import Transformer
 
 from layers.solar.tiles import Breaks, colorize, tile_bounds
 
-MIN_ZOOM, MAX_ZOOM = 13, 21
+MIN_ZOOM, MAX_ZOOM = 11, 21
+OVERVIEW_UP_TO = 14  # zooms drawn from the store's 4 m overview (one file), when it has one
 TILE_M = 1000  # LiDAR HD tiles: 1 km
 _TO_L93 = Transformer.from_crs(3857, 2154, always_xy=True)
 
@@ -40,7 +42,11 @@ def render_tile(store: Path, z: int, x: int, y: int, breaks: Breaks) -> bytes | 
     """PNG bytes of tile ``z/x/y``, or ``None`` when the store has nothing there."""
     if not (MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         return None
-    assets = tiles_under(store, z, x, y)
+    overview = Path(store) / "irradiation-apercu.tif"
+    if z <= OVERVIEW_UP_TO and overview.is_file():
+        assets = [overview] if tiles_under(store, z, x, y) else []
+    else:
+        assets = tiles_under(store, z, x, y)
     if not assets:
         return None
     from PIL import Image

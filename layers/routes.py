@@ -3,6 +3,8 @@
 - ``GET /api/tuiles/solaire/{z}/{x}/{y}.png``: an irradiation map tile, drawn on demand
   from the cadastre store's COGs (:mod:`layers.cadastre_tiles`), cached in memory and by
   the browser (``ETag`` = the store's version).
+- ``GET /api/fichiers/{jeton}/{nom}``: a file a page registered, built on the first
+  click (:mod:`layers.downloads`); links stay valid across reruns.
 - ``GET /api/telechargements/toits.{csv|gpkg}?insee=…``: the roofs of some communes,
   built when asked — never on a page rerun — and the same from any app process, so the
   link works behind a load balancer without sticky sessions.
@@ -138,9 +140,41 @@ async def roofs_download(request: Request) -> Response:
     )
 
 
+async def prepared_file(request: Request) -> Response:
+    """A file a page registered (:mod:`layers.downloads`), built on its first request."""
+    from layers.downloads import DOWNLOADS
+
+    token = request.path_params["token"]
+    try:
+        found = await run_in_threadpool(DOWNLOADS.fetch, token)
+    except Exception:
+        LOG.exception("fichier à télécharger %s", token)
+        return Response(
+            "Le fichier n'a pas pu être préparé ; réessayez plus tard.",
+            status_code=500,
+            media_type="text/plain; charset=utf-8",
+        )
+    if found is None:
+        return Response(
+            "Ce lien de téléchargement a expiré : rechargez la page puis cliquez à nouveau.",
+            status_code=404,
+            media_type="text/plain; charset=utf-8",
+        )
+    recipe, body = found
+    return Response(
+        body,
+        media_type=recipe.mime,
+        headers={
+            "Content-Disposition": f'attachment; filename="{recipe.filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 def routes() -> list[Route]:
     """Every route of the app, for ``st.App(..., routes=routes())``."""
     return [
+        Route("/api/fichiers/{token:str}/{name:str}", prepared_file),
         Route("/api/tuiles/solaire/{z:int}/{x:int}/{y:int}.png", solar_tile),
         Route("/api/telechargements/toits.{fmt}", roofs_download),
     ]

@@ -52,25 +52,25 @@ def render() -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     stamp = widgets.file_stamp()
     left, right = st.columns(2)
-    left.download_button(
-        "Télécharger le tableau (CSV)",
-        shared("fichiers", ("communes.csv", selection), lambda: to_csv_bytes(table)),
-        file_name=f"atlas-pma-communes-{stamp}.csv",
-        mime="text/csv",
-    )
-    right.download_button(
-        "Télécharger les contours (GeoJSON)",
-        shared(
-            "fichiers",
+    with left:
+        widgets.download_link(
+            "Télécharger le tableau (CSV)",
+            ("communes.csv", selection),
+            f"atlas-pma-communes-{stamp}.csv",
+            "text/csv",
+            lambda: to_csv_bytes(table),
+        )
+    with right:
+        widgets.download_link(
+            "Télécharger les contours (GeoJSON)",
             ("communes.geojson", selection),
+            f"atlas-pma-communes-{stamp}.geojson",
+            "application/geo+json",
             lambda: to_geojson_bytes(
                 communes[["insee", "nom", "epci_code", "epci_nom", "population", "geometry"]],
                 layer_metadata(info),
             ),
-        ),
-        file_name=f"atlas-pma-communes-{stamp}.geojson",
-        mime="application/geo+json",
-    )
+        )
     widgets.sources([territory.catalog[k] for k in ("communes", "epci", "mairies")])
 
 

@@ -194,7 +194,7 @@ def render() -> None:
             )
         st.caption(
             "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an), "
-            "à partir du zoom 13 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
+            "à partir du zoom 11 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
             "fiche ; les contours des toits voisins apparaissent en zoomant. "
             f"Climat : {md_escape(cad.climate)}."
         )
@@ -321,15 +321,12 @@ def render() -> None:
             simulated = tuple(
                 st.session_state[k] for k in (K_KWC, K_CONS, K_SHARE, K_PRICE, K_GROWTH)
             )
-            st.download_button(
+            widgets.download_link(
                 "Télécharger la fiche du toit (PDF)",
-                shared(
-                    "fiches",
-                    (chosen, simulated, today),
-                    lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
-                ),
-                file_name=f"atlas-pma-toit-{chosen}.pdf",
-                mime="application/pdf",
+                ("fiche", version, chosen, simulated, today),
+                f"atlas-pma-toit-{chosen}.pdf",
+                "application/pdf",
+                lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
             )
             widgets.assumptions_expander(hyp, "economie")
 

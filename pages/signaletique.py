@@ -325,30 +325,35 @@ def render() -> None:
     table = signs.drop(columns="geometry")
     st.dataframe(table, hide_index=True, width="stretch")
     d1, d2, d3 = st.columns(3)
-    d1.download_button(
-        "Tableau (CSV)",
-        to_csv_bytes(table),
-        file_name="atlas-pma-signaletique.csv",
-        mime="text/csv",
-    )
-    d2.download_button(
-        "Carte (GeoJSON)",
-        to_geojson_bytes(signs, {"qualite": "synthétique"}),
-        file_name="atlas-pma-signaletique.geojson",
-        mime="application/geo+json",
-    )
-    d3.download_button(
-        "Synthèse A4 pour le conseil (PDF)",
-        council_pdf(
-            signs,
-            parks_shown,
-            by_epci,
-            describe_selection(territory, selection),
-            dt.date.today().strftime("%d/%m/%Y"),
-        ),
-        file_name="atlas-pma-signaletique-synthese.pdf",
-        mime="application/pdf",
-    )
+    # built when clicked; the key holds the exact inventory shown (it changes with edits)
+    content = (selection, fingerprint(signs))
+    with d1:
+        widgets.download_link(
+            "Tableau (CSV)",
+            ("signaletique.csv", *content),
+            "atlas-pma-signaletique.csv",
+            "text/csv",
+            lambda: to_csv_bytes(table),
+        )
+    with d2:
+        widgets.download_link(
+            "Carte (GeoJSON)",
+            ("signaletique.geojson", *content),
+            "atlas-pma-signaletique.geojson",
+            "application/geo+json",
+            lambda: to_geojson_bytes(signs, {"qualite": "synthétique"}),
+        )
+    today = dt.date.today().strftime("%d/%m/%Y")
+    with d3:
+        widgets.download_link(
+            "Synthèse A4 pour le conseil (PDF)",
+            ("signaletique.pdf", *content, today),
+            "atlas-pma-signaletique-synthese.pdf",
+            "application/pdf",
+            lambda: council_pdf(
+                signs, parks_shown, by_epci, describe_selection(territory, selection), today
+            ),
+        )
     with st.expander("Importer l'inventaire réel (format)"):
         st.markdown(
             "CSV (séparateur `;` ou `,`) avec les colonnes `lon`, `lat` (WGS84), `type_panneau` "

@@ -303,9 +303,41 @@ def test_cadastre_roof_card_from_the_url(offline_ban):
     assert not at.exception
     assert any(h.value.startswith("Votre toit") for h in at.subheader)
     assert any("Classe du toit" in m.value for m in at.markdown)
-    labels = [b.label for b in at.get("download_button")]
-    assert "Télécharger la fiche du toit (PDF)" in labels
+    links = {b.proto.label: b.proto.url for b in at.get("link_button")}
+    assert "/api/fichiers/" in links["Télécharger la fiche du toit (PDF)"]
     assert any("Potentiel maximal technique" in i.value for i in at.info)
+
+
+def test_download_files_are_built_only_when_asked(offline_ban):
+    """Issue 12: a rerun registers the file (same link), the click builds it, once."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from layers.downloads import DOWNLOADS
+    from layers.routes import routes
+
+    _cad, roofs, _ = _demo_store()
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[12])
+    built = DOWNLOADS.built
+    url = {b.proto.label: b.proto.url for b in at.get("link_button")}[
+        "Télécharger la fiche du toit (PDF)"
+    ]
+    at.run()  # a rerun: nothing built, the same link
+    assert DOWNLOADS.built == built
+    assert (
+        url
+        == {b.proto.label: b.proto.url for b in at.get("link_button")}[
+            "Télécharger la fiche du toit (PDF)"
+        ]
+    )
+    client = TestClient(Starlette(routes=routes()))
+    first = client.get(url)
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+    assert "attachment" in first.headers["content-disposition"]
+    assert client.get(url).content == first.content
+    assert DOWNLOADS.built == built + 1  # built at the first click, kept for the next
+    gone = client.get("/api/fichiers/" + "0" * 32 + "/x.pdf")
+    assert gone.status_code == 404 and "expiré" in gone.text
 
 
 def test_cadastre_unknown_roof_in_the_url_is_said(offline_ban):

@@ -153,8 +153,8 @@ def test_reader_sees_no_edit_controls(store_copy):
     assert not at.exception
     assert any("Échantillon synthétique" in e.value for e in at.error)
     assert not [s for s in at.subheader if s.value.startswith("Modifier")]
-    labels = [b.label for b in at.get("download_button")]
-    assert "Synthèse A4 pour le conseil (PDF)" in labels
+    links = {b.proto.label: b.proto.url for b in at.get("link_button")}
+    assert "/api/fichiers/" in links["Synthèse A4 pour le conseil (PDF)"]
 
 
 def test_editor_logs_in_and_changes_a_status(store_copy):

@@ -58,6 +58,7 @@ TILE_PX = 2000
 GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
 FORMAT = 1
 BLOCK = 2  # tiles per side computed in one window (2 × 2)
+FINISH_VERSION = 2  # what _finish writes (2: + irradiation-apercu.tif); a change redoes it
 ADDRESS_TO_ROOF_M = 15.0  # an address farther than this from every building gets none
 CLASSES = {
     "excellent": "classe_excellent",
@@ -413,6 +414,7 @@ def _finish_signature(
     Equal signatures mean the store's tables are already up to date.
     """
     digest = hashlib.sha256(json.dumps(manifest["tuiles"], sort_keys=True).encode())
+    digest.update(f"assemblage {FINISH_VERSION}".encode())
     if communes is not None:
         digest.update(communes[["insee", "nom", "epci_code"]].to_csv().encode())
         digest.update(b"".join(communes.geometry.to_wkb()))
@@ -581,6 +583,7 @@ def _finish(
     )
     os.replace(tmp, out / "toits.gpkg")
     _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
+    _write_overview(out, names)
 
 
 def _index_column(gpkg: Path, layer: str, column: str) -> None:
@@ -653,6 +656,43 @@ def _synthetic(out: Path) -> bool:
     except Exception:  # no qualite field: real BD TOPO
         return False
     return bool(len(sample) and str(sample["qualite"].iloc[0]).startswith("synthétique"))
+
+
+OVERVIEW_CELL = 4.0  # [m] the whole territory in one COG, for maps at low zoom
+
+
+def _write_overview(out: Path, names: list[str]) -> None:
+    """``irradiation-apercu.tif``: the whole territory at 4 m (a COG with its own overviews).
+
+    A map tile at zoom ≤ 14 covers 1.5 km or more: drawn from the tiles' COGs it would open
+    up to a dozen files; from this one file it reads a few kB. Each tile contributes its
+    own overview level (mean of 8 × 8 pixels), read and written one tile at a time.
+    """
+    from rasterio.enums import Resampling
+
+    from layers.solar.raster import create_tiled_gtiff, to_cog
+
+    keys = [(int(n[:4]), int(n[5:])) for n in names]
+    step = int(round(OVERVIEW_CELL / CELL))
+    size = TILE_PX // step
+    x0, y1 = min(k[0] for k in keys), max(k[1] for k in keys)
+    width = (max(k[0] for k in keys) - x0 + 1) * size
+    height = (y1 - min(k[1] for k in keys) + 1) * size
+    left, top = x0 * 1000 - CELL / 2, y1 * 1000 + CELL / 2
+    tmp = out / ".irradiation-apercu.tif.tmp"
+    transform = Affine(OVERVIEW_CELL, 0, left, 0, -OVERVIEW_CELL, top)
+    crs = CRS.from_epsg(2154)
+    create_tiled_gtiff(tmp, height, width, transform, crs, "irradiation annuelle [kWh/m2/an]")
+    with rasterio.open(tmp, "r+") as dst:
+        for key, name in zip(keys, names, strict=True):
+            with rasterio.open(out / "irradiation" / f"{name}.tif") as src:
+                data = src.read(1, out_shape=(size, size), resampling=Resampling.average)
+            row, col = (y1 - key[1]) * size, (key[0] - x0) * size
+            dst.write(data, 1, window=rasterio.windows.Window(col, row, size, size))
+    final = out / ".irradiation-apercu.cog.tmp"
+    to_cog(tmp, final, {"units": "kWh/m2/an", "producer": "Atlas PMA (layers.solar.build)"})
+    tmp.unlink()
+    os.replace(final, out / "irradiation-apercu.tif")
 
 
 def _write_vrt(path: Path, tifs: list[Path]) -> None:

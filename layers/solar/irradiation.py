@@ -191,7 +191,10 @@ def irradiation_sweep(
         todo &= np.asarray(where, dtype=bool)
     normal = np.empty(tilt.shape + (3,))
     _normals(tilt, azimuth, todo, normal)
-    z = np.ascontiguousarray(dsm, dtype="float64")
+    # float32 heights (LiDAR rasters) stay float32: half the memory traffic of the sweeps,
+    # read into float64 exactly, so the results do not change; anything else is float64
+    dtype = np.float32 if np.asarray(dsm).dtype == np.float32 else np.float64
+    z = np.ascontiguousarray(dsm, dtype=dtype)
     wide, steep = (_paired(d, n_sectors) for d in _direction_sets(n_sectors))
     reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])
     direct = np.zeros(tilt.shape)
@@ -201,7 +204,7 @@ def irradiation_sweep(
         z, float(cell), wide, reach, row0, col0, r0, r1, c0, c1, todo, normal, *sky, direct, svf
     )
     # steep directions: the same sweep on the transposed rasters (reads stay contiguous)
-    z_t = np.empty(z.shape[::-1])
+    z_t = np.empty(z.shape[::-1], dtype=z.dtype)
     _transpose(z, z_t)
     del z
     todo_t = np.empty(todo.shape[::-1], dtype=bool)

@@ -122,8 +122,8 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
         y0 = int(math.floor(y))
         f = y - y0
         y0 -= r_off
-        lo_z = z[y0, c] if y0 >= 0 else np.nan
-        hi_z = z[y0 + 1, c] if y0 + 1 < rows else np.nan
+        lo_z = float(z[y0, c]) if y0 >= 0 else np.nan  # float32 heights: exact in float64
+        hi_z = float(z[y0 + 1, c]) if y0 + 1 < rows else np.nan
         if lo_z != lo_z:
             sample = hi_z
         elif hi_z != hi_z:
@@ -132,9 +132,9 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
             sample = lo_z + f * (hi_z - lo_z)
         # the observer: the pixel's height carried to the line along its own slope across
         # the line, limited (minmod) so that edges and ridges are not moved at all
-        zp = z[r, c]
-        up = z[r + 1, c] - zp if r + 1 < rows else 0.0
-        down = zp - z[r - 1, c] if r >= 1 else 0.0
+        zp = float(z[r, c])
+        up = float(z[r + 1, c]) - zp if r + 1 < rows else 0.0
+        down = zp - float(z[r - 1, c]) if r >= 1 else 0.0
         across = 0.0
         if up * down > 0.0:  # both finite and of one sign (NaN compares false)
             across = up if abs(up) < abs(down) else down

@@ -9,67 +9,22 @@ callers must not modify them.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
 
+from layers.memo import Memo
 from pages.ui.loaders import get_settings
+
+__all__ = ["Memo", "shared"]
 
 T = TypeVar("T")
 
 # entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB; roof
 # sheets (one per roof and simulation) have their own store so they never push out the
 # territory's shared files
-SIZES = {"cartes": 48, "donnees": 256, "fichiers": 96, "fiches": 64}
-
-
-class Memo:
-    """A thread-safe LRU store that builds each missing key once (single flight).
-
-    Sessions asking for a key being built wait for that build instead of repeating it: a
-    council meeting opening the same page on twenty screens builds its map once.
-    """
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, object] = OrderedDict()
-        self._building: dict[Hashable, threading.Event] = {}
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        """The value kept under ``key``, built by ``build()`` the first time."""
-        while True:
-            with self._lock:
-                if key in self._data:
-                    self._data.move_to_end(key)
-                    self.hits += 1
-                    return self._data[key]  # type: ignore[return-value]
-                pending = self._building.get(key)
-                if pending is None:
-                    done = self._building[key] = threading.Event()
-                    self.misses += 1
-                    break
-            pending.wait(timeout=120)  # then look again (built, or the builder failed)
-        try:
-            value = build()
-            with self._lock:
-                self._data[key] = value
-                self._data.move_to_end(key)
-                while len(self._data) > self.max_entries:
-                    self._data.popitem(last=False)
-            return value
-        finally:
-            with self._lock:
-                self._building.pop(key, None)
-            done.set()
-
-    def __len__(self) -> int:
-        return len(self._data)
+SIZES = {"cartes": 48, "donnees": 256}
 
 
 @st.cache_resource

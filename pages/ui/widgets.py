@@ -12,8 +12,10 @@ import streamlit as st
 
 from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
+from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 from layers.formatting import md_escape
+from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
 from pages.ui.shared import shared
 
@@ -129,6 +131,24 @@ def clickable_map(
     _send_map(rendered_map(signature, build), key, height, ["last_object_clicked"], _changed)
 
 
+def download_link(
+    label: str, key: tuple, filename: str, mime: str, build: Callable[[], bytes]
+) -> None:
+    """A download, built only when clicked (``/api/fichiers/…``, see layers.downloads).
+
+    ``key`` is everything the file depends on; the settings are added. The link survives
+    reruns: the same key gives the same link, and the route builds the file once.
+    """
+    settings = get_settings()
+    token = DOWNLOADS.register((key, settings), filename, mime, build)
+    st.link_button(
+        label,
+        f"{settings.api_url}/fichiers/{token}/{filename}",
+        icon=":material/download:",
+        help="Le fichier est préparé au moment du clic.",
+    )
+
+
 def downloads(
     stem: str,
     signature: tuple,
@@ -137,37 +157,37 @@ def downloads(
     layer_name: str,
     info: LayerInfo,
 ) -> None:
-    """CSV, GeoJSON and GeoPackage download buttons for a filtered result.
+    """CSV, GeoJSON and GeoPackage downloads of a filtered result, built when clicked.
 
-    The files are built once per ``signature`` (what ``table`` and ``frame`` depend on)
-    and shared by every session; the buttons get plain bytes, so a click during a rerun
-    still downloads (Streamlit's deferred, callable data is revoked by the next rerun).
+    ``signature`` is what ``table`` and ``frame`` depend on (selection, filters).
     """
     stamp = file_stamp()
     meta = layer_metadata(info)
     cols = st.columns(3)
-    cols[0].download_button(
-        "Tableau (CSV)",
-        shared("fichiers", (stem, "csv", signature), lambda: to_csv_bytes(table)),
-        file_name=f"{stem}-{stamp}.csv",
-        mime="text/csv",
-    )
-    cols[1].download_button(
-        "Carte (GeoJSON)",
-        shared("fichiers", (stem, "geojson", signature), lambda: to_geojson_bytes(frame, meta)),
-        file_name=f"{stem}-{stamp}.geojson",
-        mime="application/geo+json",
-    )
-    cols[2].download_button(
-        "SIG (GeoPackage)",
-        shared(
-            "fichiers",
+    with cols[0]:
+        download_link(
+            "Tableau (CSV)",
+            (stem, "csv", signature),
+            f"{stem}-{stamp}.csv",
+            "text/csv",
+            lambda: to_csv_bytes(table),
+        )
+    with cols[1]:
+        download_link(
+            "Carte (GeoJSON)",
+            (stem, "geojson", signature),
+            f"{stem}-{stamp}.geojson",
+            "application/geo+json",
+            lambda: to_geojson_bytes(frame, meta),
+        )
+    with cols[2]:
+        download_link(
+            "SIG (GeoPackage)",
             (stem, "gpkg", signature),
+            f"{stem}-{stamp}.gpkg",
+            "application/geopackage+sqlite3",
             lambda: to_gpkg_bytes(frame, layer_name, meta),
-        ),
-        file_name=f"{stem}-{stamp}.gpkg",
-        mime="application/geopackage+sqlite3",
-    )
+        )
 
 
 def assumptions_expander(hyp: Assumptions, group: str) -> None:

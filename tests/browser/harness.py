@@ -178,3 +178,17 @@ def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> 
             if v["impact"] in impacts
         ]
     return found
+
+
+def download_from_link(page, act, timeout_ms: int = 30_000):
+    """The download started by ``act()`` on a link (a new tab, or the page itself)."""
+    got: list = []
+    page.context.on("page", lambda p: p.on("download", got.append))
+    page.on("download", got.append)
+    act()
+    waited = 0
+    while not got and waited < timeout_ms:
+        page.wait_for_timeout(100)
+        waited += 100
+    assert got, "no download started"
+    return got[0]

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.ban import recorded_ban
-from tests.browser.harness import MAP_FRAME, streamlit_server
+from tests.browser.harness import MAP_FRAME, download_from_link, streamlit_server
 from tests.browser.test_journeys import click_at_lat_lng
 
 TIMEOUT = 30_000
@@ -118,9 +118,8 @@ def test_search_click_simulate_download(
     expect(page).to_have_url(re.compile(rf"toit={neighbour.toit_id}"))
 
     # 4. download the PDF roof sheet
-    with page.expect_download(timeout=TIMEOUT) as info:
-        page.get_by_role("button", name="Télécharger la fiche du toit (PDF)").click()
-    download = info.value
+    link = page.get_by_role("link", name=re.compile("Télécharger la fiche du toit"))
+    download = download_from_link(page, link.click)
     assert download.suggested_filename.endswith(".pdf")
     path = artifacts / f"fiche-{width}.pdf"
     download.save_as(path)

@@ -52,8 +52,9 @@ async def _open_page(url: str, cookie: str, page: str, query: str) -> tuple[set,
             kind = fwd.WhichOneof("type")
             if kind == "delta" and fwd.delta.new_element.HasField("heading"):
                 titles.add(fwd.delta.new_element.heading.body)
-            if kind == "delta" and fwd.delta.new_element.HasField("download_button"):
-                downloads.append(fwd.delta.new_element.download_button.url)
+            if kind == "delta" and fwd.delta.new_element.HasField("link_button"):
+                if "/api/fichiers/" in fwd.delta.new_element.link_button.url:
+                    downloads.append(fwd.delta.new_element.link_button.url)
             if kind == "script_finished":
                 return titles, downloads
 
@@ -84,8 +85,8 @@ def test_both_processes_serve_and_a_browser_sticks_to_one(deployment):
 
 
 def test_a_download_made_in_a_session_is_served_through_the_proxy(deployment):
-    # a download button's file lives in the memory of the process that ran the page: only
-    # sticky routing lets the browser fetch it
+    # a download link's recipe lives in the memory of the process that ran the page: only
+    # sticky routing lets the browser fetch it (the file is built at that first request)
     cookie = secrets.token_hex(8)
     home = _get(f"{deployment.url}/_stcore/health", cookie)[1]["X-Atlas-Upstream"]
     titles, urls = _run(_open_page(deployment.url, cookie, "accueil", "epci=CALL"))

@@ -176,6 +176,14 @@ def test_map_tiles_show_the_raster_values(cad, roofs):
     assert render_tile(cad.path, 19, 0, 0, breaks) is None  # nothing computed there
     assert render_tile(cad.path, 30, x, y, breaks) is None  # zoom out of range
     assert len(tiles_under(cad.path, 13, *lonlat_to_tile(lonlat.x, lonlat.y, 13))) >= 1
+    # zoomed out, the 4 m overview of the whole store is drawn (one file), same classes
+    far = render_tile(cad.path, 12, *lonlat_to_tile(lonlat.x, lonlat.y, 12), breaks)
+    assert far is not None
+    colours = {tuple(c) for c in np.asarray(Image.open(io.BytesIO(far)))[..., :3].reshape(-1, 3)}
+    assert colours <= {(0, 0, 0)} | {
+        tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for _v, c, _l in breaks
+    }
+    assert (cad.path / "irradiation-apercu.tif").is_file()
 
 
 def test_colorize_classes():

@@ -1,0 +1,73 @@
+"""Files to download, built only when someone asks for them.
+
+A page does not build its CSV, GeoJSON, GeoPackage or PDF on every rerun: it *registers*
+how to build it (:meth:`Downloads.register`, a recipe over data the page already holds)
+and shows a link to ``/api/fichiers/<jeton>/<nom>``. The route (:mod:`layers.routes`)
+builds the file on the first click, keeps it for the next ones, and serves it. The token
+depends only on what the file depends on (page, selection, filters, settings), so a
+rerun re-registers the same link: a click during a rerun still downloads, which
+Streamlit's deferred download buttons did not do. Recipes live in the memory of the
+process that drew the page (sticky sessions route the click there, see ``deploy/``); an
+old, evicted link answers « lien expiré, rechargez la page ».
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from layers.memo import Memo
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to build one file, and how to name it."""
+
+    filename: str
+    mime: str
+    build: Callable[[], bytes]
+
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Downloads:
+    """Registered recipes (bounded, most recent kept) and the files built from them."""
+
+    def __init__(self, max_recipes: int = 2048, max_files: int = 64) -> None:
+        self.max_recipes = max_recipes
+        self._recipes: OrderedDict[str, Recipe] = OrderedDict()
+        self._lock = threading.Lock()
+        self.files = Memo(max_files)
+        self.built = 0  # files actually built (not served from memory)
+
+    def register(self, key: Hashable, filename: str, mime: str, build: Callable[[], bytes]) -> str:
+        """Remember how to build a file; returns its token (the same for the same ``key``)."""
+        token = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        recipe = Recipe(SAFE_NAME.sub("-", filename), mime, build)
+        with self._lock:
+            self._recipes[token] = recipe
+            self._recipes.move_to_end(token)
+            while len(self._recipes) > self.max_recipes:
+                self._recipes.popitem(last=False)
+        return token
+
+    def fetch(self, token: str) -> tuple[Recipe, bytes] | None:
+        """The recipe and its file (built now if it was not yet), or ``None`` if unknown."""
+        with self._lock:
+            recipe = self._recipes.get(token)
+        if recipe is None:
+            return None
+
+        def build() -> bytes:
+            self.built += 1
+            return recipe.build()
+
+        return recipe, self.files.get(token, build)
+
+
+DOWNLOADS = Downloads()  # one per process: the pages register, the route serves

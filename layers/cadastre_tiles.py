@@ -18,7 +18,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from pyproj import Transformer
+from rio_tiler.errors import TileOutsideBounds  # imported with the server, not at the
+from rio_tiler.io import Reader  # first tile (rio-tiler and pydantic take ~0.5 s)
 
 from layers.solar.tiles import Breaks, colorize, tile_bounds
 
@@ -49,10 +52,6 @@ def render_tile(store: Path, z: int, x: int, y: int, breaks: Breaks) -> bytes | 
         assets = tiles_under(store, z, x, y)
     if not assets:
         return None
-    from PIL import Image
-    from rio_tiler.errors import TileOutsideBounds
-    from rio_tiler.io import Reader
-
     values = np.full((256, 256), np.nan, dtype="float32")
     resampling = "nearest" if z >= 18 else "average"
     for path in assets:

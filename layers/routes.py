@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from layers.cadastre_tiles import TileCache, render_tile
 from layers.errors import AtlasError
 from layers.settings import Settings
 
@@ -46,9 +47,7 @@ def _breaks(geodata_dir: str):
 
 
 @lru_cache(maxsize=1)
-def _tile_cache():
-    from layers.cadastre_tiles import TileCache
-
+def _tile_cache() -> TileCache:
     return TileCache()
 
 
@@ -69,7 +68,6 @@ def _empty_png() -> bytes:
 async def solar_tile(request: Request) -> Response:
     """One irradiation tile of the configured store."""
     from layers.cadastre import store_version
-    from layers.cadastre_tiles import render_tile
 
     settings = _settings()
     store = settings.cadastre_path

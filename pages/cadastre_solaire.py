@@ -159,179 +159,192 @@ def render() -> None:
             if hit:
                 st.session_state[K_ROOF] = hit
 
-        chosen = st.session_state.get(K_ROOF) or None
-        basemap = state.current_basemap()
-        covered = covered_communes(cad, territory, selection)
-        if not chosen and not covered:
-            st.info(
-                "Secteur pas encore couvert : aucun toit de la sélection n'est encore calculé. "
-                "La carte montre en pointillés le secteur déjà calculé."
-            )
-
-        def _map():
-            roof = _roof(chosen)
-            near = None
-            if roof is not None:
-                centre = roof.geometry.representative_point()
-                near = roofs_near(cad, centre.y, centre.x)
-            return cadastre_map(
-                cad,
-                settings,
-                map_classes(hyp),
-                basemap,
-                selected=roof,
-                near=near,
-                bounds=view_bounds(cad, territory, selection),
-            )
-
-        with st.spinner("Carte…"):
-            widgets.clickable_map(
-                ("cadastre", version, basemap, chosen, selection),
-                _map,
-                key="carte_cadastre",
-                on_click=_pick,
-                height=480,
-            )
-        st.caption(
-            "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an), "
-            "à partir du zoom 11 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
-            "fiche ; les contours des toits voisins apparaissent en zoomant. "
-            f"Climat : {md_escape(cad.climate)}."
-        )
-
         @st.fragment
-        def roof_card() -> None:
-            """The chosen roof and its simulator: moving a slider reruns only this part."""
-            roof = _roof(chosen)
-            if roof is None:
-                return
-            max_kwc = float(roof["kwc_central"])
-            address = roof.get("adresse")
-            title = address if isinstance(address, str) and address else f"bâtiment {chosen}"
-            st.subheader(f"Votre toit : {md_escape(title)}")
-            if cad.synthetic:
-                st.caption("Toit et adresse fictifs (territoire de démonstration).")
-            if max_kwc < 0.5:
-                st.warning(
-                    "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
-                    "(pente, ombre ou taille)."
+        def roof_view() -> None:
+            """Map and roof card: a click on a roof reruns only this part of the page."""
+            chosen = st.session_state.get(K_ROOF) or None
+            basemap = state.current_basemap()
+            covered = covered_communes(cad, territory, selection)
+            if not chosen and not covered:
+                st.info(
+                    "Secteur pas encore couvert : aucun toit de la sélection n'est encore calculé. "
+                    "La carte montre en pointillés le secteur déjà calculé."
                 )
-            with st.expander("Simuler mon projet", expanded=True):
-                c1, c2 = st.columns(2)
-                st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
-                st.session_state[K_KWC] = min(st.session_state[K_KWC], round(max(max_kwc, 0.1), 1))
-                c1.slider(
-                    "Puissance installée (kWc)",
-                    0.1,
-                    round(max(max_kwc, 0.1), 1),
-                    key=K_KWC,
-                    step=0.1,
-                    help="Jusqu'au maximum technique du toit.",
-                )
-                c2.number_input(
-                    "Consommation du foyer (kWh/an)",
-                    500,
-                    30000,
-                    step=100,
-                    key=K_CONS,
-                    value=int(eco["consommation_menage"].central),
-                )
-                c3, c4, c5 = st.columns(3)
-                c3.slider(
-                    "Part consommée sur place (%)",
-                    10,
-                    90,
-                    key=K_SHARE,
-                    value=int(eco["part_autoconsommee"].central * 100),
-                    step=5,
-                )
-                c4.number_input(
-                    "Prix de l'électricité (€/kWh)",
-                    0.05,
-                    1.0,
-                    step=0.01,
-                    key=K_PRICE,
-                    value=float(eco["prix_electricite"].central),
-                    format="%.4f",
-                )
-                c5.number_input(
-                    "Hausse annuelle du prix (%)",
-                    -5.0,
-                    15.0,
-                    step=0.5,
-                    key=K_GROWTH,
-                    value=float(eco["evolution_prix"].central),
-                )
-            kwc = float(st.session_state[K_KWC])
-            est = roof_estimate(
-                roof,
-                hyp,
-                kwc,
-                consumption=float(st.session_state[K_CONS]),
-                self_share=st.session_state[K_SHARE] / 100,
-                price=float(st.session_state[K_PRICE]),
-                price_growth=float(st.session_state[K_GROWTH]),
-            )
-            share = est.household_share
-            st.markdown(
-                f"**Classe du toit : {roof['classe']}**. Avec {fmt_float(kwc, 1)} kWc, "
-                "il produirait "
-                f"≈ **{share[0]:.0%} à {share[2]:.0%}** de la consommation d'un foyer type "
-                f"({fmt_int(eco['consommation_menage'].central)} kWh/an). "
-                f"Retour sur investissement : **{md_escape(payback_text(est))}**."
-            )
-            if not est.low.residential:
-                st.warning(
-                    f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
-                    "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
-                    "Demandez une étude."
-                )
-            a, b, c = st.columns(3)
-            a.metric("Surface utile (m²)", fmt_float(roof["surface_utile_m2"], 0))
-            b.metric(
-                "Orientation, pente", f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°"
-            )
-            c.metric(
-                "Puissance max. (kWc)",
-                f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
-            )
-            st.table(estimate_table(est))
-            st.caption(
-                "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
-                "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : "
-                "barème CRE en vigueur, voir les hypothèses."
-            )
-            with st.expander("Chauffe-eau solaire (estimation simple)"):
-                persons = st.number_input("Personnes dans le foyer", 1, 10, value=3, key=K_PERSONS)
-                wh = water_heater(int(persons), hyp, price=float(st.session_state[K_PRICE]))
-                st.markdown(
-                    f"Économie ≈ **{fmt_int(wh.saved_kwh[0])} à "
-                    f"{fmt_int(wh.saved_kwh[2])} kWh/an** ({fmt_int(wh.saved_eur[0])} à "
-                    f"{fmt_int(wh.saved_eur[2])} €/an face à un chauffe-eau électrique), pour "
-                    f"{fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € avant aides."
-                )
-            epci_code = territory.epci_of.get(str(roof.get("insee") or ""))
-            epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
-            st.info(
-                f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
-                icon=":material/info:",
-            )
-            link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
-            today = dt.date.today().isoformat()
-            simulated = tuple(
-                st.session_state[k] for k in (K_KWC, K_CONS, K_SHARE, K_PRICE, K_GROWTH)
-            )
-            widgets.download_link(
-                "Télécharger la fiche du toit (PDF)",
-                ("fiche", version, chosen, simulated, today),
-                f"atlas-pma-toit-{chosen}.pdf",
-                "application/pdf",
-                lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
-            )
-            widgets.assumptions_expander(hyp, "economie")
 
-        if chosen:
-            roof_card()
+            def _map():
+                roof = _roof(chosen)
+                near = None
+                if roof is not None:
+                    centre = roof.geometry.representative_point()
+                    near = roofs_near(cad, centre.y, centre.x)
+                return cadastre_map(
+                    cad,
+                    settings,
+                    map_classes(hyp),
+                    basemap,
+                    selected=roof,
+                    near=near,
+                    bounds=view_bounds(cad, territory, selection),
+                )
+
+            with st.spinner("Carte…"):
+                widgets.clickable_map(
+                    ("cadastre", version, basemap, chosen, selection),
+                    _map,
+                    key="carte_cadastre",
+                    on_click=_pick,
+                    height=480,
+                )
+            st.caption(
+                "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an), "
+                "à partir du zoom 11 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
+                "fiche ; les contours des toits voisins apparaissent en zoomant. "
+                f"Climat : {md_escape(cad.climate)}."
+            )
+
+            @st.fragment
+            def roof_card() -> None:
+                """The chosen roof and its simulator: moving a slider reruns only this part."""
+                roof = _roof(chosen)
+                if roof is None:
+                    return
+                max_kwc = float(roof["kwc_central"])
+                address = roof.get("adresse")
+                title = address if isinstance(address, str) and address else f"bâtiment {chosen}"
+                st.subheader(f"Votre toit : {md_escape(title)}")
+                if cad.synthetic:
+                    st.caption("Toit et adresse fictifs (territoire de démonstration).")
+                if max_kwc < 0.5:
+                    st.warning(
+                        "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
+                        "(pente, ombre ou taille)."
+                    )
+                with st.expander("Simuler mon projet", expanded=True):
+                    c1, c2 = st.columns(2)
+                    st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
+                    st.session_state[K_KWC] = min(
+                        st.session_state[K_KWC], round(max(max_kwc, 0.1), 1)
+                    )
+                    c1.slider(
+                        "Puissance installée (kWc)",
+                        0.1,
+                        round(max(max_kwc, 0.1), 1),
+                        key=K_KWC,
+                        step=0.1,
+                        help="Jusqu'au maximum technique du toit.",
+                    )
+                    c2.number_input(
+                        "Consommation du foyer (kWh/an)",
+                        500,
+                        30000,
+                        step=100,
+                        key=K_CONS,
+                        value=int(eco["consommation_menage"].central),
+                    )
+                    c3, c4, c5 = st.columns(3)
+                    c3.slider(
+                        "Part consommée sur place (%)",
+                        10,
+                        90,
+                        key=K_SHARE,
+                        value=int(eco["part_autoconsommee"].central * 100),
+                        step=5,
+                    )
+                    c4.number_input(
+                        "Prix de l'électricité (€/kWh)",
+                        0.05,
+                        1.0,
+                        step=0.01,
+                        key=K_PRICE,
+                        value=float(eco["prix_electricite"].central),
+                        format="%.4f",
+                    )
+                    c5.number_input(
+                        "Hausse annuelle du prix (%)",
+                        -5.0,
+                        15.0,
+                        step=0.5,
+                        key=K_GROWTH,
+                        value=float(eco["evolution_prix"].central),
+                    )
+                kwc = float(st.session_state[K_KWC])
+                est = roof_estimate(
+                    roof,
+                    hyp,
+                    kwc,
+                    consumption=float(st.session_state[K_CONS]),
+                    self_share=st.session_state[K_SHARE] / 100,
+                    price=float(st.session_state[K_PRICE]),
+                    price_growth=float(st.session_state[K_GROWTH]),
+                )
+                share = est.household_share
+                st.markdown(
+                    f"**Classe du toit : {roof['classe']}**. Avec {fmt_float(kwc, 1)} kWc, "
+                    "il produirait "
+                    f"≈ **{share[0]:.0%} à {share[2]:.0%}** de la consommation d'un foyer type "
+                    f"({fmt_int(eco['consommation_menage'].central)} kWh/an). "
+                    f"Retour sur investissement : **{md_escape(payback_text(est))}**."
+                )
+                if not est.low.residential:
+                    st.warning(
+                        f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
+                        "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
+                        "Demandez une étude."
+                    )
+                a, b, c = st.columns(3)
+                a.metric("Surface utile (m²)", fmt_float(roof["surface_utile_m2"], 0))
+                b.metric(
+                    "Orientation, pente",
+                    f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°",
+                )
+                c.metric(
+                    "Puissance max. (kWc)",
+                    f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
+                )
+                st.table(estimate_table(est))
+                st.caption(
+                    "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
+                    "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : "
+                    "barème CRE en vigueur, voir les hypothèses."
+                )
+                with st.expander("Chauffe-eau solaire (estimation simple)"):
+                    persons = st.number_input(
+                        "Personnes dans le foyer", 1, 10, value=3, key=K_PERSONS
+                    )
+                    wh = water_heater(int(persons), hyp, price=float(st.session_state[K_PRICE]))
+                    st.markdown(
+                        f"Économie ≈ **{fmt_int(wh.saved_kwh[0])} à "
+                        f"{fmt_int(wh.saved_kwh[2])} kWh/an** ({fmt_int(wh.saved_eur[0])} à "
+                        f"{fmt_int(wh.saved_eur[2])} €/an face à un chauffe-eau électrique), pour "
+                        f"{fmt_int(wh.cost[2])} à {fmt_int(wh.cost[0])} € avant aides."
+                    )
+                epci_code = territory.epci_of.get(str(roof.get("insee") or ""))
+                epci_name = territory.epci_names.get(epci_code, "votre intercommunalité")
+                st.info(
+                    f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
+                    icon=":material/info:",
+                )
+                link = f"{settings.public_url}/cadastre_solaire?toit={chosen}"
+                today = dt.date.today().isoformat()
+                simulated = tuple(
+                    st.session_state[k] for k in (K_KWC, K_CONS, K_SHARE, K_PRICE, K_GROWTH)
+                )
+                widgets.download_link(
+                    "Télécharger la fiche du toit (PDF)",
+                    ("fiche", version, chosen, simulated, today),
+                    f"atlas-pma-toit-{chosen}.pdf",
+                    "application/pdf",
+                    lambda: roof_sheet_pdf(cad, roof, est, kwc, hyp, link, today),
+                )
+                widgets.assumptions_expander(hyp, "economie")
+
+            if chosen:
+                roof_card()
+            # a click reruns only this view: the address in the URL follows it here
+            state.remember_widgets([K_ROOF])
+            state.write_page_url({"toit": st.session_state.get(K_ROOF) or None})
+
+        roof_view()
 
     with territory_tab:
         st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
@@ -363,6 +376,7 @@ def render() -> None:
                 width="stretch",
             )
             st.dataframe(per_commune, hide_index=True, width="stretch")
+            covered = covered_communes(cad, territory, selection)
             query = "&".join(f"insee={code}" for code in covered)
             d1, d2 = st.columns(2)
             d1.link_button(

@@ -123,29 +123,30 @@ def test_selection_follows_the_user_between_pages():
     assert "CAHC" in at.caption[0].value
 
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """Every file a download button was given during the test: {file name: bytes}."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+def fetched_downloads(at) -> dict[str, bytes]:
+    """Every download link of the page, fetched through the app's route: {name: bytes}."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
 
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
+    from layers.routes import routes
 
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        if filename and isinstance(path_or_data, bytes | bytearray):
-            files[filename] = bytes(path_or_data)
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    client = TestClient(Starlette(routes=routes()))
+    files = {}
+    for link in at.get("link_button"):
+        url = link.proto.url
+        if "/api/fichiers/" in url:
+            resp = client.get(url)
+            assert resp.status_code == 200
+            files[url.rsplit("/", 1)[1]] = resp.content
     return files
 
 
-def test_downloads_carry_the_selection(downloads):
+def test_downloads_carry_the_selection():
     import io
 
     import pandas as pd
 
-    app(epci="CAHC")
+    downloads = fetched_downloads(app(epci="CAHC"))
     csv = next(v for k, v in downloads.items() if k.endswith(".csv"))
     table = pd.read_csv(io.BytesIO(csv), sep=";", decimal=",", encoding="utf-8-sig", dtype=str)
     assert len(table) == 14 and set(table["EPCI"]) == {"CAHC"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,35 +110,56 @@ def create_tiled_gtiff(
         dst.set_band_description(1, description)
 
 
-def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
-    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL COG driver) with tags.
+def _cog_options(width: int, height: int) -> dict:
+    """COG creation options: DEFLATE + float predictor, overviews down to ~64 px.
 
-    Overviews go down to ~64 px (5 levels for a 2 000 px LiDAR tile), so a map tile at a
-    low zoom reads a few kB per COG instead of a full-resolution window.
+    5 levels for a 2 000 px LiDAR tile: a map tile at a low zoom reads a few kB per COG.
     """
+    levels = max(1, int(np.log2(max(width, height) / 64)))
+    return {
+        "driver": "COG",
+        "compress": "DEFLATE",
+        "predictor": 3,
+        "overview_resampling": "average",
+        "overview_count": levels,
+    }
+
+
+def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
+    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL COG driver) with tags."""
     with rasterio.open(src, "r+") as ds:
         ds.update_tags(**tags)
-        levels = max(1, int(np.log2(max(ds.width, ds.height) / 64)))
-    rio_copy(
-        src,
-        dst,
-        driver="COG",
-        compress="DEFLATE",
-        predictor=3,
-        overview_resampling="average",
-        overview_count=levels,
-    )
+        options = _cog_options(ds.width, ds.height)
+    rio_copy(src, dst, **options)
 
 
 def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str) -> None:
-    """Write a whole in-memory raster as a COG (used for small rasters and tests)."""
-    tmp = Path(path).with_suffix(".tmp.tif")
+    """Write a whole in-memory raster as a COG, written under a temporary name then renamed.
+
+    The raster goes to GDAL as an in-memory dataset (no intermediate file, nothing
+    compressed twice).
+    """
+    from rasterio.io import MemoryFile
+
     height, width = raster.array.shape
-    create_tiled_gtiff(tmp, height, width, raster.transform, raster.crs, description)
-    with rasterio.open(tmp, "r+") as dst:
-        dst.write(raster.array.astype("float32"), 1)
-    to_cog(tmp, path, tags)
-    tmp.unlink()
+    tmp = Path(path).with_suffix(".tmp.tif")
+    with MemoryFile() as mem:
+        with mem.open(
+            driver="GTiff",
+            height=height,
+            width=width,
+            count=1,
+            dtype="float32",
+            nodata=np.nan,
+            transform=raster.transform,
+            crs=raster.crs.to_wkt(),
+        ) as ds:
+            ds.write(raster.array.astype("float32", copy=False), 1)
+            ds.set_band_description(1, description)
+            ds.update_tags(**tags)
+        with mem.open() as ds:
+            rio_copy(ds, tmp, **_cog_options(width, height))
+    os.replace(tmp, path)
 
 
 def rasterize_ids(

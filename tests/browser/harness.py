@@ -183,8 +183,12 @@ def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> 
 def download_from_link(page, act, timeout_ms: int = 30_000):
     """The download started by ``act()`` on a link (a new tab, or the page itself)."""
     got: list = []
-    page.context.on("page", lambda p: p.on("download", got.append))
-    page.on("download", got.append)
+
+    def keep(download) -> None:
+        got.append(download)
+
+    page.context.on("page", lambda p: p.on("download", keep))
+    page.on("download", keep)
     act()
     waited = 0
     while not got and waited < timeout_ms:

@@ -207,9 +207,12 @@ def main() -> None:
         store = stores[runs[0][0]]
         lookups(store)
         hours = PMA_TILES * first["wall"] / first["tiles"] / 3600
+        scaled = figures[runs[2][0]]
+        hours_w = PMA_TILES * scaled["wall"] / scaled["tiles"] / 3600
         print(
             f"\nExtrapolation au PMA ({PMA_TILES} km², ~{PMA_BUILDINGS:,} bâtiments) sur cette "
-            f"machine à 2 cœurs, 1 processus : {hours:.1f} h (dalles urbaines ici : "
+            f"machine à 2 cœurs : {hours:.2f} h en 1 processus (défaut), {hours_w:.2f} h avec "
+            f"--workers {args.workers} (dalles urbaines ici : "
             f"{first['roofs'] / first['tiles']:,.0f} bâtiments/km² contre "
             f"~{PMA_BUILDINGS / PMA_TILES:,.0f} en moyenne au PMA ; le calcul des horizons, qui "
             "domine, ne dépend que des pixels). Objectif de l'issue : ≤ 3 h."

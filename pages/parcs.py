@@ -124,14 +124,6 @@ def render() -> None:
         if hit:
             st.session_state[K_PARK] = hit
 
-    st.selectbox(
-        "Parc (ou cliquer un parc sur la carte)",
-        options,
-        key=K_PARK,
-        format_func=lambda i: names.get(i, "— aucun parc choisi —"),
-    )
-    chosen = st.session_state[K_PARK] or None
-
     def _figures():
         area_m = selected_communes(territory, selection).to_crs(METRIC_CRS).union_all()
         km = length_km_in(area_m, planning.cavaliers, planning.links)
@@ -143,55 +135,86 @@ def render() -> None:
     for col, (label, value) in zip(cols, format_figures(figures).items(), strict=True):
         col.metric(label, value)
 
-    layers = tuple(st.session_state[K_CONTEXT])
-    basemap = state.current_basemap()
+    def _url() -> dict:
+        dist = st.session_state[K_DIST]
+        return {
+            "type": st.session_state[K_TYPES],
+            "statut": st.session_state[K_STATUTS],
+            "geometrie": st.session_state[K_GEOM],
+            "couche": st.session_state[K_CONTEXT],
+            "parc": st.session_state.get(K_PARK) or None,
+            "distance": None if dist == "1000" else dist,
+        }
 
-    def _map():
-        context = {k: within_selection(planning.context[k], territory, selection) for k in layers}
-        return parks_map(
-            planning,
-            parks,
-            within_selection(planning.cavaliers, territory, selection),
-            within_selection(planning.links, territory, selection),
-            context,
-            loaders.get_settings(),
-            basemap,
-            chosen,
-            area=selected_communes(territory, selection),
+    @st.fragment
+    def park_view() -> None:
+        """Park choice, map and card: choosing a park (list or click) reruns only them."""
+        st.selectbox(
+            "Parc (ou cliquer un parc sur la carte)",
+            options,
+            key=K_PARK,
+            format_func=lambda i: names.get(i, "— aucun parc choisi —"),
+        )
+        chosen = st.session_state[K_PARK] or None
+
+        layers = tuple(st.session_state[K_CONTEXT])
+        basemap = state.current_basemap()
+
+        def _map():
+            context = {
+                k: within_selection(planning.context[k], territory, selection) for k in layers
+            }
+            return parks_map(
+                planning,
+                parks,
+                within_selection(planning.cavaliers, territory, selection),
+                within_selection(planning.links, territory, selection),
+                context,
+                loaders.get_settings(),
+                basemap,
+                chosen,
+                area=selected_communes(territory, selection),
+            )
+
+        widgets.clickable_map(
+            ("parcs", selection, flt, layers, basemap, chosen),
+            _map,
+            key="carte_parcs",
+            on_click=_pick_from_map,
         )
 
-    widgets.clickable_map(
-        ("parcs", selection, flt, layers, basemap, chosen),
-        _map,
-        key="carte_parcs",
-        on_click=_pick_from_map,
-    )
+        if chosen:
+            card = park_card(planning, chosen, float(st.session_state[K_DIST]))
+            p = card.park
+            with st.container(border=True):
+                st.subheader(f"Fiche : {p['nom']}")
+                if p["geometrie"] == "indicative":
+                    st.warning(f"Géométrie indicative. {md_escape(p['geometrie_note'])}")
+                a, b, c = st.columns(3)
+                a.metric("Surface (ha)", fmt_float(p["surface_ha"], 1))
+                b.metric("Statut", p["statut"])
+                c.metric("EPCI", p["epci"] or "—")
+                detail = md_escape(p["statut_detail"] or "non renseigné")
+                owner = md_escape(p["maitre_ouvrage"] or "non renseigné")
+                st.markdown(
+                    f"**Type** : {md_escape(p['type'])} · "
+                    f"**Communes** : {md_escape(p['communes'])}  \n"
+                    f"**Détail du statut** : {detail} · **Maître d'ouvrage** : {owner}  \n"
+                    f"**Source** : {md_escape(p['source'])} ({md_escape(p['date_source'])})"
+                )
+                st.markdown(
+                    f"**Friches à moins de {int(card.distance_m)} m** : {len(card.brownfields)}"
+                )
+                if len(card.brownfields):
+                    st.dataframe(card.brownfields, hide_index=True, width="stretch")
+                st.markdown(f"**Liaisons qui touchent le parc** : {len(card.links)}")
+                if len(card.links):
+                    st.dataframe(card.links, hide_index=True, width="stretch")
 
-    if chosen:
-        card = park_card(planning, chosen, float(st.session_state[K_DIST]))
-        p = card.park
-        with st.container(border=True):
-            st.subheader(f"Fiche : {p['nom']}")
-            if p["geometrie"] == "indicative":
-                st.warning(f"Géométrie indicative. {md_escape(p['geometrie_note'])}")
-            a, b, c = st.columns(3)
-            a.metric("Surface (ha)", fmt_float(p["surface_ha"], 1))
-            b.metric("Statut", p["statut"])
-            c.metric("EPCI", p["epci"] or "—")
-            st.markdown(
-                f"**Type** : {md_escape(p['type'])} · **Communes** : {md_escape(p['communes'])}  \n"
-                f"**Détail du statut** : {md_escape(p['statut_detail'] or 'non renseigné')} · "
-                f"**Maître d'ouvrage** : {md_escape(p['maitre_ouvrage'] or 'non renseigné')}  \n"
-                f"**Source** : {md_escape(p['source'])} ({md_escape(p['date_source'])})"
-            )
-            st.markdown(
-                f"**Friches à moins de {int(card.distance_m)} m** : {len(card.brownfields)}"
-            )
-            if len(card.brownfields):
-                st.dataframe(card.brownfields, hide_index=True, width="stretch")
-            st.markdown(f"**Liaisons qui touchent le parc** : {len(card.links)}")
-            if len(card.links):
-                st.dataframe(card.links, hide_index=True, width="stretch")
+        state.remember_widgets(KEYS)
+        state.write_page_url(_url())
+
+    park_view()
 
     st.subheader("Liaisons par intercommunalité")
     st.dataframe(
@@ -217,16 +240,7 @@ def render() -> None:
         ]
     )
     state.remember_widgets(KEYS)
-    state.write_page_url(
-        {
-            "type": st.session_state[K_TYPES],
-            "statut": st.session_state[K_STATUTS],
-            "geometrie": st.session_state[K_GEOM],
-            "couche": st.session_state[K_CONTEXT],
-            "parc": chosen,
-            "distance": None if st.session_state[K_DIST] == "1000" else st.session_state[K_DIST],
-        }
-    )
+    state.write_page_url(_url())
 
 
 if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py

@@ -255,3 +255,14 @@ def test_addresses_are_tied_to_the_building_they_stand_on(built):
     assert (dist <= 15.0).all()
     assert roofs["adresse"].notna().sum() >= len(tied["cleabs"].unique())
     assert (ban["recherche"] == ban["recherche"].str.lower()).all()
+
+
+def test_3d_and_invalid_buildings_each_get_one_valid_2d_roof(built):
+    base, store, _ = built
+    given = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
+    assert given.geometry.has_z.all() and (~given.geometry.is_valid).sum() == 1
+    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    assert sorted(roofs["cleabs"]) == sorted(given["cleabs"])  # one roof per building
+    assert roofs.geometry.is_valid.all() and not roofs.geometry.has_z.any()
+    bow_tie = given.loc[~given.geometry.is_valid, "cleabs"].iloc[0]
+    assert roofs.set_index("cleabs").loc[bow_tie].geometry.area > 0

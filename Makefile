@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load clean
+.PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load bench-territory clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 run: install data
@@ -88,9 +88,14 @@ bench: install
 	$(BIN)/python benchmarks/solar.py
 
 # simulated users over Streamlit's websocket: one process, then two behind nginx
-bench-load: install nginx
+bench-load: install-test nginx
 	$(BIN)/python benchmarks/load.py --users 1 10 30
 	$(BIN)/python benchmarks/load.py --users 1 10 30 --processes 2
+
+# the territory cadastre: a fictional 4 × 4 km in the IGN formats, built with 1 and 2
+# processes, map tiles and app memory on two stores, extrapolated to the PMA (~15 min)
+bench-territory: install-test data
+	$(BIN)/python benchmarks/territory.py --km 4
 
 # the solar benchmark against GRASS GIS r.horizon + r.sun (Debian grass-core)
 bench-solar: install

@@ -203,7 +203,7 @@ def address_candidates(cad: Cadastre, query: str) -> pd.DataFrame:
     the columns :func:`layers.geocode.local_search` scores.
     """
     from layers.geocode import GENERIC, _norm
-    from layers.solar.build import fold
+    from layers.solar.ban import fold
 
     words = [w for w in fold(query).split() if w not in GENERIC and (len(w) > 1 or w.isdigit())]
     if not cad.has_addresses or not words:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from layers.errors import AtlasError
+from layers.solar.ban import fold, read_ban
 from layers.territory import Territory
 
 MIN_CHARS, MAX_CHARS = 3, 200
@@ -66,8 +66,7 @@ def clean_query(text: str) -> str:
 
 
 def _norm(text: str) -> list[str]:
-    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return re.findall(r"[a-z0-9]+", ascii_text.lower())
+    return fold(text).split()
 
 
 MAX_ANSWER_BYTES = 512_000  # a BAN answer of 5 results is ~3 kB
@@ -132,24 +131,8 @@ def ban_search(
 
 
 def read_ban_csv(path: Path) -> pd.DataFrame:
-    """A local address file in the BAN CSV format (``;``-separated, UTF-8)."""
-    try:
-        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise AtlasError(f"Fichier d'adresses illisible ({path}) : {err}") from err
-    missing = [c for c in BAN_COLUMNS if c not in frame.columns]
-    if missing:
-        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
-    frame["label"] = (
-        frame["numero"]
-        + frame["rep"]
-        + " "
-        + frame["nom_voie"]
-        + " "
-        + frame["code_postal"]
-        + " "
-        + frame["nom_commune"]
-    ).str.strip()
+    """A local address file in the BAN CSV format (``;``-separated, UTF-8), with tokens."""
+    frame = read_ban(path, BAN_COLUMNS)
     frame["_tokens"] = frame["label"].map(_norm)
     return frame
 

@@ -594,32 +594,17 @@ def _index_column(gpkg: Path, layer: str, column: str) -> None:
         db.execute(f'CREATE INDEX IF NOT EXISTS "{layer}_{column}" ON "{layer}" ("{column}")')
 
 
-def fold(text: str) -> str:
-    """Lower-case ASCII words, space-separated (« Rue de l'Égalité » → rue de l egalite)."""
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return " ".join(re.findall(r"[a-z0-9]+", plain.lower()))
-
-
 def _read_addresses(path: Path, roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """BAN addresses (département CSV) with the ``cleabs`` of the building each one is on."""
     import pandas as pd
 
-    try:
-        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise AtlasError(f"Fichier d'adresses BAN illisible ({path}) : {err}") from err
-    missing = [c for c in BAN_FIELDS if c not in frame.columns]
-    if missing:
-        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
+    from layers.solar.ban import fold, read_ban
+
+    frame = read_ban(path, BAN_FIELDS)
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     frame = frame[lon.notna() & lat.notna()]
-    label = (
-        frame["numero"] + frame["rep"] + " " + frame["nom_voie"] + " " + frame["code_postal"]
-        + " " + frame["nom_commune"]
-    ).str.replace(r"\s+", " ", regex=True).str.strip()  # fmt: skip
+    label = frame["label"]
     points = gpd.GeoSeries.from_xy(lon[frame.index], lat[frame.index], crs=4326).to_crs(roofs.crs)
     ban = gpd.GeoDataFrame(
         {

@@ -1,0 +1,41 @@
+"""The Base Adresse Nationale's département CSV (``adresses-62.csv``), read one way.
+
+Used by the territory build (addresses tied to buildings) and by the app's offline search.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from layers.errors import AtlasError
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words, space-separated (« Rue de l'Égalité » → rue de l egalite)."""
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z0-9]+", plain.lower()))
+
+
+def read_ban(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """The file as text columns plus ``label`` (« 3bis rue … 62750 Commune »).
+
+    A missing, unreadable or incomplete file is an :class:`AtlasError` in French.
+    """
+    try:
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise AtlasError(f"Fichier d'adresses illisible ({path}) : {err}") from err
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
+    parts = ["numero", "rep", "nom_voie", "code_postal", "nom_commune"]
+    label = frame["numero"] + frame["rep"]
+    for name in parts[2:]:
+        label = label + " " + frame[name]
+    frame["label"] = label.str.replace(r"\s+", " ", regex=True).str.strip()
+    return frame

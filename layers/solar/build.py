@@ -264,6 +264,10 @@ def build(
     tiles = scan_lidar(lidar_dir)
     if not tiles:
         raise AtlasError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
+    if addresses is not None:  # a bad file is refused before anything is computed or moved
+        from layers.solar.ban import read_ban
+
+        read_ban(addresses, BAN_FIELDS)
     out = Path(out)
     buildings = read_buildings(buildings_path)
     cent = buildings.geometry.representative_point()
@@ -339,8 +343,8 @@ def build(
     )
     if not report["fini"]:  # nothing changed: the store stays as it is, untouched
         return report
-    manifest.pop("termine", None)
-    _atomic_json(manifest_path, manifest)
+    # a store already complete stays readable while its tables are rebuilt (each written
+    # under a temporary name, then renamed); a new store is complete only after this
     _finish(out, sorted(name.values()), communes, addresses)
     manifest["finition"] = finish
     manifest["climat"] = weather

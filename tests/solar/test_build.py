@@ -266,3 +266,18 @@ def test_3d_and_invalid_buildings_each_get_one_valid_2d_roof(built):
     assert roofs.geometry.is_valid.all() and not roofs.geometry.has_z.any()
     bow_tie = given.loc[~given.geometry.is_valid, "cleabs"].iloc[0]
     assert roofs.set_index("cleabs").loc[bow_tie].geometry.area > 0
+
+
+def test_a_bad_address_file_is_refused_and_the_store_stays_whole(built, tmp_path, capsys):
+    _, store, args = built
+    copy = tmp_path / "magasin"
+    shutil.copytree(store, copy)
+    before = (copy / "toits.gpkg").read_bytes()
+    bad = tmp_path / "adresses.csv"
+    bad.write_text("pas;un;fichier;ban\n1;2;3;4\n", encoding="utf-8")
+    rerun = [str(copy) if a == str(store) else a for a in args]
+    rerun[rerun.index("--addresses") + 1] = str(bad)
+    assert main(rerun) == 1
+    assert "sans colonnes BAN" in capsys.readouterr().err
+    assert (copy / "toits.gpkg").read_bytes() == before
+    assert json.loads((copy / "manifest.json").read_text(encoding="utf-8"))["termine"] is True

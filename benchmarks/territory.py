@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.solar.build import roof_at  # noqa: E402
+from layers.solar.store import roof_at  # noqa: E402
 from layers.solar.territory_demo import write_territory  # noqa: E402
 from layers.territory import load_territory  # noqa: E402
 

@@ -32,27 +32,14 @@ from layers.geocode import Address
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
 from layers.solar.economics import RoofEstimate, estimate
+from layers.solar.store import ADDRESS_TO_ROOF_M, read_layer, roofs_around, roofs_under
+from layers.solar.store import CLASSES as CLASS_COLUMNS
 from layers.solar.tiles import Breaks, colorize
 from layers.territory import Selection, Territory, selected_communes
 
-CLASS_ORDER = ["excellent", "bon", "moyen", "faible", "non adapté"]
-CLASS_COLUMNS = {
-    "excellent": "classe_excellent",
-    "bon": "classe_bon",
-    "moyen": "classe_moyen",
-    "faible": "classe_faible",
-    "non adapté": "classe_non_adapte",
-}
-CLASS_COLORS = {
-    "excellent": "#c62828",
-    "bon": "#f28c28",
-    "moyen": "#f3d250",
-    "faible": "#6c8ebf",
-    "non adapté": "#9e9e9e",
-}
+CLASS_ORDER = list(CLASS_COLUMNS)
 ROOFS_FROM_ZOOM = 16
 TILES_FROM_ZOOM = 11  # below, the irradiation means little: the computed area is drawn
-ADDRESS_TO_ROOF_M = 15.0  # an address point farther than this from any roof finds none
 NEAR_M = 150.0  # roof outlines drawn around the chosen point
 ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…
 _TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
@@ -65,10 +52,10 @@ class Cadastre:
     path: Path
     manifest: dict
     coverage: BaseGeometry  # EPSG:4326 polygon of the computed tiles
-    coverage_l93: BaseGeometry  # the same in Lambert-93
     communes: pd.DataFrame  # per-commune totals (insee, commune, epci, toits, kWc, kWh…)
     synthetic: bool
     has_addresses: bool
+    version: str  # store_version() when opened: the key of whatever is cached from it
 
     @property
     def gpkg(self) -> Path:
@@ -123,35 +110,20 @@ def open_store(path: Path) -> Cadastre | None:
         raise AtlasError(f"Magasin du cadastre illisible ({path.name}) : {err}") from err
     if not manifest.get("termine") or cover.empty:
         return None
-    cover_l93 = cover.to_crs(2154).geometry.iloc[0]
     return Cadastre(
         path=path,
         manifest=manifest,
         coverage=cover.to_crs(4326).geometry.iloc[0],
-        coverage_l93=cover_l93,
         communes=communes,
         synthetic=bool(manifest.get("synthetique")),
         has_addresses="adresses" in layers,
+        version=store_version(path),
     )
-
-
-def _read(cad: Cadastre, layer: str, **kwargs) -> gpd.GeoDataFrame:
-    try:
-        return pyogrio.read_dataframe(cad.gpkg, layer=layer, **kwargs)
-    except Exception as err:
-        raise AtlasError(f"Magasin du cadastre illisible ({cad.path.name}) : {err}") from err
-
-
-def _roofs_in(cad: Cadastre, x: float, y: float, radius: float) -> gpd.GeoDataFrame:
-    """Roofs whose R-tree box touches a square of ``radius`` around (x, y) [Lambert-93]."""
-    return _read(cad, "toits", bbox=(x - radius, y - radius, x + radius, y + radius))
 
 
 def roof_at(cad: Cadastre, lat: float, lng: float) -> str | None:
     """``cleabs`` of the roof under a clicked point (spatial index, one small read)."""
-    x, y = _TO_L93.transform(lng, lat)
-    hits = _roofs_in(cad, x, y, 0.01)
-    hits = hits[hits.contains(Point(x, y))]
+    hits = roofs_under(cad.path, *_TO_L93.transform(lng, lat))
     return None if hits.empty else str(hits["cleabs"].iloc[0])
 
 
@@ -159,7 +131,7 @@ def get_roof(cad: Cadastre, cleabs: str) -> pd.Series | None:
     """One roof by its ``cleabs`` (indexed), geometry in EPSG:4326; ``None`` if unknown."""
     if not isinstance(cleabs, str) or not ROOF_ID.match(cleabs):
         return None  # never put a hostile string into SQL
-    rows = _read(cad, "toits", where=f"cleabs = '{cleabs}'")
+    rows = read_layer(cad.path, "toits", where=f"cleabs = '{cleabs}'")
     if rows.empty:
         return None
     roof = rows.to_crs(4326).iloc[0].copy()
@@ -169,8 +141,7 @@ def get_roof(cad: Cadastre, cleabs: str) -> pd.Series | None:
 
 def roofs_near(cad: Cadastre, lat: float, lng: float, radius: float = NEAR_M) -> gpd.GeoDataFrame:
     """Roofs around a point (EPSG:4326), for their outlines on the map."""
-    x, y = _TO_L93.transform(lng, lat)
-    rows = _roofs_in(cad, x, y, radius)
+    rows = roofs_around(cad.path, *_TO_L93.transform(lng, lat), radius)
     return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 
@@ -183,7 +154,7 @@ def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tupl
     if cad is None or not cad.coverage.contains(Point(address.lon, address.lat)):
         return "non_couvert", None
     x, y = _TO_L93.transform(address.lon, address.lat)
-    near = _roofs_in(cad, x, y, ADDRESS_TO_ROOF_M)
+    near = roofs_around(cad.path, x, y, ADDRESS_TO_ROOF_M)
     if near.empty:
         return "sans_toit", None
     dist = near.distance(Point(x, y))
@@ -210,7 +181,7 @@ def address_candidates(cad: Cadastre, query: str) -> pd.DataFrame:
         return pd.DataFrame()
     # words are [a-z0-9]+ only (fold): nothing to escape in the LIKE patterns
     where = " AND ".join(f"recherche LIKE '%{w}%'" for w in words[:6])
-    rows = _read(cad, "adresses", where=where, max_features=SEARCH_CANDIDATES)
+    rows = read_layer(cad.path, "adresses", where=where, max_features=SEARCH_CANDIDATES)
     if rows.empty:
         return pd.DataFrame()
     lonlat = rows.geometry.to_crs(4326)
@@ -230,7 +201,7 @@ def roofs_of(cad: Cadastre, insee: list[str]) -> gpd.GeoDataFrame:
     """All roofs of some communes (for a download asked for), in EPSG:4326."""
     codes = [c for c in insee if re.fullmatch(r"[0-9AB]{5}", str(c))]  # never hostile SQL
     listed = ", ".join(f"'{c}'" for c in codes)
-    rows = _read(cad, "toits", where=f"insee IN ({listed})" if codes else "1 = 0")
+    rows = read_layer(cad.path, "toits", where=f"insee IN ({listed})" if codes else "1 = 0")
     return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 

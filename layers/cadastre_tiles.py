@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -71,32 +69,3 @@ def render_tile(store: Path, z: int, x: int, y: int, breaks: Breaks) -> bytes | 
     buf = io.BytesIO()
     Image.fromarray(colorize(values, breaks), "RGBA").save(buf, "PNG")
     return buf.getvalue()
-
-
-class TileCache:
-    """A small in-memory LRU of rendered tiles (bytes), keyed by store version and tile."""
-
-    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, bytes | None] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[bool, bytes | None]:
-        """(found, tile) — a tile may be cached as ``None`` (nothing there)."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return True, self._items[key]
-        return False, None
-
-    def put(self, key: tuple, value: bytes | None) -> None:
-        """Keep a tile, dropping the least recently used beyond ``max_bytes``."""
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self._size += len(value or b"")
-            while self._size > self.max_bytes and self._items:
-                _k, old = self._items.popitem(last=False)
-                self._size -= len(old or b"")

@@ -126,7 +126,7 @@ def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
 
     from pyproj import Transformer
 
-    from layers.solar.build import roof_at
+    from layers.solar.store import roof_at
 
     x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(args.lon, args.lat)
     try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -36,38 +34,24 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class Downloads:
-    """Registered recipes (bounded, most recent kept) and the files built from them."""
+    """Registered recipes and the files built from them, each store bounded (LRU)."""
 
     def __init__(self, max_recipes: int = 2048, max_files: int = 64) -> None:
-        self.max_recipes = max_recipes
-        self._recipes: OrderedDict[str, Recipe] = OrderedDict()
-        self._lock = threading.Lock()
-        self.files = Memo(max_files)
-        self.built = 0  # files actually built (not served from memory)
+        self.recipes = Memo(max_recipes)
+        self.files = Memo(max_files)  # ``files.misses``: how many files were built
 
     def register(self, key: Hashable, filename: str, mime: str, build: Callable[[], bytes]) -> str:
         """Remember how to build a file; returns its token (the same for the same ``key``)."""
         token = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-        recipe = Recipe(SAFE_NAME.sub("-", filename), mime, build)
-        with self._lock:
-            self._recipes[token] = recipe
-            self._recipes.move_to_end(token)
-            while len(self._recipes) > self.max_recipes:
-                self._recipes.popitem(last=False)
+        self.recipes.get(token, lambda: Recipe(SAFE_NAME.sub("-", filename), mime, build))
         return token
 
     def fetch(self, token: str) -> tuple[Recipe, bytes] | None:
         """The recipe and its file (built now if it was not yet), or ``None`` if unknown."""
-        with self._lock:
-            recipe = self._recipes.get(token)
-        if recipe is None:
+        recipe = self.recipes.peek(token)
+        if not isinstance(recipe, Recipe):
             return None
-
-        def build() -> bytes:
-            self.built += 1
-            return recipe.build()
-
-        return recipe, self.files.get(token, build)
+        return recipe, self.files.get(token, recipe.build)
 
 
 DOWNLOADS = Downloads()  # one per process: the pages register, the route serves

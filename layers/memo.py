@@ -52,5 +52,13 @@ class Memo:
                 self._building.pop(key, None)
             done.set()
 
+    def peek(self, key: Hashable) -> object | None:
+        """The value kept under ``key`` (and now the most recent), or ``None``: never builds."""
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            return self._data[key]
+
     def __len__(self) -> int:
         return len(self._data)

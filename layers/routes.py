@@ -26,12 +26,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from layers.cadastre_tiles import TileCache, render_tile
+from layers.cadastre_tiles import render_tile
 from layers.errors import AtlasError
+from layers.memo import Memo
 from layers.settings import Settings
 
 LOG = logging.getLogger("atlas.routes")
-_EMPTY_PNG: bytes | None = None
 
 
 def _settings() -> Settings:
@@ -47,22 +47,24 @@ def _breaks(geodata_dir: str):
 
 
 @lru_cache(maxsize=1)
-def _tile_cache() -> TileCache:
-    return TileCache()
+def _tiles() -> Memo:
+    """Rendered tiles (PNG bytes, or None where nothing is computed): ~1 000 × 5–30 kB.
+
+    Single flight: a map opened on many screens at once draws each tile once.
+    """
+    return Memo(1024)
 
 
+@lru_cache(maxsize=1)
 def _empty_png() -> bytes:
     """A transparent 256 px tile (Leaflet shows nothing; no error in the console)."""
-    global _EMPTY_PNG
-    if _EMPTY_PNG is None:
-        import io
+    import io
 
-        from PIL import Image
+    from PIL import Image
 
-        buf = io.BytesIO()
-        Image.new("RGBA", (256, 256), (0, 0, 0, 0)).save(buf, "PNG", optimize=True)
-        _EMPTY_PNG = buf.getvalue()
-    return _EMPTY_PNG
+    buf = io.BytesIO()
+    Image.new("RGBA", (256, 256), (0, 0, 0, 0)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
 
 
 async def solar_tile(request: Request) -> Response:
@@ -71,27 +73,22 @@ async def solar_tile(request: Request) -> Response:
 
     settings = _settings()
     store = settings.cadastre_path
-    try:
-        z, x, y = (int(request.path_params[k]) for k in ("z", "x", "y"))
-    except ValueError:
-        return Response("tuile invalide", status_code=400, media_type="text/plain")
+    z, x, y = (request.path_params[k] for k in ("z", "x", "y"))  # ints: the route says so
     version = store_version(store)
     etag = f'"{version}-{z}-{x}-{y}"'
     headers = {"Cache-Control": "public, max-age=3600", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    key = (str(store), version, z, x, y)
-    hit, png = _tile_cache().get(key)
-    if not hit:
-        try:
-            breaks = _breaks(str(settings.geodata_dir))
-            png = await run_in_threadpool(render_tile, store, z, x, y, breaks)
-        except Exception:  # a damaged COG must not take the map down: log, draw nothing
-            LOG.exception("tuile %s/%s/%s du magasin %s", z, x, y, store)
-            return Response(
-                _empty_png(), media_type="image/png", headers={"Cache-Control": "no-store"}
-            )
-        _tile_cache().put(key, png)
+    try:
+        breaks = _breaks(str(settings.geodata_dir))
+        png = await run_in_threadpool(
+            _tiles().get,
+            (str(store), version, z, x, y),
+            lambda: render_tile(store, z, x, y, breaks),
+        )
+    except Exception:  # a damaged COG must not take the map down: log, draw nothing
+        LOG.exception("tuile %s/%s/%s du magasin %s", z, x, y, store)
+        return Response(_empty_png(), media_type="image/png", headers={"Cache-Control": "no-store"})
     return Response(png or _empty_png(), media_type="image/png", headers=headers)
 
 

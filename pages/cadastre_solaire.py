@@ -7,6 +7,7 @@ import streamlit as st
 
 from layers import charts
 from layers.cadastre import (
+    ADDRESS_TO_ROOF_M,
     ADVICE,
     CLASS_ORDER,
     address_candidates,
@@ -21,7 +22,6 @@ from layers.cadastre import (
     roof_estimate,
     roof_sheet_pdf,
     roofs_near,
-    store_version,
     territory_figures,
     view_bounds,
 )
@@ -53,7 +53,7 @@ def render() -> None:
         state.show_notices(notices)
         st.warning("Aucun toit n'est encore calculé : lancez `pma-atlas data prepare`.")
         st.stop()
-    version = store_version(cad.path)
+    version = cad.version
 
     def _roof(cleabs: str | None):
         """A roof of the store by its cleabs (one indexed read, shared by all sessions)."""
@@ -85,13 +85,17 @@ def render() -> None:
             )
             submitted = b_col.form_submit_button("Chercher", use_container_width=True)
 
-        def _apply(address) -> None:
-            """Show the roof of a search result — once, when it is chosen, never on reruns."""
-            status, roof_id = shared(
+        def _locate(address) -> tuple[str, str | None]:
+            """Status and roof of an address (spatial index), shared by all sessions."""
+            return shared(
                 "donnees",
                 ("cadastre-adresse", version, address),
                 lambda: locate(address, cad, territory),
             )
+
+        def _apply(address) -> None:
+            """Show the roof of a search result — once, when it is chosen, never on reruns."""
+            status, roof_id = _locate(address)
             if status == "toit" and roof_id:
                 st.session_state[K_ROOF] = roof_id
 
@@ -133,12 +137,7 @@ def render() -> None:
                 key="cadastre_choix",
                 on_change=lambda: _apply(results[st.session_state["cadastre_choix"]]),
             )
-            address = results[pick]
-            status, _ = shared(
-                "donnees",
-                ("cadastre-adresse", version, address),
-                lambda: locate(address, cad, territory),
-            )
+            status, _ = _locate(results[pick])
             if status == "hors_pma":
                 st.warning(
                     "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne "
@@ -151,7 +150,8 @@ def render() -> None:
                 )
             elif status == "sans_toit":
                 st.info(
-                    "Aucun toit calculé à moins de 15 m de cette adresse : cliquez-le sur la carte."
+                    f"Aucun toit calculé à moins de {ADDRESS_TO_ROOF_M:.0f} m de cette adresse : "
+                    "cliquez-le sur la carte."
                 )
 
         def _pick(lat: float, lng: float) -> None:

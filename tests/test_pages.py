@@ -319,12 +319,12 @@ def test_download_files_are_built_only_when_asked(offline_ban):
 
     _cad, roofs, _ = _demo_store()
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[12])
-    built = DOWNLOADS.built
+    built = DOWNLOADS.files.misses
     url = {b.proto.label: b.proto.url for b in at.get("link_button")}[
         "Télécharger la fiche du toit (PDF)"
     ]
     at.run()  # a rerun: nothing built, the same link
-    assert DOWNLOADS.built == built
+    assert DOWNLOADS.files.misses == built
     assert (
         url
         == {b.proto.label: b.proto.url for b in at.get("link_button")}[
@@ -336,7 +336,7 @@ def test_download_files_are_built_only_when_asked(offline_ban):
     assert first.status_code == 200 and first.content.startswith(b"%PDF")
     assert "attachment" in first.headers["content-disposition"]
     assert client.get(url).content == first.content
-    assert DOWNLOADS.built == built + 1  # built at the first click, kept for the next
+    assert DOWNLOADS.files.misses == built + 1  # built at the first click, kept for the next
     gone = client.get("/api/fichiers/" + "0" * 32 + "/x.pdf")
     assert gone.status_code == 404 and "expiré" in gone.text
 

@@ -36,6 +36,7 @@ from typing import Any
 import geopandas as gpd
 import numba
 import numpy as np
+import pandas as pd
 import pyogrio
 import rasterio
 from affine import Affine
@@ -47,9 +48,10 @@ from tqdm import tqdm
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
 from layers.solar.irradiation import irradiation_sweep
-from layers.solar.pipeline import check_sky_params
+from layers.solar.pipeline import SkyParams, dask_client, finished
 from layers.solar.raster import Raster, write_cog
 from layers.solar.sky import cached_sky_tables
+from layers.solar.store import ADDRESS_TO_ROOF_M, CLASSES
 
 TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_O_0M50_LAMB93_IGN69\.tif$", re.I)
 CELL = 0.5
@@ -59,31 +61,19 @@ GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
 FORMAT = 1
 BLOCK = 2  # tiles per side computed in one window (2 × 2)
 FINISH_VERSION = 2  # what _finish writes (2: + irradiation-apercu.tif); a change redoes it
-ADDRESS_TO_ROOF_M = 15.0  # an address farther than this from every building gets none
-CLASSES = {
-    "excellent": "classe_excellent",
-    "bon": "classe_bon",
-    "moyen": "classe_moyen",
-    "faible": "classe_faible",
-    "non adapté": "classe_non_adapte",
-}
 BAN_FIELDS = ["numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune", "lon", "lat"]
 
 Key = tuple[int, int]
 
 
 @dataclass(frozen=True)
-class BuildParams:
+class BuildParams(SkyParams):
     """Parameters of a territory build (defaults are the CLI's)."""
 
-    n_sectors: int = 36
-    max_distance: float = 200.0  # [m]
-    model: str = "perez"
-    albedo: float = 0.2
     margin: float = 60.0  # [m] buildings may reach this far across their tile's edge
 
     def __post_init__(self) -> None:
-        check_sky_params(self.n_sectors, self.max_distance, self.albedo)
+        super().__post_init__()
         if self.margin < 0:
             raise AtlasError("La marge des bâtiments doit être positive.")
 
@@ -107,6 +97,24 @@ def scan_lidar(folder: Path) -> dict[Key, dict[str, Path]]:
 def tile_of(x: float, y: float) -> Key:
     """The tile holding point (x, y) [Lambert-93]."""
     return int(math.floor((x + CELL / 2) / 1000)), int(math.floor((y - CELL / 2) / 1000)) + 1
+
+
+def tile_origin(key: Key) -> tuple[float, float]:
+    """(left, top) of tile ``key`` [Lambert-93 m]: IGN's pixel edges, a quarter metre off."""
+    return key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+
+
+def tile_box(key: Key):
+    """The tile's 1 km square (shapely, Lambert-93)."""
+    from shapely.geometry import box
+
+    left, top = tile_origin(key)
+    return box(left, top - 1000, left + 1000, top)
+
+
+def key_of(name: str) -> Key:
+    """The key of a stored tile's name (``0684_7042`` → (684, 7042))."""
+    return int(name[:4]), int(name[5:])
 
 
 def _sha(path: Path) -> str:
@@ -264,10 +272,11 @@ def build(
     tiles = scan_lidar(lidar_dir)
     if not tiles:
         raise AtlasError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
-    if addresses is not None:  # a bad file is refused before anything is computed or moved
+    ban_rows = None
+    if addresses is not None:  # read once; a bad file is refused before any work
         from layers.solar.ban import read_ban
 
-        read_ban(addresses, BAN_FIELDS)
+        ban_rows = read_ban(addresses, BAN_FIELDS)
     out = Path(out)
     buildings = read_buildings(buildings_path)
     cent = buildings.geometry.representative_point()
@@ -280,13 +289,7 @@ def build(
     shas: dict[Path, str] = {}
     wanted = sorted(tiles)
     if area is not None:
-        from shapely.geometry import box
-
-        def extent(k: Key):
-            left, top = k[0] * 1000 - CELL / 2, k[1] * 1000 + CELL / 2
-            return box(left, top - 1000, left + 1000, top)
-
-        wanted = [k for k in wanted if extent(k).intersects(area)]
+        wanted = [k for k in wanted if tile_box(k).intersects(area)]
         if not wanted:
             raise AtlasError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
     records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas, hyp) for k in wanted}
@@ -345,11 +348,11 @@ def build(
         return report
     # a store already complete stays readable while its tables are rebuilt (each written
     # under a temporary name, then renamed); a new store is complete only after this
-    _finish(out, sorted(name.values()), communes, addresses)
+    synthetic = _finish(out, sorted(name.values()), communes, ban_rows)
     manifest["finition"] = finish
     manifest["climat"] = weather
     manifest["parametres"] = asdict(params)
-    manifest["synthetique"] = _synthetic(out)
+    manifest["synthetique"] = synthetic
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
@@ -385,19 +388,9 @@ def _run_tiles(jobs: list, workers: int, scheduler: str | None):
             yield _tile_task(0, *job)
         return
     if scheduler is not None:
-        try:
-            from distributed import Client, as_completed
-        except ImportError as err:
-            raise AtlasError(
-                "--scheduler demande dask.distributed : pip install 'atlas-pma[dask]'."
-            ) from err
-        with Client(scheduler) as client:
-            futures = [
-                client.submit(_tile_task, 1, *job, key=f"dalles-{'-'.join(job[7])}", pure=False)
-                for job in jobs
-            ]
-            for future in as_completed(futures):
-                yield future.result()
+        with dask_client(scheduler) as client:
+            tables = client.scatter(jobs[0][3], broadcast=True)  # the sky tables, sent once
+            yield from finished(client, _tile_task, [(1, *j[:3], tables, *j[4:]) for j in jobs])
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import as_completed as done
@@ -452,7 +445,7 @@ def _compute_block(
     halo = int(math.ceil(params.max_distance / CELL)) + 2
     kx0, kx1 = min(k[0] for k in keys), max(k[0] for k in keys)
     ky0, ky1 = min(k[1] for k in keys), max(k[1] for k in keys)
-    left0, top0 = kx0 * 1000 - CELL / 2, ky1 * 1000 + CELL / 2
+    left0, top0 = tile_origin((kx0, ky1))
     width, height = (kx1 - kx0 + 1) * TILE_PX, (ky1 - ky0 + 1) * TILE_PX
     grow = margin + halo
     left, top = left0 - grow * CELL, top0 + grow * CELL
@@ -483,7 +476,7 @@ def _compute_block(
     for key, name in zip(keys, names, strict=True):
         r, c = offsets[key]
         core = irr[margin + r : margin + r + TILE_PX, margin + c : margin + c + TILE_PX]
-        left_k, top_k = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+        left_k, top_k = tile_origin(key)
         write_cog(
             out / "irradiation" / f"{name}.tif",
             Raster(core, Affine(CELL, 0, left_k, 0, -CELL, top_k), crs),
@@ -514,14 +507,14 @@ def _finish(
     out: Path,
     names: list[str],
     communes: gpd.GeoDataFrame | None = None,
-    addresses: Path | None = None,
-) -> None:
+    ban_rows: pd.DataFrame | None = None,
+) -> bool:
     """All roofs in one GeoPackage (R-tree), addresses, per-commune totals, coverage, a VRT.
 
     Written under a temporary name and renamed: the app never sees a half-written table.
+    ``ban_rows`` is the BAN file as :func:`layers.solar.ban.read_ban` read it. Returns
+    whether the roofs are fictional (their BD TOPO ``qualite`` field says « synthétique »).
     """
-    import pandas as pd
-
     parts = [gpd.read_parquet(out / "toits" / f"{n}.parquet") for n in names]
     roofs = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
     if communes is not None:
@@ -536,7 +529,7 @@ def _finish(
         roofs["insee"] = joined["insee"].to_numpy()
         roofs["commune"] = joined["nom"].to_numpy()
         roofs["epci"] = joined["epci_code"].to_numpy()
-    ban = _read_addresses(addresses, roofs) if addresses is not None else None
+    ban = _tie_addresses(ban_rows, roofs) if ban_rows is not None else None
     if ban is not None and communes is not None:  # the département file: keep the PMA's
         ban = ban[ban["code_insee"].isin(set(communes["insee"]))]
     if ban is not None:
@@ -568,17 +561,12 @@ def _finish(
             .reset_index()
         )
         pyogrio.write_dataframe(totals, tmp, layer="communes", driver="GPKG")
-    from shapely import box, union_all
-
-    coverage = []
-    for n in names:
-        with rasterio.open(out / "irradiation" / f"{n}.tif") as src:
-            coverage.append(box(*src.bounds))
+    from shapely import union_all
 
     pyogrio.write_dataframe(
         gpd.GeoDataFrame(
             {"dalles": [len(names)], "noms": [" ".join(names)]},
-            geometry=[union_all(coverage)],
+            geometry=[union_all([tile_box(key_of(n)) for n in names])],
             crs=2154,
         ),
         tmp,
@@ -586,8 +574,10 @@ def _finish(
         driver="GPKG",
     )
     os.replace(tmp, out / "toits.gpkg")
-    _write_vrt(out / "irradiation.vrt", [out / "irradiation" / f"{n}.tif" for n in names])
+    _write_vrt(out / "irradiation.vrt", names)
     _write_overview(out, names)
+    quality = roofs["qualite"] if "qualite" in roofs.columns else pd.Series([], dtype=str)
+    return bool(len(quality) and str(quality.iloc[0]).startswith("synthétique"))
 
 
 def _index_column(gpkg: Path, layer: str, column: str) -> None:
@@ -598,13 +588,10 @@ def _index_column(gpkg: Path, layer: str, column: str) -> None:
         db.execute(f'CREATE INDEX IF NOT EXISTS "{layer}_{column}" ON "{layer}" ("{column}")')
 
 
-def _read_addresses(path: Path, roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """BAN addresses (département CSV) with the ``cleabs`` of the building each one is on."""
-    import pandas as pd
+def _tie_addresses(frame: pd.DataFrame, roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """BAN addresses with the ``cleabs`` of the building each one is on (or ≤ 15 m away)."""
+    from layers.solar.ban import fold
 
-    from layers.solar.ban import fold, read_ban
-
-    frame = read_ban(path, BAN_FIELDS)
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     frame = frame[lon.notna() & lat.notna()]
@@ -635,18 +622,6 @@ def _read_addresses(path: Path, roofs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return ban
 
 
-def _synthetic(out: Path) -> bool:
-    """Whether the store's roofs come from fictional data (their ``qualite`` field says so)."""
-    try:
-        sample = pyogrio.read_dataframe(
-            out / "toits.gpkg", layer="toits", columns=["qualite"], read_geometry=False,
-            max_features=1,
-        )  # fmt: skip
-    except Exception:  # no qualite field: real BD TOPO
-        return False
-    return bool(len(sample) and str(sample["qualite"].iloc[0]).startswith("synthétique"))
-
-
 OVERVIEW_CELL = 4.0  # [m] the whole territory in one COG, for maps at low zoom
 
 
@@ -661,13 +636,13 @@ def _write_overview(out: Path, names: list[str]) -> None:
 
     from layers.solar.raster import create_tiled_gtiff, to_cog
 
-    keys = [(int(n[:4]), int(n[5:])) for n in names]
+    keys = [key_of(n) for n in names]
     step = int(round(OVERVIEW_CELL / CELL))
     size = TILE_PX // step
     x0, y1 = min(k[0] for k in keys), max(k[1] for k in keys)
     width = (max(k[0] for k in keys) - x0 + 1) * size
     height = (y1 - min(k[1] for k in keys) + 1) * size
-    left, top = x0 * 1000 - CELL / 2, y1 * 1000 + CELL / 2
+    left, top = tile_origin((x0, y1))
     tmp = out / ".irradiation-apercu.tif.tmp"
     transform = Affine(OVERVIEW_CELL, 0, left, 0, -OVERVIEW_CELL, top)
     crs = CRS.from_epsg(2154)
@@ -684,25 +659,23 @@ def _write_overview(out: Path, names: list[str]) -> None:
     os.replace(final, out / "irradiation-apercu.tif")
 
 
-def _write_vrt(path: Path, tifs: list[Path]) -> None:
-    bounds = []
-    for tif in tifs:
-        with rasterio.open(tif) as src:
-            bounds.append(src.bounds)
-    left = min(b.left for b in bounds)
-    top = max(b.top for b in bounds)
-    width = int(round((max(b.right for b in bounds) - left) / CELL))
-    height = int(round((top - min(b.bottom for b in bounds)) / CELL))
+def _write_vrt(path: Path, names: list[str]) -> None:
+    """``irradiation.vrt``: every tile's COG placed on one grid (QGIS opens the territory)."""
+    keys = [key_of(n) for n in names]
+    x0, y1 = min(k[0] for k in keys), max(k[1] for k in keys)
+    left, top = tile_origin((x0, y1))
+    width = (max(k[0] for k in keys) - x0 + 1) * TILE_PX
+    height = (y1 - min(k[1] for k in keys) + 1) * TILE_PX
     sources = "".join(
         f"""
     <ComplexSource>
-      <SourceFilename relativeToVRT="1">irradiation/{tif.name}</SourceFilename>
+      <SourceFilename relativeToVRT="1">irradiation/{name}.tif</SourceFilename>
       <SourceBand>1</SourceBand>
       <SrcRect xOff="0" yOff="0" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
-      <DstRect xOff="{int(round((b.left - left) / CELL))}" yOff="{int(round((top - b.top) / CELL))}" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
+      <DstRect xOff="{(k[0] - x0) * TILE_PX}" yOff="{(y1 - k[1]) * TILE_PX}" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
       <NODATA>nan</NODATA>
     </ComplexSource>"""  # noqa: E501
-        for tif, b in zip(tifs, bounds, strict=True)
+        for name, k in zip(names, keys, strict=True)
     )
     wkt = CRS.from_epsg(2154).to_wkt()
     text = f"""<VRTDataset rasterXSize="{width}" rasterYSize="{height}">
@@ -717,22 +690,3 @@ def _write_vrt(path: Path, tifs: list[Path]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def roof_at(store: Path, x: float, y: float) -> dict | None:
-    """The roof under point (x, y) [Lambert-93] from the store's GeoPackage (spatial index)."""
-    path = Path(store) / "toits.gpkg"
-    if not path.is_file():
-        raise AtlasError(f"Magasin du cadastre introuvable ou incomplet : {store}")
-    try:
-        box = (x - 0.01, y - 0.01, x + 0.01, y + 0.01)
-        hits = pyogrio.read_dataframe(path, layer="toits", bbox=box)
-    except Exception as err:
-        raise AtlasError(f"Magasin du cadastre illisible : {err}") from err
-    from shapely.geometry import Point
-
-    hits = hits[hits.contains(Point(x, y))]
-    if hits.empty:
-        return None
-    row = hits.iloc[0].drop(labels="geometry")
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,29 +41,36 @@ from layers.solar.sky import SkyTables, Weather, cached_sky_tables, sky_tables, 
 
 
 @dataclass(frozen=True)
-class SolarParams:
-    """Parameters of a run (defaults are the CLI's)."""
+class SkyParams:
+    """What every run of the engine is computed with (defaults are the CLI's).
+
+    Impossible values are refused in French at construction.
+    """
 
     n_sectors: int = 36
     max_distance: float = 200.0  # [m]
     model: str = "perez"
     albedo: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.n_sectors < 4 or self.max_distance <= 0:
+            raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0.")
+        if not 0 <= self.albedo <= 1:
+            raise AtlasError("L'albédo doit être compris entre 0 et 1.")
+
+
+@dataclass(frozen=True)
+class SolarParams(SkyParams):
+    """Parameters of a ``solar compute`` run (defaults are the CLI's)."""
+
     tile_size: int = 1024  # core tile side [px]
     workers: int = 1  # tiles computed at once (each uses every core through numba)
     scheduler: str | None = None  # dask.distributed scheduler address
 
     def __post_init__(self) -> None:
-        check_sky_params(self.n_sectors, self.max_distance, self.albedo)
+        super().__post_init__()
         if self.tile_size < 16:
             raise AtlasError("Paramètres invalides : tuile ≥ 16 px.")
-
-
-def check_sky_params(n_sectors: int, max_distance: float, albedo: float) -> None:
-    """Refuse, in French, parameters the engine cannot compute with (pipeline and build)."""
-    if n_sectors < 4 or max_distance <= 0:
-        raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0.")
-    if not 0 <= albedo <= 1:
-        raise AtlasError("L'albédo doit être compris entre 0 et 1.")
 
 
 def irradiation_array(
@@ -127,6 +135,30 @@ def _tile_task(
     return tile, out["irradiation"]
 
 
+@contextmanager
+def dask_client(scheduler: str) -> Iterator:
+    """A dask.distributed client for ``solar compute`` and ``solar build``.
+
+    A French error when the ``dask`` extra is not installed.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise AtlasError(
+            "Le calcul distribué demande l'extra « dask » (pip install 'atlas-pma[dask]')."
+        ) from err
+    with Client(scheduler) as client:
+        yield client
+
+
+def finished(client, fn: Callable, jobs: list[tuple]) -> Iterator:
+    """``fn(*job)`` for every job, computed on the cluster, yielded as each one finishes."""
+    from dask.distributed import as_completed
+
+    for future in as_completed([client.submit(fn, *job, pure=False) for job in jobs]):
+        yield future.result()
+
+
 def _run_tiles(
     dsm_path: Path,
     all_tiles: list[Tile],
@@ -142,20 +174,11 @@ def _run_tiles(
     """
     bar = tqdm(total=len(all_tiles), desc="Tuiles", unit="tuile", disable=not progress)
     if params.scheduler:
-        try:
-            from dask.distributed import Client, as_completed
-        except ImportError as err:  # pragma: no cover - depends on the install
-            raise AtlasError(
-                "Le calcul distribué demande l'extra « dask » (pip install 'atlas-pma[dask]')."
-            ) from err
-        with Client(params.scheduler) as client:
+        with dask_client(params.scheduler) as client:
             shared = client.scatter(tables, broadcast=True)
-            futures = [
-                client.submit(_tile_task, str(dsm_path), t, shared, params, pure=False)
-                for t in all_tiles
-            ]
-            for future in as_completed(futures):
-                sink(*future.result())
+            jobs = [(str(dsm_path), t, shared, params) for t in all_tiles]
+            for result in finished(client, _tile_task, jobs):
+                sink(*result)
                 bar.update()
     else:
         from concurrent.futures import ThreadPoolExecutor

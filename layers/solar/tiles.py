@@ -24,15 +24,6 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return west, north - size, west + size, north
 
 
-def tile_range(bounds: tuple[float, float, float, float], z: int) -> tuple[range, range]:
-    """XYZ tile columns and rows covering EPSG:3857 ``bounds`` at zoom ``z``."""
-    size = 2 * HALF / 2**z
-    west, south, east, north = bounds
-    x0, x1 = int((west + HALF) // size), int((east + HALF) // size)
-    y0, y1 = int((HALF - north) // size), int((HALF - south) // size)
-    return range(x0, x1 + 1), range(y0, y1 + 1)
-
-
 def colorize(values: np.ndarray, breaks: Breaks, alpha: int = 210) -> np.ndarray:
     """RGBA image of irradiation values by class (``breaks``); transparent where NaN."""
     rgba = np.zeros(values.shape + (4,), dtype=np.uint8)

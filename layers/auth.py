@@ -134,24 +134,42 @@ class LoginGuard:
         client: str = "",
         now: float | None = None,
     ) -> tuple[bool, str | None]:
-        """Check a login; returns (accepted, French message when refused)."""
+        """Check a login; returns (accepted, French message when refused).
+
+        The attempt is counted as a failure *before* the password is checked (and forgiven
+        when it was right): 16 simultaneous wrong tries for one name get at most
+        ``max_failures`` password checks, not as many as slip in while a check runs.
+        """
         now = time.monotonic() if now is None else now
         keys = [f"nom:{name.strip().lower()}"] + ([f"client:{client}"] if client else [])
         with self._lock:
             if any(self._locked(k, now) for k in keys):
-                minutes = round(self.lockout_s / 60)
-                return False, (
-                    f"Trop d'essais infructueux : connexion bloquée {minutes} minutes. "
-                    "Réessayez plus tard ou demandez à l'administrateur."
-                )
+                return False, self.locked_message()
+            for key in keys:
+                count, _ = self._failures.get(key, (0, 0.0))
+                self._failures[key] = (count + 1, now)
         stored = accounts.get(name)
         ok = verify_password(password, stored if stored is not None else _DUMMY_HASH)
         ok = ok and stored is not None
-        with self._lock:
-            for key in keys:
-                if ok:
+        if ok:
+            with self._lock:
+                for key in keys:
                     self._failures.pop(key, None)
-                else:
-                    count, _ = self._failures.get(key, (0, 0.0))
-                    self._failures[key] = (count + 1, now)
         return (True, None) if ok else (False, "Identifiant ou mot de passe incorrect.")
+
+    def locked_message(self) -> str:
+        """What a locked-out editor reads: for how long, and what to do."""
+        minutes = round(self.lockout_s / 60)
+        return (
+            f"Trop d'essais infructueux : cet identifiant est bloqué {minutes} minutes pour "
+            "tout le monde (y compris avec le bon mot de passe). Réessayez dans "
+            f"{minutes} minutes, ou demandez à l'administrateur de redémarrer l'application "
+            "pour le débloquer tout de suite."
+        )
+
+    def rule(self) -> str:
+        """The lockout rule, shown beside the login form."""
+        return (
+            f"Après {self.max_failures} mots de passe faux, l'identifiant est bloqué "
+            f"{round(self.lockout_s / 60)} minutes pour tout le monde."
+        )

@@ -4,9 +4,10 @@ A page does not build its CSV, GeoJSON, GeoPackage or PDF on every rerun: it *re
 how to build it (:meth:`Downloads.register`, a recipe over data the page already holds)
 and shows a link to ``/api/fichiers/<jeton>/<nom>``. The route (:mod:`layers.routes`)
 builds the file on the first click, keeps it for the next ones, and serves it. The token
-depends only on what the file depends on (page, selection, filters, settings), so a
-rerun re-registers the same link: a click during a rerun still downloads, which
-Streamlit's deferred download buttons did not do. Recipes live in the memory of the
+is a keyed hash (HMAC, a random secret per process) of what the file depends on (page,
+selection, filters, settings, the editor for editors' files): nobody can compute a link
+from public inputs, and a rerun re-registers the same link: a click during a rerun still
+downloads, which Streamlit's deferred download buttons did not do. Recipes live in the memory of the
 process that drew the page (sticky sessions route the click there, see ``deploy/``); an
 old, evicted link answers « lien expiré, rechargez la page ».
 """
@@ -14,7 +15,9 @@ old, evicted link answers « lien expiré, rechargez la page ».
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -39,10 +42,12 @@ class Downloads:
     def __init__(self, max_recipes: int = 2048, max_files: int = 64) -> None:
         self.recipes = Memo(max_recipes)
         self.files = Memo(max_files)  # ``files.misses``: how many files were built
+        self._secret = secrets.token_bytes(32)
 
     def register(self, key: Hashable, filename: str, mime: str, build: Callable[[], bytes]) -> str:
         """Remember how to build a file; returns its token (the same for the same ``key``)."""
-        token = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        # keyed with this process's secret: a link cannot be computed from public inputs
+        token = hmac.new(self._secret, repr(key).encode(), hashlib.sha256).hexdigest()[:32]
         self.recipes.get(token, lambda: Recipe(SAFE_NAME.sub("-", filename), mime, build))
         return token
 

@@ -93,3 +93,33 @@ def public_message(err: object) -> str:
     The full message (with paths) belongs in the server log, not in a browser.
     """
     return _ABS_PATH.sub(r"\1", str(err))
+
+
+def fmt_when(value: object, with_time: bool = True) -> str:
+    """A stored UTC ISO timestamp as a French reader expects it, in Paris time.
+
+    ``"2026-11-29T15:40:00+00:00"`` → ``"29/11/2026 à 16:40"``; a plain date
+    ``"2025-07-16"`` → ``"16/07/2025"``; ``"—"`` for a missing or unreadable value.
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    text = "" if value is None else str(value).strip()
+    if not text or text in ("nan", "NaT", "None"):
+        return MISSING
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return MISSING
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(ZoneInfo("Europe/Paris"))
+    return local.strftime("%d/%m/%Y à %H:%M" if with_time else "%d/%m/%Y")
+
+
+def fmt_year(value: object) -> str:
+    """``2025.0`` → ``"2025"`` (no thousands separator, no decimals); ``"—"`` if missing."""
+    number = _finite(value)
+    return MISSING if number is None else str(int(round(number)))

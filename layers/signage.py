@@ -252,19 +252,29 @@ def check(sign: Mapping[str, object], territory: Territory) -> None:
 def status_change(
     current: Mapping[str, object],
     new_status: str,
-    day: dt.date,
+    day: dt.date | None,
     comment: str = "",
     position: Point | None = None,
+    today: dt.date | None = None,
 ) -> dict:
     """The changes an editor's status form makes.
 
-    The status and its step date, a dated comment appended to the notes, and optionally a
-    new position.
+    A new status gets its step date (``day``, or today when left empty). When the status
+    is unchanged, its step date is kept unless the editor gives one: a comment-only save
+    never moves the date a sign was installed. A comment is appended to the notes, dated;
+    optionally a new position.
     """
-    changes: dict[str, object] = {"statut": new_status, STEP_DATES[new_status]: day.isoformat()}
+    today = today or dt.date.today()
+    step = STEP_DATES[new_status]
+    changes: dict[str, object] = {}
+    if new_status != current.get("statut"):
+        changes["statut"] = new_status
+        changes[step] = (day or today).isoformat()
+    elif day is not None or _missing(current.get(step)):
+        changes[step] = (day or today).isoformat()
     if comment.strip():
         notes = str(current.get("notes") or "")
-        changes["notes"] = f"{notes} [{day.isoformat()}] {comment.strip()}".strip()
+        changes["notes"] = f"{notes} [{today.isoformat()}] {comment.strip()}".strip()
     if position is not None:
         changes["geometry"] = position
     return changes
@@ -407,11 +417,40 @@ class SignFilter:
     annees: tuple[int, ...] = ()
 
 
+NO_PARK = "sans parc"  # a sign may lack a park (an import without ``parc_id``)
+NO_YEAR = "année inconnue"
+
+
+def park_key(values: pd.Series) -> pd.Series:
+    """``parc_id`` as text, ``""`` where a sign has no park (sortable, filterable)."""
+    return values.map(lambda v: "" if _missing(v) else str(v))
+
+
+def park_choices(signs: pd.DataFrame) -> list[str]:
+    """The parks of ``signs`` for a filter, ``""`` (« sans parc ») last."""
+    keys = set(park_key(signs["parc_id"]))
+    return sorted(keys - {""}) + ([""] if "" in keys else [])
+
+
+def year_choices(signs: pd.DataFrame) -> list[int]:
+    """The years of ``signs`` (unreadable or missing years left out)."""
+    years = pd.to_numeric(signs["annee"], errors="coerce").dropna()
+    return sorted({int(y) for y in years})
+
+
+def park_label(signs: pd.DataFrame) -> pd.Series:
+    """The park name to show per sign: its name, its id, or « sans parc »."""
+    names = signs["parc_nom"].map(lambda v: None if _missing(v) else str(v))
+    ids = park_key(signs["parc_id"])
+    return names.fillna(ids.where(ids != "", NO_PARK))
+
+
 def apply_filter(signs: gpd.GeoDataFrame, flt: SignFilter) -> gpd.GeoDataFrame:
-    """Keep the signs matching every criterion."""
+    """Keep the signs matching every criterion (``""`` in ``parcs`` = signs with no park)."""
     keep = pd.Series(True, index=signs.index)
+    if flt.parcs:
+        keep &= park_key(signs["parc_id"]).isin(flt.parcs)
     for column, wanted in (
-        ("parc_id", flt.parcs),
         ("type_panneau", flt.types),
         ("statut", flt.statuts),
         ("annee", flt.annees),
@@ -423,7 +462,7 @@ def apply_filter(signs: gpd.GeoDataFrame, flt: SignFilter) -> gpd.GeoDataFrame:
 
 def progress_by(signs: pd.DataFrame, column: str) -> pd.DataFrame:
     """Signs, installed signs and % installed per value of ``column``."""
-    grouped = signs.groupby(column)
+    grouped = signs.assign(**{column: signs[column].fillna(NO_PARK)}).groupby(column)
     out = pd.DataFrame(
         {
             "panneaux": grouped.size(),
@@ -434,9 +473,21 @@ def progress_by(signs: pd.DataFrame, column: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+INSTALLED = "posé"
+INSTALLED_DEFINITION = (
+    "« Posés » : panneaux dont le statut actuel est « posé », comptés à leur date de pose ; "
+    "les panneaux « à reprendre » (posés puis à refaire) n'y sont pas."
+)
+
+
 def installed_over_time(signs: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative number of installed signs per month (from ``date_pose``)."""
-    dates = pd.to_datetime(signs["date_pose"], errors="coerce").dropna()
+    """Cumulative number of installed signs per month, by ``date_pose``.
+
+    Same definition as the headline « Posés » (:data:`INSTALLED_DEFINITION`): only signs
+    whose current status is « posé », so the curve ends on the headline figure.
+    """
+    installed = signs[signs["statut"] == INSTALLED]
+    dates = pd.to_datetime(installed["date_pose"], errors="coerce").dropna()
     if dates.empty:
         return pd.DataFrame({"mois": [], "panneaux posés (cumul)": []})
     monthly = dates.dt.to_period("M").value_counts().sort_index()
@@ -445,11 +496,43 @@ def installed_over_time(signs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"mois": full.to_timestamp(), "panneaux posés (cumul)": cumul.values})
 
 
+def steps_since(signs: pd.DataFrame, since: dt.date) -> pd.DataFrame:
+    """Rollout steps (demandé, conçu, fabriqué, posé, à reprendre) dated on or after ``since``.
+
+    What changed on the ground in a period, whether it was typed in the app or imported.
+    """
+    rows = []
+    names = list(park_label(signs))
+    for pos, (_idx, sign) in enumerate(signs.iterrows()):
+        for status, field in STEP_DATES.items():
+            value = sign.get(field)
+            day = None if _missing(value) else parse_date(value)
+            if day is not None and day >= since:
+                rows.append((day, sign["sign_id"], names[pos], str(sign["type_panneau"]), status))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return pd.DataFrame(
+        {
+            "Date": [r[0].strftime("%d/%m/%Y") for r in rows],
+            "Panneau": [r[1] for r in rows],
+            "Parc": [r[2] for r in rows],
+            "Type": [r[3] for r in rows],
+            "Étape": [r[4] for r in rows],
+        }
+    )
+
+
 def costs_by_year(signs: pd.DataFrame) -> pd.DataFrame:
     """HT costs and Region co-funding per year [€]."""
-    grouped = signs.groupby("annee")[["cout_ht", "cofinancement_region"]].sum()
+    years = pd.to_numeric(signs["annee"], errors="coerce")
+    label = years.map(lambda y: NO_YEAR if pd.isna(y) else str(int(y)))
+    grouped = (
+        signs.assign(_annee=label, _ordre=years.fillna(9999))
+        .groupby(["_ordre", "_annee"])[["cout_ht", "cofinancement_region"]]
+        .sum()
+        .reset_index(level=0, drop=True)
+    )
     grouped.columns = ["Coût HT (€)", "Cofinancement Région (€)"]
-    return grouped.reset_index().rename(columns={"annee": "Année"})
+    return grouped.reset_index().rename(columns={"_annee": "Année"})
 
 
 def key_numbers(signs: pd.DataFrame) -> dict[str, str]:
@@ -457,7 +540,7 @@ def key_numbers(signs: pd.DataFrame) -> dict[str, str]:
     from layers.formatting import fmt_int
 
     n = len(signs)
-    posed = int((signs["statut"] == "posé").sum())
+    posed = int((signs["statut"] == INSTALLED).sum())
     return {
         "Panneaux": fmt_int(n),
         "Posés": fmt_int(posed),
@@ -466,6 +549,57 @@ def key_numbers(signs: pd.DataFrame) -> dict[str, str]:
         "Cofinancement Région (€)": fmt_int(signs["cofinancement_region"].sum()),
         "À reprendre": fmt_int(int((signs["statut"] == "à reprendre").sum())),
     }
+
+
+# the table people read (screen and CSV): French headers; editors' columns only for editors
+TABLE_COLUMNS = {
+    "sign_id": "Panneau",
+    "parc_nom": "Parc",
+    "type_panneau": "Type",
+    "statut": "Statut",
+    "date_demande": "Demandé le",
+    "date_conception": "Conçu le",
+    "date_fabrication": "Fabriqué le",
+    "date_pose": "Posé le",
+    "date_reprise": "À reprendre depuis le",
+    "maitre_ouvrage": "Maître d'ouvrage",
+    "cout_ht": "Coût HT (€)",
+    "cofinancement_region": "Cofinancement Région (€)",
+    "annee": "Année",
+    "qualite": "Données",
+}
+EDITOR_COLUMNS = {
+    "notes": "Notes des éditeurs",
+    "version": "Version",
+    "modifie_par": "Modifié par",
+    "modifie_le": "Modifié le",
+}
+
+
+def sign_table(signs: pd.DataFrame, editor: bool = False) -> pd.DataFrame:
+    """The inventory as people read it: French headers, dates ``JJ/MM/AAAA``, no raw ids.
+
+    Editors' logins, notes and versions are only for logged-in editors (``editor=True``):
+    a reader's table and CSV never carry them.
+    """
+    from layers.formatting import fmt_when
+
+    columns = dict(TABLE_COLUMNS) | (EDITOR_COLUMNS if editor else {})
+    out = pd.DataFrame(index=signs.index)
+    for column, label in columns.items():
+        if column not in signs:
+            continue
+        values = signs[column]
+        if column == "parc_nom":
+            values = park_label(signs)
+        elif column in STEP_DATES.values():
+            values = values.map(lambda v: "" if _missing(v) else fmt_when(str(v)[:10]))
+        elif column == "modifie_le":
+            values = values.map(fmt_when)
+        elif values.dtype == object:
+            values = values.map(lambda v: "" if _missing(v) else v)
+        out[label] = values
+    return out.reset_index(drop=True)
 
 
 def fingerprint(signs: gpd.GeoDataFrame) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 
 import folium
+import folium.plugins
 import geopandas as gpd
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from layers.formatting import fmt_int, pdf_text
+from layers.assets import cluster_assets
+from layers.formatting import fmt_int, fmt_when, fmt_year, pdf_text
 from layers.mapping import (
     DataAttribution,
     Field,
@@ -20,16 +22,17 @@ from layers.mapping import (
     new_map,
 )
 from layers.settings import Settings
-from layers.signage import STATUS_COLORS, STATUSES, key_numbers, progress_by
+from layers.signage import STATUS_COLORS, STATUSES, key_numbers, park_label, progress_by
 from layers.store import describe_change
 from layers.territory import Territory
 
+SIGN_CLUSTER_UNTIL_ZOOM = 15  # from this zoom on, every sign is drawn on its own
 SIGN_FIELDS: list[Field] = [
     ("sign_id", "Panneau", None),
     ("type_panneau", "Type", None),
     ("parc_nom", "Parc", None),
     ("statut", "Statut", None),
-    ("annee", "Année", None),
+    ("annee", "Année", fmt_year),
     ("qualite", "Données", None),
 ]
 
@@ -58,24 +61,35 @@ def signage_map(
             style_function=lambda _f: {"color": "#2e7d32", "weight": 1, "fillOpacity": 0.08},
             tooltip=make_tooltip([("nom", "Parc", None)]),
         ).add_to(fmap)
-    for status in STATUSES:
-        part = signs[signs["statut"] == status]
-        if part.empty:
-            continue
-        color = STATUS_COLORS[status]
+    # one clustered layer: 10 000 signs are a few bubbles until one zooms in (as friches)
+    cluster = folium.plugins.MarkerCluster(
+        name="Panneaux",
+        options={
+            "disableClusteringAtZoom": SIGN_CLUSTER_UNTIL_ZOOM,
+            "showCoverageOnHover": False,
+            "maxClusterRadius": 40,
+        },
+    )
+    cluster.default_js, cluster.default_css = cluster_assets(settings)
+    cluster.add_to(fmap)
+    if len(signs):
+        data = signs.assign(
+            couleur=signs["statut"].map(STATUS_COLORS).fillna("#555555"),
+            parc_nom=park_label(signs),
+        )
         folium.GeoJson(
-            display_frame(part, SIGN_FIELDS, keep=["sign_id"]),
-            name=f"Panneaux : {status}",
+            display_frame(data, SIGN_FIELDS, keep=["sign_id", "couleur"]),
+            name="Panneaux",
             marker=folium.CircleMarker(
-                radius=6, weight=2, color="#ffffff", fill=True, fill_color=color, fill_opacity=0.95
+                radius=6, weight=2, color="#ffffff", fill=True, fill_opacity=0.95
             ),
-            style_function=lambda f, c=color: {
-                "fillColor": c,
+            style_function=lambda f: {
+                "fillColor": f["properties"]["couleur"],
                 "radius": 10 if f["properties"]["sign_id"] == highlight else 6,
                 "color": "#000000" if f["properties"]["sign_id"] == highlight else "#ffffff",
             },
             tooltip=make_tooltip(SIGN_FIELDS),
-        ).add_to(fmap)
+        ).add_to(cluster)
     Legend(
         "Signalétique (échantillon synthétique)", [(STATUS_COLORS[s], s) for s in STATUSES]
     ).add_to(fmap)
@@ -212,7 +226,7 @@ def progress_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """% installed by EPCI and by park."""
     by_epci = progress_by(signs.assign(EPCI=epci_of_point), "EPCI")
-    by_park = progress_by(signs.rename(columns={"parc_nom": "Parc"}), "Parc")
+    by_park = progress_by(signs.assign(Parc=park_label(signs)), "Parc")
     return by_epci, by_park
 
 
@@ -223,7 +237,7 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
             "Panneau": history["sign_id"],
             "Action": history["action"],
             "Par": history["qui"],
-            "Quand (UTC)": history["quand"],
+            "Quand": [fmt_when(q) for q in history["quand"]],
             "Changement": [
                 describe_change(b, a)
                 for b, a in zip(history["avant"], history["apres"], strict=True)

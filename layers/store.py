@@ -57,6 +57,13 @@ class UndoError(StoreError):
     """A change cannot be undone without touching later changes."""
 
 
+class DeletedError(ConflictError, KeyError):
+    """The sign an editor opened has been deleted since (also a KeyError: it is gone)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 LOG = logging.getLogger("atlas.store")
 PUBLIC_ERROR = (
     "L'inventaire de la signalétique est momentanément indisponible. Réessayez dans un "
@@ -184,6 +191,8 @@ class _Store:
         for col in NUMERIC:  # written by an older version or by hand: never trusted
             values = pd.to_numeric(frame[col], errors="coerce").astype(float)
             frame[col] = values.where(np.isfinite(values) & (values.abs() < 1e12))
+        # a year is an integer (never « 2023,0 » in a CSV), missing where unknown
+        frame["annee"] = frame["annee"].round().astype("Int64")
         return frame
 
     def get(self, sign_id: str) -> dict:
@@ -239,8 +248,13 @@ class _Store:
         data = normalise(data)
         with self._tx() as cur:
             self._lock_for_insert(cur)
-            cur.execute(f"SELECT sign_id FROM {TABLE}")
-            numbers = [int(r[0][1:]) for r in cur.fetchall() if str(r[0])[1:].isdigit()]
+            # ids are never reused: a deleted sign's id stays in the history (and undoable)
+            cur.execute(f"SELECT sign_id FROM {TABLE} UNION SELECT sign_id FROM {HISTORY}")
+            numbers = [
+                int(r[0][1:])
+                for r in cur.fetchall()
+                if str(r[0]).startswith("S") and str(r[0])[1:].isdigit()
+            ]
             sign_id = f"S{max(numbers, default=0) + 1:04d}"
             self._insert(cur, [{**data, "sign_id": sign_id}], user)
             self._log_many(cur, [(sign_id, "ajout", None, {**data, "sign_id": sign_id})], user)
@@ -281,6 +295,23 @@ class _Store:
             "refaites-les si elles sont toujours utiles."
         )
 
+    def _missing(self, cur: Any, sign_id: str) -> KeyError:
+        """KeyError for a sign that never existed; :class:`DeletedError` (who, when) if deleted."""
+        from layers.formatting import fmt_when
+
+        p = self.placeholder
+        cur.execute(
+            f"SELECT qui, quand, apres FROM {HISTORY} WHERE sign_id = {p} ORDER BY id DESC LIMIT 1",
+            (sign_id,),
+        )
+        last = cur.fetchone()
+        if last is None or _parse_json(last[2]) is not None:
+            return KeyError(sign_id)
+        return DeletedError(
+            f"Le panneau {sign_id} a été supprimé par {last[0]} le {fmt_when(last[1])} "
+            "depuis que vous l'avez ouvert : vos modifications n'ont pas été enregistrées."
+        )
+
     def update(
         self,
         sign_id: str,
@@ -297,7 +328,7 @@ class _Store:
         with self._tx() as cur:
             rows = self._read_rows(cur, f"sign_id = {p}", (sign_id,), lock=True)
             if not rows:
-                raise KeyError(sign_id)
+                raise self._missing(cur, sign_id)
             before = rows[0]
             if int(before["version"]) != int(expected_version):
                 raise self._conflict(cur, sign_id, before)
@@ -327,7 +358,7 @@ class _Store:
         with self._tx() as cur:
             rows = self._read_rows(cur, f"sign_id = {p}", (sign_id,), lock=True)
             if not rows:
-                raise KeyError(sign_id)
+                raise self._missing(cur, sign_id)
             if int(rows[0]["version"]) != int(expected_version):
                 raise self._conflict(cur, sign_id, rows[0])
             cur.execute(f"DELETE FROM {TABLE} WHERE sign_id = {p}", (sign_id,))
@@ -366,8 +397,19 @@ class _Store:
             sign = _from_json(before)
             check(sign, self.territory)
             with self._tx() as cur:
-                self._insert(cur, [sign], user)
-                self._log_many(cur, [(sign_id, "annulation", None, sign)], user)
+                # checked again inside the write transaction: two undos at once restore once
+                self._lock_for_insert(cur)
+                if self._read_rows(cur, f"sign_id = {p}", (sign_id,), lock=True):
+                    raise UndoError(
+                        f"Le panneau {sign_id} existe de nouveau : la suppression ne peut pas "
+                        "être annulée."
+                    )
+                # the version keeps increasing: a form opened before the deletion is stale
+                version = int(before.get("version") or 0) + 1
+                self._insert(cur, [sign], user, version=version)
+                self._log_many(
+                    cur, [(sign_id, "annulation", None, {**sign, "version": version})], user
+                )
             return f"Panneau {sign_id} rétabli."
         if current is None:
             raise UndoError(
@@ -611,6 +653,7 @@ class GeoPackageStore(_Store):
             try:
                 if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     con.execute("PRAGMA journal_mode = WAL")
+                _unique_ids(con)
             finally:
                 con.close()
         except sqlite3.DatabaseError as err:
@@ -655,6 +698,22 @@ class GeoPackageStore(_Store):
         ]
 
 
+UNIQUE_INDEX = f"{TABLE}_sign_id_unique"
+
+
+def _unique_ids(con: sqlite3.Connection) -> None:
+    """One row per ``sign_id``, enforced by SQLite (added to inventories made before it)."""
+    found = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (UNIQUE_INDEX,)
+    ).fetchone()
+    if found:
+        return
+    try:
+        con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {UNIQUE_INDEX} ON {TABLE} (sign_id)")
+    except sqlite3.IntegrityError:
+        LOG.error("inventaire : identifiants de panneau en double, index unique non créé")
+
+
 def create_geopackage(path: Path, signs: gpd.GeoDataFrame, user: str = "initialisation") -> None:
     """Create the inventory GeoPackage from a frame (e.g. the synthetic sample)."""
     import pyogrio
@@ -687,6 +746,7 @@ def create_geopackage(path: Path, signs: gpd.GeoDataFrame, user: str = "initiali
             f"{HISTORY} BEGIN SELECT RAISE(ABORT, 'historique en ajout seul'); END"
         )
         con.execute(f"CREATE INDEX IF NOT EXISTS {HISTORY}_sign ON {HISTORY} (sign_id)")
+        _unique_ids(con)
     con.execute("PRAGMA journal_mode = WAL")
     con.close()
 

@@ -6,10 +6,13 @@ import streamlit as st
 from shapely.geometry import Point
 
 from layers import charts
+from layers import signage_edits as edits
 from layers.errors import AtlasError
 from layers.export import to_csv_bytes, to_geojson_bytes
-from layers.formatting import md_escape, public_message
+from layers.formatting import fmt_float, fmt_int, fmt_when, md_escape, public_message
 from layers.signage import (
+    INSTALLED_DEFINITION,
+    NO_PARK,
     STATUSES,
     TYPES,
     SignFilter,
@@ -18,8 +21,11 @@ from layers.signage import (
     fingerprint,
     installed_over_time,
     key_numbers,
-    new_sign,
-    status_change,
+    park_choices,
+    park_label,
+    sign_table,
+    steps_since,
+    year_choices,
 )
 from layers.signage_report import (
     council_pdf,
@@ -28,9 +34,16 @@ from layers.signage_report import (
     sign_epci,
     signage_map,
 )
-from layers.store import ConflictError, open_store
+from layers.store import open_store
 from layers.territory import describe_selection, within_selection
 from pages.ui import editors, loaders, state, widgets
+
+FILTER_KEYS = {
+    "parcs": "sig_parcs",
+    "types": "sig_types",
+    "statuts": "sig_statuts",
+    "annees": "sig_annees",
+}
 
 
 def render() -> None:
@@ -59,40 +72,43 @@ def render() -> None:
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
 
     in_sel = within_selection(signs_all, territory, selection)
-    K = {
-        "parcs": "sig_parcs",
-        "types": "sig_types",
-        "statuts": "sig_statuts",
-        "annees": "sig_annees",
-    }
-    state.restore_widgets(list(K.values()))
     parks_names = dict(zip(planning.parks["parc_id"], planning.parks["nom"], strict=True))
+    signs = apply_filter(in_sel, _filters(in_sel, parks_names))
+
+    cols = st.columns(3)
+    for i, (label, value) in enumerate(key_numbers(signs).items()):
+        cols[i % 3].metric(label, value)
+    by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
+    parks_shown = within_selection(planning.parks, territory, selection)
+    _map(signs, parks_shown, planning, settings, selection, editor)
+    _progress(signs, by_epci, by_park)
+    history = _changes(store, signs)
+    if editor:
+        _editor_tools(store, signs, parks_names, history, editor)
+    _table_and_files(signs, parks_shown, by_epci, territory, selection, editor)
+    state.remember_widgets(list(FILTER_KEYS.values()))
+
+
+def _filters(in_sel, parks_names: dict) -> SignFilter:
+    state.restore_widgets(list(FILTER_KEYS.values()))
     with st.expander("Filtres", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         c1.multiselect(
             "Parc",
-            sorted(set(in_sel["parc_id"])),
-            key=K["parcs"],
-            format_func=lambda p: parks_names.get(p, p),
+            park_choices(in_sel),
+            key=FILTER_KEYS["parcs"],
+            format_func=lambda p: parks_names.get(p, p) if p else NO_PARK,
             placeholder="Tous",
         )
-        c2.multiselect("Type", list(TYPES), key=K["types"], placeholder="Tous")
-        c3.multiselect("Statut", list(STATUSES), key=K["statuts"], placeholder="Tous")
+        c2.multiselect("Type", list(TYPES), key=FILTER_KEYS["types"], placeholder="Tous")
+        c3.multiselect("Statut", list(STATUSES), key=FILTER_KEYS["statuts"], placeholder="Tous")
         c4.multiselect(
-            "Année",
-            sorted(set(int(a) for a in in_sel["annee"].dropna())),
-            key=K["annees"],
-            placeholder="Toutes",
+            "Année", year_choices(in_sel), key=FILTER_KEYS["annees"], placeholder="Toutes"
         )
-    signs = apply_filter(in_sel, SignFilter(*(tuple(st.session_state[k]) for k in K.values())))
+    return SignFilter(*(tuple(st.session_state[k]) for k in FILTER_KEYS.values()))
 
-    cols = st.columns(6)
-    for col, (label, value) in zip(cols, key_numbers(signs).items(), strict=True):
-        col.metric(label, value)
 
-    by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
-
-    parks_shown = within_selection(planning.parks, territory, selection)
+def _map(signs, parks_shown, planning, settings, selection, editor: str | None) -> None:
     clicked = st.session_state.get("_sig_clic")
 
     def _remember_click(lat: float, lng: float) -> None:
@@ -102,7 +118,7 @@ def render() -> None:
     # the inventory changes with every edit: the map's key includes its exact content
     signature = ("signaletique", selection, fingerprint(signs), basemap, chosen_sign)
 
-    def _map():
+    def _build():
         return signage_map(
             signs,
             parks_shown,
@@ -112,19 +128,22 @@ def render() -> None:
             chosen_sign,
         )
 
-    if editor:
-        widgets.clickable_map(
-            signature, _map, key="carte_signaletique", on_click=_remember_click, height=480
+    if not editor:
+        widgets.show_map(signature, _build, key="carte_signaletique", height=480)
+        return
+    widgets.clickable_map(
+        signature, _build, key="carte_signaletique", on_click=_remember_click, height=480
+    )
+    if clicked:
+        st.caption(
+            f"Dernier point cliqué : {fmt_float(clicked[0], 5)}, {fmt_float(clicked[1], 5)} "
+            "(sert à ajouter un panneau ou à corriger une position)."
         )
-        if clicked:
-            st.caption(
-                f"Dernier point cliqué : {clicked[0]:.5f}, {clicked[1]:.5f} (sert à ajouter "
-                "un panneau ou à corriger une position)."
-            )
-    else:
-        widgets.show_map(signature, _map, key="carte_signaletique", height=480)
 
+
+def _progress(signs, by_epci, by_park) -> None:
     st.subheader("Avancement")
+    st.caption(INSTALLED_DEFINITION)
     left, right = st.columns(2)
     left.markdown("**Part posée par intercommunalité (%)**")
     left.altair_chart(
@@ -152,12 +171,16 @@ def render() -> None:
         },
     )
     st.markdown("**Coûts et cofinancement régional par année (€ HT)**")
-    costs = costs_by_year(signs)
     st.altair_chart(
-        charts.grouped_bars(costs, "Année", "Coûts HT et cofinancement régional par année", "€ HT"),
+        charts.grouped_bars(
+            costs_by_year(signs), "Année", "Coûts HT et cofinancement régional par année", "€ HT"
+        ),
         width="stretch",
     )
 
+
+def _changes(store, signs):
+    """Steps dated in the period (on the ground) and edits made in the app; the history."""
     st.subheader("Ce qui a changé")
     since = st.date_input(
         "Depuis le",
@@ -165,168 +188,160 @@ def render() -> None:
         max_value=dt.date.today(),
         format="DD/MM/YYYY",
     )
+    steps = steps_since(signs, since)
+    st.markdown(f"**Étapes datées depuis le {since:%d/%m/%Y}** ({fmt_int(len(steps))})")
+    if steps.empty:
+        st.caption("Aucune étape (demande, conception, fabrication, pose) datée sur cette période.")
+    else:
+        st.dataframe(steps, hide_index=True, width="stretch")
     try:
         history = store.history(since=since.isoformat())
     except AtlasError as err:
-        history = None
         st.warning(md_escape(err))
-    if history is not None and history.empty:
-        st.caption("Aucune modification sur cette période.")
-    elif history is not None:
-        st.dataframe(
-            history_table(history),
-            hide_index=True,
-            width="stretch",
-        )
+        return None
+    st.markdown(f"**Modifications de l'inventaire** ({fmt_int(len(history))})")
+    if history.empty:
+        st.caption("Aucune modification de l'inventaire sur cette période.")
+    else:
+        st.dataframe(history_table(history), hide_index=True, width="stretch")
+    return history
 
-    if editor:
-        st.subheader("Modifier (éditeur)")
-        flash = st.session_state.pop("_sig_message", None)
-        if flash:
-            st.success(md_escape(flash))
-        ids = list(signs["sign_id"])
-        if ids:
-            names = dict(zip(signs["sign_id"], signs["parc_nom"], strict=True))
-            sid = st.selectbox(
-                "Panneau",
-                ids,
-                key="sig_panneau_un",
-                format_func=lambda i: f"{i} — {names.get(i, '')}",
+
+def _editor_tools(store, signs, parks_names: dict, history, editor: str) -> None:
+    st.subheader("Modifier (éditeur)")
+    flash = st.session_state.pop("_sig_message", None)
+    if flash:
+        st.success(md_escape(flash))
+    clicked = st.session_state.get("_sig_clic")
+    opened = st.session_state.get("_sig_ouvert")
+    ids = edits.sign_choices(list(signs["sign_id"]), opened["sign_id"] if opened else None)
+    if ids:
+        _edit_sign(store, signs, ids, opened, clicked, editor)
+    _add_sign(store, parks_names, clicked, editor)
+    if history is not None and not history.empty:
+        with st.expander("Annuler une modification"):
+            labels = edits.undo_choices(history)
+            entry = st.selectbox("Modification", list(labels), format_func=labels.__getitem__)
+            st.caption(
+                "Seul ce que cette modification a changé est rétabli ; si quelqu'un a "
+                "modifié les mêmes champs depuis, rien n'est fait et vous êtes prévenu."
             )
-            # the form works on the version the editor opened, not on a fresh read: a stale
-            # submit is then a conflict, never a silent overwrite of someone else's change
-            opened = st.session_state.get("_sig_ouvert")
-            if not opened or opened["sign_id"] != sid:
-                try:
-                    opened = store.get(sid)
-                except KeyError:
-                    opened = None
-                st.session_state["_sig_ouvert"] = opened
-            if opened is None:
-                st.warning(f"Le panneau {sid} n'existe plus (supprimé entre-temps).")
-            else:
-                st.caption(
-                    f"Statut : {md_escape(opened['statut'])} · version {opened['version']} · "
-                    f"modifié par {md_escape(opened['modifie_par'])} le "
-                    f"{md_escape(opened['modifie_le'])}"
+            if st.button("Annuler cette modification"):
+                _show(edits.undo(store, int(entry), editor))
+
+
+def _show(outcome: edits.Outcome) -> None:
+    """An action's outcome: on success, re-read the form and rerun; else say why."""
+    if not outcome.ok:
+        st.error(md_escape(outcome.message))
+        return
+    st.session_state["_sig_message"] = outcome.message
+    if outcome.reload:
+        st.session_state.pop("_sig_ouvert", None)
+    st.rerun()
+
+
+def _edit_sign(store, signs, ids, opened, clicked, editor: str) -> None:
+    names = dict(zip(signs["sign_id"], park_label(signs), strict=True))
+    sid = st.selectbox(
+        "Panneau",
+        ids,
+        key="sig_panneau_un",
+        format_func=lambda i: f"{i} — {names.get(i, 'supprimé')}",
+    )
+    # the form works on the version the editor opened, not on a fresh read: a stale
+    # submit is then a conflict, never a silent overwrite of someone else's change
+    if not opened or opened["sign_id"] != sid:
+        try:
+            opened = store.get(sid)
+        except KeyError:
+            opened = None
+        st.session_state["_sig_ouvert"] = opened
+    if opened is None:
+        st.warning(f"Le panneau {sid} n'existe plus (supprimé entre-temps).")
+        return
+    st.caption(
+        f"Statut : {md_escape(opened['statut'])} · version {opened['version']} · "
+        f"modifié par {md_escape(opened['modifie_par'])} le "
+        f"{md_escape(fmt_when(opened['modifie_le']))}"
+    )
+
+    def _reload() -> None:
+        st.session_state.pop("_sig_ouvert", None)
+
+    st.button("Recharger le panneau", on_click=_reload, key="sig_recharger")
+    form = edits.form_key(opened)  # a new sign or version gets fresh, empty fields
+    with st.form(f"changer_statut_{form}"):
+        a, b = st.columns(2)
+        new_status = a.selectbox(
+            "Nouveau statut", list(STATUSES), index=STATUSES.index(opened["statut"])
+        )
+        day = b.date_input(
+            "Date de l'étape (vide : aujourd'hui pour un nouveau statut, inchangée sinon)",
+            value=None,
+            max_value=dt.date.today(),
+            format="DD/MM/YYYY",
+        )
+        comment = st.text_input("Commentaire", max_chars=500)
+        move = st.checkbox("Déplacer au dernier point cliqué sur la carte", disabled=not clicked)
+        if st.form_submit_button("Enregistrer"):
+            position = Point(clicked[1], clicked[0]) if move and clicked else None
+            _show(edits.save(store, opened, new_status, day, comment, editor, position))
+    with st.expander("Supprimer ce panneau"):
+        st.caption(
+            "La suppression est inscrite dans l'historique et peut être annulée "
+            "(« Annuler une modification »)."
+        )
+        sure = st.checkbox(f"Je confirme la suppression du panneau {sid}", key=f"sur_{form}")
+        if st.button("Supprimer", disabled=not sure, type="primary"):
+            _show(edits.remove(store, opened, editor))
+
+
+def _add_sign(store, parks_names: dict, clicked, editor: str) -> None:
+    with st.expander("Ajouter un panneau au dernier point cliqué"):
+        if not clicked:
+            st.caption("Cliquez d'abord sur la carte à l'emplacement du panneau.")
+            return
+        with st.form("ajouter", clear_on_submit=True):
+            a, b, c = st.columns(3)
+            park = a.selectbox("Parc", list(parks_names), format_func=parks_names.get)
+            kind = b.selectbox("Type", list(TYPES))
+            status = c.selectbox("Statut", list(STATUSES))
+            d, e, f = st.columns(3)
+            day = d.date_input(
+                "Date de l'étape",
+                value=dt.date.today(),
+                max_value=dt.date.today(),
+                format="DD/MM/YYYY",
+            )
+            cost = e.number_input("Coût HT (€)", 0.0, 100000.0, step=100.0)
+            region = f.number_input("Cofinancement Région (€)", 0.0, 50000.0, step=100.0)
+            if st.form_submit_button("Ajouter"):
+                position = Point(clicked[1], clicked[0])
+                _show(
+                    edits.add(
+                        store,
+                        (park, parks_names[park]),
+                        kind,
+                        status,
+                        day,
+                        cost,
+                        region,
+                        position,
+                        editor,
+                    )
                 )
 
-                def _reload() -> None:
-                    st.session_state.pop("_sig_ouvert", None)
 
-                st.button("Recharger le panneau", on_click=_reload, key="sig_recharger")
-                with st.form("changer_statut"):
-                    a, b = st.columns(2)
-                    new_status = a.selectbox(
-                        "Nouveau statut", list(STATUSES), index=STATUSES.index(opened["statut"])
-                    )
-                    day = b.date_input(
-                        "Date de l'étape",
-                        value=dt.date.today(),
-                        max_value=dt.date.today(),
-                        format="DD/MM/YYYY",
-                    )
-                    comment = st.text_input("Commentaire", max_chars=500)
-                    move = st.checkbox(
-                        "Déplacer au dernier point cliqué sur la carte", disabled=not clicked
-                    )
-                    if st.form_submit_button("Enregistrer"):
-                        changes = status_change(
-                            opened,
-                            new_status,
-                            day,
-                            comment,
-                            Point(clicked[1], clicked[0]) if move and clicked else None,
-                        )
-                        try:
-                            store.update(sid, changes, int(opened["version"]), editor)
-                        except ConflictError as err:
-                            st.error(md_escape(err))
-                        except (AtlasError, KeyError) as err:
-                            st.error(md_escape(err))
-                        else:
-                            st.session_state["_sig_message"] = f"Panneau {sid} enregistré."
-                            st.session_state.pop("_sig_ouvert", None)
-                            st.rerun()
-                with st.expander("Supprimer ce panneau"):
-                    st.caption(
-                        "La suppression est inscrite dans l'historique et peut être annulée "
-                        "(« Annuler une modification »)."
-                    )
-                    sure = st.checkbox(f"Je confirme la suppression du panneau {sid}")
-                    if st.button("Supprimer", disabled=not sure, type="primary"):
-                        try:
-                            store.delete(sid, int(opened["version"]), editor)
-                        except (AtlasError, KeyError) as err:
-                            st.error(md_escape(err))
-                        else:
-                            st.session_state["_sig_message"] = f"Panneau {sid} supprimé."
-                            st.session_state.pop("_sig_ouvert", None)
-                            st.session_state.pop("sig_panneau_un", None)
-                            st.rerun()
-        with st.expander("Ajouter un panneau au dernier point cliqué"):
-            if not clicked:
-                st.caption("Cliquez d'abord sur la carte à l'emplacement du panneau.")
-            else:
-                with st.form("ajouter"):
-                    a, b, c = st.columns(3)
-                    park = a.selectbox("Parc", list(parks_names), format_func=parks_names.get)
-                    kind = b.selectbox("Type", list(TYPES))
-                    status = c.selectbox("Statut", list(STATUSES))
-                    d, e, f = st.columns(3)
-                    day = d.date_input(
-                        "Date de l'étape",
-                        value=dt.date.today(),
-                        max_value=dt.date.today(),
-                        format="DD/MM/YYYY",
-                    )
-                    cost = e.number_input("Coût HT (€)", 0.0, 100000.0, step=100.0)
-                    region = f.number_input("Cofinancement Région (€)", 0.0, 50000.0, step=100.0)
-                    if st.form_submit_button("Ajouter"):
-                        sign = new_sign(
-                            park,
-                            parks_names[park],
-                            kind,
-                            status,
-                            day,
-                            cost,
-                            region,
-                            Point(clicked[1], clicked[0]),
-                        )
-                        try:
-                            new_id = store.add(sign, editor)
-                        except AtlasError as err:
-                            st.error(md_escape(err))
-                        else:
-                            st.session_state["_sig_message"] = f"Panneau {new_id} ajouté."
-                            st.rerun()
-        if history is not None and not history.empty:
-            with st.expander("Annuler une modification"):
-                labels = {
-                    int(r.id): f"{r.sign_id} · {r.action} · {r.qui} · {r.quand}"
-                    for r in history.itertuples()
-                }
-                entry = st.selectbox("Modification", list(labels), format_func=labels.__getitem__)
-                st.caption(
-                    "Seul ce que cette modification a changé est rétabli ; si quelqu'un a "
-                    "modifié les mêmes champs depuis, rien n'est fait et vous êtes prévenu."
-                )
-                if st.button("Annuler cette modification"):
-                    try:
-                        summary = store.undo(int(entry), editor)
-                    except (AtlasError, KeyError) as err:
-                        st.error(md_escape(err))
-                    else:
-                        st.session_state["_sig_message"] = summary
-                        st.session_state.pop("_sig_ouvert", None)
-                        st.rerun()
-
-    st.subheader(f"Panneaux ({len(signs)})")
-    table = signs.drop(columns="geometry")
+def _table_and_files(signs, parks_shown, by_epci, territory, selection, editor) -> None:
+    st.subheader(f"Panneaux ({fmt_int(len(signs))})")
+    # readers never see editors' logins and notes, on screen or in the files
+    table = sign_table(signs, editor=bool(editor))
     st.dataframe(table, hide_index=True, width="stretch")
+    public = signs.drop(columns=["version", "modifie_par", "modifie_le", "notes"], errors="ignore")
     d1, d2, d3 = st.columns(3)
-    # built when clicked; the key holds the exact inventory shown (it changes with edits)
-    content = (selection, fingerprint(signs))
+    # built when clicked; the key holds the exact inventory shown and who may see it
+    content = (selection, fingerprint(signs), editor or "lecteur")
     with d1:
         widgets.download_link(
             "Tableau (CSV)",
@@ -341,7 +356,7 @@ def render() -> None:
             ("signaletique.geojson", *content),
             "atlas-pma-signaletique.geojson",
             "application/geo+json",
-            lambda: to_geojson_bytes(signs, {"qualite": "synthétique"}),
+            lambda: to_geojson_bytes(signs if editor else public, {"qualite": "synthétique"}),
         )
     today = dt.date.today().strftime("%d/%m/%Y")
     with d3:
@@ -351,7 +366,7 @@ def render() -> None:
             "atlas-pma-signaletique-synthese.pdf",
             "application/pdf",
             lambda: council_pdf(
-                signs, parks_shown, by_epci, describe_selection(territory, selection), today
+                public, parks_shown, by_epci, describe_selection(territory, selection), today
             ),
         )
     with st.expander("Importer l'inventaire réel (format)"):
@@ -359,14 +374,14 @@ def render() -> None:
             "CSV (séparateur `;` ou `,`) avec les colonnes `lon`, `lat` (WGS84), `type_panneau` "
             f"({', '.join(TYPES)}), `statut` ({', '.join(STATUSES)}), les dates d'étape "
             "`date_demande`, `date_conception`, `date_fabrication`, `date_pose`, `date_reprise` "
-            "(AAAA-MM-JJ), `parc_id`, `parc_nom`, `maitre_ouvrage`, `cout_ht`, "
+            "(AAAA-MM-JJ), `parc_id` (facultatif : sans lui, le panneau est « sans parc »), "
+            "`parc_nom`, `maitre_ouvrage`, `cout_ht`, "
             "`cofinancement_region`, `annee`, `notes` ; ou une couche GeoPackage/GeoJSON avec les "
             "mêmes champs. Commande : `pma-atlas signs import fichier.csv`. Toutes les lignes sont "
             "vérifiées d'abord (statut, dates non futures, point dans le PMA, "
             "cofinancement ≤ 50 %) ; à la moindre erreur rien n'est importé, et le fichier "
             "entre en une seule transaction."
         )
-    state.remember_widgets(list(K.values()))
 
 
 if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py

@@ -91,8 +91,8 @@ def test_figures_on_a_hand_made_inventory():
     cumul = installed_over_time(signs).set_index("mois")["panneaux posés (cumul)"]
     assert list(cumul) == [2] + [2] * 9 + [3]  # March 2021 … January 2022
     costs = costs_by_year(signs).set_index("Année")
-    assert costs.loc[2021, "Coût HT (€)"] == 500 and costs.loc[2022, "Coût HT (€)"] == 8250
-    assert costs.loc[2022, "Cofinancement Région (€)"] == 4000
+    assert costs.loc["2021", "Coût HT (€)"] == 500 and costs.loc["2022", "Coût HT (€)"] == 8250
+    assert costs.loc["2022", "Cofinancement Région (€)"] == 4000
 
 
 def test_council_pdf(sample, planning):

@@ -66,6 +66,7 @@ def editor_session() -> str | None:
                 del st.session_state["_editeur"]
                 st.rerun()
             return user
+        st.caption(md_escape(login_guard().rule()))
         with st.form("connexion_editeur"):
             name = st.text_input("Identifiant", max_chars=64)
             password = st.text_input("Mot de passe", type="password", max_chars=256)

@@ -501,24 +501,25 @@ def steps_since(signs: pd.DataFrame, since: dt.date) -> pd.DataFrame:
 
     What changed on the ground in a period, whether it was typed in the app or imported.
     """
-    rows = []
-    names = list(park_label(signs))
-    for pos, (_idx, sign) in enumerate(signs.iterrows()):
-        for status, field in STEP_DATES.items():
-            value = sign.get(field)
-            day = None if _missing(value) else parse_date(value)
-            if day is not None and day >= since:
-                rows.append((day, sign["sign_id"], names[pos], str(sign["type_panneau"]), status))
-    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "Date": [r[0].strftime("%d/%m/%Y") for r in rows],
-            "Panneau": [r[1] for r in rows],
-            "Parc": [r[2] for r in rows],
-            "Type": [r[3] for r in rows],
-            "Étape": [r[4] for r in rows],
+            "Panneau": signs["sign_id"].to_numpy(),
+            "Parc": park_label(signs).to_numpy(),
+            "Type": signs["type_panneau"].astype(str).to_numpy(),
         }
     )
+    parts = []
+    for status, field in STEP_DATES.items():
+        if field not in signs:
+            continue
+        days = pd.to_datetime(signs[field], errors="coerce", format="mixed").to_numpy()
+        part = frame.assign(_jour=days, Étape=status)
+        parts.append(part[part["_jour"] >= pd.Timestamp(since)])
+    if not parts:
+        return pd.DataFrame(columns=["Date", "Panneau", "Parc", "Type", "Étape"])
+    out = pd.concat(parts).sort_values(["_jour", "Panneau"], ascending=False)
+    out.insert(0, "Date", out["_jour"].dt.strftime("%d/%m/%Y"))
+    return out.drop(columns="_jour").reset_index(drop=True)
 
 
 def costs_by_year(signs: pd.DataFrame) -> pd.DataFrame:

@@ -8,8 +8,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load bench-territory clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
+# links in PDFs and shared views: the public address when set, else this port on localhost
+ATLAS_PUBLIC_URL ?= http://localhost:$(PORT)
 run: install data
-	$(BIN)/streamlit run serve.py --server.port $(PORT)
+	ATLAS_PUBLIC_URL=$(ATLAS_PUBLIC_URL) $(BIN)/streamlit run serve.py --server.port $(PORT)
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
 ## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite

@@ -6,6 +6,7 @@ show *why* a number is what it is, and a planner can change it in one place.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,34 @@ class Range:
     source: str
     url: str
     date: str
+    valable_jusqu_au: str = ""  # ISO date after which the rule (a tariff…) no longer holds
 
     def __post_init__(self) -> None:
         if not self.low <= self.central <= self.high:
             raise AtlasError(f"Hypothèse « {self.titre} » : il faut bas ≤ central ≤ haut.")
+
+    def expired(self, today: dt.date | None = None) -> bool:
+        """Whether the rule's validity date (``valable_jusqu_au``) is past."""
+        if not self.valable_jusqu_au:
+            return False
+        try:
+            until = dt.date.fromisoformat(self.valable_jusqu_au)
+        except ValueError:
+            return True  # an unreadable date is flagged, never trusted
+        return (today or dt.date.today()) >= until
+
+    def validity_note(self, today: dt.date | None = None) -> str:
+        """« » when valid; else a French warning naming the date (page and PDF say it)."""
+        if not self.expired(today):
+            return ""
+        try:
+            until = dt.date.fromisoformat(self.valable_jusqu_au).strftime("%d/%m/%Y")
+        except ValueError:
+            until = self.valable_jusqu_au
+        return (
+            f"hypothèse périmée : valable jusqu'au {until}, pas encore mise à jour — "
+            "le chiffre qui en dépend est à vérifier"
+        )
 
     def at(self, level: str) -> float:
         """The value of a level named the French way (``"bas"``, ``"central"``, ``"haut"``)."""
@@ -50,6 +75,10 @@ class Assumptions:
 
     version: str
     groups: dict[str, dict[str, Range]]
+
+    def expired(self, group: str, today: dt.date | None = None) -> list[Range]:
+        """The assumptions of ``group`` past their validity date."""
+        return [r for r in self.groups.get(group, {}).values() if r.expired(today)]
 
     def get(self, group: str, name: str) -> Range:
         """One assumption, e.g. ``get("pv_sol", "densite")``."""

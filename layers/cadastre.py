@@ -13,8 +13,10 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -27,11 +29,11 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
-from layers.formatting import fmt_float, fmt_int, pdf_text
+from layers.formatting import fmt_float, fmt_int, fmt_number, fmt_percent, md_escape, pdf_text
 from layers.geocode import Address
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
-from layers.solar.economics import RoofEstimate, estimate
+from layers.solar.economics import YEARS, RoofEstimate, estimate
 from layers.solar.store import ADDRESS_TO_ROOF_M, read_layer, roofs_around, roofs_under
 from layers.solar.store import CLASSES as CLASS_COLUMNS
 from layers.solar.tiles import Breaks, colorize
@@ -287,15 +289,72 @@ ADVICE = (
 )
 
 
+def years_text(year: int | None) -> str:
+    """A payback year in words: « 12 ans », or « plus de 20 ans » (never a bare « > »)."""
+    return f"{year} ans" if year else f"plus de {YEARS} ans"
+
+
 def payback_text(est: RoofEstimate) -> str:
-    """The payback as a French range (« 9 ans à 14 ans », or « plus de 20 ans »)."""
-    years = [r.payback_year for r in (est.high, est.central, est.low)]
-    text = " à ".join(f"{p} ans" for p in dict.fromkeys(p for p in years if p)) or (
-        "plus de 20 ans"
+    """The payback as a resident should read it: the central case first, then the range.
+
+    « 14 ans (de 11 ans à plus de 20 ans selon les hypothèses) », or, when the central
+    case does not pay back within 20 years, « Non rentabilisé en 20 ans dans le cas
+    central (perte nette de 1 051 €) ; 17 ans dans le cas le plus favorable ».
+    """
+    low, mid, high = est.low.payback_year, est.central.payback_year, est.high.payback_year
+    if mid:
+        span = dict.fromkeys(years_text(y) for y in (high, low))
+        spread = " à ".join(span)
+        return f"{years_text(mid)}" + (
+            f" (de {spread} selon les hypothèses)" if len(span) > 1 else ""
+        )
+    loss = -est.central.savings_20y
+    text = f"Non rentabilisé en {YEARS} ans dans le cas central"
+    if loss > 0:
+        text += f" (perte nette de {fmt_int(loss)} € sur {YEARS} ans)"
+    if high:
+        return text + f" ; {years_text(high)} dans le cas le plus favorable"
+    return text + " ni dans le cas le plus favorable"
+
+
+PRESENCE = {  # the simulator's question → level of ``economie.autonomie_max``
+    "rare (absents en journée)": "bas",
+    "partielle": "central",
+    "fréquente (télétravail, retraite)": "haut",
+}
+
+
+def roof_headline(roof: Mapping[str, Any], est: RoofEstimate, kwc: float) -> str:
+    """The roof card's first sentence (Markdown, every value escaped or formatted).
+
+    The central case leads; the payback says plainly when it exceeds 20 years.
+    """
+    share = est.household_share
+    return (
+        f"**Classe du toit : {md_escape(roof['classe'])}**. Avec {fmt_float(kwc, 1)} kWc, "
+        f"il produirait ≈ **{fmt_percent(share[1])}** de la consommation de votre foyer "
+        f"({fmt_int(est.consumption_kwh)} kWh/an ; {fmt_percent(share[0])} à "
+        f"{fmt_percent(share[2])} selon les hypothèses). Retour sur investissement : "
+        f"**{md_escape(payback_text(est))}**."
     )
-    if None in years and any(years):
-        text += " (ou plus de 20 ans dans le cas défavorable)"
-    return text
+
+
+def tariff_caption(hyp: Assumptions) -> str:
+    """What the estimate table's caption says of the tariff and premium, and if they expired."""
+    text = (
+        "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
+        "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : barème CRE"
+    )
+    expired = hyp.expired("economie")
+    if not expired:
+        return text + " en vigueur, voir les hypothèses."
+    notes = "; ".join(f"{r.titre} : {r.validity_note()}" for r in expired)
+    return text + f" des hypothèses — {notes}."
+
+
+def pays_back(est: RoofEstimate) -> bool:
+    """Whether the central case pays back within the contract's 20 years."""
+    return est.central.payback_year is not None
 
 
 def estimate_table(est: RoofEstimate) -> pd.DataFrame:
@@ -310,11 +369,13 @@ def estimate_table(est: RoofEstimate) -> pd.DataFrame:
         "Prime (€)": [fmt_int(r.premium) for r in scenarios],
         "Économie 1re année (€)": [fmt_int(r.first_year_savings) for r in scenarios],
         "Gain net sur 20 ans (€)": [fmt_int(r.savings_20y) for r in scenarios],
-        "Retour sur investissement": [
-            f"{r.payback_year} ans" if r.payback_year else "> 20 ans" for r in scenarios
+        "Retour sur investissement": [years_text(r.payback_year) for r in scenarios],
+        "Consommé sur place (% de la production)": [
+            fmt_percent(r.self_consumed_kwh / p if p > 0 else 0.0)
+            for r, p in zip(scenarios, est.production, strict=True)
         ],
-        "Part d'un foyer type": [f"{v:.0%}" for v in est.household_share],
-        "CO₂ évité (t/an)": [f"{v:.2f}" for v in est.co2_t],
+        "Part de la consommation du foyer": [fmt_percent(v) for v in est.household_share],
+        "CO₂ évité (t/an)": [fmt_float(v, 2) for v in est.co2_t],
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["bas", "central", "haut"])
 
@@ -599,9 +660,10 @@ def roof_sheet_pdf(
     pdf.image(io.BytesIO(roof_thumbnail(cad, roof, map_classes(hyp))), x=10, y=y, w=70)
     pdf.set_xy(85, y)
     lines = [
-        f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m2/an, partie utile)",
-        f"Surface utile : {fmt_float(roof['surface_utile_m2'], 0)} m2 ; pente "
-        f"{fmt_float(roof['pente_dominante'], 0)} deg ; orientation {roof['orientation']}",
+        f"Retour sur investissement : {payback_text(est)}",
+        f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m²/an, partie utile)",
+        f"Surface utile : {fmt_float(roof['surface_utile_m2'], 0)} m² ; pente "
+        f"{fmt_float(roof['pente_dominante'], 0)}° ; orientation {roof['orientation']}",
         f"Puissance simulée : {fmt_float(kwc, 1)} kWc (maximum du toit "
         f"{fmt_float(roof['kwc_central'], 1)} kWc)",
         *(f"{label} : {' / '.join(values)}" for label, values in estimate_table(est).iterrows()),
@@ -626,8 +688,9 @@ def roof_sheet_pdf(
                 0,
                 4,
                 pdf_text(
-                    f"- {item.titre} : {item.low:g} / {item.central:g} / "
-                    f"{item.high:g} {item.unite} ({item.date})"
+                    f"- {item.titre} : {fmt_number(item.low)} / {fmt_number(item.central)} / "
+                    f"{fmt_number(item.high)} {item.unite} ({item.date})"
+                    + (f" - ATTENTION, {item.validity_note()}" if item.expired() else "")
                 ),
                 new_x="LMARGIN",
                 new_y="NEXT",

@@ -123,3 +123,19 @@ def fmt_year(value: object) -> str:
     """``2025.0`` → ``"2025"`` (no thousands separator, no decimals); ``"—"`` if missing."""
     number = _finite(value)
     return MISSING if number is None else str(int(round(number)))
+
+
+def fmt_percent(fraction: object, decimals: int = 0) -> str:
+    """``0.384`` → ``"38 %"`` (French: a narrow no-break space before %); ``"—"`` if missing."""
+    number = _finite(fraction)
+    return MISSING if number is None else f"{fmt_float(number * 100, decimals)}{NBSP}%"
+
+
+def fmt_number(value: object) -> str:
+    """A number as short as ``:g`` but French: ``0.1952`` → ``"0,1952"``, ``2300`` → ``"2 300"``."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    if number == int(number):
+        return fmt_int(number)
+    return f"{number:g}".replace(".", ",")

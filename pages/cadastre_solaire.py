@@ -10,6 +10,7 @@ from layers.cadastre import (
     ADDRESS_TO_ROOF_M,
     ADVICE,
     CLASS_ORDER,
+    PRESENCE,
     address_candidates,
     cadastre_map,
     covered_communes,
@@ -17,11 +18,13 @@ from layers.cadastre import (
     get_roof,
     locate,
     map_classes,
-    payback_text,
+    pays_back,
     roof_at,
     roof_estimate,
+    roof_headline,
     roof_sheet_pdf,
     roofs_near,
+    tariff_caption,
     territory_figures,
     view_bounds,
 )
@@ -242,13 +245,13 @@ def render() -> None:
                         value=int(eco["consommation_menage"].central),
                     )
                     c3, c4, c5 = st.columns(3)
-                    c3.slider(
-                        "Part consommée sur place (%)",
-                        10,
-                        90,
+                    c3.selectbox(
+                        "Présence au foyer en journée",
+                        list(PRESENCE),
+                        index=1,
                         key=K_SHARE,
-                        value=int(eco["part_autoconsommee"].central * 100),
-                        step=5,
+                        help="Plus le foyer consomme pendant que les panneaux produisent, plus "
+                        "la part consommée sur place est grande.",
                     )
                     c4.number_input(
                         "Prix de l'électricité (€/kWh)",
@@ -273,18 +276,19 @@ def render() -> None:
                     hyp,
                     kwc,
                     consumption=float(st.session_state[K_CONS]),
-                    self_share=st.session_state[K_SHARE] / 100,
+                    autonomy=eco["autonomie_max"].at(PRESENCE[st.session_state[K_SHARE]]),
                     price=float(st.session_state[K_PRICE]),
                     price_growth=float(st.session_state[K_GROWTH]),
                 )
-                share = est.household_share
-                st.markdown(
-                    f"**Classe du toit : {roof['classe']}**. Avec {fmt_float(kwc, 1)} kWc, "
-                    "il produirait "
-                    f"≈ **{share[0]:.0%} à {share[2]:.0%}** de la consommation d'un foyer type "
-                    f"({fmt_int(eco['consommation_menage'].central)} kWh/an). "
-                    f"Retour sur investissement : **{md_escape(payback_text(est))}**."
-                )
+                st.markdown(roof_headline(roof, est, kwc))
+                if not pays_back(est):
+                    st.warning(
+                        "Dans le cas central, cette installation ne se rembourse pas en "
+                        "20 ans (la durée du contrat d'achat du surplus). Une puissance plus "
+                        "petite, mieux adaptée à votre consommation, peut changer la donne : "
+                        "essayez le simulateur ci-dessus.",
+                        icon=":material/warning:",
+                    )
                 if not est.low.residential:
                     st.warning(
                         f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
@@ -302,11 +306,10 @@ def render() -> None:
                     f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
                 )
                 st.table(estimate_table(est))
-                st.caption(
-                    "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
-                    "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : "
-                    "barème CRE en vigueur, voir les hypothèses."
-                )
+                if hyp.expired("economie"):
+                    st.warning(md_escape(tariff_caption(hyp)), icon=":material/history:")
+                else:
+                    st.caption(md_escape(tariff_caption(hyp)))
                 with st.expander("Chauffe-eau solaire (estimation simple)"):
                     persons = st.number_input(
                         "Personnes dans le foyer", 1, 10, value=3, key=K_PERSONS

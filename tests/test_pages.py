@@ -447,3 +447,21 @@ def test_cadastre_missing_address_file_is_said(offline_ban, monkeypatch, tmp_pat
     assert any("fichier d'adresses local configuré est illisible" in w.value for w in at.warning)
     assert all(str(tmp_path) not in w.value for w in at.warning)
     assert "Lens" in at.radio(key="cadastre_choix").options[0]
+
+
+def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban):
+    """Issue 21: 4 200 → 9 000 kWh/an used to leave the card identical."""
+    _cad, roofs, _ = _demo_store()
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
+    before = at.table[0].value.loc["Consommé sur place (% de la production)", "central"]
+    at.number_input(key="cadastre_conso").set_value(9000).run()
+    after = at.table[0].value.loc["Consommé sur place (% de la production)", "central"]
+    assert before != after
+    headline = [m.value for m in at.markdown if "Classe du toit" in m.value][0]
+    assert "9\u202f000 kWh/an" in headline
+
+
+def test_cadastre_expired_tariff_is_flagged_on_the_card(offline_ban):
+    _cad, roofs, _ = _demo_store()
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
+    assert any("périmée" in w.value for w in at.warning)

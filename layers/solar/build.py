@@ -231,13 +231,21 @@ def tile_inputs(
         "meteo": weather_sha,
         "hypotheses_solaire": (
             hashlib.sha256(
-                repr(sorted((k, asdict(v)) for k, v in hyp.groups["solaire"].items())).encode()
+                repr(sorted((k, _rule(v)) for k, v in hyp.groups["solaire"].items())).encode()
             ).hexdigest()
             if hyp is not None
             else None
         ),
         "format": FORMAT,
     }
+
+
+def _rule(value: Any) -> dict:
+    """An assumption's fields for the checksum (a validity date left empty changes nothing)."""
+    fields = asdict(value)
+    if not fields.get("valable_jusqu_au"):
+        fields.pop("valable_jusqu_au", None)
+    return fields
 
 
 def build(

@@ -7,6 +7,7 @@ is flagged and counts neither premium nor a specific tariff.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from layers.assumptions import Assumptions
@@ -29,6 +30,27 @@ class Scenario:
     surplus_tariff: float  # [€/kWh]
     premium_per_kwc: float  # [€/kWc]
     degradation: float  # [%/an]
+    # when set, the self-consumed energy follows the consumption (see self_consumed) and
+    # ``self_share`` is ignored: the most of the consumption PV can cover without battery
+    autonomy_max: float | None = None  # [0-1]
+
+
+def self_consumed(production_kwh: float, consumption_kwh: float, autonomy_max: float) -> float:
+    """Energy consumed on site [kWh/an] without battery, from production and consumption.
+
+    A smooth minimum of the production and of ``autonomy_max × consumption`` (the share of
+    a household's consumption that happens while the panels produce):
+    ``E = C·a·(1 − exp(−P / (C·a)))``. Small installations see almost all of their
+    production consumed (E → P); large ones cannot cover more than ``C·a`` (the evening
+    and night stay on the grid). With a = 0.30, a 3 000 kWh/an installation for a
+    4 200 kWh/an household consumes 38 % of its production on site — the « au mieux
+    40 % sans stockage » of photovoltaique.info (Hespul). More consumption, more
+    self-consumption.
+    """
+    cap = max(consumption_kwh, 0.0) * max(autonomy_max, 0.0)
+    if cap <= 0 or production_kwh <= 0:
+        return 0.0
+    return cap * -math.expm1(-production_kwh / cap)
 
 
 @dataclass(frozen=True)
@@ -55,7 +77,10 @@ def simulate(s: Scenario) -> Result:
     first_self = first_surplus = first_savings = 0.0
     for year in range(YEARS):
         production = s.production_kwh * (1 - s.degradation / 100) ** year
-        self_kwh = min(production * s.self_share, s.consumption_kwh)
+        if s.autonomy_max is None:
+            self_kwh = min(production * s.self_share, s.consumption_kwh)
+        else:
+            self_kwh = self_consumed(production, s.consumption_kwh, s.autonomy_max)
         surplus = production - self_kwh
         price = s.price * (1 + s.price_growth / 100) ** year
         savings = self_kwh * price + surplus * (s.surplus_tariff if residential else 0.0)
@@ -84,8 +109,9 @@ class RoofEstimate:
     central: Result
     high: Result
     production: tuple[float, float, float]  # kWh/an
-    household_share: tuple[float, float, float]  # production / typical consumption
+    household_share: tuple[float, float, float]  # production / the household's consumption
     co2_t: tuple[float, float, float]  # t CO₂e avoided per year
+    consumption_kwh: float = 0.0  # the household's consumption used [kWh/an]
 
 
 def estimate(
@@ -96,18 +122,24 @@ def estimate(
     self_share: float | None = None,
     price: float | None = None,
     price_growth: float | None = None,
+    autonomy: float | None = None,
 ) -> RoofEstimate:
     """Low / central / high economics for ``kwc`` producing ``production`` (kWh/an, 3 levels).
 
     Unset user inputs take the central assumption; the scenarios differ by production,
-    installed price, self-consumed share and price growth.
+    installed price, self-consumption and price growth. Without an explicit
+    ``self_share``, the energy consumed on site follows the household's ``consumption``
+    (:func:`self_consumed`, with ``autonomy`` or the assumption's levels).
     """
     eco = hyp.groups["economie"]
     cons = eco["consommation_menage"].central if consumption is None else consumption
     base_price = eco["prix_electricite"].central if price is None else price
 
     def scenario(level: str, cost_level: str, prod: float) -> Result:
-        share = eco["part_autoconsommee"].at(level) if self_share is None else self_share
+        share = 0.0 if self_share is None else self_share
+        auto = None
+        if self_share is None:
+            auto = eco["autonomie_max"].at(level) if autonomy is None else autonomy
         growth = eco["evolution_prix"].at(level) if price_growth is None else price_growth
         return simulate(
             Scenario(
@@ -121,11 +153,12 @@ def estimate(
                 surplus_tariff=eco["tarif_surplus_9kwc"].central,
                 premium_per_kwc=eco["prime_autoconsommation_9kwc"].central,
                 degradation=eco["degradation"].central,
+                autonomy_max=auto,
             )
         )
 
     low, mid, high = production
-    typical = eco["consommation_menage"].central
+    typical = cons  # the household's own consumption when given, else the typical one
     co2 = eco["facteur_co2"]
     return RoofEstimate(
         low=scenario("bas", "haut", low),
@@ -134,6 +167,7 @@ def estimate(
         production=production,
         household_share=(low / typical, mid / typical, high / typical),
         co2_t=(low * co2.low / 1000, mid * co2.central / 1000, high * co2.high / 1000),
+        consumption_kwh=cons,
     )
 
 

@@ -14,7 +14,7 @@ from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
-from layers.formatting import md_escape
+from layers.formatting import fmt_number, md_escape
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
 from pages.ui.shared import shared
@@ -196,11 +196,17 @@ def assumptions_expander(hyp: Assumptions, group: str) -> None:
         for item in hyp.groups[group].values():
             link = f" — [source]({item.url})" if item.url.startswith("https://") else ""
             st.markdown(
-                f"**{md_escape(item.titre)}** : {item.low:g} / {item.central:g} / "
-                f"{item.high:g} {md_escape(item.unite)} (bas / central / haut)  \n"
+                f"**{md_escape(item.titre)}** : {fmt_number(item.low)} / "
+                f"{fmt_number(item.central)} / {fmt_number(item.high)} "
+                f"{md_escape(item.unite)} (bas / central / haut)  \n"
                 f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
             )
-        st.caption("Modifiables dans geodata/hypotheses.toml (un seul fichier, versionné).")
+            if item.expired():
+                st.warning(md_escape(item.validity_note()), icon=":material/history:")
+        st.caption(
+            "Modifiables dans geodata/hypotheses.toml (un seul fichier, versionné ; "
+            "voir « Mettre à jour les hypothèses » dans le README)."
+        )
 
 
 def page_links(pages: dict[str, list[st.Page]]) -> None:

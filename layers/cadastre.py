@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from layers.geocode import Address
 from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
 from layers.settings import Settings
 from layers.solar.economics import YEARS, RoofEstimate, estimate
+from layers.solar.inputs import ROOF_ID
 from layers.solar.store import ADDRESS_TO_ROOF_M, read_layer, roofs_around, roofs_under
 from layers.solar.store import CLASSES as CLASS_COLUMNS
 from layers.solar.tiles import Breaks, colorize
@@ -43,7 +45,7 @@ CLASS_ORDER = list(CLASS_COLUMNS)
 ROOFS_FROM_ZOOM = 16
 TILES_FROM_ZOOM = 11  # below, the irradiation means little: the computed area is drawn
 NEAR_M = 150.0  # roof outlines drawn around the chosen point
-ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…
+LOG = logging.getLogger("atlas.cadastre")
 _TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
 
 
@@ -101,6 +103,18 @@ def open_store(path: Path) -> Cadastre | None:
         return None
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        LOG.error("magasin du cadastre %s : manifeste illisible : %s", path, err)
+        raise AtlasError(
+            f"Magasin du cadastre illisible ({path.name}) : son manifeste est abîmé. "
+            "L'administrateur doit relancer « pma-atlas solar build »."
+        ) from err
+    if not isinstance(manifest, dict):
+        raise AtlasError(
+            f"Magasin du cadastre illisible ({path.name}) : manifeste mal formé. "
+            "L'administrateur doit relancer « pma-atlas solar build »."
+        )
+    try:
         layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
         cover = pyogrio.read_dataframe(gpkg, layer="couverture")
         communes = (
@@ -108,8 +122,12 @@ def open_store(path: Path) -> Cadastre | None:
             if "communes" in layers
             else pd.DataFrame()
         )
-    except Exception as err:  # corrupt JSON or GeoPackage
-        raise AtlasError(f"Magasin du cadastre illisible ({path.name}) : {err}") from err
+    except Exception as err:  # a corrupt or truncated GeoPackage: details to the log only
+        LOG.error("magasin du cadastre %s : toits.gpkg illisible : %s", path, err)
+        raise AtlasError(
+            f"Magasin du cadastre illisible ({path.name}) : le fichier des toits est abîmé "
+            "ou incomplet. L'administrateur doit relancer « pma-atlas solar build »."
+        ) from err
     if not manifest.get("termine") or cover.empty:
         return None
     return Cadastre(

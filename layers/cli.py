@@ -113,21 +113,38 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         addresses=args.addresses,
         workers=args.workers,
         scheduler=args.scheduler,
+        log=lambda text: print(text, file=sys.stderr),
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"
     listed = ", ".join(todo) or "aucune"
-    print(f"Dalles {verb} : {len(todo)} ({listed}) ; à jour : {report['a_jour']}.")
+    kept = report.get("gardees") or []
+    print(
+        f"Dalles {verb} : {len(todo)} ({listed}) ; à jour : {report['a_jour']}"
+        + (f" ; gardées du magasin (hors de ce calcul) : {len(kept)}" if kept else "")
+        + "."
+    )
+    if "adresses" in report:
+        print(f"Adresses : {report['adresses']}.")
     return 0
 
 
 def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
     import json
+    import math
 
     from pyproj import Transformer
 
     from layers.solar.store import roof_at
 
+    if not (
+        math.isfinite(args.lon)
+        and math.isfinite(args.lat)
+        and -180 <= args.lon <= 180
+        and -90 <= args.lat <= 90
+    ):
+        print("Erreur : coordonnées invalides (--lon, --lat en degrés WGS84).", file=sys.stderr)
+        return 2
     x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(args.lon, args.lat)
     try:
         roof = roof_at(args.store, x, y)
@@ -388,6 +405,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env(os.environ)
     try:
         return int(args.func(args, settings))
+    except OSError as err:  # a full disk, a quota, a file size limit, a read-only folder
+        name = Path(err.filename).name if getattr(err, "filename", None) else ""
+        print(
+            f"Erreur : écriture ou lecture impossible{f' ({name})' if name else ''} : "
+            f"{err.strerror or type(err).__name__}. Disque plein, quota ou droits ? Ce qui "
+            "était enregistré avant reste intact ; relancez une fois la place libérée.",
+            file=sys.stderr,
+        )
+        return 1
     except AtlasError as err:
         from layers.store import StoreError, mask_dsn
 

@@ -465,3 +465,22 @@ def test_cadastre_expired_tariff_is_flagged_on_the_card(offline_ban):
     _cad, roofs, _ = _demo_store()
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     assert any("périmée" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("manifest", ["[]", "{pas du json"])
+def test_cadastre_page_with_a_damaged_store_says_so_in_french(
+    offline_ban, tmp_path, monkeypatch, manifest
+):
+    """Issue 18 §3: `[]` crashed the page; garbage JSON showed parser internals."""
+    import shutil
+
+    from tests.conftest import GEODATA
+
+    store = tmp_path / "magasin"
+    shutil.copytree(GEODATA / "cadastre-demo", store)
+    (store / "manifest.json").write_text(manifest, encoding="utf-8")
+    monkeypatch.setenv("ATLAS_CADASTRE", str(store))
+    at = app("pages/cadastre_solaire.py")
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "illisible" in shown and "Expecting" not in shown and "line 1" not in shown

@@ -29,6 +29,7 @@ import math
 import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ import numba
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import rasterio
 from affine import Affine
 from pyproj import CRS
@@ -47,13 +49,21 @@ from tqdm import tqdm
 
 from layers.assumptions import Assumptions
 from layers.errors import AtlasError
+from layers.solar.inputs import (
+    InputError,
+    check_addresses,
+    check_buildings,
+    check_tiles,
+    valid_heights,
+)
 from layers.solar.irradiation import irradiation_sweep
 from layers.solar.pipeline import SkyParams, dask_client, finished
 from layers.solar.raster import Raster, write_cog
 from layers.solar.sky import cached_sky_tables
 from layers.solar.store import ADDRESS_TO_ROOF_M, CLASSES
 
-TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_O_0M50_LAMB93_IGN69\.tif$", re.I)
+# IGN ships MNT tiles as …_MNT_O_… and …_MNT_A_… (both seen in the wild)
+TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_[OA]_0M50_LAMB93_IGN69\.tif$", re.I)
 CELL = 0.5
 TILE_PX = 2000
 # one global pixel grid for the whole of France: IGN's pixel edges fall on it
@@ -74,8 +84,8 @@ class BuildParams(SkyParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.margin < 0:
-            raise AtlasError("La marge des bâtiments doit être positive.")
+        if not (math.isfinite(self.margin) and 0 <= self.margin <= 1000):
+            raise AtlasError("La marge des bâtiments doit être comprise entre 0 et 1 000 m.")
 
 
 def tile_key(name: str) -> tuple[Key, str] | None:
@@ -152,22 +162,35 @@ def _mosaic(
                 win = from_bounds(i_left, i_bottom, i_right, i_top, src.transform).round_offsets()
                 win = win.round_lengths()
                 data = src.read(1, window=win, masked=True).astype("float32").filled(np.nan)
+                data[~valid_heights(data, None)] = np.nan  # IGN's -99999, declared or not
                 r0 = int(round((top - i_top) / CELL))
                 c0 = int(round((i_left - left) / CELL))
                 out[r0 : r0 + data.shape[0], c0 : c0 + data.shape[1]] = data
     return out, missing
 
 
-def read_buildings(path: Path) -> gpd.GeoDataFrame:
-    """BD TOPO buildings in Lambert-93, 2-D, repaired; refused in French when unusable."""
+def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
+    """BD TOPO buildings in Lambert-93, 2-D, repaired; refused in French when unusable.
+
+    A GeoPackage layer ``batiment`` (lower-case columns) or IGN's shapefile ``BATIMENT.shp``
+    (upper-case v3 columns, ``ID`` is the cleabs); any CRS (reprojected, said in ``log``).
+    """
+    name = Path(path).name
     try:
         frame = pyogrio.read_dataframe(path, layer="batiment" if _has_layer(path) else None)
     except Exception as err:
-        raise AtlasError(f"Bâtiments illisibles ({Path(path).name}) : {err}") from err
-    if frame.crs is None:
-        raise AtlasError(f"Bâtiments sans système de coordonnées : {Path(path).name}")
+        raise InputError(f"Bâtiments illisibles ({name}) : fichier corrompu ou vide.") from err
+    if "cleabs" not in frame.columns and "ID" in frame.columns:  # IGN's shapefile schema
+        frame = frame.rename(columns={"ID": "cleabs"})
+    frame = frame.rename(columns={c: c.lower() for c in frame.columns if c != "geometry"})
     if "cleabs" not in frame.columns:
-        raise AtlasError("Bâtiments sans champ « cleabs » (couche BD TOPO batiment attendue).")
+        raise InputError(
+            f"Bâtiments sans champ « cleabs » ni « ID » ({name}) : couche BD TOPO batiment "
+            "attendue."
+        )
+    check_buildings(frame, name)
+    if frame.crs.to_epsg() != 2154 and log is not None:
+        log(f"Bâtiments en {frame.crs.to_string()[:40]} : reprojetés en Lambert-93.")
     frame = frame.to_crs(2154)
     frame["geometry"] = force_2d(frame.geometry.to_numpy())
     bad = ~frame.geometry.is_valid
@@ -262,8 +285,14 @@ def build(
     addresses: Path | None = None,
     workers: int = 1,
     scheduler: str | None = None,
+    log=None,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
+
+    Every input is checked before anything is written (:mod:`layers.solar.inputs`): a
+    wrong tile, building layer or address file leaves the store byte for byte as it was.
+    A run adds to the store and updates it; it never removes tiles computed before. One
+    build at a time writes a store (a lock file; a second one is refused).
 
     ``communes`` (``insee``, ``nom``, ``epci_code``, polygons) gives each roof its commune
     and EPCI, and the store its per-commune totals. ``area`` (a Lambert-93 geometry)
@@ -279,27 +308,58 @@ def build(
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
-        raise AtlasError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
+        raise InputError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
     ban_rows = None
+    report: dict[str, Any] = {}
     if addresses is not None:  # read once; a bad file is refused before any work
         from layers.solar.ban import read_ban
 
-        ban_rows = read_ban(addresses, BAN_FIELDS)
+        ban_rows, kept = check_addresses(read_ban(addresses, BAN_FIELDS), Path(addresses).name)
+        report["adresses"] = str(kept)
     out = Path(out)
-    buildings = read_buildings(buildings_path)
+    buildings = read_buildings(buildings_path, log=log)
     cent = buildings.geometry.representative_point()
     buildings["_tile"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    if not buildings["_tile"].isin(set(tiles)).any():
+        x0, y0, x1, y1 = buildings.total_bounds
+        raise InputError(
+            f"Aucun bâtiment de {Path(buildings_path).name} ne tombe sur les dalles LiDAR "
+            f"(bâtiments entre ({x0:.0f}, {y0:.0f}) et ({x1:.0f}, {y1:.0f}) en Lambert-93) : "
+            "mauvaise zone, ou système de coordonnées déclaré faux ?"
+        )
     weather_sha = _sha(weather_path)
-    manifest_path = out / "manifest.json"
-    manifest: dict[str, Any] = {"format": FORMAT, "tuiles": {}}
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    shas: dict[Path, str] = {}
     wanted = sorted(tiles)
     if area is not None:
         wanted = [k for k in wanted if tile_box(k).intersects(area)]
         if not wanted:
-            raise AtlasError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
+            raise InputError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
+    check_tiles(tiles, set())  # every header, cheap: a wrong tile is refused before any work
+    with _store_lock(out, dry_run):
+        return _build_locked(
+            tiles, wanted, buildings, weather_path, weather_sha, out, params, hyp, dry_run,
+            progress, communes, addresses, ban_rows, workers, scheduler, report,
+        )  # fmt: skip
+
+
+def _build_locked(
+    tiles, wanted, buildings, weather_path, weather_sha, out, params, hyp, dry_run, progress,
+    communes, addresses, ban_rows, workers, scheduler, report,
+) -> dict:  # fmt: skip
+    """The build once its inputs are checked and the store is locked (see :func:`build`)."""
+    manifest_path = out / "manifest.json"
+    manifest: dict[str, Any] = {"format": FORMAT, "tuiles": {}}
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise AtlasError(
+                f"Manifeste du magasin illisible ({manifest_path}) : rien n'a été modifié."
+            ) from err
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("tuiles"), dict):
+            raise AtlasError(
+                f"Manifeste du magasin mal formé ({manifest_path}) : rien n'a été modifié."
+            )
+    shas: dict[Path, str] = {}
     records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas, hyp) for k in wanted}
     name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in wanted}
     todo = [
@@ -308,12 +368,47 @@ def build(
         if manifest["tuiles"].get(name[k], {}).get("entrees") != records[k]
         or not (out / "toits" / f"{name[k]}.parquet").is_file()
     ]
-    report = {"a_calculer": [name[k] for k in todo], "a_jour": len(wanted) - len(todo)}
+    # a partial run (--area, a folder with only new tiles) adds to the store: the tiles
+    # computed before stay, with their records; removing tiles is `solar remove`
+    kept = sorted(
+        n
+        for n in manifest["tuiles"]
+        if n not in set(name.values()) and (out / "toits" / f"{n}.parquet").is_file()
+    )
+    report.update(
+        {"a_calculer": [name[k] for k in todo], "a_jour": len(wanted) - len(todo), "gardees": kept}
+    )
     if dry_run:
         return report
+    # the data of every tile that will be read (the blocks' tiles and their halos)
+    reach = math.ceil((params.max_distance + params.margin) / 1000) + BLOCK
+    read = {
+        t for k in todo for t in tiles if abs(t[0] - k[0]) <= reach and abs(t[1] - k[1]) <= reach
+    }
+    check_tiles({k: v for k, v in tiles.items() if k in read}, read)
     out.mkdir(parents=True, exist_ok=True)
     (out / "irradiation").mkdir(exist_ok=True)
     (out / "toits").mkdir(exist_ok=True)
+    try:
+        return _compute_and_assemble(
+            tiles, buildings, weather_path, out, params, hyp, progress, communes, addresses,
+            ban_rows, workers, scheduler, report, manifest, manifest_path, records, name,
+            todo, kept,
+        )  # fmt: skip
+    except WRITE_ERRORS as err:
+        raise AtlasError(
+            f"Écriture impossible dans le magasin {out.name} ({type(err).__name__} : "
+            f"{str(err).splitlines()[0][:120] if str(err) else 'sans détail'}). Disque plein, "
+            "quota ou droits ? Les dalles déjà finies sont enregistrées, le reste du magasin "
+            "est tel qu'avant ; relancez une fois la place libérée."
+        ) from err
+
+
+def _compute_and_assemble(
+    tiles, buildings, weather_path, out, params, hyp, progress, communes, addresses, ban_rows,
+    workers, scheduler, report, manifest, manifest_path, records, name, todo, kept,
+) -> dict:  # fmt: skip
+    """Compute the tiles to do, record each as it finishes, then assemble the store."""
     tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
     blocks: dict[Key, list[Key]] = {}
     for key in todo:  # 2 × 2 tiles share one window: its halo is read and swept once
@@ -346,7 +441,8 @@ def build(
         _atomic_json(manifest_path, manifest)
         bar.update(len(done))
     bar.close()
-    for gone in set(manifest["tuiles"]) - set(name.values()):
+    stored = sorted(set(name.values()) | set(kept))
+    for gone in set(manifest["tuiles"]) - set(stored):  # records without their tables
         manifest["tuiles"].pop(gone)
     finish = _finish_signature(manifest, communes, addresses)
     report["fini"] = bool(
@@ -356,7 +452,7 @@ def build(
         return report
     # a store already complete stays readable while its tables are rebuilt (each written
     # under a temporary name, then renamed); a new store is complete only after this
-    synthetic = _finish(out, sorted(name.values()), communes, ban_rows)
+    synthetic = _finish(out, stored, communes, ban_rows)
     manifest["finition"] = finish
     manifest["climat"] = weather
     manifest["parametres"] = asdict(params)
@@ -364,6 +460,56 @@ def build(
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
+
+
+LOCK_NAME = ".verrou-build"
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a full disk, a quota or a file size limit raises through GDAL and the OS."""
+    from rasterio._err import CPLE_BaseError
+
+    return (OSError, CPLE_BaseError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
+
+
+WRITE_ERRORS = _write_errors()
+
+
+@contextmanager
+def _store_lock(out: Path, dry_run: bool):
+    """Hold the store's lock for the whole build (not for a dry run, which writes nothing).
+
+    A second build into the same store is refused at once, with who holds it. The lock is
+    an ``flock`` on ``out/.verrou-build``: released by the system if the process dies.
+    """
+    if dry_run:
+        yield
+        return
+    import fcntl
+    import socket
+
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / LOCK_NAME, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            handle.seek(0)
+            who = handle.read().strip() or "un autre processus"
+            raise AtlasError(
+                f"Un autre calcul écrit déjà dans ce magasin ({who}) : rien n'a été fait. "
+                "Attendez qu'il se termine, puis relancez (les dalles à jour ne sont pas "
+                "refaites)."
+            ) from err
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            f"{socket.gethostname()}:{os.getpid()} depuis {time.strftime('%d/%m/%Y %H:%M')}"
+        )
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _tile_task(threads: int, *job) -> tuple[list[tuple[Key, list[Key]]], float, str, float]:

@@ -39,6 +39,9 @@ from layers.solar.raster import (
 )
 from layers.solar.sky import SkyTables, Weather, cached_sky_tables, sky_tables, sun_and_sky
 
+MIN_SECTORS, MAX_SECTORS = 4, 360  # azimuth sectors of the horizon search
+MAX_DISTANCE_M = 2000.0  # [m] shadows searched this far at most
+
 
 @dataclass(frozen=True)
 class SkyParams:
@@ -53,8 +56,19 @@ class SkyParams:
     albedo: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.n_sectors < 4 or self.max_distance <= 0:
-            raise AtlasError("Paramètres invalides : secteurs ≥ 4, distance > 0.")
+        if not (math.isfinite(self.max_distance) and math.isfinite(self.albedo)):
+            raise AtlasError("Paramètres invalides : distance et albédo doivent être finis.")
+        if not MIN_SECTORS <= self.n_sectors <= MAX_SECTORS or self.max_distance <= 0:
+            raise AtlasError(
+                f"Paramètres invalides : secteurs ≥ {MIN_SECTORS}, distance > 0 "
+                f"(secteurs entre {MIN_SECTORS} et {MAX_SECTORS})."
+            )
+        if self.max_distance > MAX_DISTANCE_M:
+            raise AtlasError(
+                f"Paramètres invalides : distance d'ombre de {self.max_distance:g} m ; au plus "
+                f"{MAX_DISTANCE_M:g} m (au-delà, le relief lointain compte peu et le calcul "
+                "explose)."
+            )
         if not 0 <= self.albedo <= 1:
             raise AtlasError("L'albédo doit être compris entre 0 et 1.")
 

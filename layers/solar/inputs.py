@@ -1,0 +1,220 @@
+"""Checks of a territory build's inputs, before any work: one French line per problem.
+
+A bad input must never replace good figures. Every LiDAR HD tile is checked against what
+its IGN name promises (Lambert-93, 0.5 m, 2000 × 2000 px, the bounds of its 1 km square,
+one band of float heights in a sane range, some valid pixels); every building layer
+against what a BD TOPO ``batiment`` layer is (polygons with unique, plain identifiers,
+coordinates that fit the declared system and the tiles' extent); an address file against
+the BAN's (readable, finite coordinates). The build calls these before it writes anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from layers.errors import AtlasError
+
+CELL = 0.5
+TILE_PX = 2000
+HEIGHT_MIN, HEIGHT_MAX = -100.0, 5000.0  # [m] France lies within -10 … 4 810 m
+NODATA_BELOW = -9999.0  # IGN writes -99999 where it has no data, declared or not
+ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…
+SHOWN = 5  # offending lines named in a message
+
+
+class InputError(AtlasError):
+    """An input of the build is unusable; the message names the file and the reason."""
+
+
+def tile_bounds(key: tuple[int, int]) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of tile ``key`` [Lambert-93 m], as IGN's pixel edges."""
+    left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+    return left, top - 1000, left + 1000, top
+
+
+def valid_heights(data: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Where ``data`` holds a height: finite, not the declared nodata, not IGN's -99999."""
+    ok = np.isfinite(data) & (data > NODATA_BELOW)
+    if nodata is not None and not math.isnan(nodata):
+        ok &= data != nodata
+    return ok
+
+
+def check_tile(path: Path, key: tuple[int, int], read_data: bool = True) -> str | None:
+    """What is wrong with one MNS/MNT tile, in French, or None.
+
+    ``read_data=False`` checks the header only (a tile that is only lent as a halo and
+    whose checksum did not change is not read again).
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    name = Path(path).name
+    try:
+        with rasterio.open(path) as src:
+            problem = _header_problem(src, key)
+            if problem or not read_data:
+                return f"{name} : {problem}" if problem else None
+            data = src.read(1)
+            nodata = src.nodata
+    except (RasterioError, OSError) as err:
+        return f"{name} : fichier illisible ou tronqué ({type(err).__name__})"
+    if not np.issubdtype(data.dtype, np.floating):
+        return f"{name} : hauteurs de type {data.dtype}, des flottants (float32) sont attendus"
+    if np.isinf(data).any():
+        return f"{name} : {int(np.isinf(data).sum())} hauteurs infinies"
+    ok = valid_heights(data, nodata)
+    if not ok.any():
+        return f"{name} : aucune hauteur valide (tout est « sans donnée »)"
+    values = data[ok]
+    low, high = float(values.min()), float(values.max())
+    if low < HEIGHT_MIN or high > HEIGHT_MAX:
+        return (
+            f"{name} : hauteurs de {low:.4g} à {high:.4g} m, hors de "
+            f"[{HEIGHT_MIN:g} ; {HEIGHT_MAX:g}] m"
+        )
+    return None
+
+
+def _header_problem(src, key: tuple[int, int]) -> str | None:
+    if src.count != 1:
+        return f"{src.count} bandes (une image en couleurs ?) : une bande de hauteurs attendue"
+    epsg = src.crs.to_epsg() if src.crs else None
+    if epsg != 2154:
+        shown = f"EPSG:{epsg}" if epsg else (src.crs.to_string()[:40] if src.crs else "aucun")
+        return f"système de coordonnées {shown} au lieu de Lambert-93 (EPSG:2154)"
+    rx, ry = src.res
+    if not (math.isclose(rx, CELL, abs_tol=1e-6) and math.isclose(ry, CELL, abs_tol=1e-6)):
+        return f"résolution {rx:g} × {ry:g} m au lieu de 0,5 m"
+    if (src.width, src.height) != (TILE_PX, TILE_PX):
+        return f"{src.width} × {src.height} px au lieu de {TILE_PX} × {TILE_PX}"
+    want = tile_bounds(key)
+    got = tuple(src.bounds)
+    if any(abs(a - b) > 1e-3 for a, b in zip(got, want, strict=True)):
+        return (
+            "emprise ({:.2f}, {:.2f}, {:.2f}, {:.2f}) différente de celle de son nom "
+            "({:.2f}, {:.2f}, {:.2f}, {:.2f})".format(*got, *want)
+        )
+    if src.dtypes[0] not in ("float32", "float64"):
+        return f"hauteurs de type {src.dtypes[0]}, des flottants (float32) sont attendus"
+    return None
+
+
+def check_tiles(tiles: dict[tuple[int, int], dict[str, Path]], read: set[tuple[int, int]]) -> None:
+    """Every tile's header; the data of the tiles in ``read``. One error listing them all."""
+    problems = []
+    for key in sorted(tiles):
+        for kind in ("MNS", "MNT"):
+            path = tiles[key].get(kind)
+            if path is not None:
+                problem = check_tile(path, key, read_data=key in read)
+                if problem:
+                    problems.append(problem)
+    if problems:
+        more = f" … et {len(problems) - SHOWN} autre(s)" if len(problems) > SHOWN else ""
+        raise InputError(
+            "Dalle(s) LiDAR refusée(s), rien n'a été calculé ni modifié : "
+            + " ; ".join(problems[:SHOWN])
+            + more
+            + "."
+        )
+
+
+def _lines(mask: np.ndarray) -> str:
+    """« lignes 3, 8, 12 … » for the rows where ``mask`` holds (1-based, as a table reads)."""
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(str(int(r) + 1) for r in rows[:SHOWN])
+    return f"ligne{'s' if len(rows) > 1 else ''} {shown}" + (" …" if len(rows) > SHOWN else "")
+
+
+def check_buildings(frame, name: str) -> None:
+    """A BD TOPO ``batiment`` layer as read (before reprojection); raises :class:`InputError`."""
+    import shapely
+
+    where = f"Bâtiments ({name})"
+    if len(frame) == 0:
+        raise InputError(f"{where} : couche vide, aucun bâtiment.")
+    if frame.crs is None:
+        raise InputError(f"{where} : sans système de coordonnées déclaré.")
+    geoms = frame.geometry.to_numpy()
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise InputError(f"{where} : {int(empty.sum())} sans géométrie ({_lines(empty)}).")
+    kinds = shapely.get_type_id(geoms)
+    polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
+    if not polygonal.all():
+        bad = sorted(set(frame.geometry.geom_type[~polygonal]))
+        raise InputError(
+            f"{where} : {int((~polygonal).sum())} géométrie(s) de type {', '.join(bad)} "
+            f"({_lines(~polygonal)}) : des polygones (emprises de bâtiments) sont attendus."
+        )
+    x0, y0, x1, y1 = frame.total_bounds
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InputError(f"{where} : coordonnées non finies.")
+    if frame.crs.is_geographic and (min(x0, y0) < -180 or max(x1, y1) > 180):
+        raise InputError(
+            f"{where} : coordonnées ({x0:.0f}, {y0:.0f}) impossibles en degrés : le système "
+            f"déclaré ({frame.crs.to_string()[:30]}) est sans doute faux (Lambert-93 ?)."
+        )
+    ids = frame["cleabs"]
+    missing = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise InputError(f"{where} : identifiant cleabs manquant ({_lines(missing)}).")
+    hostile = ~ids.astype(str).str.fullmatch(ROOF_ID.pattern).to_numpy()
+    if hostile.any():
+        first = str(ids[hostile].iloc[0])[:30]
+        raise InputError(
+            f"{where} : identifiant cleabs invalide « {first} » ({_lines(hostile)}) : "
+            "lettres, chiffres, _ et - seulement."
+        )
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = str(ids[dup].iloc[0])
+        raise InputError(f"{where} : identifiant cleabs en double « {first} » ({_lines(dup)}).")
+
+
+@dataclass
+class AddressReport:
+    """Addresses kept and lines refused (unreadable or impossible coordinates)."""
+
+    kept: int
+    rejected: int
+    lines: str
+
+    def __str__(self) -> str:
+        if not self.rejected:
+            return f"{self.kept} adresses"
+        return (
+            f"{self.kept} adresses ; {self.rejected} ignorée(s), coordonnées illisibles ou "
+            f"impossibles ({self.lines} du fichier)"
+        )
+
+
+def check_addresses(frame, name: str):
+    """The BAN rows with usable coordinates, and what was refused; raises if none is usable."""
+    import pandas as pd
+
+    if len(frame) == 0:
+        raise InputError(f"Fichier d'adresses {name} : aucune adresse (en-tête seul ?).")
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    if not ok.any():
+        raise InputError(
+            f"Fichier d'adresses {name} : aucune coordonnée lisible (lon, lat en degrés)."
+        )
+    # line numbers as in the file: the header is line 1
+    rejected = np.flatnonzero(~ok)
+    shown = ", ".join(str(int(r) + 2) for r in rejected[:SHOWN])
+    lines = f"ligne{'s' if len(rejected) > 1 else ''} {shown}" + (
+        " …" if len(rejected) > SHOWN else ""
+    )
+    kept = frame[ok].copy()
+    kept["lon"], kept["lat"] = lon[ok], lat[ok]
+    return kept, AddressReport(int(ok.sum()), len(rejected), lines if len(rejected) else "")

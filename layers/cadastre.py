@@ -79,10 +79,29 @@ class Cadastre:
     @property
     def climate(self) -> str:
         """Which typical year the estimates used."""
-        w = self.manifest.get("climat", {})
-        return (
-            f"{w.get('name', '?')} ({w.get('source', '?')}, {w.get('ghi_kwh_m2', '?')} kWh/m²/an)"
+        return describe_climate(self.manifest.get("climat"))
+
+
+def describe_climate(w: object) -> str:
+    """Which typical year, where, from when, in one French line.
+
+    « Uccle (BEL), SRC-TMYx — EPW, 50,80° N 4,36° E, années 2009–2020, 1 113,5 kWh/m²/an
+    au sol ».
+    """
+    if not isinstance(w, dict):
+        return "climat non renseigné"
+    parts = [str(w.get("source", "?"))]
+    lat, lon = w.get("latitude"), w.get("longitude")
+    if isinstance(lat, int | float) and isinstance(lon, int | float):
+        parts.append(
+            f"{fmt_float(abs(lat), 2)}° {'N' if lat >= 0 else 'S'} "
+            f"{fmt_float(abs(lon), 2)}° {'E' if lon >= 0 else 'O'}"
         )
+    if w.get("period"):
+        parts.append(f"années {w['period']}")
+    if isinstance(w.get("ghi_kwh_m2"), int | float):
+        parts.append(f"{fmt_float(w['ghi_kwh_m2'], 1)} kWh/m²/an au sol")
+    return f"{w.get('name', '?')} — " + ", ".join(parts)
 
 
 def store_version(path: Path) -> str:
@@ -564,7 +583,10 @@ def territory_figures(
             f"{fmt_float(rows['kwh_an_haut'].sum() / 1e6, 2)}"
         ),
     }
-    counts = pd.Series({c: rows[col].sum() for c, col in CLASS_COLUMNS.items()}, dtype=float)
+    counts = pd.Series(  # a store built before a class existed has no column for it
+        {c: rows[col].sum() if col in rows else 0 for c, col in CLASS_COLUMNS.items()},
+        dtype=float,
+    )
     shares = counts / max(counts.sum(), 1) * 100
     classes = pd.DataFrame({"Classe": shares.index, "Part des toits (%)": shares.round(1).values})
     per_commune = pd.DataFrame(

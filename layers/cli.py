@@ -129,6 +129,24 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_solar_dsm(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from layers.solar.points import point_files, rasterise
+
+    if not args.points.exists():
+        print(f"Erreur : nuages de points introuvables : {args.points}", file=sys.stderr)
+        return 1
+    files = point_files(args.points)
+    if not files:
+        print(f"Erreur : aucun fichier .las ou .laz dans {args.points}", file=sys.stderr)
+        return 1
+    with tqdm(desc="Points", unit=" pts", unit_scale=True, disable=args.quiet) as bar:
+        names = rasterise(files, args.out, max_gap_m=args.max_gap, progress=bar.update)
+    print(f"Dalles écrites dans {args.out} : {len(names)} ({', '.join(names)}).")
+    return 0
+
+
 def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
     import json
     import math
@@ -351,6 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")
     bld.set_defaults(func=_cmd_solar_build)
+    dsm = solar_sub.add_parser(
+        "dsm", help="MNS et MNT aux formats IGN depuis des nuages LiDAR HD classés (LAS/LAZ)"
+    )
+    dsm.add_argument("--points", type=Path, required=True, help="dossier ou fichier .las/.laz")
+    dsm.add_argument("--out", type=Path, required=True, help="dossier des dalles MNS/MNT")
+    dsm.add_argument(
+        "--max-gap", type=float, default=1.0, help="trou du MNS comblé jusqu'à [m] (défaut 1)"
+    )
+    dsm.add_argument("--quiet", action="store_true")
+    dsm.set_defaults(func=_cmd_solar_dsm)
     roof = solar_sub.add_parser("roof", help="le toit sous un point (JSON)")
     roof.add_argument("--store", type=Path, required=True)
     roof.add_argument("--lon", type=float, required=True)

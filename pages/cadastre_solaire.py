@@ -392,7 +392,10 @@ def render() -> None:
                 f"{settings.api_url}/telechargements/toits.gpkg?{query}",
                 help="Les contours des toits et leurs chiffres, pour un SIG (QGIS…).",
             )
-        st.caption("Classes : " + ", ".join(CLASS_ORDER) + " (seuils dans les hypothèses).")
+        st.caption(
+            "Classes : " + ", ".join(CLASS_ORDER) + " (seuils dans les hypothèses). "
+            f"Climat utilisé : {md_escape(cad.climate)}."
+        )
         widgets.assumptions_expander(hyp, "solaire")
 
     state.remember_widgets([K_ROOF, K_QUERY])

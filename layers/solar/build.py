@@ -68,7 +68,7 @@ CELL = 0.5
 TILE_PX = 2000
 # one global pixel grid for the whole of France: IGN's pixel edges fall on it
 GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
-FORMAT = 1
+FORMAT = 2  # 2: roofs mostly without LiDAR data are « sans données »
 BLOCK = 2  # tiles per side computed in one window (2 × 2)
 FINISH_VERSION = 2  # what _finish writes (2: + irradiation-apercu.tif); a change redoes it
 BAN_FIELDS = ["numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune", "lon", "lat"]
@@ -176,10 +176,22 @@ def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
     (upper-case v3 columns, ``ID`` is the cleabs); any CRS (reprojected, said in ``log``).
     """
     name = Path(path).name
+    options: dict[str, Any] = {}
+    if Path(path).suffix.lower() == ".shp" and not Path(path).with_suffix(".cpg").is_file():
+        # BD TOPO's DBF is UTF-8; without its .cpg GDAL would read it as Latin-1 (« IndiffÃ© »)
+        options["encoding"] = "UTF-8"
     try:
-        frame = pyogrio.read_dataframe(path, layer="batiment" if _has_layer(path) else None)
+        frame = pyogrio.read_dataframe(
+            path, layer="batiment" if _has_layer(path) else None, **options
+        )
     except Exception as err:
-        raise InputError(f"Bâtiments illisibles ({name}) : fichier corrompu ou vide.") from err
+        if options:  # not UTF-8 after all: GDAL's default
+            try:
+                frame = pyogrio.read_dataframe(path)
+            except Exception as again:
+                raise InputError(f"Bâtiments illisibles ({name}) : fichier corrompu.") from again
+        else:
+            raise InputError(f"Bâtiments illisibles ({name}) : fichier corrompu ou vide.") from err
     if "cleabs" not in frame.columns and "ID" in frame.columns:  # IGN's shapefile schema
         frame = frame.rename(columns={"ID": "cleabs"})
     frame = frame.rename(columns={c: c.lower() for c in frame.columns if c != "geometry"})

@@ -22,6 +22,9 @@ from layers.errors import AtlasError
 from layers.solar.raster import Raster, rasterize_ids, read_raster
 from layers.solar.terrain import slope_aspect
 
+NO_DATA = "sans données"
+MIN_DATA_SHARE = 0.5  # below this share of its footprint with LiDAR data, a roof is unknown
+UNDETERMINED = "indéterminée"
 ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest", "nord-ouest"]
 LEVELS = ("bas", "central", "haut")
 
@@ -136,6 +139,10 @@ def roof_statistics(
         out[f"kwc_{level}"] = kwc.round(2)
         out[f"kwh_an_{level}"] = (energy * density.at(level) * pr.at(level)).round(0)
     out["classe"] = roof_classes(mean_irr, area, hyp)
+    # a roof the LiDAR does not cover (or barely) is not « non adapté »: it is unknown
+    unknown = out["part_avec_donnees"].to_numpy() < MIN_DATA_SHARE
+    out.loc[unknown, "classe"] = NO_DATA
+    out.loc[unknown | ~(area > 0), "orientation"] = UNDETERMINED
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, fields
 from importlib import metadata
@@ -60,6 +61,7 @@ class Weather:
             "longitude": self.longitude,
             "altitude": self.altitude,
             "hours": int(len(self.data)),
+            "period": f"{self.data.index.year.min()}–{self.data.index.year.max()}",
             "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1),
         }
 
@@ -86,6 +88,8 @@ def read_weather(path: Path) -> Weather:
                 name,
                 pd.Timedelta(minutes=30),
             )
+        elif _bare_pvgis_table(path):
+            weather = _read_pvgis_table(path)
         else:
             data, meta = pvlib.iotools.read_pvgis_tmy(path, map_variables=True)
             loc = meta.get("location", meta.get("inputs", {}).get("location", {}))
@@ -108,6 +112,45 @@ def read_weather(path: Path) -> Weather:
     if not 8000 <= len(weather.data) <= 8800:
         raise WeatherError(f"Année type horaire attendue (~8 760 h), {len(weather.data)} lignes.")
     return weather
+
+
+PVGIS_COLUMNS = {"G(h)": "ghi", "Gb(n)": "dni", "Gd(h)": "dhi", "T2m": "temp_air",
+                 "WS10m": "wind_speed", "RH": "relative_humidity", "SP": "pressure"}  # fmt: skip
+_PVGIS_NAME = re.compile(r"_(-?\d{1,2}\.\d+)_(-?\d{1,3}\.\d+)_")
+
+
+def _bare_pvgis_table(path: Path) -> bool:
+    """A PVGIS TMY CSV whose header lines were stripped (its first line is the table's)."""
+    if path.suffix.lower() != ".csv":
+        return False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.readline().startswith("time(UTC),")
+
+
+def _read_pvgis_table(path: Path) -> Weather:
+    """PVGIS's hourly TMY table alone (``time(UTC),T2m,RH,G(h),Gb(n),Gd(h),…``).
+
+    PVGIS's own CSV starts with the site (latitude, longitude, elevation) above the table;
+    files passed on without it still name the site the way PVGIS names downloads
+    (``…tmy_50.811_3.310_2005-2020…``): the coordinates are taken from there, else refused.
+    """
+    import pandas as pd
+
+    found = _PVGIS_NAME.search(path.name)
+    if not found:
+        raise WeatherError(
+            f"Table PVGIS sans en-tête et sans coordonnées dans son nom ({path.name}) : "
+            "téléchargez le fichier complet depuis PVGIS (format csv ou json)."
+        )
+    frame = pd.read_csv(path)
+    frame = frame[frame["time(UTC)"].astype(str).str.match(r"^\d{8}:\d{4}$")]
+    index = pd.to_datetime(frame["time(UTC)"], format="%Y%m%d:%H%M", utc=True)
+    data = frame.drop(columns="time(UTC)").apply(pd.to_numeric, errors="coerce")
+    data = data.rename(columns=PVGIS_COLUMNS).set_index(index)
+    data.index.name = "time(UTC)"
+    years = re.search(r"_(\d{4})-(\d{4})", path.name)
+    name = f"PVGIS TMY {path.name}" + (f" ({years[1]}–{years[2]})" if years else "")
+    return Weather(data, float(found[1]), float(found[2]), 0.0, "PVGIS TMY", name, pd.Timedelta(0))
 
 
 @dataclass(frozen=True)

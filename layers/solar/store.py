@@ -25,6 +25,7 @@ CLASSES = {  # roof class → its count column in the per-commune totals
     "moyen": "classe_moyen",
     "faible": "classe_faible",
     "non adapté": "classe_non_adapte",
+    "sans données": "classe_sans_donnees",  # the LiDAR covers less than half of the roof
 }
 GPKG = "toits.gpkg"
 

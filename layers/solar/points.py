@@ -1,0 +1,241 @@
+"""LiDAR HD classified point clouds (LAS/LAZ/COPC) → MNS and MNT tiles as IGN ships them.
+
+For places or dates where IGN has not yet published the rasters, ``pma-atlas solar dsm``
+makes them from its point clouds (``LHD_FXX_…_PTS_…laz``), on the MNS grid: 1 km tiles of
+2 000 × 2 000 px at 0.5 m, pixel centres on multiples of 0.5 m (edges a quarter metre
+off), EPSG:2154, float32 heights in metres (IGN69), nodata −99 999, named
+``LHD_FXX_XXXX_YYYY_MNS_O_0M50_LAMB93_IGN69.tif`` (and ``…_MNT_…``).
+
+Classes (ASPRS codes as IGN uses them in LiDAR HD):
+
+- **MNS** (surface): the highest point per pixel among ground (2), low/medium/high
+  vegetation (3, 4, 5), buildings (6), water (9), bridges (17), perennial above-ground (64),
+  virtual points (66) and other built structures (67); artefacts (65) and noise (7, 18)
+  never. Unclassified points (1) only fill the pixels none of these reach: in IGN's real
+  clouds a whole roof can be left unclassified (seen on the Myria3D sample: one of its six
+  houses had no building point), and a hole there would make the roof unknown.
+- **MNT** (terrain): the mean of ground (2), water (9) and virtual (66) points per pixel.
+
+Gaps: a pixel of the MNS with no point takes the nearest pixel's value if it lies within
+``max_gap_m`` (1 m: a few missed returns on a dark roof); further away it stays nodata.
+The MNT has no ground under buildings: its gaps are filled by linear interpolation between
+the ground pixels around (Delaunay, ``scipy.interpolate.griddata``), inside their convex
+hull only; outside, nodata. Reader: laspy with the lazrs backend (LAZ, COPC).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from layers.errors import AtlasError
+
+CELL = 0.5
+TILE_PX = 2000
+NODATA = -99999.0
+MNS_CLASSES = (2, 3, 4, 5, 6, 9, 17, 64, 66, 67)
+MNT_CLASSES = (2, 9, 66)
+UNCLASSIFIED = 1
+CHUNK = 2_000_000  # points read at once
+NAME = "LHD_FXX_{x:04d}_{y:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
+SUFFIXES = (".las", ".laz")
+
+
+class PointsError(AtlasError):
+    """A point cloud cannot be read or is not in Lambert-93."""
+
+
+@dataclass
+class _Tile:
+    """Accumulators of one 1 km tile."""
+
+    top: np.ndarray  # highest MNS point per pixel (−inf: none)
+    loose: np.ndarray  # highest unclassified point per pixel (used where ``top`` has none)
+    ground_sum: np.ndarray
+    ground_n: np.ndarray
+
+    @classmethod
+    def new(cls) -> _Tile:
+        shape = (TILE_PX, TILE_PX)
+        return cls(
+            np.full(shape, -np.inf, dtype="float64"),
+            np.full(shape, -np.inf, dtype="float64"),
+            np.zeros(shape, dtype="float64"),
+            np.zeros(shape, dtype="int32"),
+        )
+
+
+def tile_key(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-left corner [km] of the IGN tile holding each point (edges at ±0.25 m)."""
+    return np.floor((x + CELL / 2) / 1000).astype(int), np.floor((y - CELL / 2) / 1000).astype(
+        int
+    ) + 1
+
+
+def point_files(folder: Path) -> list[Path]:
+    """The LAS/LAZ/COPC files of a folder (or the file itself)."""
+    folder = Path(folder)
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+
+
+def _check_crs(path: Path, header) -> None:
+    try:
+        crs = header.parse_crs()
+    except Exception:  # laspy raises several kinds on odd VLRs
+        crs = None
+    if crs is not None and crs.to_epsg() not in (2154, None):
+        raise PointsError(
+            f"{path.name} : nuage en {crs.to_string()[:40]}, Lambert-93 (EPSG:2154) attendu."
+        )
+    x0, y0 = header.mins[:2]
+    x1, y1 = header.maxs[:2]
+    if not (-400_000 < x0 <= x1 < 1_400_000 and 6_000_000 < y0 <= y1 < 7_200_000):
+        raise PointsError(
+            f"{path.name} : coordonnées ({x0:.0f}, {y0:.0f}) hors de la France en Lambert-93."
+        )
+
+
+def _accumulate(tiles: dict, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray):
+    kx, ky = tile_key(x, y)
+    for key in set(zip(kx.tolist(), ky.tolist(), strict=True)):
+        sel = (kx == key[0]) & (ky == key[1])
+        left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+        col = np.floor((x[sel] - left) / CELL).astype(int).clip(0, TILE_PX - 1)
+        row = np.floor((top - y[sel]) / CELL).astype(int).clip(0, TILE_PX - 1)
+        acc = tiles.setdefault(key, _Tile.new())
+        c, zz = cls[sel], z[sel]
+        surf = np.isin(c, MNS_CLASSES)
+        np.maximum.at(acc.top, (row[surf], col[surf]), zz[surf])
+        loose = c == UNCLASSIFIED
+        np.maximum.at(acc.loose, (row[loose], col[loose]), zz[loose])
+        ground = np.isin(c, MNT_CLASSES)
+        np.add.at(acc.ground_sum, (row[ground], col[ground]), zz[ground])
+        np.add.at(acc.ground_n, (row[ground], col[ground]), 1)
+
+
+def _fill_nearest(values: np.ndarray, max_px: float) -> np.ndarray:
+    """NaN pixels take their nearest valid pixel's value within ``max_px``; else stay NaN."""
+    from scipy import ndimage
+
+    empty = np.isnan(values)
+    if not empty.any() or empty.all():
+        return values
+    dist, (ri, ci) = ndimage.distance_transform_edt(empty, return_indices=True)
+    out = values[ri, ci]
+    out[dist > max_px] = np.nan
+    return out
+
+
+def _fill_linear(values: np.ndarray) -> np.ndarray:
+    """NaN pixels inside the valid pixels' convex hull get linear interpolation (Delaunay)."""
+    from scipy.interpolate import griddata
+
+    valid = ~np.isnan(values)
+    if valid.sum() < 3 or valid.all():
+        return values
+    rows, cols = np.nonzero(valid)
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    window = values[r0:r1, c0:c1]
+    inside = ~np.isnan(window)
+    gaps = np.argwhere(~inside)
+    if len(gaps) == 0:
+        return values
+    known = np.argwhere(inside)
+    filled = griddata(known, window[inside], gaps, method="linear")
+    out = values.copy()
+    out[r0:r1, c0:c1][~inside] = filled
+    return out
+
+
+def _write(path: Path, key: tuple[int, int], data: np.ndarray, source: str) -> None:
+    import rasterio
+    from affine import Affine
+
+    left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+    out = np.where(np.isnan(data), NODATA, data).astype("float32")
+    tmp = path.with_name(f".{path.name}.tmp")
+    profile = {
+        "driver": "GTiff",
+        "width": TILE_PX,
+        "height": TILE_PX,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:2154",
+        "transform": Affine(CELL, 0, left, 0, -CELL, top),
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(out, 1)
+        dst.update_tags(
+            producer="Atlas PMA (layers.solar.points) depuis nuages LiDAR HD",
+            source=source[:500],
+            units="m (IGN69)",
+        )
+    os.replace(tmp, path)
+
+
+def rasterise(
+    sources: Iterable[Path],
+    out: Path,
+    max_gap_m: float = 1.0,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Write MNS and MNT tiles for every 1 km tile the points touch; returns their names.
+
+    Every file is read (and checked) before anything is written; each tile is written
+    under a temporary name, then renamed.
+    """
+    import laspy
+
+    paths = list(sources)
+    if not paths:
+        raise PointsError("Aucun nuage de points (.las, .laz) à lire.")
+    tiles: dict[tuple[int, int], _Tile] = {}
+    for path in paths:
+        try:
+            with laspy.open(path) as reader:
+                _check_crs(path, reader.header)
+                for chunk in reader.chunk_iterator(CHUNK):
+                    x, y, z = (np.asarray(chunk.x), np.asarray(chunk.y), np.asarray(chunk.z))
+                    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+                    _accumulate(tiles, x[ok], y[ok], z[ok], np.asarray(chunk.classification)[ok])
+                    if progress:
+                        progress(len(x))
+        except PointsError:
+            raise
+        except Exception as err:  # laspy/lazrs: truncated, not a LAS, unknown format
+            raise PointsError(f"{Path(path).name} : nuage de points illisible ({err}).") from err
+    if not tiles:
+        raise PointsError("Aucun point dans les fichiers lus.")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = ", ".join(p.name for p in paths)
+    names = []
+    for key, acc in sorted(tiles.items()):
+        top = np.where(np.isfinite(acc.top), acc.top, acc.loose)
+        surface = np.where(np.isfinite(top), top, np.nan)
+        ground = np.where(acc.ground_n > 0, acc.ground_sum / np.maximum(acc.ground_n, 1), np.nan)
+        surface = _fill_nearest(surface, max_gap_m / CELL)
+        ground = _fill_linear(ground)
+        if math.isfinite(max_gap_m):  # the surface never lies below the terrain
+            both = ~np.isnan(surface) & ~np.isnan(ground)
+            surface[both] = np.maximum(surface[both], ground[both])
+        for kind, data in (("MNS", surface), ("MNT", ground)):
+            if np.isnan(data).all():
+                continue
+            name = NAME.format(x=key[0], y=key[1], kind=kind)
+            _write(out / name, key, data, source)
+            names.append(name)
+    return names

@@ -64,6 +64,66 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
     return _cmd_data_check(args, settings)
 
 
+def _chosen_communes(communes, codes_given):
+    """The communes of ``--area`` codes (EPCI codes, ``PMA``, INSEE codes), None if unknown."""
+    codes = set(codes_given)
+    if "PMA" in codes:
+        return communes
+    chosen = communes[communes["insee"].isin(codes) | communes["epci_code"].isin(codes)]
+    unknown = codes - set(communes["insee"]) - set(communes["epci_code"])
+    if unknown or chosen.empty:
+        print(f"Erreur : code(s) inconnu(s) : {', '.join(sorted(unknown))}.", file=sys.stderr)
+        return None
+    return chosen
+
+
+def _cmd_solar_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from layers.formatting import fmt_int
+    from layers.settings import fetch_services
+    from layers.solar.fetch import WHAT, fetch
+    from layers.territory import load_territory
+
+    communes = load_territory(settings.geodata_dir).communes
+    chosen = _chosen_communes(communes, args.area)
+    if chosen is None:
+        return 2
+    what = tuple(w.strip() for w in args.what.split(",") if w.strip()) if args.what else WHAT
+    area = chosen.to_crs(2154).union_all()
+    centre = chosen.to_crs(2154).union_all().centroid
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(centre.x, centre.y)
+    departements = sorted({str(code)[:2] for code in chosen["insee"]})
+    if args.bdtopo is not None and not args.bdtopo.exists():
+        print(f"Erreur : fichier BD TOPO introuvable : {args.bdtopo}", file=sys.stderr)
+        return 1
+    report = fetch(
+        area,
+        (lon, lat),
+        departements,
+        args.out,
+        fetch_services(os.environ),
+        what=what,
+        workers=args.workers,
+        dry_run=args.dry_run,
+        bdtopo_file=args.bdtopo,
+        progress=not args.quiet,
+    )
+    if args.dry_run:
+        tiles = [n for n in report.planned if n.startswith("LHD_")]
+        todo = len(report.planned) - len(report.present) - len(report.empty)
+        print(
+            f"Dalles LiDAR : {len(tiles) // 2} × (MNS + MNT) ; à télécharger : {todo} "
+            f"fichier(s), ≈ {fmt_int(report.download_mb)} Mo ; disque nécessaire ≈ "
+            f"{fmt_int(report.disk_mb)} Mo."
+        )
+        for name in report.planned:
+            print(f"  {name}{' (déjà là)' if name in report.present else ''}")
+        return 0
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
 def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     from layers.assumptions import load_assumptions
     from layers.solar.build import BuildParams, build
@@ -92,13 +152,17 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         if communes is None:
             print("Erreur : --area demande les communes du PMA (geodata/).", file=sys.stderr)
             return 1
-        codes = set(args.area)
-        chosen = communes[communes["insee"].isin(codes) | communes["epci_code"].isin(codes)]
-        unknown = codes - set(communes["insee"]) - set(communes["epci_code"])
-        if unknown or chosen.empty:
-            print(f"Erreur : code(s) inconnu(s) : {', '.join(sorted(unknown))}.", file=sys.stderr)
+        chosen = _chosen_communes(communes, args.area)
+        if chosen is None:
             return 2
         area = chosen.to_crs(2154).union_all()
+    if args.weather is None:
+        from layers.solar.fetch import default_weather
+
+        fetched = default_weather(args.lidar)
+        if fetched is not None:
+            weather = fetched
+            print(f"Climat : {fetched} (TMY PVGIS récupéré par solar fetch).", file=sys.stderr)
     report = build(
         args.lidar,
         args.buildings,
@@ -369,6 +433,19 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")
     bld.set_defaults(func=_cmd_solar_build)
+    fet = solar_sub.add_parser(
+        "fetch", help="LiDAR HD, BD TOPO, BAN et climat PVGIS d'une zone, prêts pour build"
+    )
+    fet.add_argument(
+        "--area", nargs="+", required=True, help="codes d'EPCI (CALL, CAHC, CABBALR), PMA ou INSEE"
+    )
+    fet.add_argument("--out", type=Path, required=True, help="dossier d'entrées de solar build")
+    fet.add_argument("--what", help="lidar,batiments,adresses,climat (défaut : tout)")
+    fet.add_argument("--bdtopo", type=Path, help="découper un fichier BD TOPO déjà téléchargé")
+    fet.add_argument("--workers", type=int, default=4, help="requêtes simultanées (défaut 4)")
+    fet.add_argument("--dry-run", action="store_true", help="liste les fichiers et la taille")
+    fet.add_argument("--quiet", action="store_true")
+    fet.set_defaults(func=_cmd_solar_fetch)
     dsm = solar_sub.add_parser(
         "dsm", help="MNS et MNT aux formats IGN depuis des nuages LiDAR HD classés (LAS/LAZ)"
     )
@@ -433,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env(os.environ)
     try:
         return int(args.func(args, settings))
+    except BrokenPipeError:  # the output was piped into `head`: nothing to say
+        return 0
     except OSError as err:  # a full disk, a quota, a file size limit, a read-only folder
         name = Path(err.filename).name if getattr(err, "filename", None) else ""
         print(

@@ -96,3 +96,21 @@ class Settings:
     def signage_target(self) -> str:
         """Where the signage inventory lives: a GeoPackage path or a ``postgresql://`` DSN."""
         return self.signage_store or str(self.geodata_dir / "signaletique.gpkg")
+
+
+def fetch_services(env: Mapping[str, str]):
+    """Where ``pma-atlas solar fetch`` asks (public services by default; mirrors allowed).
+
+    ``ATLAS_GEOPF_WMS`` (LiDAR HD rasters), ``ATLAS_GEOPF_WFS`` (BD TOPO), ``ATLAS_BAN_DATA_URL``
+    (the BAN's département files; ``ATLAS_BAN_URL`` is already the geocoder's address),
+    ``ATLAS_PVGIS_URL`` (PVGIS API, ``…/api/v5_3``).
+    """
+    from layers.solar.fetch import Services
+
+    default = Services()
+    return Services(
+        wms=env.get("ATLAS_GEOPF_WMS") or default.wms,
+        wfs=env.get("ATLAS_GEOPF_WFS") or default.wfs,
+        ban=env.get("ATLAS_BAN_DATA_URL") or default.ban,
+        pvgis=env.get("ATLAS_PVGIS_URL") or default.pvgis,
+    )

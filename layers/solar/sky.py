@@ -61,9 +61,17 @@ class Weather:
             "longitude": self.longitude,
             "altitude": self.altitude,
             "hours": int(len(self.data)),
-            "period": f"{self.data.index.year.min()}–{self.data.index.year.max()}",
+            "period": _years(self.data.index),
             "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1),
         }
+
+
+def _years(index) -> str:
+    """``2007–2020``: the years a typical year's months were drawn from."""
+    import pandas as pd
+
+    years = pd.DatetimeIndex(index).year
+    return f"{years.min()}–{years.max()}"
 
 
 def read_weather(path: Path) -> Weather:

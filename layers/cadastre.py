@@ -495,7 +495,8 @@ def cadastre_map(
     fmap.options["maxZoom"] = 21
     west, south, east, north = cad.coverage.bounds
     folium.TileLayer(
-        tiles=f"{settings.api_url}/tuiles/solaire/{{z}}/{{x}}/{{y}}.png",
+        # versioned: a rebuilt store gets new URLs, so browsers may keep tiles for good
+        tiles=f"{settings.api_url}/tuiles/solaire/{{z}}/{{x}}/{{y}}.png?v={cad.version}",
         name="Irradiation annuelle",
         attr="Atlas PMA — irradiation calculée",
         overlay=True,

@@ -74,10 +74,16 @@ async def solar_tile(request: Request) -> Response:
     settings = _settings()
     store = settings.cadastre_path
     z, x, y = (request.path_params[k] for k in ("z", "x", "y"))  # ints: the route says so
+    if not (0 <= z <= 24 and 0 <= x < 2**z and 0 <= y < 2**z):
+        return _not_found()
     version = store_version(store)
     etag = f'"{version}-{z}-{x}-{y}"'
-    headers = {"Cache-Control": "public, max-age=3600", "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
+    # the page asks ?v=<store version>: such a URL never changes content, cache it for good;
+    # any other URL (old page, no version) is revalidated at every use
+    versioned = request.query_params.get("v") == version and version != "absent"
+    cache = "public, max-age=31536000, immutable" if versioned else "no-cache"
+    headers = {"Cache-Control": cache, "ETag": etag}
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
         breaks = _breaks(str(settings.geodata_dir))
@@ -89,7 +95,69 @@ async def solar_tile(request: Request) -> Response:
     except Exception:  # a damaged COG must not take the map down: log, draw nothing
         LOG.exception("tuile %s/%s/%s du magasin %s", z, x, y, store)
         return Response(_empty_png(), media_type="image/png", headers={"Cache-Control": "no-store"})
+    if png is None:  # nothing computed there (or no store yet): never cached for long
+        headers["Cache-Control"] = "no-cache"
     return Response(png or _empty_png(), media_type="image/png", headers=headers)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` as RFC 9110 reads it: ``*``, lists, weak (``W/``) validators."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+
+
+def _not_found() -> Response:
+    return Response("Introuvable.", status_code=404, media_type="text/plain; charset=utf-8")
+
+
+async def not_found(request: Request) -> Response:
+    """Any other ``/api/…`` address: 404, never the app's page with a 200."""
+    return _not_found()
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    # the app frames its own components (maps), never is framed by another site
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+
+
+class SecurityHeaders:
+    """ASGI middleware: the headers above on every HTTP response (the app's pages too).
+
+    Plain ASGI (not ``BaseHTTPMiddleware``): websockets pass through untouched.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Pass the request on; add the headers to the response's start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def middleware() -> list:
+    """The app's middleware, for ``st.App(..., middleware=middleware())``."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(SecurityHeaders)]
 
 
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
@@ -172,4 +240,5 @@ def routes() -> list[Route]:
         Route("/api/fichiers/{token:str}/{name:str}", prepared_file),
         Route("/api/tuiles/solaire/{z:int}/{x:int}/{y:int}.png", solar_tile),
         Route("/api/telechargements/toits.{fmt}", roofs_download),
+        Route("/api/{rest:path}", not_found),
     ]

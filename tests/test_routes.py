@@ -44,7 +44,7 @@ def test_tile_of_a_roof_is_a_coloured_png_cached_by_version(client, roofs):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/tuiles/solaire/17/0/0.png", "/api/tuiles/solaire/30/1/1.png"]
+    "path", ["/api/tuiles/solaire/17/0/0.png", "/api/tuiles/solaire/21/1/1.png"]
 )
 def test_tile_with_nothing_there_is_transparent(client, path):
     resp = client.get(path)
@@ -88,3 +88,81 @@ def test_missing_store_is_said_in_french(monkeypatch, tmp_path):
     resp = client.get("/api/telechargements/toits.csv?insee=62528")
     assert resp.status_code == 503 and "indisponible" in resp.text
     assert client.get("/api/tuiles/solaire/17/66000/43000.png").status_code == 200
+
+
+# --- issue 21: routes as a browser and a proxy see them ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/tuiles/solaire/-1/0/0.png",
+        "/api/tuiles/solaire/a/b/c.png",
+        "/api/tuiles/solaire/17/1/1.jpg",
+        "/api/tuiles/solaire/17/1/1",
+        "/api/tuiles/solaire/../../etc/passwd",
+        "/api/tuiles/solaire/3/9/9.png",  # x, y beyond the zoom's grid
+        "/api/rien",
+    ],
+)
+def test_what_is_not_a_tile_is_a_404(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 404 and "<html" not in resp.text.lower()
+
+
+def test_if_none_match_is_read_as_the_rfc_says(client, roofs):
+    from layers.routes import etag_matches
+
+    assert etag_matches('W/"a-1"', '"a-1"') and etag_matches('"x", "a-1"', '"a-1"')
+    assert etag_matches("*", '"a-1"') and not etag_matches('"b"', '"a-1"')
+    pt = gpd.GeoSeries([roofs.geometry.iloc[0].representative_point()], crs=2154)
+    lonlat = pt.to_crs(4326).iloc[0]
+    x, y = lonlat_to_tile(lonlat.x, lonlat.y, 17)
+    url = f"/api/tuiles/solaire/17/{x}/{y}.png"
+    etag = client.get(url).headers["etag"]
+    for header in (f"W/{etag}", f'"autre", {etag}', "*"):
+        assert client.get(url, headers={"If-None-Match": header}).status_code == 304
+
+
+def test_tiles_are_cached_for_good_only_under_their_versioned_url(client, roofs):
+    from layers.cadastre import store_version
+
+    pt = gpd.GeoSeries([roofs.geometry.iloc[0].representative_point()], crs=2154)
+    lonlat = pt.to_crs(4326).iloc[0]
+    x, y = lonlat_to_tile(lonlat.x, lonlat.y, 17)
+    url = f"/api/tuiles/solaire/17/{x}/{y}.png"
+    assert client.get(url).headers["cache-control"] == "no-cache"
+    assert client.get(url + "?v=ancienne").headers["cache-control"] == "no-cache"
+    versioned = client.get(f"{url}?v={store_version(STORE)}")
+    assert "immutable" in versioned.headers["cache-control"]
+
+
+def test_blank_tiles_of_a_missing_store_are_not_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("ATLAS_CADASTRE", str(tmp_path / "absent"))
+    resp = TestClient(Starlette(routes=routes())).get("/api/tuiles/solaire/17/1/1.png?v=absent")
+    assert resp.status_code == 200 and resp.headers["cache-control"] == "no-cache"
+
+
+def test_security_headers_on_every_response(client):
+    from starlette.middleware import Middleware
+
+    from layers.routes import SecurityHeaders
+
+    app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
+    for path in ("/api/tuiles/solaire/17/0/0.png", "/api/rien"):
+        resp = TestClient(app).get(path)
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["x-frame-options"] == "SAMEORIGIN"
+        assert "frame-ancestors 'self'" in resp.headers["content-security-policy"]
+        assert resp.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_the_map_asks_versioned_tiles(monkeypatch):
+    from layers.assumptions import load_assumptions
+    from layers.cadastre import cadastre_map, map_classes, open_store, store_version
+    from layers.mapping import map_payload
+    from layers.settings import Settings
+
+    cad = open_store(STORE)
+    fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)))
+    assert f".png?v={store_version(STORE)}" in map_payload(fmap)

@@ -48,7 +48,7 @@ LAYERS = {
 }
 TILE_NAME = "LHD_FXX_{x:04d}_{y:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
 WHAT = ("lidar", "batiments", "adresses", "climat")
-TILE_MB = 9.0  # a LiDAR HD MNS/MNT GeoTIFF as the WMS answers it (float32, compressed) [MB]
+TILE_MB = 16.0  # a LiDAR HD MNS/MNT GeoTIFF, 2000² float32, uncompressed: the upper bound [MB]
 BUILDINGS_MB_PER_KM2 = 0.6  # the BD TOPO batiment layer of a built-up km² (GeoPackage) [MB]
 BAN_MB = 60.0  # adresses-62.csv.gz
 WFS_PAGE = 1000

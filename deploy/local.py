@@ -34,11 +34,20 @@ def nginx_binary() -> str | None:
     )
 
 
-def nginx_config(listen: int, backends: list[int], workdir: Path) -> str:
-    """A complete nginx.conf for an unprivileged run: the template inside an http block."""
+DEBUG_UPSTREAM = "add_header X-Atlas-Upstream $upstream_addr always;"
+
+
+def nginx_config(listen: int, backends: list[int], workdir: Path, debug: bool = True) -> str:
+    """A complete nginx.conf for an unprivileged run: the template inside an http block.
+
+    ``debug`` adds a header naming the process that answered (tests and benchmarks check
+    stickiness with it); the template itself, as deployed, never sends it.
+    """
     servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in backends)
     site = TEMPLATE.read_text(encoding="utf-8")
     site = site.replace("@@SERVERS@@", servers).replace("@@LISTEN@@", f"127.0.0.1:{listen}")
+    if debug:
+        site = site.replace("# @@DEBUG_UPSTREAM@@", DEBUG_UPSTREAM + " #")
     temp = {name: workdir / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -99,6 +108,8 @@ class Deployment:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)  # logs, nginx's temp folders
 
     def __enter__(self) -> Deployment:
         return self

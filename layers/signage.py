@@ -116,7 +116,11 @@ def validate(
     if cost_bad:
         problems.append(f"cout_ht : nombre illisible « {str(sign.get('cout_ht'))[:20]} »")
     elif cost is not None and not 0 <= cost <= COST_MAX:
-        problems.append(f"cout_ht : {cost:g} € hors de la plage 0 – {COST_MAX:,.0f} €")
+        from layers.formatting import fmt_int, fmt_number
+
+        problems.append(
+            f"cout_ht : {fmt_number(cost)} € hors de la plage 0 – {fmt_int(COST_MAX)} €"
+        )
     if region_bad:
         problems.append(
             "cofinancement_region : nombre illisible "

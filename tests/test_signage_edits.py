@@ -268,3 +268,13 @@ def test_download_tokens_cannot_be_computed_from_public_inputs():
     assert token == one.register(key, "a.csv", "text/csv", lambda: b"")  # stable in a process
     assert token != two.register(key, "a.csv", "text/csv", lambda: b"")
     assert token != hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def test_the_cost_message_is_written_the_french_way(territory, signs_sample):
+    from layers.signage import validate
+
+    sign = signs_sample.iloc[0].to_dict()
+    sign["cout_ht"] = 5e9
+    message = " ".join(validate(sign, territory))
+    assert "0 – 1\u202f000\u202f000 €" in message and "1,000,000" not in message
+    assert "5\u202f000\u202f000\u202f000 €" in message

@@ -100,3 +100,23 @@ def test_a_download_made_in_a_session_is_served_through_the_proxy(deployment):
         if _get(f"{deployment.url}/_stcore/health", c)[1]["X-Atlas-Upstream"] != home
     )
     assert _get(deployment.url + urls[0], other)[0] == 404
+
+
+def test_the_deployed_proxy_discloses_neither_its_version_nor_the_process(deployment, tmp_path):
+    """Issue 21: every response said `X-Atlas-Upstream: 127.0.0.1:18702` and nginx's version."""
+    from deploy.local import nginx_config
+
+    production = nginx_config(8000, [8601, 8602], tmp_path, debug=False)
+    lines = [line.strip() for line in production.splitlines()]
+    assert not [line for line in lines if line.startswith("add_header X-Atlas-Upstream")]
+    assert "server_tokens off;" in production
+    _, headers, _ = _get(f"{deployment.url}/_stcore/health")
+    assert headers["Server"] == "nginx"  # no version
+    assert headers["X-Content-Type-Options"] == "nosniff"  # the app's headers pass through
+
+
+def test_stopping_a_deployment_leaves_no_folder_behind():
+    with start(1, free_port()) as dep:
+        workdir = dep.workdir
+        assert workdir.is_dir()
+    assert not workdir.exists()

@@ -16,16 +16,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.assets import cluster_assets
 from layers.assumptions import LEVELS, Assumptions
-from layers.formatting import fmt_float, fmt_int
+from layers.formatting import fmt_float, fmt_int, fmt_when
 from layers.mapping import (
     DataAttribution,
     Field,
     Legend,
-    display_frame,
+    clustered_points,
     frame_bounds,
-    make_tooltip,
     new_map,
 )
 from layers.settings import Settings
@@ -175,7 +173,7 @@ TOOLTIP_FIELDS: list[Field] = [
     ("surface_txt", "Surface", None),
     ("activite_libelle", "Activité passée", None),
     ("pv_txt", "PV au sol (repérage)", None),
-    ("site_actu_date", "Mise à jour", None),
+    ("site_actu_date", "Mise à jour", lambda v: fmt_when(str(v)[:10])),
 ]
 
 
@@ -194,29 +192,16 @@ def brownfields_map(
         pv_txt=friches.apply(_mwc_range, axis=1) if len(friches) else [],
         couleur=friches["site_statut"].map(STATUS_COLORS).fillna(OTHER_COLOR),
     )
-    cluster = folium.plugins.MarkerCluster(
-        name="Friches",
-        options={
-            "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM,
-            "showCoverageOnHover": False,
-            "maxClusterRadius": 45,
-        },
-    )
-    cluster.default_js, cluster.default_css = cluster_assets(settings)
-    cluster.add_to(fmap)
     if len(data):
-        folium.GeoJson(
-            display_frame(data, TOOLTIP_FIELDS, keep=["couleur", "verifie"]),
-            name="Sites",
-            marker=folium.CircleMarker(radius=7),
-            style_function=lambda f: {
-                "color": f["properties"]["couleur"],
-                "weight": 2.5,
-                "fillColor": f["properties"]["couleur"],
-                "fillOpacity": 0.85 if f["properties"]["verifie"] else 0.0,
-            },
-            tooltip=make_tooltip(TOOLTIP_FIELDS),
-        ).add_to(cluster)
+        clustered_points(
+            data,
+            TOOLTIP_FIELDS,
+            data["couleur"],
+            data["verifie"].fillna(False).astype(bool),
+            settings,
+            "Friches",
+            CLUSTER_UNTIL_ZOOM,
+        ).add_to(fmap)
     items = [(c, s) for s, c in STATUS_COLORS.items()]
     Legend("Friches (Cartofriches)", items + [(OTHER_COLOR, "autre statut")], dashed=()).add_to(
         fmap

@@ -79,6 +79,9 @@ def resolve_basemap(basemap_id: str, settings: Settings) -> Basemap | None:
     return BASEMAPS.get(basemap_id, BASEMAPS["plan-ign"])
 
 
+MAX_ZOOM = 19
+
+
 def new_map(
     settings: Settings,
     basemap_id: str = "plan-ign",
@@ -88,11 +91,15 @@ def new_map(
     """A folium map loading only Leaflet (CDN or offline copy), fitted to ``bounds``."""
     fmap = folium.Map(
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # Leaflet's own scale adds miles: a metric one below
         zoom_start=10,
         location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
     )
     fmap.default_js, fmap.default_css = map_assets(settings)
+    # a map without a basemap has no tile layer to set its zoom range: clustered layers
+    # then fail (« Map has no maxZoom specified ») and the map vanished offline
+    fmap.options["maxZoom"] = MAX_ZOOM
+    fmap.options["minZoom"] = 0
     basemap = resolve_basemap(basemap_id, settings)
     if basemap is not None:
         folium.TileLayer(
@@ -104,7 +111,25 @@ def new_map(
         ).add_to(fmap)
     fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=fit_max_zoom)
     KeyboardFriendly(MAP_LABEL).add_to(fmap)
+    MetricScale().add_to(fmap)
     return fmap
+
+
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (French readers: no miles, no feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 def frame_bounds(gdf: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -214,6 +239,106 @@ def add_points(
     )
     layer.add_to(fmap)
     return layer
+
+
+_CLUSTER_CALLBACK = """(function () {
+var T = @@TABLES@@;
+var R = @@RADIUS@@;
+return function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
+        radius: R, weight: 2.5, color: T.couleur[row[2]], fillColor: T.couleur[row[2]],
+        fillOpacity: row[3] ? 0.85 : 0.0
+    });
+    var html = [];
+    for (var i = 0; i < T.libelles.length; i++) {
+        html.push("<b>" + T.libelles[i] + "</b> " + T.valeurs[i][row[4 + i]]);
+    }
+    html = html.join("<br>");
+    marker.bindTooltip(html, {sticky: true});
+    marker.bindPopup(html);
+    return marker;
+};
+})()"""
+
+
+# groups are a neutral slate blue with their count: never a status colour (green, orange,
+# red bubbles read as « posé », « fabriqué », « à reprendre » on the signage map)
+CLUSTER_ICON = """function (cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 30 : (n < 100 ? 36 : 44);
+    return L.divIcon({
+        html: '<div style="background:#37474f;color:#fff;border:2px solid #fff;'
+            + 'border-radius:50%;width:' + size + 'px;height:' + size + 'px;'
+            + 'line-height:' + (size - 4) + 'px;text-align:center;font:bold 12px sans-serif;'
+            + 'box-shadow:0 1px 4px rgba(0,0,0,.4)">' + n + '</div>',
+        className: 'atlas-groupe', iconSize: L.point(size, size)
+    });
+}"""
+
+
+def clustered_points(
+    frame: gpd.GeoDataFrame,
+    fields: Sequence[Field],
+    colours: Sequence[str],
+    filled: Sequence[bool],
+    settings: Settings,
+    name: str,
+    until_zoom: int,
+    radius: int = 7,
+) -> folium.plugins.FastMarkerCluster:
+    """Points drawn in the browser from compact rows, clustered until ``until_zoom``.
+
+    Each point: a circle of its colour, filled or hollow, with a tooltip (hover) and the
+    same text as a popup (tap, keyboard). Rows carry indices into escaped lookup tables
+    (``[lat, lon, colour, filled, value of field 1, …]``): 10 000 points weigh ~0.5 MB
+    where one GeoJSON marker each weighed ~4 MB. Every text is HTML-escaped here.
+    """
+    import json
+
+    import folium.plugins
+    import pandas as pd
+
+    from layers.assets import cluster_assets
+
+    points = frame.to_crs(4326).geometry
+    lookups: dict = {"libelles": [escape(label) for _c, label, _f in fields], "valeurs": []}
+    codes = []
+    for column, _label, fmt in fields:
+        values = frame[column].map(
+            lambda v, f=fmt: (
+                "" if v is None or (isinstance(v, float) and v != v) else (f(v) if f else v)
+            )
+        )
+        cat = pd.Categorical(values.astype(str))
+        lookups["valeurs"].append([escape(c) for c in cat.categories])
+        codes.append(cat.codes)
+    palette = pd.Categorical(list(colours))
+    lookups["couleur"] = [str(c) for c in palette.categories]
+    lat = points.y.round(6).to_numpy()
+    lon = points.x.round(6).to_numpy()
+    fill = list(filled)
+    rows = [
+        [float(lat[i]), float(lon[i]), int(palette.codes[i]), int(bool(fill[i]))]
+        + [int(c[i]) for c in codes]
+        for i in range(len(frame))
+    ]
+    tables = json.dumps(lookups, ensure_ascii=False).replace("<", "\\u003c")
+    cluster = folium.plugins.FastMarkerCluster(
+        rows,
+        icon_create_function=CLUSTER_ICON,
+        # folium writes « var callback = <this>; »: a function expression, tables inside
+        callback=_CLUSTER_CALLBACK.replace("@@TABLES@@", tables).replace(
+            "@@RADIUS@@", str(int(radius))
+        ),
+        name=name,
+        options={
+            "disableClusteringAtZoom": until_zoom,
+            "showCoverageOnHover": False,
+            "maxClusterRadius": 45,
+        },
+    )
+    cluster.default_js, cluster.default_css = cluster_assets(settings)
+    return cluster
 
 
 class Legend(MacroElement):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import folium
 import folium.plugins
@@ -11,12 +10,12 @@ import geopandas as gpd
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from layers.assets import cluster_assets
 from layers.formatting import escape, fmt_int, fmt_when, fmt_year, pdf_text
 from layers.mapping import (
     DataAttribution,
     Field,
     Legend,
+    clustered_points,
     display_frame,
     frame_bounds,
     make_tooltip,
@@ -45,67 +44,6 @@ def sign_epci(signs: gpd.GeoDataFrame, territory: Territory) -> pd.Series:
     return codes.reindex(signs.index)
 
 
-def _sign_callback(lookups: dict[str, list[str]]) -> str:
-    """The browser-side marker maker: rows index into escaped lookup tables."""
-    tables = json.dumps(lookups, ensure_ascii=False).replace("<", "\\u003c")
-    return (
-        f"var T = {tables};\n"
-        """var callback = function (row) {
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
-        radius: 6, weight: 2, color: "#ffffff", fillColor: T.couleur[row[2]],
-        fillOpacity: 0.95
-    });
-    var tip = "<b>Panneau</b> " + T.id[row[6]] + "<br><b>Type</b> " + T.type[row[3]]
-        + "<br><b>Parc</b> " + T.parc[row[4]] + "<br><b>Statut</b> " + T.statut[row[2]]
-        + "<br><b>Année</b> " + T.annee[row[5]] + "<br><b>Données</b> " + T.qualite[row[7]];
-    marker.bindTooltip(tip, {sticky: true});
-    return marker;
-};
-"""
-    )
-
-
-def sign_rows(signs: gpd.GeoDataFrame) -> tuple[list[list], dict[str, list[str]]]:
-    """Compact rows ``[lat, lon, status, type, park, year, id, data]`` (indices) and lookups.
-
-    Every text in the lookups is HTML-escaped: the browser inserts tooltips as HTML.
-    """
-    lookups: dict[str, list[str]] = {
-        "statut": [escape(s) for s in STATUSES] + ["?"],
-        "couleur": [STATUS_COLORS[s] for s in STATUSES] + ["#555555"],
-    }
-    if signs.empty:
-        return [], {**lookups, "type": [], "parc": [], "annee": [], "id": [], "qualite": []}
-    status = signs["statut"].map({s: i for i, s in enumerate(STATUSES)}).fillna(len(STATUSES))
-    codes = {}
-    for name, values in (
-        ("type", signs["type_panneau"].map(lambda v: "" if v is None else str(v))),
-        ("parc", park_label(signs)),
-        ("annee", signs["annee"].map(fmt_year)),
-        ("qualite", signs["qualite"].map(lambda v: "" if v is None else str(v))),
-    ):
-        cat = pd.Categorical(values)
-        lookups[name] = [escape(c) for c in cat.categories]
-        codes[name] = cat.codes
-    lookups["id"] = [escape(v) for v in signs["sign_id"]]
-    lat = signs.geometry.y.round(6).to_numpy()
-    lon = signs.geometry.x.round(6).to_numpy()
-    rows = [
-        [
-            float(lat[i]),
-            float(lon[i]),
-            int(status.iloc[i]),
-            int(codes["type"][i]),
-            int(codes["parc"][i]),
-            int(codes["annee"][i]),
-            i,
-            int(codes["qualite"][i]),
-        ]
-        for i in range(len(signs))
-    ]
-    return rows, lookups
-
-
 def signage_map(
     signs: gpd.GeoDataFrame,
     parks: gpd.GeoDataFrame,
@@ -123,21 +61,20 @@ def signage_map(
             style_function=lambda _f: {"color": "#2e7d32", "weight": 1, "fillOpacity": 0.08},
             tooltip=make_tooltip([("nom", "Parc", None)]),
         ).add_to(fmap)
-    # one clustered layer drawn in the browser from compact rows (lat, lon, colour,
-    # tooltip): 10 000 signs are a few bubbles until one zooms in, and ~40 bytes each
-    rows, lookups = sign_rows(signs)
-    cluster = folium.plugins.FastMarkerCluster(
-        rows,
-        callback=_sign_callback(lookups),
-        name="Panneaux",
-        options={
-            "disableClusteringAtZoom": SIGN_CLUSTER_UNTIL_ZOOM,
-            "showCoverageOnHover": False,
-            "maxClusterRadius": 40,
-        },
-    )
-    cluster.default_js, cluster.default_css = cluster_assets(settings)
-    cluster.add_to(fmap)
+    # one clustered layer drawn in the browser from compact rows: 10 000 signs are a few
+    # bubbles until one zooms in, and ~50 bytes each (tooltip and popup on every sign)
+    if len(signs):
+        data = signs.assign(parc_nom=park_label(signs))
+        clustered_points(
+            data,
+            SIGN_FIELDS,
+            signs["statut"].map(STATUS_COLORS).fillna("#555555"),
+            [True] * len(signs),
+            settings,
+            "Panneaux",
+            SIGN_CLUSTER_UNTIL_ZOOM,
+            radius=6,
+        ).add_to(fmap)
     chosen = signs[signs["sign_id"] == highlight] if highlight else signs.iloc[0:0]
     for _, row in chosen.iterrows():
         folium.CircleMarker(

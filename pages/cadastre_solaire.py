@@ -281,6 +281,8 @@ def render() -> None:
                     price_growth=float(st.session_state[K_GROWTH]),
                 )
                 st.markdown(roof_headline(roof, est, kwc))
+                # always one element here: a warning appearing before the inputs' followers
+                # would re-mount them and drop the keyboard focus (tested in the browser)
                 if not pays_back(est):
                     st.warning(
                         "Dans le cas central, cette installation ne se rembourse pas en "
@@ -288,6 +290,11 @@ def render() -> None:
                         "petite, mieux adaptée à votre consommation, peut changer la donne : "
                         "essayez le simulateur ci-dessus.",
                         icon=":material/warning:",
+                    )
+                else:
+                    st.caption(
+                        "Dans le cas central, l'installation se rembourse dans les 20 ans du "
+                        "contrat d'achat du surplus ; le cas défavorable est dans le tableau."
                     )
                 if not est.low.residential:
                     st.warning(

@@ -32,6 +32,34 @@ def feature_count(
     )
 
 
+_CLUSTER = re.compile(r"var T = (\{.*?\});\s*\nvar R = \d+;", re.S)  # see layers.mapping
+_CLUSTER_DATA = re.compile(r"var data = (\[.*?\]);\s*\n", re.S)
+
+
+def clustered_points(script: str) -> list[dict]:
+    """The points of every clustered layer (``layers.mapping.clustered_points``), decoded.
+
+    Each point: ``lat``, ``lon``, ``colour``, ``filled`` and ``values`` (label → the
+    escaped text its tooltip and popup show).
+    """
+    found = []
+    for tables, data in zip(_CLUSTER.findall(script), _CLUSTER_DATA.findall(script), strict=True):
+        t = json.loads(tables)
+        for row in json.loads(data):
+            found.append(
+                {
+                    "lat": row[0],
+                    "lon": row[1],
+                    "colour": t["couleur"][row[2]],
+                    "filled": bool(row[3]),
+                    "values": {
+                        label: t["valeurs"][i][row[4 + i]] for i, label in enumerate(t["libelles"])
+                    },
+                }
+            )
+    return found
+
+
 def unescape_js(text: str) -> str:
     """Undo the ``\\uXXXX`` escapes that ``tojson`` writes into map scripts."""
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)

@@ -19,8 +19,9 @@ from layers.brownfields import (
 )
 from layers.catalog import read_layer
 from layers.errors import AtlasError
+from layers.formatting import escape
 from tests.conftest import GEODATA
-from tests.helpers import feature_count, geojson_collections
+from tests.helpers import clustered_points
 
 
 def rng(bas, central, haut):
@@ -114,10 +115,24 @@ def test_map_counts_and_escaping(friches, territory, settings):
     sample = friches.head(20).copy()
     sample.loc[sample.index[0], "site_nom"] = "<script>alert(1)</script>"
     html = brownfields_map(sample, territory, settings).get_root().render()
-    assert feature_count(html, ("Point",)) == 20
-    [collection] = geojson_collections(html)
-    names = [f["properties"]["_t0"] for f in collection["features"]]
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names
-    assert "MarkerCluster" in html or "markerClusterGroup" in html
+    points = clustered_points(html)
+    assert len(points) == 20
+    names = [p["values"]["Site"] for p in points]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names and "<script>alert" not in html
+    assert "markerClusterGroup" in html
     empty = brownfields_map(friches.iloc[0:0], territory, settings).get_root().render()
-    assert feature_count(empty, ("Point",)) == 0
+    assert clustered_points(empty) == []
+
+
+def test_sites_have_a_tooltip_and_a_popup_and_verified_ones_are_filled(
+    friches, territory, settings
+):
+    """Issue 21: no tooltip, no popup, every marker hollow even when « vérifiés »."""
+    html = brownfields_map(friches, territory, settings).get_root().render()
+    assert "bindTooltip" in html and "bindPopup" in html
+    points = clustered_points(html)  # in the frame's order
+    assert [p["filled"] for p in points] == [bool(v) for v in friches["verifie"]]
+    assert any(p["filled"] for p in points) and not all(p["filled"] for p in points)
+    assert [p["values"]["Site"] for p in points] == [escape(n) for n in friches["site_nom"]]
+    first = points[0]["values"]
+    assert first["Surface"].endswith(" ha") and first["Statut"]

@@ -236,7 +236,9 @@ def test_context_layers_from_the_url():
 
 
 def sites_on_map(at: AppTest) -> int:
-    return feature_count(map_args(at)["script"], ("Point",))
+    from tests.helpers import clustered_points
+
+    return len(clustered_points(map_args(at)["script"]))
 
 
 def test_friches_page_counts():

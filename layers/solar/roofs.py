@@ -140,7 +140,9 @@ def roof_statistics(
         out[f"kwh_an_{level}"] = (energy * density.at(level) * pr.at(level)).round(0)
     out["classe"] = roof_classes(mean_irr, area, hyp)
     # a roof the LiDAR does not cover (or barely) is not « non adapté »: it is unknown
-    unknown = out["part_avec_donnees"].to_numpy() < MIN_DATA_SHARE
+    # share of the whole footprint with data: on the raster (part_couverte) and not a hole
+    share = out["part_couverte"].to_numpy() * out["part_avec_donnees"].to_numpy()
+    unknown = share < MIN_DATA_SHARE
     out.loc[unknown, "classe"] = NO_DATA
     out.loc[unknown | ~(area > 0), "orientation"] = UNDETERMINED
     return out

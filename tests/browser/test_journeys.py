@@ -196,5 +196,25 @@ def test_filter_brownfields_by_status_changes_the_map(page, server, artifacts):
 def test_brownfields_cluster_when_zoomed_out(page, server):
     open_page(page, f"{server}/friches")
     frame = page.frame_locator(MAP_FRAME)
-    expect(frame.locator(".marker-cluster").first).to_be_visible(timeout=TIMEOUT)
-    assert frame.locator(".marker-cluster").count() < 100
+    expect(frame.locator(".atlas-groupe").first).to_be_visible(timeout=TIMEOUT)
+    assert frame.locator(".atlas-groupe").count() < 100
+
+
+def test_a_brownfield_says_what_it_is_on_hover_and_on_tap(page, server, artifacts):
+    """Issue 21: none of the 307 markers had a tooltip or a popup; all were hollow."""
+    open_page(page, f"{server}/friches?commune=62907&verification=v%C3%A9rifi%C3%A9s")
+    frame = page.frame_locator(MAP_FRAME)
+    site = frame.locator(POLYGONS).first
+    expect(site).to_be_visible(timeout=TIMEOUT)
+    # « vérifiés » chosen: every site drawn is filled, as the legend says
+    opacities = frame.locator(POLYGONS).evaluate_all(
+        "els => els.map(e => e.getAttribute('fill-opacity'))"
+    )
+    assert opacities and all(float(o) > 0.5 for o in opacities)
+    site.hover()
+    tooltip = frame.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text("Site", timeout=TIMEOUT)
+    expect(tooltip).to_contain_text("ha")
+    site.click()
+    expect(frame.locator(".leaflet-popup-content")).to_contain_text("Vérification")
+    page.screenshot(path=artifacts / "friches-fiche.png", full_page=True)

@@ -71,7 +71,10 @@ def test_half_outside_and_over_nodata(hyp):
     )
     assert out.loc["trou", "part_avec_donnees"] == 0
     assert out.loc["trou", "surface_utile_m2"] == 0
-    assert out.loc["trou", "classe"] == "non adapté"
+    # no data under it: unknown, never « non adapté » (issue 18: real LiDAR has holes)
+    assert out.loc["trou", "classe"] == "sans données"
+    assert out.loc["trou", "orientation"] == "indéterminée"
+    assert out.loc["dehors", "classe"] != "sans données"  # half of it has data: computed
 
 
 def test_thresholds_and_fragments(hyp):

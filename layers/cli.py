@@ -139,7 +139,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.workers <= 64:
         print("Erreur : --workers entre 1 et 64.", file=sys.stderr)
         return 2
-    params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance)
+    params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance, ground=args.ground)
     from layers.territory import load_territory
 
     try:
@@ -429,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bld.add_argument(
         "--scheduler", help="grappe dask.distributed (tcp://hôte:8786) ; disque partagé requis"
+    )
+    bld.add_argument(
+        "--sol",
+        dest="ground",
+        action="store_true",
+        help="irradiation du sol aussi (carte complète, plus lent) ; par défaut : les toits",
     )
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")

@@ -199,7 +199,8 @@ def render() -> None:
                     height=480,
                 )
             st.caption(
-                "Couleurs : irradiation annuelle de chaque point des toits et du sol (kWh/m²/an), "
+                "Couleurs : irradiation annuelle de chaque point des toits (kWh/m²/an ; le sol "
+                "n'est pas calculé), "
                 "à partir du zoom 11 ; en pointillés, le secteur calculé. Cliquez un toit pour sa "
                 "fiche ; les contours des toits voisins apparaissent en zoomant. "
                 f"Climat : {md_escape(cad.climate)}."

@@ -281,3 +281,49 @@ def test_a_bad_address_file_is_refused_and_the_store_stays_whole(built, tmp_path
     assert "sans colonnes BAN" in capsys.readouterr().err
     assert (copy / "toits.gpkg").read_bytes() == before
     assert json.loads((copy / "manifest.json").read_text(encoding="utf-8"))["termine"] is True
+
+
+def test_roof_only_computation_equals_the_full_one_on_roofs(built, tmp_path):
+    """Issue 20: horizons and sums for roof pixels only; every pixel still casts shade.
+
+    The default build computes the roofs only; ``--sol`` computes the ground too. The
+    roofs' figures are the same to the bit; the ground is empty in the default raster.
+    """
+    import rasterio
+
+    _, store, args = built
+    full = tmp_path / "complet"
+    assert main([*[str(full) if a == str(store) else a for a in args], "--sol"]) == 0
+    a = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").sort_values("cleabs")
+    b = pyogrio.read_dataframe(full / "toits.gpkg", layer="toits").sort_values("cleabs")
+    assert list(a["cleabs"]) == list(b["cleabs"])
+    for field in ("surface_utile_m2", "irradiation_utile", "pente_dominante", "kwh_an_central"):
+        assert np.array_equal(a[field].to_numpy(), b[field].to_numpy(), equal_nan=True), field
+    assert (a["classe"].to_numpy() == b["classe"].to_numpy()).all()
+    with (
+        rasterio.open(store / "irradiation" / "0684_7042.tif") as roofs_only,
+        rasterio.open(full / "irradiation" / "0684_7042.tif") as everything,
+    ):
+        r, e = roofs_only.read(1), everything.read(1)
+    assert np.isfinite(e).mean() > 0.99 and np.isfinite(r).mean() < 0.5
+    both = np.isfinite(r)
+    assert np.array_equal(r[both], e[both])  # where computed, the same value
+
+
+def test_a_tile_without_buildings_is_skipped_and_recorded(built, tmp_path):
+    base, store, args = built
+    frame = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
+    cent = frame.geometry.representative_point()
+    keep = ~((cent.x > 685_000) & (cent.y < 7_041_000))  # empty tile 0685_7041
+    only = tmp_path / "batiment.gpkg"
+    pyogrio.write_dataframe(frame[keep], only, layer="batiment", driver="GPKG")
+    out = tmp_path / "magasin"
+    cmd = [str(out) if a == str(store) else a for a in args]
+    cmd[cmd.index("--buildings") + 1] = str(only)
+    assert main(cmd) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tuiles"]["0685_7041"]["sans_batiment"] is True
+    assert manifest["tuiles"]["0684_7042"]["sans_batiment"] is False
+    assert manifest["termine"] is True
+    roofs = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits")
+    assert (roofs["dalle"] == "0685_7041").sum() == 0 and len(roofs) == keep.sum()

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load bench-territory clean
+.PHONY: run test test-fast install install-test data assets axe chromium nginx lint lock bench bench-solar bench-load bench-territory bench-density bench-signage clean
 
 ## make run: install the app in .venv, check geodata/, serve on http://localhost:$(PORT)
 # links in PDFs and shared views: the public address when set, else this port on localhost
@@ -98,6 +98,14 @@ bench-load: install-test nginx
 # processes, map tiles and app memory on two stores, extrapolated to the PMA (~15 min)
 bench-territory: install-test data
 	$(BIN)/python benchmarks/territory.py --km 4
+
+# what a tile costs by building density, the PMA extrapolated from its tiles' mix, 3 runs
+bench-density: install
+	$(BIN)/python benchmarks/density.py --runs 3
+
+# the signage page with 10 000 signs against the shipped sample (target: under 2 s)
+bench-signage: install-test data
+	$(BIN)/python benchmarks/signage_page.py
 
 # the solar benchmark against GRASS GIS r.horizon + r.sun (Debian grass-core)
 bench-solar: install

@@ -22,6 +22,7 @@ from layers.solar.terrain import (
     _line_horizon,
     _reverse,
     _swept_line,
+    line_stretches,
     slope_aspect,
 )
 
@@ -117,13 +118,20 @@ def _sweep_sum(
     """
     rows, cols = z.shape
     to_bins = 180.0 / math.pi / step
+    pad = int(math.ceil(reach / cell)) + 3  # columns within reach, a margin over
     for d in range(dirs.shape[0]):
         sector, ux, uy, back = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2], int(dirs[d, 3])
         t = uy / ux
         k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
+        c_min = np.empty(k_hi - k_lo + 1, np.int64)
+        c_max = np.empty(k_hi - k_lo + 1, np.int64)
+        line_stretches(t, r_off, c_off, r0, c0, todo, k_lo, k_hi, pad, c_min, c_max)
         for k in numba.prange(k_lo, k_hi + 1):
+            lo, hi = c_min[k - k_lo], c_max[k - k_lo]
+            if lo > hi:  # no wanted pixel on this line: it only casts shade on others
+                continue
             m, s, zs, zo, rr, cc, hs, hz, best, need = _swept_line(
-                z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo
+                z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo, lo, hi
             )
             _add_sector(
                 sector, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,

@@ -96,7 +96,7 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no cover
+def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc, c_min, c_max):  # pragma: no cover
     """Gather line ``k`` of a sweep into the buffers, in increasing distance ``s``.
 
     Lines run along the columns (the caller transposes for steep directions, so reads stay
@@ -105,6 +105,8 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
     rows it passes between (so a tilted plane stays a plane along the line). Each pixel is
     the observer ``zo`` of the one line passing within half a pixel of its centre, which
     does not depend on the window read: tiles and a one-piece run see the same lines.
+    Only columns ``c_min`` … ``c_max`` are gathered (each column's sample is independent of
+    the others: a shorter stretch holds the same values).
     """
     rows, cols = z.shape
     lo, hi = 0, cols - 1
@@ -113,6 +115,7 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
         b = (r_off + rows - 0.5 - k) / t
         lo = max(0, int(math.floor(min(a, b))) - 2 - c_off)
         hi = min(cols - 1, int(math.ceil(max(a, b))) + 2 - c_off)
+    lo, hi = max(lo, c_min), min(hi, c_max)  # only the stretch a caller needs
     m = 0
     for c in range(lo, hi + 1):
         y = k + (c + c_off) * t  # the line's global row at this column
@@ -150,6 +153,39 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc):  # pragma: no
 
 
 @numba.njit(nogil=True, cache=True)
+def line_stretches(
+    t, r_off, c_off, r0, c0, todo, k_lo, k_hi, pad, c_min, c_max
+):  # pragma: no cover
+    """Per line ``k`` of a sweep, the columns that matter (``c_min > c_max``: none).
+
+    From the line's first wanted pixel to its last one, ``pad`` columns wider each way
+    (the reach).
+    Lines without a wanted pixel (fields, the halo) are then neither gathered nor swept.
+    A pixel's line is ``k = row − floor(col · t + 0.5)`` (global indices, as :func:`_line`
+    places observers); its two neighbours are marked too, against a rounding tie.
+    """
+    n = k_hi - k_lo + 1
+    for i in range(n):
+        c_min[i] = 1 << 40
+        c_max[i] = -(1 << 40)
+    rows, cols = todo.shape
+    for r in range(rows):
+        rg = r + r0 + r_off
+        for c in range(cols):
+            if not todo[r, c]:
+                continue
+            cw = c + c0
+            k = rg - int(math.floor((cw + c_off) * t + 0.5))
+            for kk in range(k - 1, k + 2):
+                i = kk - k_lo
+                if 0 <= i < n:
+                    if cw - pad < c_min[i]:
+                        c_min[i] = cw - pad
+                    if cw + pad > c_max[i]:
+                        c_max[i] = cw + pad
+
+
+@numba.njit(nogil=True, cache=True)
 def _reverse(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
     """Reverse a gathered line in place.
 
@@ -176,7 +212,7 @@ def _needed(rr, cc, m, r0, r1, c0, c1, todo, need):  # pragma: no cover
 
 @numba.njit(nogil=True, cache=True)
 def _swept_line(
-    z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo
+    z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo, c_min=0, c_max=1 << 40
 ):  # pragma: no cover
     """Gather line ``k`` and sweep it: ``(m, s, zs, zo, rows, cols, hs, hz, best, need)``.
 
@@ -190,7 +226,7 @@ def _swept_line(
     hs, hz, best = np.empty(n), np.empty(n), np.empty(n)
     rr, cc = np.empty(n, np.int64), np.empty(n, np.int64)
     need = np.empty(n, np.bool_)
-    m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc)
+    m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc, c_min, c_max)
     _needed(rr, cc, m, r0, r1, c0, c1, todo, need)
     _line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
     return m, s, zs, zo, rr, cc, hs, hz, best, need
@@ -208,16 +244,34 @@ def _line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
     prefix that grows as i moves forward (a hull grown at its far end, whose tangent from
     i is found by walking from the previous one: slopes along a hull are unimodal).
     ``z`` are the line's heights (obstacles), ``zo`` the observers' own heights. No-data
-    neither obstructs nor gets a value. ``hs``/``hz`` are scratch buffers.
+    neither obstructs nor gets a value. ``hs``/``hz`` are scratch buffers. Points outside
+    the stretch that matters (first wanted point … last one + ``reach``) are not visited:
+    their ``out`` is left as it was (never read: they are not wanted).
     """
     if m == 0:
         return
+    # only the stretch from the first wanted point to the last one's reach matters: a point
+    # beyond it is out of every wanted point's reach (a line of the halo, or of fields far
+    # from any roof, costs nothing). The blocks stay aligned on s[0]: the same hulls, the
+    # same values to the bit.
+    first, last = -1, -1
+    for i in range(m):
+        if need[i]:
+            if first < 0:
+                first = i
+            last = i
+    if first < 0:
+        return
+    far = s[last] + reach
+    end = last
+    while end + 1 < m and s[end + 1] <= far:
+        end += 1
     s0 = s[0]
     # part 1: the rest of i's own block, backward sweep
     top = -1
     block = -1
     p = -1
-    for i in range(m - 1, -1, -1):
+    for i in range(end, first - 1, -1):
         out[i] = -np.inf
         si = s[i]
         b = int((si - s0) / reach)
@@ -251,7 +305,7 @@ def _line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
     block = -1
     q = 0
     p = 0
-    for i in range(m):
+    for i in range(first, last + 1):
         zi = zo[i]
         if zi != zi or not need[i]:
             continue

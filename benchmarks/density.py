@@ -1,0 +1,186 @@
+"""What a tile costs as a function of its buildings, and the PMA extrapolated from its mix.
+
+    .venv/bin/python benchmarks/density.py [--runs 3] [--sectors 36] [--max-distance 200]
+
+The fictional 2 × 2 km territory (``solar demo-territory``, 1 567 buildings/km²: a dense
+mining cité everywhere) is built with the default roofs-only computation, keeping all of its
+buildings, a quarter and a fiftieth of them (the surface model unchanged: the others still
+cast shade), and once with ``--sol`` (everything computed, the old default). Each build is
+one subprocess, as a user runs it; the per-tile time comes from the manifest. A line
+``cost = a + b × share of roof pixels`` is fitted on the roofs-only builds.
+
+The PMA's tiles are then counted by class of building density: each 1 km tile touching the
+PMA gets the buildings of the communes it overlaps, in proportion to the overlap, a
+commune's buildings being its population × (PMA buildings / PMA population), with the PMA
+at ``--density`` buildings per km² (375 by default, the middle of the 350–400 the issue
+gives). Tiles with no building at all are not computed (fields, woods, water: the build
+skips them), which this model, spreading each commune's buildings evenly, never predicts:
+the extrapolation is an upper bound. Printed: per-class table, the PMA total on this
+machine for each run, and the spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from layers.settings import DEFAULT_GEODATA  # noqa: E402
+from layers.solar.territory_demo import write_territory  # noqa: E402
+
+EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
+CLASSES = [  # buildings per km², upper bound excluded
+    ("dense (cités, centres)", 1200, 1e9),
+    ("ville", 600, 1200),
+    ("périurbain", 200, 600),
+    ("bourg et champs", 20, 200),
+    ("presque vide", 0, 20),
+]
+
+
+def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
+    cmd = [
+        sys.executable, "-m", "layers.cli", "solar", "build", "--lidar", str(lidar),
+        "--buildings", str(buildings), "--weather", str(EPW), "--out", str(out),
+        "--sectors", str(args.sectors), "--max-distance", str(args.max_distance), "--quiet",
+    ] + (["--sol"] if ground else [])  # fmt: skip
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    per_tile = [t["duree_s"] for t in manifest["tuiles"].values()]
+    return {"wall": wall, "tile_s": statistics.mean(per_tile)}
+
+
+def roof_share(buildings, lidar_tiles: int) -> float:
+    """Share of a tile's pixels a footprint touches (grown by one pixel), as the build does."""
+    from layers.solar.build import roof_mask
+    from layers.solar.territory_demo import FIRST_TILE, tile_transform
+
+    shape = (2 * 2000, 2 * 2000)
+    mask = roof_mask(buildings, tile_transform(*FIRST_TILE), shape)
+    return float(mask.mean())
+
+
+def pma_tiles(density: float):
+    """(buildings per km² of each PMA tile), from the communes' populations and areas."""
+    from shapely.geometry import box
+
+    from layers.solar.fetch import tiles_for
+    from layers.solar.inputs import tile_bounds
+    from layers.territory import load_territory
+
+    communes = load_territory(DEFAULT_GEODATA).communes.to_crs(2154)
+    area_km2 = communes.geometry.area.sum() / 1e6
+    per_person = density * area_km2 / communes["population"].sum()
+    communes = communes.assign(batiments=communes["population"] * per_person)
+    keys = tiles_for(communes.union_all(), ring=0)
+    sindex = communes.sindex
+    out = []
+    for key in keys:
+        square = box(*tile_bounds(key))
+        count = 0.0
+        for i in sindex.query(square):
+            row = communes.iloc[i]
+            overlap = row.geometry.intersection(square).area
+            count += row["batiments"] * overlap / row.geometry.area
+        out.append(count)  # per tile = per km²
+    return np.array(out), per_person, float(communes["batiments"].sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sectors", type=int, default=36)
+    parser.add_argument("--max-distance", type=float, default=200.0)
+    parser.add_argument("--density", type=float, default=375.0)
+    args = parser.parse_args()
+    import pyogrio
+
+    densities, per_person, total = pma_tiles(args.density)
+    from layers.formatting import fmt_int
+
+    print(
+        f"PMA : {len(densities)} dalles de 1 km² touchent ses communes ; {fmt_int(total)} "
+        f"bâtiments supposés ({args.density:g}/km², {per_person:.3f} par habitant)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = write_territory(tmp / "t", km=2)
+        frame = pyogrio.read_dataframe(files.buildings, layer="batiment")
+        rng = np.random.default_rng(1)
+        variants = {}
+        for keep in (1.0, 0.25, 0.02):
+            chosen = (
+                frame
+                if keep == 1.0
+                else frame.iloc[rng.permutation(len(frame))[: int(keep * len(frame))]]
+            )
+            path = tmp / f"batiment-{keep}.gpkg"
+            pyogrio.write_dataframe(chosen, path, layer="batiment", driver="GPKG")
+            variants[keep] = (path, len(chosen) / 4.0, roof_share(chosen.to_crs(2154), 4))
+        runs = []
+        for run in range(args.runs):
+            costs = {}
+            for keep, (path, _per_km2, _share) in variants.items():
+                costs[keep] = build(files.lidar_dir, path, tmp / f"m{run}-{keep}", args, False)
+            full = build(files.lidar_dir, variants[1.0][0], tmp / f"s{run}", args, True)
+            shares = np.array([variants[k][2] for k in variants])
+            times = np.array([costs[k]["tile_s"] for k in variants])
+            b, a = np.polyfit(shares, times, 1)
+            runs.append((costs, full, a, b))
+    print()
+    print("| bâtiments/km² | part de pixels de toit | s par dalle (toits) | s par dalle (--sol) |")
+    print("|---|---|---|---|")
+    for keep, (_p, per_km2, share) in variants.items():
+        t = [r[0][keep]["tile_s"] for r in runs]
+        sol = f"{statistics.mean(r[1]['tile_s'] for r in runs):.1f}" if keep == 1.0 else "—"
+        spread = f"{statistics.mean(t):.1f} ({min(t):.1f}–{max(t):.1f})"
+        print(f"| {per_km2:.0f} | {share:.1%} | {spread} | {sol} |")
+    print()
+    print("| classe | bâtiments/km² | dalles du PMA | s par dalle (modèle) |")
+    print("|---|---|---|---|")
+    share_per_building = variants[1.0][2] / variants[1.0][1]
+    totals = []
+    for _costs, _full, a, b in runs:
+        cost = a + b * np.minimum(densities * share_per_building, 1.0)
+        totals.append(float(cost.sum()) / 3600)
+    a_m = statistics.mean(r[2] for r in runs)
+    b_m = statistics.mean(r[3] for r in runs)
+    for name, lo, hi in CLASSES:
+        sel = (densities >= lo) & (densities < hi)
+        if sel.any():
+            mean_cost = float(np.mean(a_m + b_m * densities[sel] * share_per_building))
+            top = f"{hi:g}" if hi < 1e8 else "…"
+            print(f"| {name} | {lo:g}–{top} | {int(sel.sum())} | {mean_cost:.1f} |")
+    print()
+    print(
+        f"Modèle : s par dalle = {a_m:.2f} + {b_m:.1f} × part de pixels de toit "
+        f"({share_per_building * 1e4:.2f} % de pixels par tranche de 100 bâtiments/km²)."
+    )
+    print(
+        "PMA sur cette machine (un processus, 2 cœurs), par exécution : "
+        + ", ".join(f"{t:.2f} h" for t in totals)
+        + f" ; écart {min(totals):.2f}–{max(totals):.2f} h (borne haute : les dalles sans "
+        "bâtiment, que le calcul saute, sont comptées)."
+    )
+    old = [r[1]["tile_s"] for r in runs]
+    hours = statistics.mean(old) * len(densities) / 3600
+    print(
+        f"Ancien calcul complet (--sol) : {statistics.mean(old):.1f} s par dalle, "
+        f"soit {hours:.2f} h pour les {len(densities)} dalles."
+    )
+
+
+if __name__ == "__main__":
+    main()

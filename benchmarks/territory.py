@@ -9,7 +9,8 @@ process using every core (the default), one process on one core, and ``--workers
 on one core each — the scale-out measure, as on N machines — and prints for each: wall
 time, time per tile, core pixels per second, peak RSS per worker process (recorded per
 tile in the manifest), store size, the speed-up; the roof lookup by point (median and p95
-over 200 points); and the extrapolation to the PMA's 1 002 km² from the default run.
+over 200 points); and the extrapolation to the PMA's 1 124 tiles from the default run (as if
+every tile were this dense: `benchmarks/density.py` weighs them by their real mix).
 
 Then (unless ``--no-app``) it serves the app on that store and on the demo store
 (``ATLAS_CADASTRE``) and measures: map tiles through the app's route (``/api/tuiles``,
@@ -40,7 +41,7 @@ from layers.solar.territory_demo import write_territory  # noqa: E402
 from layers.territory import load_territory  # noqa: E402
 
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
-PMA_TILES, PMA_BUILDINGS = 1002, 380_000
+PMA_TILES, PMA_BUILDINGS = 1124, 375_000  # tiles touching the PMA (benchmarks/density.py)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -210,7 +211,7 @@ def main() -> None:
         scaled = figures[runs[2][0]]
         hours_w = PMA_TILES * scaled["wall"] / scaled["tiles"] / 3600
         print(
-            f"\nExtrapolation au PMA ({PMA_TILES} km², ~{PMA_BUILDINGS:,} bâtiments) sur cette "
+            f"\nExtrapolation au PMA ({PMA_TILES} dalles, ~{PMA_BUILDINGS:,} bâtiments) sur cette "
             f"machine à 2 cœurs : {hours:.2f} h en 1 processus (défaut), {hours_w:.2f} h avec "
             f"--workers {args.workers} (dalles urbaines ici : "
             f"{first['roofs'] / first['tiles']:,.0f} bâtiments/km² contre "

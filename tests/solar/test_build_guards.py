@@ -182,6 +182,10 @@ def _buildings(copy, tmp_path, change, layer="batiment"):
             "cleabs invalide « x' OR '1'='1 » (ligne 1)",
         ),
         (lambda f: f.assign(cleabs=[None, *f["cleabs"].iloc[1:]]), "cleabs manquant (ligne 1)"),
+        (
+            lambda f: f.set_geometry([None, None, *f.geometry.iloc[2:]], crs=f.crs),
+            "2 sans géométrie (lignes 1, 2)",
+        ),
     ],
 )
 def test_wrong_buildings_are_refused(copy, tmp_path, capsys, change, expected):

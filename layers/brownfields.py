@@ -22,6 +22,7 @@ from layers.mapping import (
     DataAttribution,
     Field,
     Legend,
+    add_outlines,
     clustered_points,
     frame_bounds,
     new_map,
@@ -186,6 +187,7 @@ def brownfields_map(
 ) -> folium.Map:
     """Sites as circles coloured by status (hollow when unverified), clustered when zoomed out."""
     fmap = new_map(settings, basemap_id, frame_bounds(area if area is not None else friches))
+    add_outlines(fmap, area)
     data = friches.assign(
         verif_txt=friches["verifie"].map(VERIFIED_LABELS),
         surface_txt=friches["surface_ha"].map(lambda v: f"{fmt_float(v, 2)} ha"),

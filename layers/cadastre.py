@@ -32,7 +32,15 @@ from layers.assumptions import Assumptions
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, fmt_number, fmt_percent, md_escape, pdf_text
 from layers.geocode import Address
-from layers.mapping import DataAttribution, Field, Legend, display_frame, make_tooltip, new_map
+from layers.mapping import (
+    DataAttribution,
+    Field,
+    Legend,
+    add_outlines,
+    display_frame,
+    make_tooltip,
+    new_map,
+)
 from layers.settings import Settings
 from layers.solar.economics import YEARS, RoofEstimate, estimate
 from layers.solar.inputs import ROOF_ID
@@ -276,6 +284,7 @@ def prepare_demo_store(geodata_dir: Path, progress: bool = False) -> bool:
         progress=progress,
         communes=communes,
         addresses=inputs / "adresses-62.csv",
+        wait=True,  # two app processes (or test workers) starting at once: one builds
     )
     return bool(report["a_calculer"]) or report.get("fini", False)
 
@@ -477,6 +486,7 @@ def cadastre_map(
     selected: pd.Series | None = None,
     near: gpd.GeoDataFrame | None = None,
     bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """The cadastre map: irradiation, computed area, nearby roofs, legend, attribution.
 
@@ -493,6 +503,7 @@ def cadastre_map(
         bounds = ((south, west), (north, east))
     fmap = new_map(settings, basemap_id, bounds, fit_max_zoom=19)
     fmap.options["maxZoom"] = 21
+    add_outlines(fmap, area)
     west, south, east, north = cad.coverage.bounds
     folium.TileLayer(
         # versioned: a rebuilt store gets new URLs, so browsers may keep tiles for good

@@ -115,6 +115,36 @@ def new_map(
     return fmap
 
 
+def add_outlines(fmap: folium.Map, communes: gpd.GeoDataFrame | None) -> None:
+    """Commune (thin) and intercommunality (thicker) limits, to get one's bearings.
+
+    Drawn as lines, without fill or tooltip, under everything else: on a grey or offline
+    background the themes' shapes no longer float on nothing, and clicks still reach the
+    map (a roof, a sign's position).
+    """
+    if communes is None or communes.empty:
+        return
+    frame = communes.to_crs(4326)
+    lines = gpd.GeoDataFrame(geometry=frame.geometry.boundary, crs=4326)
+    lines["geometry"] = shapely.set_precision(lines.geometry.values, COORD_PRECISION)
+    group = folium.FeatureGroup(name="Limites des communes et des EPCI", control=False)
+    folium.GeoJson(
+        lines.to_json(drop_id=True),
+        style_function=lambda _f: {"color": "#6d6d6d", "weight": 0.8, "opacity": 0.8},
+        interactive=False,
+    ).add_to(group)
+    if "epci_code" in frame.columns:
+        epci = frame.dissolve("epci_code")
+        border = gpd.GeoDataFrame(geometry=epci.geometry.boundary, crs=4326)
+        border["geometry"] = shapely.set_precision(border.geometry.values, COORD_PRECISION)
+        folium.GeoJson(
+            border.to_json(drop_id=True),
+            style_function=lambda _f: {"color": "#303030", "weight": 2.2, "opacity": 0.8},
+            interactive=False,
+        ).add_to(group)
+    group.add_to(fmap)
+
+
 class MetricScale(MacroElement):
     """A scale bar in metres and kilometres only (French readers: no miles, no feet)."""
 

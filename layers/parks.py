@@ -22,6 +22,7 @@ from layers.mapping import (
     DataAttribution,
     Field,
     Legend,
+    add_outlines,
     add_points,
     add_polygons,
     display_frame,
@@ -459,6 +460,7 @@ def parks_map(
         basemap_id,
         frame_bounds(focus if len(focus) else (area if area is not None else parks)),
     )
+    add_outlines(fmap, area)
     for name, frame in context.items():
         _add_context(fmap, name, frame)
     _add_links(fmap, cavaliers, links)

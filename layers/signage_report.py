@@ -15,6 +15,7 @@ from layers.mapping import (
     DataAttribution,
     Field,
     Legend,
+    add_outlines,
     clustered_points,
     display_frame,
     frame_bounds,
@@ -51,9 +52,11 @@ def signage_map(
     attribution: list[str],
     basemap_id: str = "plan-ign",
     highlight: str | None = None,
+    area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """Signs coloured by status (one toggleable layer per status) over the park outlines."""
+    """Signs coloured by status, clustered, over the park outlines and commune limits."""
     fmap = new_map(settings, basemap_id, frame_bounds(signs if len(signs) else parks))
+    add_outlines(fmap, area)
     if len(parks):
         folium.GeoJson(
             display_frame(parks, [("nom", "Parc", None)]),

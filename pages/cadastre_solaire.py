@@ -32,7 +32,7 @@ from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.geocode import search
 from layers.solar.economics import RESIDENTIAL_MAX_KWC, water_heater
-from layers.territory import describe_selection
+from layers.territory import describe_selection, selected_communes
 from pages.ui import loaders, state, widgets
 from pages.ui.shared import shared
 
@@ -188,6 +188,7 @@ def render() -> None:
                     selected=roof,
                     near=near,
                     bounds=view_bounds(cad, territory, selection),
+                    area=selected_communes(territory, selection),
                 )
 
             with st.spinner("Carte…"):

@@ -35,7 +35,7 @@ from layers.signage_report import (
     signage_map,
 )
 from layers.store import open_store
-from layers.territory import describe_selection, within_selection
+from layers.territory import describe_selection, selected_communes, within_selection
 from pages.ui import editors, loaders, state, widgets
 
 FILTER_KEYS = {
@@ -110,6 +110,7 @@ def _filters(in_sel, parks_names: dict) -> SignFilter:
 
 def _map(signs, parks_shown, planning, settings, selection, editor: str | None) -> None:
     clicked = st.session_state.get("_sig_clic")
+    area = selected_communes(loaders.get_territory(), selection)
 
     def _remember_click(lat: float, lng: float) -> None:
         st.session_state["_sig_clic"] = (lat, lng)
@@ -126,6 +127,7 @@ def _map(signs, parks_shown, planning, settings, selection, editor: str | None) 
             [planning.catalog["parcs"].attribution, "panneaux : échantillon synthétique"],
             basemap,
             chosen_sign,
+            area=area,
         )
 
     if not editor:

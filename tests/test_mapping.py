@@ -160,3 +160,20 @@ def test_frame_bounds(territory):
     square = gpd.GeoDataFrame(geometry=[box(2.5, 50.5, 2.6, 50.6)], crs=4326)
     assert frame_bounds(square) == ((50.5, 2.5), (50.6, 2.6))
     assert frame_bounds(square.iloc[0:0]) == ((50.33, 2.37), (50.66, 3.08))
+
+
+def test_theme_maps_carry_commune_and_epci_limits(territory, settings):
+    """Issue 21: no commune or EPCI outline on the theme maps (shapes floated on grey)."""
+    from layers.mapping import add_outlines, new_map
+    from layers.territory import Selection, selected_communes
+    from tests.helpers import feature_count
+
+    cahc = selected_communes(territory, Selection(epci=("CAHC",)))
+    fmap = new_map(settings, "aucun")
+    add_outlines(fmap, cahc)
+    html = fmap.get_root().render()
+    lines = ("LineString", "MultiLineString")
+    # one line per commune, plus the EPCI's own border
+    assert feature_count(html, lines) == len(cahc) + 1
+    assert feature_count(html) == 0  # lines, not polygons: clicks reach the map
+    assert '"interactive": false' in html

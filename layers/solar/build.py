@@ -302,6 +302,7 @@ def build(
     workers: int = 1,
     scheduler: str | None = None,
     log=None,
+    wait: bool = False,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
 
@@ -350,7 +351,7 @@ def build(
         if not wanted:
             raise InputError("Aucune dalle LiDAR ne touche la zone demandée (--area).")
     check_tiles(tiles, set())  # every header, cheap: a wrong tile is refused before any work
-    with _store_lock(out, dry_run):
+    with _store_lock(out, dry_run, wait):
         return _build_locked(
             tiles, wanted, buildings, weather_path, weather_sha, out, params, hyp, dry_run,
             progress, communes, addresses, ban_rows, workers, scheduler, report,
@@ -493,11 +494,13 @@ WRITE_ERRORS = _write_errors()
 
 
 @contextmanager
-def _store_lock(out: Path, dry_run: bool):
+def _store_lock(out: Path, dry_run: bool, wait: bool = False):
     """Hold the store's lock for the whole build (not for a dry run, which writes nothing).
 
-    A second build into the same store is refused at once, with who holds it. The lock is
-    an ``flock`` on ``out/.verrou-build``: released by the system if the process dies.
+    A second build into the same store is refused at once, with who holds it (``wait``:
+    it waits for the first to finish, then finds the store up to date — the demo store
+    prepared by several app processes at once). The lock is an ``flock`` on
+    ``out/.verrou-build``: released by the system if the process dies.
     """
     if dry_run:
         yield
@@ -509,7 +512,7 @@ def _store_lock(out: Path, dry_run: bool):
     handle = open(out / LOCK_NAME, "a+", encoding="utf-8")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
             handle.seek(0)
             who = handle.read().strip() or "un autre processus"

@@ -86,3 +86,14 @@ def make_hostile_geodata(target: Path) -> Path:
 @pytest.fixture(scope="session")
 def hostile_geodata(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_hostile_geodata(tmp_path_factory.mktemp("hostile") / "geodata")
+
+
+@pytest.fixture
+def store_copy(tmp_path, monkeypatch):
+    """A copy of the shipped signage inventory, configured as the app's (ATLAS_SIGNALETIQUE)."""
+    import shutil
+
+    target = tmp_path / "signaletique.gpkg"
+    shutil.copy(GEODATA / "signaletique.gpkg", target)
+    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
+    return target

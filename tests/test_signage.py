@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pytest
 from shapely.geometry import Point
@@ -126,14 +125,6 @@ def test_import_file_formats(tmp_path, sample, territory):
 
 
 # --- the page ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store_copy(tmp_path, monkeypatch):
-    target = tmp_path / "signaletique.gpkg"
-    shutil.copy(GEODATA / "signaletique.gpkg", target)
-    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
-    return target
 
 
 def page(secrets: dict | None = None, **params) -> AppTest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -142,14 +141,6 @@ def test_signs_without_a_park_are_filterable_as_sans_parc(signs_sample):
 
 
 # --- the page ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store_copy(tmp_path, monkeypatch):
-    target = tmp_path / "signaletique.gpkg"
-    shutil.copy(GEODATA / "signaletique.gpkg", target)
-    monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
-    return target
 
 
 @pytest.fixture(autouse=True)

@@ -54,6 +54,7 @@ from layers.solar.inputs import (
     check_addresses,
     check_buildings,
     check_tiles,
+    sha256_file,
     valid_heights,
 )
 from layers.solar.irradiation import irradiation_sweep
@@ -131,12 +132,7 @@ def key_of(name: str) -> Key:
     return int(name[:4]), int(name[5:])
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_sha = sha256_file
 
 
 def _mosaic(

@@ -25,7 +25,6 @@ status 200 is retried, never saved); a rerun asks nothing for the files it has.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from layers.errors import AtlasError
-from layers.solar.inputs import check_tile, tile_bounds
+from layers.solar.inputs import check_tile, sha256_file, tile_bounds
 
 LAYERS = {
     "MNS": "IGNF_LIDAR-HD_MNS_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
@@ -144,14 +143,6 @@ def wms_params(key: tuple[int, int], kind: str) -> dict[str, str]:
         "HEIGHT": "2000",
         "FILENAME": TILE_NAME.format(x=key[0], y=key[1], kind=kind),
     }
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _looks_like_error(head: bytes) -> str | None:
@@ -313,7 +304,7 @@ class _Journal:
         entry = {
             "source": url,
             "octets": path.stat().st_size,
-            "sha256": _sha(path),
+            "sha256": sha256_file(path),
             "recupere_le": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         with self.lock:

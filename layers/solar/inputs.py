@@ -31,6 +31,17 @@ class InputError(AtlasError):
     """An input of the build is unusable; the message names the file and the reason."""
 
 
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read by MiB (the build's records, the fetch's journal)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def tile_bounds(key: tuple[int, int]) -> tuple[float, float, float, float]:
     """(left, bottom, right, top) of tile ``key`` [Lambert-93 m], as IGN's pixel edges."""
     left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2

@@ -26,7 +26,6 @@ hull only; outside, nodata. Reader: laspy with the lazrs backend (LAZ, COPC).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,35 +154,15 @@ def _fill_linear(values: np.ndarray) -> np.ndarray:
 
 
 def _write(path: Path, key: tuple[int, int], data: np.ndarray, source: str) -> None:
-    import rasterio
-    from affine import Affine
+    from layers.solar.territory_demo import write_height_tile
 
-    left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
-    out = np.where(np.isnan(data), NODATA, data).astype("float32")
-    tmp = path.with_name(f".{path.name}.tmp")
-    profile = {
-        "driver": "GTiff",
-        "width": TILE_PX,
-        "height": TILE_PX,
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:2154",
-        "transform": Affine(CELL, 0, left, 0, -CELL, top),
-        "nodata": NODATA,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "compress": "deflate",
-        "predictor": 3,
+    tags = {
+        "producer": "Atlas PMA (layers.solar.points) depuis nuages LiDAR HD",
+        "source": source[:500],
+        "units": "m (IGN69)",
     }
-    with rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(out, 1)
-        dst.update_tags(
-            producer="Atlas PMA (layers.solar.points) depuis nuages LiDAR HD",
-            source=source[:500],
-            units="m (IGN69)",
-        )
-    os.replace(tmp, path)
+    kind = "MNS" if "_MNS_" in path.name else "MNT"
+    write_height_tile(path, data, key[0], key[1], f"hauteurs {kind} [m]", tags)
 
 
 def rasterise(

@@ -69,7 +69,14 @@ class TerritoryFiles:
     corner_building: str  # cleabs of the warehouse across the inner tile corner
 
 
-def _write_tile(path: Path, array: np.ndarray, x_km: int, y_km: int, what: str) -> None:
+def write_height_tile(
+    path: Path, array: np.ndarray, x_km: int, y_km: int, what: str, tags: dict | None = None
+) -> None:
+    """One MNS/MNT tile as IGN ships it: float32, nodata −99 999, IGN's grid.
+
+    Written whole or not at all; ``tags`` default to the fictional territory's (synthetic,
+    said in the file).
+    """
     data = np.where(np.isfinite(array), array, NODATA).astype("float32")
     profile = {
         "driver": "GTiff",
@@ -89,7 +96,7 @@ def _write_tile(path: Path, array: np.ndarray, x_km: int, y_km: int, what: str) 
     tmp = path.with_suffix(".tmp.tif")
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data, 1)
-        dst.update_tags(**TAGS)
+        dst.update_tags(**(TAGS if tags is None else tags))
         dst.set_band_description(1, what)
     tmp.replace(path)  # a tile appears whole or not at all
 
@@ -155,11 +162,11 @@ def write_territory(
             x_km, y_km = x_first + i, y_first - j
             rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
             cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
-            _write_tile(
+            write_height_tile(
                 lidar / tile_name(x_km, y_km, "MNS"), dsm[rows, cols], x_km, y_km,
                 "MNS LiDAR HD (fictif) [m]",
             )  # fmt: skip
-            _write_tile(
+            write_height_tile(
                 lidar / tile_name(x_km, y_km, "MNT"), dtm[rows, cols], x_km, y_km,
                 "MNT LiDAR HD (fictif) [m]",
             )  # fmt: skip

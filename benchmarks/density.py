@@ -62,7 +62,7 @@ def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
     return {"wall": wall, "tile_s": statistics.mean(per_tile)}
 
 
-def roof_share(buildings, lidar_tiles: int) -> float:
+def roof_share(buildings) -> float:
     """Share of a tile's pixels a footprint touches (grown by one pixel), as the build does."""
     from layers.solar.build import roof_mask
     from layers.solar.territory_demo import FIRST_TILE, tile_transform
@@ -128,7 +128,7 @@ def main() -> None:
             )
             path = tmp / f"batiment-{keep}.gpkg"
             pyogrio.write_dataframe(chosen, path, layer="batiment", driver="GPKG")
-            variants[keep] = (path, len(chosen) / 4.0, roof_share(chosen.to_crs(2154), 4))
+            variants[keep] = (path, len(chosen) / 4.0, roof_share(chosen.to_crs(2154)))
         runs = []
         for run in range(args.runs):
             costs = {}

@@ -52,27 +52,29 @@ def save(
     changes = status_change(opened, new_status, day, comment, position)
     if not changes:
         return Outcome(False, "Rien à enregistrer : aucun champ modifié.", reload=False)
+    refused = _refusal(
+        lambda: store.update(sign_id, changes, int(opened["version"]), user), sign_id
+    )
+    return refused or Outcome(True, f"Panneau {sign_id} enregistré.")
+
+
+def _refusal(action, sign_id: str) -> Outcome | None:
+    """Run a store action; its refusal as an Outcome (a sign deleted since says by whom)."""
     try:
-        store.update(sign_id, changes, int(opened["version"]), user)
-    except KeyError as err:  # DeletedError says who deleted it and when
+        action()
+    except KeyError as err:  # DeletedError (an AtlasError too) names who deleted it, when
         text = str(err) if isinstance(err, AtlasError) else f"Le panneau {sign_id} n'existe plus."
         return Outcome(False, text, reload=False)
     except AtlasError as err:
         return Outcome(False, str(err), reload=False)
-    return Outcome(True, f"Panneau {sign_id} enregistré.")
+    return None
 
 
 def remove(store: Any, opened: Mapping[str, Any], user: str) -> Outcome:
     """Delete the sign the editor opened, if nobody changed it since."""
     sign_id = str(opened["sign_id"])
-    try:
-        store.delete(sign_id, int(opened["version"]), user)
-    except KeyError as err:
-        text = str(err) if isinstance(err, AtlasError) else f"Le panneau {sign_id} n'existe plus."
-        return Outcome(False, text, reload=False)
-    except AtlasError as err:
-        return Outcome(False, str(err), reload=False)
-    return Outcome(True, f"Panneau {sign_id} supprimé.")
+    refused = _refusal(lambda: store.delete(sign_id, int(opened["version"]), user), sign_id)
+    return refused or Outcome(True, f"Panneau {sign_id} supprimé.")
 
 
 def add(

@@ -132,9 +132,6 @@ def key_of(name: str) -> Key:
     return int(name[:4]), int(name[5:])
 
 
-_sha = sha256_file
-
-
 def _mosaic(
     tiles: dict[Key, dict[str, Path]], kind: str, left: float, top: float, width: int, height: int
 ) -> tuple[np.ndarray, list[Key]]:
@@ -241,7 +238,7 @@ def tile_inputs(
 
     def sha(p: Path) -> str:
         if p not in shas:
-            shas[p] = _sha(p)
+            shas[p] = sha256_file(p)
         return shas[p]
 
     reach_km = math.ceil((params.max_distance + params.margin) / 1000)
@@ -340,7 +337,7 @@ def build(
             f"(bâtiments entre ({x0:.0f}, {y0:.0f}) et ({x1:.0f}, {y1:.0f}) en Lambert-93) : "
             "mauvaise zone, ou système de coordonnées déclaré faux ?"
         )
-    weather_sha = _sha(weather_path)
+    weather_sha = sha256_file(weather_path)
     wanted = sorted(tiles)
     if area is not None:
         wanted = [k for k in wanted if tile_box(k).intersects(area)]
@@ -586,7 +583,7 @@ def _finish_signature(
         digest.update(communes[["insee", "nom", "epci_code"]].to_csv().encode())
         digest.update(b"".join(communes.geometry.to_wkb()))
     if addresses is not None:
-        digest.update(_sha(addresses).encode())
+        digest.update(sha256_file(addresses).encode())
     return digest.hexdigest()
 
 

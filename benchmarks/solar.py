@@ -48,6 +48,36 @@ def engine(z: np.ndarray, cell: float, tables, sectors: int, distance: float) ->
     return {"t": {"sweep": time.perf_counter() - t0}, "irr": out["irradiation"], **out}
 
 
+def growth(dsm: np.ndarray, cell: float, tables, args) -> None:
+    """Why 2000² costs more per pixel than its 1000² corner: size, or what it holds?
+
+    The four 1000² quarters, the whole 2000², and a 2000² made of one quarter four times
+    (same content, four times the size). Equal ns/px for the copy and its quarter: the
+    sweep is linear in size, and the rise comes from what the larger raster holds.
+    """
+    print("\nCroissance 1000² → 2000² (balayage seul) :")
+
+    def ns(z: np.ndarray) -> float:
+        z = np.ascontiguousarray(z)
+        best = min(
+            engine(z, cell, tables, args.sectors, args.max_distance)["t"]["sweep"] for _ in range(2)
+        )
+        return best / z.size * 1e9
+
+    quarters = {
+        "nord-ouest": dsm[:1000, :1000],
+        "nord-est": dsm[:1000, 1000:],
+        "sud-ouest": dsm[1000:, :1000],
+        "sud-est": dsm[1000:, 1000:],
+    }
+    costs = {name: ns(z) for name, z in quarters.items()}
+    for name, value in costs.items():
+        print(f"  quart {name:<10} 1000² : {value:6.0f} ns/px")
+    print(f"  moyenne des quarts      : {np.mean(list(costs.values())):6.0f} ns/px")
+    print(f"  entier            2000² : {ns(dsm):6.0f} ns/px")
+    print(f"  sud-ouest × 4     2000² : {ns(np.tile(quarters['sud-ouest'], (2, 2))):6.0f} ns/px")
+
+
 def grass_run(
     tif: Path, sectors: int, distance: float, workdir: Path
 ) -> tuple[float, float, float, np.ndarray]:
@@ -188,6 +218,9 @@ def main() -> None:
             f"{n:>6}²{run['t']['sweep']:>12.2f}{total:>9.2f}{total / (n * n) * 1e9:>8.0f}"
             f"{peak_rss_mb():>8.0f}"
         )
+
+    if max(args.sizes) >= 2000:
+        growth(district.dsm.array, cell, tables, args)
 
     n = 1000 if 1000 in args.sizes else max(args.sizes)
     z = district.dsm.array[-n:, :n]

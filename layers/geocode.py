@@ -176,8 +176,11 @@ def local_search(
     """
     tokens = _norm(query)
     results: list[Address] = []
+    source = addresses
     if callable(addresses):
         addresses = addresses(query)
+    if "mairie" in tokens:  # « mairie de Lens »: the town halls first, then addresses
+        results += _town_halls(tokens, territory, limit)
     if addresses is not None and len(addresses):
         scores = addresses["_tokens"].map(lambda lt: _score(tokens, lt))
         best = addresses.assign(match=scores)
@@ -195,26 +198,10 @@ def local_search(
                     bool(synthetic and row.synthetique == "oui"),
                 )
             )
-    if len(results) < limit:
-        mairies = territory.mairies
-        scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
-            lambda s: _score(tokens, _norm(s), strict=True)
-        )
-        # the commune named in full first (« mairie Lens »: Lens before Loison-sous-Lens)
-        exact = mairies["nom"].map(lambda n: set(_norm(n)) <= set(tokens)).astype(float)
-        scores = scores + 0.01 * exact * (scores > 0)
-        for i in scores[scores >= 0.6].sort_values(ascending=False).index[: limit - len(results)]:
-            row = mairies.loc[i]
-            results.append(
-                Address(
-                    f"Mairie de {row['nom']} — {row['adresse']}",
-                    float(row.geometry.x),
-                    float(row.geometry.y),
-                    row["insee"],
-                    "communes et mairies (hors ligne)",
-                    float(scores[i]),
-                )
-            )
+    if not results and any(t.isdigit() for t in tokens):
+        results += _nearest_numbers(query, tokens, source, limit)
+    if len(results) < limit and "mairie" not in tokens:
+        results += _town_halls(tokens, territory, limit - len(results))
     if not results:  # « 8 rue de Lens »: at least the commune, said to be approximate
         named = territory.communes[
             territory.communes["nom"].map(lambda n: set(_norm(n)) <= set(tokens))
@@ -231,7 +218,73 @@ def local_search(
                     0.5,
                 )
             )
-    return results
+    return results[:limit]
+
+
+def _town_halls(tokens: list[str], territory: Territory, limit: int) -> list[Address]:
+    """The town halls whose commune and address hold the query's distinctive words."""
+    mairies = territory.mairies
+    # ranked on the distinctive words only: « de » must not favour « rue des Poilus »
+    distinct = [t for t in tokens if t not in GENERIC] or tokens
+    scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
+        lambda s: _score(distinct, _norm(s)) if _score(tokens, _norm(s), strict=True) else 0.0
+    )
+    # the commune named in full first (« mairie Lens »: Lens before Loison-sous-Lens)
+    exact = mairies["nom"].map(lambda n: set(_norm(n)) <= set(tokens)).astype(float)
+    scores = scores + 0.01 * exact * (scores > 0)
+    found = []
+    for i in scores[scores >= 0.6].sort_values(ascending=False).index[:limit]:
+        row = mairies.loc[i]
+        found.append(
+            Address(
+                f"Mairie de {row['nom']} — {row['adresse']}",
+                float(row.geometry.x),
+                float(row.geometry.y),
+                row["insee"],
+                "communes et mairies (hors ligne)",
+                float(scores[i]),
+            )
+        )
+    return found
+
+
+NEAREST_SOURCE = "fichier d'adresses local (numéro le plus proche)"
+
+
+def _nearest_numbers(
+    query: str, tokens: list[str], addresses: Addresses, limit: int
+) -> list[Address]:
+    """The numbers of the asked street nearest the asked one, when it has no such number.
+
+    « 4 rue des Lampistes » where only odd numbers exist: 3 and 5 of that street, said so.
+    """
+    asked = int(next(t for t in tokens if t.isdigit()))
+    words = [t for t in tokens if not t.isdigit()]
+    if callable(addresses):
+        addresses = addresses(" ".join(words))
+    if addresses is None or not len(addresses) or not words:
+        return []
+    scores = addresses["_tokens"].map(lambda lt: _score(words, lt, strict=True))
+    street = addresses.assign(match=scores)
+    street = street[street["match"] >= 0.6]
+    numbers = street["_tokens"].map(lambda lt: next((int(t) for t in lt if t.isdigit()), None))
+    street = street.assign(_n=numbers).dropna(subset=["_n"])
+    if street.empty:
+        return []
+    street = street.assign(_gap=(street["_n"] - asked).abs()).sort_values(["_gap", "_n"])
+    synthetic = "synthetique" in street.columns
+    return [
+        Address(
+            f"{row.label} (pas de n° {asked} ; le plus proche)",
+            float(str(row.lon)),
+            float(str(row.lat)),
+            str(row.code_insee),
+            NEAREST_SOURCE,
+            float(str(row.match)) * 0.9,
+            bool(synthetic and row.synthetique == "oui"),
+        )
+        for row in street.head(min(limit, 2)).itertuples()
+    ]
 
 
 def search(

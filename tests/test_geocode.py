@@ -90,9 +90,30 @@ def test_offline_commune_and_town_hall(territory):
     assert local_search("zzzz qqqq", None, territory) == []
 
 
-def test_house_numbers_must_match(territory, local_file):
-    results = local_search("7 rue des corons fictifs", local_file, territory)
-    assert all(not r.label.startswith(("3 ", "5 ")) for r in results)
+def test_house_numbers_must_match_or_say_they_are_the_nearest(territory, local_file):
+    """Issue 21: « 4 rue … » where only 3 and 5 exist proposes 3 and 5, said so."""
+    from layers.geocode import NEAREST_SOURCE
+
+    results = local_search("4 rue des corons fictifs", local_file, territory)
+    assert [r.label.split()[0] for r in results] == ["3", "5"]  # equally near: lower first
+    assert all("pas de n° 4" in r.label and r.source == NEAREST_SOURCE for r in results)
+    far = local_search("9 rue des corons fictifs", local_file, territory)
+    assert far[0].label.startswith("5 ") and "pas de n° 9" in far[0].label
+    # an existing number is found as itself, never relabelled
+    exact = local_search("5 rue des corons fictifs", local_file, territory)
+    assert exact[0].label == "5 rue des Corons Fictifs 62750 Loos-en-Gohelle"
+    # another street's numbers are never proposed
+    assert local_search("4 rue des mineurs fictifs", local_file, territory) == []
+
+
+def test_mairie_de_lens_is_the_town_hall_of_lens_first(territory, local_file):
+    """Issue 21: addresses merely holding « Lens » (route de Lens…) no longer rank first."""
+    lens_streets = local_file.assign(
+        label=["2 route de Lens 62750 Loos-en-Gohelle", "4 rue de Lens 62750 Loos-en-Gohelle"]
+    )
+    lens_streets["_tokens"] = lens_streets["label"].map(lambda t: t.lower().split())
+    results = local_search("Mairie de Lens", lens_streets, territory)
+    assert results[0].label.startswith("Mairie de Lens —")
 
 
 @pytest.mark.parametrize("garbage", ["", "  ", "ab", "x" * 500, None])
@@ -106,11 +127,11 @@ def test_hostile_text_is_cleaned():
 
 
 def test_bad_address_file(tmp_path):
-    from layers.errors import AtlasError
+    from layers.solar.errors import SolarError
 
     bad = tmp_path / "a.csv"
     bad.write_text("a;b\n1;2\n", encoding="utf-8")
-    with pytest.raises(AtlasError, match="colonnes BAN"):
+    with pytest.raises(SolarError, match="colonnes BAN"):
         read_ban_csv(bad)
 
 

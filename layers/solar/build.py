@@ -57,7 +57,7 @@ from layers.solar.inputs import (
     sha256_file,
     valid_heights,
 )
-from layers.solar.irradiation import irradiation_sweep
+from layers.solar.irradiation import irradiation_sweep, warm_up
 from layers.solar.pipeline import SkyParams, dask_client, finished
 from layers.solar.raster import Raster, write_cog
 from layers.solar.sky import cached_sky_tables
@@ -437,7 +437,9 @@ def _compute_and_assemble(
         for keys in blocks.values()
     ]
     bar = tqdm(total=len(todo), desc="Dalles", unit="dalle", disable=not progress)
-    for done, seconds, who, peak in _run_tiles(jobs, workers, scheduler):
+    startup = 0.0
+    for done, seconds, who, peak, warm in _run_tiles(jobs, workers, scheduler):
+        startup += warm
         for key, missing, no_building in done:
             manifest["tuiles"][name[key]] = {
                 "entrees": records[key],
@@ -452,6 +454,7 @@ def _compute_and_assemble(
         _atomic_json(manifest_path, manifest)
         bar.update(len(done))
     bar.close()
+    report["demarrage_s"] = round(startup, 2)  # loading the kernels, once per process
     stored = sorted(set(name.values()) | set(kept))
     for gone in set(manifest["tuiles"]) - set(stored):  # records without their tables
         manifest["tuiles"].pop(gone)
@@ -463,7 +466,12 @@ def _compute_and_assemble(
         return report
     # a store already complete stays readable while its tables are rebuilt (each written
     # under a temporary name, then renamed); a new store is complete only after this
+    t0 = time.perf_counter()
     synthetic = _finish(out, stored, communes, ban_rows)
+    report["assemblage_s"] = round(time.perf_counter() - t0, 2)
+    manifest["dernier_calcul"] = {
+        k: report[k] for k in ("demarrage_s", "assemblage_s")
+    }  # what the tiles' own times leave out
     manifest["finition"] = finish
     manifest["climat"] = weather
     manifest["parametres"] = asdict(params)
@@ -525,22 +533,31 @@ def _store_lock(out: Path, dry_run: bool, wait: bool = False):
         handle.close()
 
 
-def _tile_task(threads: int, *job) -> tuple[list[tuple[Key, list[Key], bool]], float, str, float]:
+_WARM: dict[str, float] = {}  # per process: the kernels' loading time, once
+
+
+def _tile_task(
+    threads: int, *job
+) -> tuple[list[tuple[Key, list[Key], bool]], float, str, float, float]:
     """One block of tiles in a worker process.
 
     Returns ([(key, missing neighbours, without building?)…], seconds, ``host:pid``, the
-    process's peak RSS [MB]).
+    process's peak RSS [MB], seconds this process spent loading its kernels before its
+    first block (0 afterwards): a tile's time is its own, the start-up is counted apart).
     """
     import resource
     import socket
 
     if threads:
         numba.set_num_threads(min(threads, numba.get_num_threads()))
+    startup = 0.0
+    if "s" not in _WARM:
+        startup = _WARM["s"] = warm_up(job[3])
     t0 = time.perf_counter()
     done = _compute_block(*job)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return done, seconds, f"{socket.gethostname()}:{os.getpid()}", peak
+    return done, seconds, f"{socket.gethostname()}:{os.getpid()}", peak, startup
 
 
 def _run_tiles(jobs: list, workers: int, scheduler: str | None):

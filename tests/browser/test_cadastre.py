@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.ban import recorded_ban
-from tests.browser.harness import MAP_FRAME, download_from_link, streamlit_server
+from tests.browser.harness import MAP_FRAME, download_from_link, streamlit_server, wait_map_idle
 from tests.browser.test_journeys import click_at_lat_lng
 
 TIMEOUT = 30_000
@@ -71,7 +71,7 @@ def test_search_click_simulate_download(
     frame = page.frame_locator(MAP_FRAME)
     expect(frame.locator("path.leaflet-interactive").first).to_be_attached(timeout=TIMEOUT)
     page.locator(MAP_FRAME).scroll_into_view_if_needed()
-    page.wait_for_timeout(800)  # let the map settle on the searched roof
+    wait_map_idle(page)  # the map settled on the searched roof
     map_frame = next(f for f in page.frames if "st_folium" in f.url)
     size = map_frame.evaluate("() => [window.map.getSize().x, window.map.getSize().y]")
     # the irradiation under it is drawn from the store's COGs by the app's tile route
@@ -105,6 +105,10 @@ def test_search_click_simulate_download(
     expect(page).to_have_url(re.compile(rf"toit={neighbour.toit_id}"), timeout=TIMEOUT)
     heading = page.get_by_role("heading", name=re.compile("^Votre toit"))
     expect(heading).to_contain_text(neighbour.adresse, timeout=TIMEOUT)
+    # the searched address's results, about another roof now, are gone (issue 21)
+    expect(page.get_by_text(re.compile(re.escape(row["label"]) + " — fichier"))).to_have_count(
+        0, timeout=TIMEOUT
+    )
 
     # 3. change the household consumption: the estimate changes
     table = page.locator('[data-testid="stTable"]')
@@ -125,4 +129,13 @@ def test_search_click_simulate_download(
     download.save_as(path)
     assert path.read_bytes().startswith(b"%PDF")
     page.screenshot(path=artifacts / f"cadastre-{width}.png", full_page=True)
+
+    # 5. a search landing outside the computed sector: the previous card goes (issue 21)
+    field.fill("Place Jean Jaurès Lens")  # the recorded BAN answers it; Lens is not computed
+    field.press("Enter")
+    expect(page.get_by_text("Secteur pas encore couvert").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name=re.compile("^Votre toit"))).to_have_count(
+        0, timeout=TIMEOUT
+    )
+    expect(page).not_to_have_url(re.compile("toit="), timeout=TIMEOUT)
     context.close()

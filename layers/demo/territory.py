@@ -102,14 +102,19 @@ def write_height_tile(
 
 
 def write_territory(
-    out: Path, km: int = 2, seed: int = 62, communes: gpd.GeoDataFrame | None = None
+    out: Path,
+    km: int = 2,
+    seed: int = 62,
+    communes: gpd.GeoDataFrame | None = None,
+    first_tile: tuple[int, int] = FIRST_TILE,
 ) -> TerritoryFiles:
     """Write a ``km`` × ``km`` tile territory under ``out``.
 
     ``lidar/`` (MNS and MNT tiles), ``batiment.gpkg``, ``adresses-62.csv`` and
     ``LISEZMOI.json``; deterministic for a given seed. ``communes`` (``insee``, ``nom``,
     polygons) names the commune of each fictional address after the real one it lies in
-    (default: all in Loos-en-Gohelle).
+    (default: all in Loos-en-Gohelle). ``first_tile``: the north-west tile [km] (the
+    benchmarks move it by a kilometre so that 2 × 2 tiles make one compute block).
     """
     if km < 1:
         raise ValueError("km ≥ 1")
@@ -120,7 +125,7 @@ def write_territory(
     dsm = np.empty((side, side), dtype="float32")
     dtm = np.empty((side, side), dtype="float32")
     parts = []
-    x_first, y_first = FIRST_TILE
+    x_first, y_first = first_tile
     for j in range(km):  # rows of tiles, north to south
         for i in range(km):
             x_km, y_km = x_first + i, y_first - j

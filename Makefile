@@ -21,7 +21,7 @@ test: install-test chromium nginx assets axe data lint
 ## make test-fast: the library, CLI and store on GeoPackage — no browser, no PostGIS, no
 ## AppTest pages, no deliberate waits, no nginx — on both cores, in well under a minute
 test-fast: install-test data
-	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow and not deploy"
+	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow and not build and not deploy"
 
 # Installs come from uv.lock (exact versions the tests passed with); `make lock` refreshes it.
 UV_VERSION := 0.13.9

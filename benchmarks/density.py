@@ -43,8 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from layers.demo.territory import write_territory  # noqa: E402
 from layers.settings import DEFAULT_GEODATA  # noqa: E402
-from layers.solar.territory_demo import write_territory  # noqa: E402
 
 BENCH_TILE = (684, 7043)  # north-west tile: each 2 × 2 tiles make one compute block
 KM = 4  # 16 tiles, 4 blocks: the first pays the process's one-time costs, 3 are steady
@@ -94,7 +94,7 @@ def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
 def roof_share(buildings) -> float:
     """Share of a tile's pixels a footprint touches (grown by one pixel), as the build does."""
     from layers.solar.build import roof_mask
-    from layers.solar.territory_demo import tile_transform
+    from layers.solar.grid import tile_transform
 
     shape = (KM * 2000, KM * 2000)
     mask = roof_mask(buildings, tile_transform(*BENCH_TILE), shape)
@@ -106,7 +106,7 @@ def pma_tiles(density: float):
     from shapely.geometry import box
 
     from layers.solar.fetch import tiles_for
-    from layers.solar.inputs import tile_bounds
+    from layers.solar.grid import tile_bounds
     from layers.territory import load_territory
 
     communes = load_territory(DEFAULT_GEODATA).communes.to_crs(2154)
@@ -129,7 +129,8 @@ def pma_tiles(density: float):
 
 def window_ratio(keys) -> float:
     """The PMA's mean window per tile over a full 2 × 2 block's (the build's blocks)."""
-    from layers.solar.build import BLOCK, CELL, TILE_PX, BuildParams
+    from layers.solar.build import BLOCK, BuildParams
+    from layers.solar.grid import CELL, TILE_PX
 
     params = BuildParams()
     grow = 2 * (int(np.ceil(params.margin / CELL)) + int(np.ceil(params.max_distance / CELL)) + 2)

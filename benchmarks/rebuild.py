@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from density import BENCH_TILE, EPW, pma_tiles  # noqa: E402
 
-from layers.solar.territory_demo import write_territory  # noqa: E402
+from layers.demo.territory import write_territory  # noqa: E402
 
 
 def run_build(lidar: Path, buildings: Path, out: Path) -> dict:
@@ -61,7 +61,7 @@ def update_commune(frame, keys: set, seed: int = 3):
     """The BD TOPO after an update in the tiles ``keys``: heights, new and gone buildings."""
     import pandas as pd
 
-    from layers.solar.build import tile_of
+    from layers.solar.grid import tile_of
 
     rng = np.random.default_rng(seed)
     frame = frame.copy()
@@ -83,7 +83,8 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
     import pandas as pd
     import pyogrio
 
-    from layers.solar.build import key_of, tile_of
+    from layers.solar.grid import tile_of
+    from layers.solar.store import StoreLayout, key_of, tile_name
 
     densities, _per_person, _total, keys = pma_tiles(375.0)
     frame = buildings.to_crs(2154)
@@ -91,11 +92,13 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
     frame["_src"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
     sources = sorted(set(frame["_src"]))
     by_source = {k: frame[frame["_src"] == k].drop(columns="_src") for k in sources}
-    roofs = {key_of(p.stem): gpd.read_parquet(p) for p in (store / "toits").glob("*.parquet")}
+    roofs = {
+        key_of(p.stem): gpd.read_parquet(p) for p in StoreLayout(store).roofs_dir.glob("*.parquet")
+    }
     rng = np.random.default_rng(7)
     out = tmp / "pma"
-    (out / "toits").mkdir(parents=True)
-    (out / "irradiation").mkdir()
+    StoreLayout(out).roofs_dir.mkdir(parents=True)
+    StoreLayout(out).cog_dir.mkdir()
     parts, names = [], []
     for i, (key, density) in enumerate(zip(keys, densities, strict=True)):
         src = sources[i % len(sources)]
@@ -107,7 +110,7 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
         chosen["geometry"] = chosen.geometry.translate(dx, dy)
         chosen["cleabs"] = [f"BATIMENT{key[0]:04d}{key[1]:04d}{j:08d}" for j in range(n)]
         parts.append(chosen)
-        name = f"{key[0]:04d}_{key[1]:04d}"
+        name = tile_name(key)
         names.append(name)
         src_roofs = roofs[src]
         kept = src_roofs[src_roofs["cleabs"].isin(set(mine["cleabs"].iloc[pick]))].copy()
@@ -115,9 +118,9 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
         kept["cleabs"] = kept["cleabs"].map(rename)
         kept["geometry"] = kept.geometry.translate(dx, dy)
         kept["dalle"] = name
-        kept.to_parquet(out / "toits" / f"{name}.parquet")
-        cog = store / "irradiation" / f"{src[0]:04d}_{src[1]:04d}.tif"
-        os.symlink(cog, out / "irradiation" / f"{name}.tif")  # read for the overview only
+        kept.to_parquet(StoreLayout(out).roofs_part(name))
+        cog = StoreLayout(store).cog(tile_name(src))
+        os.symlink(cog, StoreLayout(out).cog(name))  # read for the overview only
     every = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=2154)
     gpkg = tmp / "batiment-pma.gpkg"
     pyogrio.write_dataframe(every, gpkg, layer="batiment", driver="GPKG")
@@ -128,7 +131,7 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     """Seconds of what a rebuild does over the whole PMA whatever the commune."""
     from layers.settings import DEFAULT_GEODATA
     from layers.solar.build import BuildParams, _finish, read_buildings, scan_lidar, tile_inputs
-    from layers.solar.build import tile_of as tile_key
+    from layers.solar.grid import tile_of as tile_key
     from layers.solar.inputs import check_tile, sha256_file
     from layers.territory import load_territory
 

@@ -28,7 +28,7 @@ import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layers.solar.demo import generate
+from layers.demo.district import generate
 from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import Raster, write_cog
 from layers.solar.sky import read_weather, sky_tables, sun_and_sky
@@ -253,7 +253,7 @@ def main() -> None:
     az = rng.uniform(0, 360, (side, side)).astype("float32")
     hyp = load_assumptions(ROOT / "geodata")
     t0 = time.perf_counter()
-    stats = roof_statistics(roofs, irr, tilt, az, hyp)
+    stats = roof_statistics(roofs, irr, tilt, az, hyp.roof_rules())
     t_roofs = time.perf_counter() - t0
     print(f"\nStatistiques par toit : {len(stats):,} toits sur {side}² px en {t_roofs:.2f} s")
 

@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.solar.store import roof_at  # noqa: E402
-from layers.solar.territory_demo import write_territory  # noqa: E402
+from layers.demo.territory import write_territory  # noqa: E402
+from layers.solar.store import Reader  # noqa: E402
 from layers.territory import load_territory  # noqa: E402
 
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
@@ -92,10 +92,11 @@ def lookups(store: Path) -> None:
     pts = roofs.geometry.representative_point().to_numpy()[
         rng.choice(len(roofs), size=min(200, len(roofs)), replace=False)
     ]
+    reader = Reader.open(store)
     times = []
     for p in pts:
         t0 = time.perf_counter()
-        assert roof_at(store, p.x, p.y) is not None
+        assert reader.roof_at(p.x, p.y) is not None
         times.append(time.perf_counter() - t0)
     print(
         f"Toit sous un point (index spatial du GeoPackage) : médiane "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layers.errors import AtlasError
+from layers.solar.rules import RoofRules, Span
 
 ASSUMPTIONS_FILE = "hypotheses.toml"
 
@@ -79,6 +80,31 @@ class Assumptions:
     def expired(self, group: str, today: dt.date | None = None) -> list[Range]:
         """The assumptions of ``group`` past their validity date."""
         return [r for r in self.groups.get(group, {}).values() if r.expired(today)]
+
+    def roof_rules(self) -> RoofRules:
+        """The ``solaire`` assumptions as the engine's typed :class:`RoofRules` (central values)."""
+
+        def central(name: str) -> float:
+            return float(self.get("solaire", name).central)
+
+        def span(name: str) -> Span:
+            r = self.get("solaire", name)
+            return Span(float(r.low), float(r.central), float(r.high))
+
+        try:
+            return RoofRules(
+                max_tilt=central("pente_max"),
+                min_irradiation=central("seuil_irradiation"),
+                min_height=central("hauteur_min_toit"),
+                panel_area=central("surface_panneau"),
+                class_thresholds=tuple(
+                    (name, central(f"classe_{name}")) for name in ("moyen", "bon", "excellent")
+                ),
+                power_density=span("puissance_surfacique"),
+                performance_ratio=span("ratio_performance"),
+            )
+        except ValueError as err:
+            raise AtlasError(f"Hypothèses « solaire » : {err}.") from err
 
     def get(self, group: str, name: str) -> Range:
         """One assumption, e.g. ``get("pv_sol", "densite")``."""

@@ -11,9 +11,7 @@ the per-commune totals. This module never computes irradiation itself.
 from __future__ import annotations
 
 import io
-import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 from pyproj import Transformer
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from layers.assumptions import Assumptions
+from layers.economics import YEARS, RoofEstimate, estimate
 from layers.errors import AtlasError
 from layers.formatting import fmt_float, fmt_int, fmt_number, fmt_percent, md_escape, pdf_text
 from layers.geocode import Address
@@ -42,12 +40,12 @@ from layers.mapping import (
     new_map,
 )
 from layers.settings import Settings
-from layers.solar.economics import YEARS, RoofEstimate, estimate
-from layers.solar.inputs import ROOF_ID
-from layers.solar.store import ADDRESS_TO_ROOF_M, read_layer, roofs_around, roofs_under
+from layers.solar.errors import SolarError
+from layers.solar.store import ADDRESS_TO_ROOF_M, Reader
 from layers.solar.store import CLASSES as CLASS_COLUMNS
-from layers.solar.tiles import Breaks, colorize
 from layers.territory import Selection, Territory, selected_communes
+from layers.urls import TILE, link
+from layers.web_tiles import Breaks, colorize
 
 CLASS_ORDER = list(CLASS_COLUMNS)
 ROOFS_FROM_ZOOM = 16
@@ -59,35 +57,59 @@ _TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
 
 @dataclass(frozen=True)
 class Cadastre:
-    """An opened cadastre store: its small tables in memory, the rest read on demand."""
+    """The app's view of an opened store: the engine's :class:`Reader`, its area in EPSG:4326.
 
-    path: Path
-    manifest: dict
+    Everything about the store's files goes through ``reader`` (:mod:`layers.solar.store`);
+    this adds what a web map needs (longitudes and latitudes) and French wording.
+    """
+
+    reader: Reader
     coverage: BaseGeometry  # EPSG:4326 polygon of the computed tiles
-    communes: pd.DataFrame  # per-commune totals (insee, commune, epci, toits, kWc, kWh…)
-    synthetic: bool
-    has_addresses: bool
-    version: str  # store_version() when opened: the key of whatever is cached from it
 
     @property
-    def gpkg(self) -> Path:
-        """The roofs, addresses, totals and coverage (GeoPackage)."""
-        return self.path / "toits.gpkg"
+    def path(self) -> Path:
+        """The store's folder."""
+        return self.reader.path
+
+    @property
+    def manifest(self) -> dict:
+        """The store's manifest."""
+        return self.reader.manifest
+
+    @property
+    def communes(self) -> pd.DataFrame:
+        """Per-commune totals (insee, commune, epci, toits, kWc, kWh…)."""
+        return self.reader.communes
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the roofs come from fictional buildings."""
+        return self.reader.synthetic
+
+    @property
+    def has_addresses(self) -> bool:
+        """Whether the store holds an address layer."""
+        return self.reader.has_addresses
+
+    @property
+    def version(self) -> str:
+        """The key of whatever is cached from this store."""
+        return self.reader.version
 
     @property
     def vrt(self) -> Path:
         """The whole irradiation raster (a VRT over the tiles' COGs)."""
-        return self.path / "irradiation.vrt"
+        return self.reader.layout.vrt
 
     @property
     def tiles(self) -> list[str]:
         """Names of the computed LiDAR tiles (``0684_7041``…)."""
-        return sorted(self.manifest.get("tuiles", {}))
+        return self.reader.tiles
 
     @property
     def climate(self) -> str:
-        """Which typical year the estimates used."""
-        return describe_climate(self.manifest.get("climat"))
+        """Which typical year the estimates used, in one French line."""
+        return describe_climate(self.reader.climate)
 
 
 def describe_climate(w: object) -> str:
@@ -112,83 +134,40 @@ def describe_climate(w: object) -> str:
     return f"{w.get('name', '?')} — " + ", ".join(parts)
 
 
-def store_version(path: Path) -> str:
-    """Changes whenever the store is rebuilt (cache key): the manifest's mtime and size."""
-    manifest = Path(path) / "manifest.json"
-    try:
-        stat = manifest.stat()
-    except OSError:
-        return "absent"
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
-
-
 def open_store(path: Path) -> Cadastre | None:
-    """Open a store; ``None`` when nothing is computed there yet, AtlasError when damaged."""
-    path = Path(path)
-    manifest_path, gpkg = path / "manifest.json", path / "toits.gpkg"
-    if not manifest_path.is_file() or not gpkg.is_file():
-        return None
+    """Open a store; ``None`` when nothing is computed there yet, SolarError when damaged."""
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        LOG.error("magasin du cadastre %s : manifeste illisible : %s", path, err)
-        raise AtlasError(
-            f"Magasin du cadastre illisible ({path.name}) : son manifeste est abîmé. "
-            "L'administrateur doit relancer « pma-atlas solar build »."
-        ) from err
-    if not isinstance(manifest, dict):
-        raise AtlasError(
-            f"Magasin du cadastre illisible ({path.name}) : manifeste mal formé. "
-            "L'administrateur doit relancer « pma-atlas solar build »."
-        )
-    try:
-        layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
-        cover = pyogrio.read_dataframe(gpkg, layer="couverture")
-        communes = (
-            pyogrio.read_dataframe(gpkg, layer="communes", read_geometry=False)
-            if "communes" in layers
-            else pd.DataFrame()
-        )
-    except Exception as err:  # a corrupt or truncated GeoPackage: details to the log only
-        LOG.error("magasin du cadastre %s : toits.gpkg illisible : %s", path, err)
-        raise AtlasError(
-            f"Magasin du cadastre illisible ({path.name}) : le fichier des toits est abîmé "
-            "ou incomplet. L'administrateur doit relancer « pma-atlas solar build »."
-        ) from err
-    if not manifest.get("termine") or cover.empty:
+        reader = Reader.open(Path(path))
+    except SolarError as err:  # the details to the log, the French sentence to the page
+        LOG.error("magasin du cadastre %s : %s (%s)", path, err, err.__cause__)
+        raise
+    if reader is None:
         return None
-    return Cadastre(
-        path=path,
-        manifest=manifest,
-        coverage=cover.to_crs(4326).geometry.iloc[0],
-        communes=communes,
-        synthetic=bool(manifest.get("synthetique")),
-        has_addresses="adresses" in layers,
-        version=store_version(path),
-    )
+    coverage = gpd.GeoSeries([reader.coverage], crs=2154).to_crs(4326).iloc[0]
+    return Cadastre(reader=reader, coverage=coverage)
 
 
-def roof_at(cad: Cadastre, lat: float, lng: float) -> str | None:
-    """``cleabs`` of the roof under a clicked point (spatial index, one small read)."""
-    hits = roofs_under(cad.path, *_TO_L93.transform(lng, lat))
+def roof_at_latlng(cad: Cadastre, lat: float, lng: float) -> str | None:
+    """``cleabs`` of the roof under a clicked point (latitude, longitude), or ``None``."""
+    hits = cad.reader.roofs_under(*_TO_L93.transform(lng, lat))
     return None if hits.empty else str(hits["cleabs"].iloc[0])
 
 
 def get_roof(cad: Cadastre, cleabs: str) -> pd.Series | None:
     """One roof by its ``cleabs`` (indexed), geometry in EPSG:4326; ``None`` if unknown."""
-    if not isinstance(cleabs, str) or not ROOF_ID.match(cleabs):
-        return None  # never put a hostile string into SQL
-    rows = read_layer(cad.path, "toits", where=f"cleabs = '{cleabs}'")
-    if rows.empty:
+    row = cad.reader.roof(cleabs)
+    if row is None:
         return None
-    roof = rows.to_crs(4326).iloc[0].copy()
+    roof = gpd.GeoDataFrame([row], crs=2154).to_crs(4326).iloc[0].copy()
     roof["toit_id"] = cleabs
     return roof
 
 
-def roofs_near(cad: Cadastre, lat: float, lng: float, radius: float = NEAR_M) -> gpd.GeoDataFrame:
-    """Roofs around a point (EPSG:4326), for their outlines on the map."""
-    rows = roofs_around(cad.path, *_TO_L93.transform(lng, lat), radius)
+def roofs_near_latlng(
+    cad: Cadastre, lat: float, lng: float, radius: float = NEAR_M
+) -> gpd.GeoDataFrame:
+    """Roofs around a point (latitude, longitude), for their outlines on the map (EPSG:4326)."""
+    rows = cad.reader.roofs_near(*_TO_L93.transform(lng, lat), radius)
     return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 
@@ -201,7 +180,7 @@ def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tupl
     if cad is None or not cad.coverage.contains(Point(address.lon, address.lat)):
         return "non_couvert", None
     x, y = _TO_L93.transform(address.lon, address.lat)
-    near = roofs_around(cad.path, x, y, ADDRESS_TO_ROOF_M)
+    near = cad.reader.roofs_near(x, y, ADDRESS_TO_ROOF_M)
     if near.empty:
         return "sans_toit", None
     dist = near.distance(Point(x, y))
@@ -216,19 +195,14 @@ SEARCH_CANDIDATES = 200
 def address_candidates(cad: Cadastre, query: str) -> pd.DataFrame:
     """Addresses of the store whose text holds every distinctive word of ``query``.
 
-    One indexed-free but bounded SQL read (``LIKE`` on the folded label, at most
-    ``SEARCH_CANDIDATES`` rows): the address table is never loaded whole. The result has
-    the columns :func:`layers.geocode.local_search` scores.
+    One bounded read (at most ``SEARCH_CANDIDATES`` rows): the address table is never
+    loaded whole. The result has the columns :func:`layers.geocode.local_search` scores.
     """
     from layers.geocode import GENERIC, _norm
     from layers.solar.ban import fold
 
     words = [w for w in fold(query).split() if w not in GENERIC and (len(w) > 1 or w.isdigit())]
-    if not cad.has_addresses or not words:
-        return pd.DataFrame()
-    # words are [a-z0-9]+ only (fold): nothing to escape in the LIKE patterns
-    where = " AND ".join(f"recherche LIKE '%{w}%'" for w in words[:6])
-    rows = read_layer(cad.path, "adresses", where=where, max_features=SEARCH_CANDIDATES)
+    rows = cad.reader.addresses(words[:6], SEARCH_CANDIDATES)
     if rows.empty:
         return pd.DataFrame()
     lonlat = rows.geometry.to_crs(4326)
@@ -246,17 +220,19 @@ def address_candidates(cad: Cadastre, query: str) -> pd.DataFrame:
 
 def roofs_of(cad: Cadastre, insee: list[str]) -> gpd.GeoDataFrame:
     """All roofs of some communes (for a download asked for), in EPSG:4326."""
-    codes = [c for c in insee if re.fullmatch(r"[0-9AB]{5}", str(c))]  # never hostile SQL
-    listed = ", ".join(f"'{c}'" for c in codes)
-    rows = read_layer(cad.path, "toits", where=f"insee IN ({listed})" if codes else "1 = 0")
+    rows = cad.reader.roofs_of(insee)
     return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 
 DEMO_KM = 2  # the demo store: 2 × 2 LiDAR tiles (4 km²), a minute to compute
 
 
-def prepare_demo_store(geodata_dir: Path, progress: bool = False) -> bool:
+def prepare_demo_store(
+    geodata_dir: Path, progress: bool = False, cache_dir: Path | None = None
+) -> bool:
     """Compute the fictional demo territory's store when missing or stale; True if built.
+
+    ``cache_dir``: where the sky tables are kept (:attr:`Settings.cache_dir`).
 
     Inputs in the IGN/BAN formats go to ``geodata/cadastre-demo-entrees`` (written once),
     the store to ``geodata/cadastre-demo``. The build is incremental: a later call only
@@ -264,9 +240,9 @@ def prepare_demo_store(geodata_dir: Path, progress: bool = False) -> bool:
     ``solaire`` assumptions.
     """
     from layers.assumptions import load_assumptions
+    from layers.demo.territory import write_territory
     from layers.settings import DEFAULT_WEATHER, DEMO_STORE
     from layers.solar.build import BuildParams, build
-    from layers.solar.territory_demo import write_territory
     from layers.territory import load_territory
 
     geodata_dir = Path(geodata_dir)
@@ -280,11 +256,12 @@ def prepare_demo_store(geodata_dir: Path, progress: bool = False) -> bool:
         geodata_dir / DEFAULT_WEATHER,
         store,
         BuildParams(),
-        load_assumptions(geodata_dir),
+        load_assumptions(geodata_dir).roof_rules(),
         progress=progress,
         communes=communes,
         addresses=inputs / "adresses-62.csv",
         wait=True,  # two app processes (or test workers) starting at once: one builds
+        cache_dir=cache_dir,
     )
     return bool(report["a_calculer"]) or report.get("fini", False)
 
@@ -507,7 +484,7 @@ def cadastre_map(
     west, south, east, north = cad.coverage.bounds
     folium.TileLayer(
         # versioned: a rebuilt store gets new URLs, so browsers may keep tiles for good
-        tiles=f"{settings.api_url}/tuiles/solaire/{{z}}/{{x}}/{{y}}.png?v={cad.version}",
+        tiles=link(settings, TILE, query=f"v={cad.version}"),
         name="Irradiation annuelle",
         attr="Atlas PMA — irradiation calculée",
         overlay=True,

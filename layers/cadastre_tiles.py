@@ -11,7 +11,6 @@ a new tile in the store shows on the map as soon as the build finishes.
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from pathlib import Path
 
@@ -21,29 +20,26 @@ from pyproj import Transformer
 from rio_tiler.errors import TileOutsideBounds  # imported with the server, not at the
 from rio_tiler.io import Reader  # first tile (rio-tiler and pydantic take ~0.5 s)
 
-from layers.solar.tiles import Breaks, colorize, tile_bounds
+from layers.solar.store import StoreLayout
+from layers.web_tiles import Breaks, colorize, tile_bounds
 
 MIN_ZOOM, MAX_ZOOM = 11, 21
 OVERVIEW_UP_TO = 14  # zooms drawn from the store's 4 m overview (one file), when it has one
-TILE_M = 1000  # LiDAR HD tiles: 1 km
 _TO_L93 = Transformer.from_crs(3857, 2154, always_xy=True)
 
 
 def tiles_under(store: Path, z: int, x: int, y: int) -> list[Path]:
-    """The store's COGs that a Web Mercator tile touches."""
+    """The store's COGs that a Web Mercator tile touches (the store's own grid says which)."""
     west, south, east, north = tile_bounds(z, x, y)
     xs, ys = _TO_L93.transform([west, east, west, east], [south, south, north, north])
-    kx = range(math.floor(min(xs) / TILE_M), math.floor(max(xs) / TILE_M) + 1)
-    ky = range(math.floor(min(ys) / TILE_M) + 1, math.floor(max(ys) / TILE_M) + 2)
-    folder = Path(store) / "irradiation"
-    return [p for i in kx for j in ky if (p := folder / f"{i:04d}_{j:04d}.tif").is_file()]
+    return StoreLayout(Path(store)).cogs_touching((min(xs), min(ys), max(xs), max(ys)))
 
 
 def render_tile(store: Path, z: int, x: int, y: int, breaks: Breaks) -> bytes | None:
     """PNG bytes of tile ``z/x/y``, or ``None`` when the store has nothing there."""
     if not (MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         return None
-    overview = Path(store) / "irradiation-apercu.tif"
+    overview = StoreLayout(Path(store)).overview
     if z <= OVERVIEW_UP_TO and overview.is_file():
         assets = [overview] if tiles_under(store, z, x, y) else []
     else:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layers.catalog import LayerInfo, load_catalog, read_layer, read_layer_metadata
-from layers.errors import AtlasError
+from layers.errors import USER_ERRORS
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
 
     try:
         gdf = read_layer(info, geodata_dir)
-    except AtlasError as err:
+    except USER_ERRORS as err:
         return report(0, "?", [str(err)])
     problems = []
     if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():

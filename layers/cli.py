@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from layers.errors import AtlasError
+from layers.errors import USER_ERRORS
 from layers.settings import DEFAULT_WEATHER, Settings
 
 
@@ -49,7 +49,7 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     geodata = args.geodata or settings.geodata_dir
     print("Préparation de geodata/ : les couches du territoire sont livrées avec le dépôt.")
-    built = prepare_demo_store(geodata, progress=True)
+    built = prepare_demo_store(geodata, progress=True, cache_dir=settings.cache_dir)
     print(
         "Territoire fictif de démonstration du cadastre solaire "
         + ("calculé" if built else "déjà calculé")
@@ -144,7 +144,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         communes = load_territory(settings.geodata_dir).communes
-    except AtlasError as err:  # the store is still useful without communes
+    except USER_ERRORS as err:  # the store is still useful without communes
         print(f"Avertissement : communes non chargées ({err}).", file=sys.stderr)
         communes = None
     area = None
@@ -169,7 +169,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         weather,
         args.out,
         params,
-        load_assumptions(settings.geodata_dir),
+        load_assumptions(settings.geodata_dir).roof_rules(),
         dry_run=args.dry_run,
         progress=not args.quiet,
         communes=communes,
@@ -178,6 +178,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         log=lambda text: print(text, file=sys.stderr),
+        cache_dir=settings.cache_dir,
     )
     todo = report["a_calculer"]
     verb = "à calculer" if args.dry_run else "calculées"
@@ -217,7 +218,7 @@ def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
 
     from pyproj import Transformer
 
-    from layers.solar.store import roof_at
+    from layers.solar.store import Reader
 
     if not (
         math.isfinite(args.lon)
@@ -229,8 +230,12 @@ def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(args.lon, args.lat)
     try:
-        roof = roof_at(args.store, x, y)
-    except AtlasError as err:
+        reader = Reader.open(args.store)
+        if reader is None:
+            print(f"Erreur : aucun cadastre terminé dans {args.store}.", file=sys.stderr)
+            return 2
+        roof = reader.roof_at(x, y)
+    except USER_ERRORS as err:
         print(f"Erreur : {err}", file=sys.stderr)
         return 2
     if roof is None:
@@ -241,7 +246,7 @@ def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> int:
-    from layers.solar.territory_demo import write_territory
+    from layers.demo.territory import write_territory
 
     if not 1 <= args.km <= 40:
         print("Erreur : --km entre 1 et 40.", file=sys.stderr)
@@ -250,7 +255,7 @@ def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> i
         from layers.territory import load_territory
 
         communes = load_territory(settings.geodata_dir).communes
-    except AtlasError:
+    except USER_ERRORS:
         communes = None  # addresses then all say Loos-en-Gohelle
     files = write_territory(args.out, args.km, args.seed, communes)
     print(
@@ -302,7 +307,8 @@ def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
         roofs_path=args.roofs,
         dtm_path=args.dtm,
         progress=not args.quiet,
-        assumptions=load_assumptions(settings.geodata_dir) if args.roofs else None,
+        rules=load_assumptions(settings.geodata_dir).roof_rules() if args.roofs else None,
+        cache_dir=settings.cache_dir,
     )
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings_s.items())
     print(f"Irradiation : {report.outputs['irradiation']} ({report.weather['name']})")
@@ -313,7 +319,7 @@ def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_solar_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from layers.solar.demo import generate, write_district
+    from layers.demo.district import generate, write_district
 
     paths = write_district(generate(size_m=args.size, cell=args.cell, seed=args.seed), args.out)
     print("Quartier fictif (synthétique) écrit : " + ", ".join(str(p) for p in paths.values()))
@@ -527,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except AtlasError as err:
+    except USER_ERRORS as err:
         from layers.store import StoreError, mask_dsn
 
         print(f"Erreur : {mask_dsn(str(err))}", file=sys.stderr)

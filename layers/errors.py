@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from layers.solar.errors import SolarError
+
 
 class AtlasError(Exception):
     """Base class: pages catch it and show ``str(err)`` (French) in ``st.error``."""
+
+
+# what the app catches and shows: its own errors and the solar engine's (a library with
+# its own base class, French messages too)
+USER_ERRORS: tuple[type[Exception], ...] = (AtlasError, SolarError)
 
 
 class CatalogError(AtlasError):

@@ -27,15 +27,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from layers.cadastre_tiles import render_tile
-from layers.errors import AtlasError
+from layers.errors import USER_ERRORS, AtlasError
 from layers.memo import Memo
 from layers.settings import Settings
+from layers.urls import API, FILE, ROOFS, TILE, route_path
 
 LOG = logging.getLogger("atlas.routes")
-
-
-def _settings() -> Settings:
-    return Settings.from_env(os.environ)
 
 
 @lru_cache(maxsize=4)
@@ -67,16 +64,15 @@ def _empty_png() -> bytes:
     return buf.getvalue()
 
 
-async def solar_tile(request: Request) -> Response:
+async def solar_tile(request: Request, settings: Settings) -> Response:
     """One irradiation tile of the configured store."""
-    from layers.cadastre import store_version
+    from layers.solar.store import version_of
 
-    settings = _settings()
     store = settings.cadastre_path
     z, x, y = (request.path_params[k] for k in ("z", "x", "y"))  # ints: the route says so
     if not (0 <= z <= 24 and 0 <= x < 2**z and 0 <= y < 2**z):
         return _not_found()
-    version = store_version(store)
+    version = version_of(store)
     etag = f'"{version}-{z}-{x}-{y}"'
     # the page asks ?v=<store version>: such a URL never changes content, cache it for good;
     # any other URL (old page, no version) is revalidated at every use
@@ -114,7 +110,7 @@ def _not_found() -> Response:
     return Response("Introuvable.", status_code=404, media_type="text/plain; charset=utf-8")
 
 
-async def not_found(request: Request) -> Response:
+async def not_found(request: Request, settings: Settings) -> Response:
     """Any other ``/api/…`` address: 404, never the app's page with a 200."""
     return _not_found()
 
@@ -178,15 +174,15 @@ def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
     return to_gpkg_bytes(roofs, "toits", meta), "application/geopackage+sqlite3"
 
 
-async def roofs_download(request: Request) -> Response:
+async def roofs_download(request: Request, settings: Settings) -> Response:
     """The roofs of the communes listed in ``?insee=`` as CSV or GeoPackage."""
     fmt = request.path_params["fmt"]
     insee = request.query_params.getlist("insee")[:200]
     if fmt not in ("csv", "gpkg") or not insee:
         return Response("demande invalide", status_code=400, media_type="text/plain")
     try:
-        body, mime = await run_in_threadpool(roofs_file, _settings().cadastre_path, insee, fmt)
-    except AtlasError as err:
+        body, mime = await run_in_threadpool(roofs_file, settings.cadastre_path, insee, fmt)
+    except USER_ERRORS as err:
         LOG.error("téléchargement des toits : %s", err)
         return Response(
             "Fichier indisponible : le cadastre n'est pas lisible.", status_code=503,
@@ -203,7 +199,7 @@ async def roofs_download(request: Request) -> Response:
     )
 
 
-async def prepared_file(request: Request) -> Response:
+async def prepared_file(request: Request, settings: Settings) -> Response:
     """A file a page registered (:mod:`layers.downloads`), built on its first request."""
     from layers.downloads import DOWNLOADS
 
@@ -234,11 +230,24 @@ async def prepared_file(request: Request) -> Response:
     )
 
 
-def routes() -> list[Route]:
-    """Every route of the app, for ``st.App(..., routes=routes())``."""
+def routes(settings: Settings | None = None) -> list[Route]:
+    """Every route of the app, for ``st.App(..., routes=routes())``.
+
+    ``settings``: read once here from the environment when not given, and handed to every
+    request (never re-read per request).
+    """
+    settings = settings or Settings.from_env(os.environ)
+
+    def bound(handler):
+        async def endpoint(request: Request) -> Response:
+            return await handler(request, settings)
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+
     return [
-        Route("/api/fichiers/{token:str}/{name:str}", prepared_file),
-        Route("/api/tuiles/solaire/{z:int}/{x:int}/{y:int}.png", solar_tile),
-        Route("/api/telechargements/toits.{fmt}", roofs_download),
-        Route("/api/{rest:path}", not_found),
+        Route(route_path(FILE), bound(prepared_file)),
+        Route(route_path(TILE), bound(solar_tile)),
+        Route(route_path(ROOFS), bound(roofs_download)),
+        Route(API + "/{rest:path}", bound(not_found)),
     ]

@@ -50,6 +50,9 @@ class Settings:
     api_url
         URL prefix of the app's own routes — map tiles, downloads (``ATLAS_API_URL``,
         default ``/api``; set it when a proxy serves the app under a sub-path).
+    cache_dir
+        Where computed sky tables are kept between runs (``ATLAS_CACHE_DIR``, else
+        ``$XDG_CACHE_HOME/atlas-pma``, else ``~/.cache/atlas-pma``).
     """
 
     geodata_dir: Path = DEFAULT_GEODATA
@@ -64,6 +67,7 @@ class Settings:
     signage_store: str | None = None
     cadastre_store: Path | None = None
     api_url: str = "/api"
+    cache_dir: Path = Path.home() / ".cache" / "atlas-pma"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -85,6 +89,10 @@ class Settings:
             signage_store=env.get("ATLAS_SIGNALETIQUE") or None,
             cadastre_store=Path(env["ATLAS_CADASTRE"]) if env.get("ATLAS_CADASTRE") else None,
             api_url=(env.get("ATLAS_API_URL") or "/api").rstrip("/"),
+            cache_dir=Path(
+                env.get("ATLAS_CACHE_DIR")
+                or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atlas-pma"
+            ),
         )
 
     @property

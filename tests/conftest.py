@@ -6,7 +6,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyogrio
 import pytest
 
 # caches written by the code under test (sky tables) go to a folder of this run only
@@ -16,13 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # AppTest does not put the app folder on sys.path
     sys.path.insert(0, str(ROOT))
 
-from layers.catalog import load_catalog, write_layer  # noqa: E402
 from layers.settings import Settings  # noqa: E402
 from layers.territory import Territory, load_territory  # noqa: E402
-
-GEODATA = ROOT / "geodata"
-HOSTILE_NAME = "<img src=x onerror=alert(1)>"
-HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
+from tests.helpers import GEODATA, copy_geodata, make_hostile_geodata  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
@@ -59,28 +54,10 @@ def settings() -> Settings:
     return Settings()
 
 
-def copy_geodata(target: Path) -> Path:
-    """Copy geodata/ to ``target``; the demo cadastre store (~60 MB) is linked, not copied."""
-    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo", "cadastre-demo*"))
-    if (GEODATA / "cadastre-demo").is_dir():
-        (target / "cadastre-demo").symlink_to(GEODATA / "cadastre-demo")
-    return target
-
-
 @pytest.fixture
 def geodata_copy(tmp_path: Path) -> Path:
     """A writable copy of geodata/ that a test may damage (not the shared demo store)."""
     return copy_geodata(tmp_path / "geodata")
-
-
-def make_hostile_geodata(target: Path) -> Path:
-    """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
-    copy_geodata(target)
-    info = load_catalog(target)["communes"]
-    communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
-    communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME
-    write_layer(communes, info, target)
-    return target
 
 
 @pytest.fixture(scope="session")
@@ -88,10 +65,21 @@ def hostile_geodata(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_hostile_geodata(tmp_path_factory.mktemp("hostile") / "geodata")
 
 
+@pytest.fixture(scope="session")
+def demo_store() -> Path:
+    """The demo cadastre store, built when missing or stale (a no-op after `make data`).
+
+    Several test processes at once wait on the build's lock instead of failing.
+    """
+    from layers.cadastre import prepare_demo_store
+
+    prepare_demo_store(GEODATA, cache_dir=Settings.from_env(os.environ).cache_dir)
+    return GEODATA / "cadastre-demo"
+
+
 @pytest.fixture
 def store_copy(tmp_path, monkeypatch):
     """A copy of the shipped signage inventory, configured as the app's (ATLAS_SIGNALETIQUE)."""
-    import shutil
 
     target = tmp_path / "signaletique.gpkg"
     shutil.copy(GEODATA / "signaletique.gpkg", target)

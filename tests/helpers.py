@@ -1,9 +1,39 @@
-"""Helpers shared by the tests (no fixtures here: see conftest.py)."""
+"""Helpers and constants shared by the tests (no fixtures here: see conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GEODATA = ROOT / "geodata"
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
+
+
+def copy_geodata(target: Path) -> Path:
+    """Copy geodata/ to ``target``; the demo cadastre store (~60 MB) is linked, not copied."""
+    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo", "cadastre-demo*"))
+    if (GEODATA / "cadastre-demo").is_dir():
+        (target / "cadastre-demo").symlink_to(GEODATA / "cadastre-demo")
+    return target
+
+
+def make_hostile_geodata(target: Path) -> Path:
+    """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
+    copy_geodata(target)
+    import pyogrio
+
+    from layers.catalog import load_catalog, write_layer
+
+    info = load_catalog(target)["communes"]
+    communes = pyogrio.read_dataframe(target / info.file, layer=info.layer)
+    communes.loc[communes["insee"] == HOSTILE_INSEE, "nom"] = HOSTILE_NAME
+    write_layer(communes, info, target)
+    return target
+
 
 _ADD_CALL = re.compile(r"geo_json_\w+_add\(")
 
@@ -86,15 +116,13 @@ def demo_store():
     The tests' own view of the store, independent of the app's lookups; roofs get a
     ``toit_id`` (their cleabs) as the page's URL uses it.
     """
-    import pyogrio
 
     from layers.cadastre import open_store
-    from tests.conftest import GEODATA
 
     cad = open_store(GEODATA / "cadastre-demo")
     assert cad is not None, "demo store missing: run `pma-atlas data prepare`"
-    roofs = pyogrio.read_dataframe(cad.gpkg, layer="toits").to_crs(4326)
+    roofs = cad.reader.read("toits").to_crs(4326)
     roofs["toit_id"] = roofs["cleabs"]
-    addresses = pyogrio.read_dataframe(cad.gpkg, layer="adresses").to_crs(4326)
+    addresses = cad.reader.read("adresses").to_crs(4326)
     addresses["toit_id"] = addresses["cleabs"]
     return cad, roofs, addresses

@@ -20,8 +20,7 @@ from layers.brownfields import (
 from layers.catalog import read_layer
 from layers.errors import AtlasError
 from layers.formatting import escape
-from tests.conftest import GEODATA
-from tests.helpers import clustered_points
+from tests.helpers import GEODATA, clustered_points
 
 
 def rng(bas, central, haut):

@@ -9,7 +9,7 @@ from shapely.geometry import Point
 
 from layers.catalog import QUALITIES, load_catalog, read_layer, read_layer_metadata
 from layers.errors import CatalogError, CRSMismatchError, InvalidLayerError
-from tests.conftest import GEODATA
+from tests.helpers import GEODATA
 
 
 def test_every_shipped_layer_states_provenance():

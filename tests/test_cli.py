@@ -12,7 +12,7 @@ from shapely.geometry import Polygon
 
 from layers.catalog import load_catalog, write_layer
 from layers.cli import main
-from tests.conftest import GEODATA
+from tests.helpers import GEODATA
 
 
 def _digest(folder):

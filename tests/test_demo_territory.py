@@ -9,8 +9,8 @@ import rasterio
 from shapely.geometry import Point
 
 from layers.cli import main
+from layers.demo.territory import NODATA, tile_name
 from layers.geocode import read_ban_csv
-from layers.solar.territory_demo import NODATA, tile_name
 
 
 @pytest.fixture(scope="module")

@@ -70,8 +70,7 @@ def test_second_session_reuses_the_first_sessions_map(page):
     from streamlit.testing.v1 import AppTest
 
     from pages.ui.shared import _store
-    from tests.conftest import ROOT
-    from tests.helpers import switch_to
+    from tests.helpers import ROOT, switch_to
 
     def session():
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -7,8 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import HOSTILE_NAME, ROOT
-from tests.helpers import feature_count, geojson_collections, switch_to
+from tests.helpers import HOSTILE_NAME, ROOT, feature_count, geojson_collections, switch_to
 
 PAGES = [
     "pages/accueil.py",
@@ -279,15 +278,14 @@ def offline_ban(monkeypatch):
 
 def _demo_store():
     """The demo cadastre store and its tables, read directly (the tests' own view)."""
-    import pyogrio
 
     from layers.cadastre import open_store
-    from tests.conftest import GEODATA
+    from tests.helpers import GEODATA
 
     cad = open_store(GEODATA / "cadastre-demo")
     assert cad is not None
-    roofs = pyogrio.read_dataframe(cad.gpkg, layer="toits", read_geometry=False)
-    addresses = pyogrio.read_dataframe(cad.gpkg, layer="adresses", read_geometry=False)
+    roofs = cad.reader.read("toits", read_geometry=False)
+    addresses = cad.reader.read("adresses", read_geometry=False)
     return cad, roofs, addresses
 
 
@@ -476,7 +474,7 @@ def test_cadastre_page_with_a_damaged_store_says_so_in_french(
     """Issue 18 §3: `[]` crashed the page; garbage JSON showed parser internals."""
     import shutil
 
-    from tests.conftest import GEODATA
+    from tests.helpers import GEODATA
 
     store = tmp_path / "magasin"
     shutil.copytree(GEODATA / "cadastre-demo", store)

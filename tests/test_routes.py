@@ -13,21 +13,18 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from layers.routes import routes
-from layers.solar.tiles import lonlat_to_tile
-from tests.conftest import GEODATA
-
-STORE = GEODATA / "cadastre-demo"
+from layers.web_tiles import lonlat_to_tile
 
 
 @pytest.fixture
-def client(monkeypatch):
-    monkeypatch.setenv("ATLAS_CADASTRE", str(STORE))
+def client(monkeypatch, demo_store):
+    monkeypatch.setenv("ATLAS_CADASTRE", str(demo_store))
     return TestClient(Starlette(routes=routes()))
 
 
 @pytest.fixture(scope="module")
-def roofs():
-    return pyogrio.read_dataframe(STORE / "toits.gpkg", layer="toits")
+def roofs(demo_store):
+    return pyogrio.read_dataframe(demo_store / "toits.gpkg", layer="toits")
 
 
 def test_tile_of_a_roof_is_a_coloured_png_cached_by_version(client, roofs):
@@ -61,7 +58,7 @@ def test_tile_with_nothing_there_is_transparent(client, path):
     assert np.asarray(Image.open(io.BytesIO(resp.content)))[..., 3].max() == 0
 
 
-def test_roofs_download_built_when_asked(client, roofs):
+def test_roofs_download_built_when_asked(client, roofs, tmp_path):
     insee = roofs["insee"].value_counts().index[0]
     resp = client.get(f"/api/telechargements/toits.csv?insee={insee}")
     assert resp.status_code == 200
@@ -71,10 +68,8 @@ def test_roofs_download_built_when_asked(client, roofs):
     assert lines[0].startswith("Toit (cleabs BD TOPO);")
     gpkg = client.get(f"/api/telechargements/toits.gpkg?insee={insee}")
     assert gpkg.status_code == 200
-    path = GEODATA.parent / "test-artifacts"
-    path.mkdir(exist_ok=True)
-    (path / "toits.gpkg").write_bytes(gpkg.content)
-    back = pyogrio.read_dataframe(path / "toits.gpkg")
+    (tmp_path / "toits.gpkg").write_bytes(gpkg.content)
+    back = pyogrio.read_dataframe(tmp_path / "toits.gpkg")
     assert len(back) == (roofs["insee"] == insee).sum()
 
 
@@ -133,8 +128,8 @@ def test_if_none_match_is_read_as_the_rfc_says(client, roofs):
         assert client.get(url, headers={"If-None-Match": header}).status_code == 304
 
 
-def test_tiles_are_cached_for_good_only_under_their_versioned_url(client, roofs):
-    from layers.cadastre import store_version
+def test_tiles_are_cached_for_good_only_under_their_versioned_url(client, roofs, demo_store):
+    from layers.solar.store import version_of
 
     pt = gpd.GeoSeries([roofs.geometry.iloc[0].representative_point()], crs=2154)
     lonlat = pt.to_crs(4326).iloc[0]
@@ -142,7 +137,7 @@ def test_tiles_are_cached_for_good_only_under_their_versioned_url(client, roofs)
     url = f"/api/tuiles/solaire/17/{x}/{y}.png"
     assert client.get(url).headers["cache-control"] == "no-cache"
     assert client.get(url + "?v=ancienne").headers["cache-control"] == "no-cache"
-    versioned = client.get(f"{url}?v={store_version(STORE)}")
+    versioned = client.get(f"{url}?v={version_of(demo_store)}")
     assert "immutable" in versioned.headers["cache-control"]
 
 
@@ -166,12 +161,13 @@ def test_security_headers_on_every_response(client):
         assert resp.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
-def test_the_map_asks_versioned_tiles(monkeypatch):
+def test_the_map_asks_versioned_tiles(demo_store):
     from layers.assumptions import load_assumptions
-    from layers.cadastre import cadastre_map, map_classes, open_store, store_version
+    from layers.cadastre import cadastre_map, map_classes, open_store
     from layers.mapping import map_payload
     from layers.settings import Settings
+    from layers.solar.store import version_of
 
-    cad = open_store(STORE)
-    fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)))
-    assert f".png?v={store_version(STORE)}" in map_payload(fmap)
+    cad = open_store(demo_store)
+    fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(demo_store.parent)))
+    assert f".png?v={version_of(demo_store)}" in map_payload(fmap)

@@ -20,8 +20,7 @@ from layers.signage import (
 )
 from layers.signage_report import council_pdf
 from layers.signage_setup import read_import
-from tests.conftest import GEODATA, ROOT
-from tests.helpers import switch_to
+from tests.helpers import GEODATA, ROOT, switch_to
 
 
 @pytest.fixture(scope="module")

@@ -448,7 +448,7 @@ def test_sigkill_during_import_leaves_nothing(tmp_path, sample, territory, backe
     import sys
 
     from layers.signage_setup import read_import, write_example_csv
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     csv = tmp_path / "inventaire.csv"
     write_example_csv(csv, 30_000, territory)

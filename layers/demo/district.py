@@ -192,7 +192,7 @@ def write_district(district: District, out_dir: Path) -> dict[str, Path]:
     tags = {
         "ATLAS_QUALITE": "synthétique",
         "ATLAS_NOTE": QUALITY_NOTE,
-        "producer": "Atlas PMA (layers.solar.demo)",
+        "producer": "Atlas PMA (layers.demo.district)",
         "units": "m",
     }
     paths = {

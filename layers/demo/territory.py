@@ -13,7 +13,7 @@ exercised on real formats before the real files arrive:
 - **BAN** addresses in the département CSV format (``adresses-62.csv``).
 
 Content: per km², the demo district's corons, detached houses, flat roofs and trees
-(:func:`layers.solar.demo.generate`, one seed per tile), one terril, one warehouse straddling
+(:func:`layers.demo.district.generate`, one seed per tile), one terril, one warehouse straddling
 an inner tile corner (for seamlessness tests) and a nodata hole. Everything is flagged
 synthetic: raster tags, a field of every building and address, layer metadata. None of it
 describes real buildings.
@@ -29,33 +29,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import rasterio
 from affine import Affine
 from shapely import force_3d
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from layers.solar.demo import QUALITY_NOTE, generate
+from layers.demo.district import QUALITY_NOTE, generate
+from layers.solar.grid import CELL, TILE_PX, tile_transform
+from layers.solar.inputs import NODATA, tile_name
+from layers.solar.inputs import write_height_tile as _write_tile
 
-CELL = 0.5
-TILE_PX = 2000
-NODATA = -99999.0
+__all__ = ["NODATA", "tile_name", "tile_transform", "write_territory"]
+
 FIRST_TILE = (684, 7042)  # upper-left corner [km] of the north-west tile, Loos-en-Gohelle
 TAGS = {
     "ATLAS_QUALITE": "synthétique",
     "ATLAS_NOTE": QUALITY_NOTE,
-    "producer": "Atlas PMA (layers.solar.territory_demo), format IGN LiDAR HD",
+    "producer": "Atlas PMA (layers.demo.territory), format IGN LiDAR HD",
     "units": "m (IGN69)",
 }
-
-
-def tile_name(x_km: int, y_km: int, kind: str) -> str:
-    """IGN's file name of the LiDAR HD tile whose upper-left corner is (x_km, y_km)."""
-    return f"LHD_FXX_{x_km:04d}_{y_km:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
-
-
-def tile_transform(x_km: int, y_km: int) -> Affine:
-    """IGN's grid: pixel centres on the half-metre, edges a quarter metre off the km."""
-    return Affine(CELL, 0.0, x_km * 1000 - CELL / 2, 0.0, -CELL, y_km * 1000 + CELL / 2)
 
 
 @dataclass(frozen=True)
@@ -67,38 +58,6 @@ class TerritoryFiles:
     buildings: Path
     addresses: Path
     corner_building: str  # cleabs of the warehouse across the inner tile corner
-
-
-def write_height_tile(
-    path: Path, array: np.ndarray, x_km: int, y_km: int, what: str, tags: dict | None = None
-) -> None:
-    """One MNS/MNT tile as IGN ships it: float32, nodata −99 999, IGN's grid.
-
-    Written whole or not at all; ``tags`` default to the fictional territory's (synthetic,
-    said in the file).
-    """
-    data = np.where(np.isfinite(array), array, NODATA).astype("float32")
-    profile = {
-        "driver": "GTiff",
-        "width": TILE_PX,
-        "height": TILE_PX,
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:2154",
-        "transform": tile_transform(x_km, y_km),
-        "nodata": NODATA,
-        "tiled": True,
-        "blockxsize": 512,
-        "blockysize": 512,
-        "compress": "deflate",
-        "predictor": 3,
-    }
-    tmp = path.with_suffix(".tmp.tif")
-    with rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(data, 1)
-        dst.update_tags(**(TAGS if tags is None else tags))
-        dst.set_band_description(1, what)
-    tmp.replace(path)  # a tile appears whole or not at all
 
 
 def write_territory(
@@ -167,13 +126,13 @@ def write_territory(
             x_km, y_km = x_first + i, y_first - j
             rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
             cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
-            write_height_tile(
+            _write_tile(
                 lidar / tile_name(x_km, y_km, "MNS"), dsm[rows, cols], x_km, y_km,
-                "MNS LiDAR HD (fictif) [m]",
+                "MNS LiDAR HD (fictif) [m]", TAGS,
             )  # fmt: skip
-            write_height_tile(
+            _write_tile(
                 lidar / tile_name(x_km, y_km, "MNT"), dtm[rows, cols], x_km, y_km,
-                "MNT LiDAR HD (fictif) [m]",
+                "MNT LiDAR HD (fictif) [m]", TAGS,
             )  # fmt: skip
             tiles.append((x_km, y_km))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
 
 
 def fold(text: str) -> str:
@@ -24,15 +24,15 @@ def fold(text: str) -> str:
 def read_ban(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """The file as text columns plus ``label`` (« 3bis rue … 62750 Commune »).
 
-    A missing, unreadable or incomplete file is an :class:`AtlasError` in French.
+    A missing, unreadable or incomplete file is an :class:`SolarError` in French.
     """
     try:
         frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise AtlasError(f"Fichier d'adresses illisible ({path}) : {err}") from err
+        raise SolarError(f"Fichier d'adresses illisible ({path}) : {err}") from err
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise AtlasError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
+        raise SolarError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")
     parts = ["numero", "rep", "nom_voie", "code_postal", "nom_commune"]
     label = frame["numero"] + frame["rep"]
     for name in parts[2:]:

@@ -47,8 +47,17 @@ from rasterio.windows import from_bounds
 from shapely import force_2d
 from tqdm import tqdm
 
-from layers.assumptions import Assumptions
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
+from layers.solar.grid import (
+    CELL,
+    GRID_LEFT,
+    GRID_TOP,
+    TILE_PX,
+    Key,
+    tile_box,
+    tile_of,
+    tile_origin,
+)
 from layers.solar.inputs import (
     InputError,
     check_addresses,
@@ -60,21 +69,16 @@ from layers.solar.inputs import (
 from layers.solar.irradiation import irradiation_sweep, warm_up
 from layers.solar.pipeline import SkyParams, dask_client, finished
 from layers.solar.raster import Raster, write_cog
+from layers.solar.rules import RoofRules
 from layers.solar.sky import cached_sky_tables
-from layers.solar.store import ADDRESS_TO_ROOF_M, CLASSES
+from layers.solar.store import ADDRESS_TO_ROOF_M, CLASSES, StoreLayout, key_of, tile_name
 
 # IGN ships MNT tiles as …_MNT_O_… and …_MNT_A_… (both seen in the wild)
 TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_[OA]_0M50_LAMB93_IGN69\.tif$", re.I)
-CELL = 0.5
-TILE_PX = 2000
-# one global pixel grid for the whole of France: IGN's pixel edges fall on it
-GRID_LEFT, GRID_TOP = -CELL / 2, 7_300_000 + CELL / 2
 FORMAT = 2  # 2: roofs mostly without LiDAR data are « sans données »
 BLOCK = 2  # tiles per side computed in one window (2 × 2)
 FINISH_VERSION = 2  # what _finish writes (2: + irradiation-apercu.tif); a change redoes it
 BAN_FIELDS = ["numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune", "lon", "lat"]
-
-Key = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ class BuildParams(SkyParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not (math.isfinite(self.margin) and 0 <= self.margin <= 1000):
-            raise AtlasError("La marge des bâtiments doit être comprise entre 0 et 1 000 m.")
+            raise SolarError("La marge des bâtiments doit être comprise entre 0 et 1 000 m.")
 
 
 def tile_key(name: str) -> tuple[Key, str] | None:
@@ -107,29 +111,6 @@ def scan_lidar(folder: Path) -> dict[Key, dict[str, Path]]:
         if parsed:
             found.setdefault(parsed[0], {})[parsed[1]] = path
     return {k: v for k, v in found.items() if "MNS" in v}
-
-
-def tile_of(x: float, y: float) -> Key:
-    """The tile holding point (x, y) [Lambert-93]."""
-    return int(math.floor((x + CELL / 2) / 1000)), int(math.floor((y - CELL / 2) / 1000)) + 1
-
-
-def tile_origin(key: Key) -> tuple[float, float]:
-    """(left, top) of tile ``key`` [Lambert-93 m]: IGN's pixel edges, a quarter metre off."""
-    return key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
-
-
-def tile_box(key: Key):
-    """The tile's 1 km square (shapely, Lambert-93)."""
-    from shapely.geometry import box
-
-    left, top = tile_origin(key)
-    return box(left, top - 1000, left + 1000, top)
-
-
-def key_of(name: str) -> Key:
-    """The key of a stored tile's name (``0684_7042`` → (684, 7042))."""
-    return int(name[:4]), int(name[5:])
 
 
 def _mosaic(
@@ -228,12 +209,15 @@ def tile_inputs(
     params: BuildParams,
     weather_sha: str,
     shas: dict[Path, str],
-    hyp: Assumptions | None = None,
+    rules: RoofRules | None = None,
 ) -> dict:
     """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record).
 
-    ``hyp``: the roof figures use the ``solaire`` assumptions (thresholds, panel power,
-    performance ratio); a change there recomputes the roofs, the economics do not.
+    ``buildings``: the tile's own (or all of them, with their ``_tile`` column).
+    ``shas``: the LiDAR files' checksums known so far, completed here.
+
+    ``rules``: the roof figures' rules (thresholds, panel power, performance ratio); a
+    change there recomputes the roofs, nothing else of the app's assumptions does.
     """
 
     def sha(p: Path) -> str:
@@ -250,34 +234,22 @@ def tile_inputs(
             other = tiles.get((key[0] + dx, key[1] + dy))
             neighbours[f"{key[0] + dx}_{key[1] + dy}"] = sha(other["MNS"]) if other else None
     own = tiles[key]
-    mine = buildings[buildings["_tile"] == key]
+    mine = buildings if "_tile" not in buildings else buildings[buildings["_tile"] == key]
     return {
         "mns": sha(own["MNS"]),
         "mnt": sha(own["MNT"]) if "MNT" in own else None,
         "voisins": neighbours,
         "batiments": hashlib.sha256(  # geometry and every attribute (carried into the store)
-            mine.drop(columns=[mine.geometry.name, "_tile"]).to_csv(index=False).encode()
+            mine.drop(columns=[mine.geometry.name, "_tile"], errors="ignore")
+            .to_csv(index=False)
+            .encode()
             + b"".join(mine.geometry.to_wkb())
         ).hexdigest(),
         "parametres": asdict(params),
         "meteo": weather_sha,
-        "hypotheses_solaire": (
-            hashlib.sha256(
-                repr(sorted((k, _rule(v)) for k, v in hyp.groups["solaire"].items())).encode()
-            ).hexdigest()
-            if hyp is not None
-            else None
-        ),
+        "regles_toits": rules.digest() if rules is not None else None,
         "format": FORMAT,
     }
-
-
-def _rule(value: Any) -> dict:
-    """An assumption's fields for the checksum (a validity date left empty changes nothing)."""
-    fields = asdict(value)
-    if not fields.get("valable_jusqu_au"):
-        fields.pop("valable_jusqu_au", None)
-    return fields
 
 
 def build(
@@ -286,7 +258,7 @@ def build(
     weather_path: Path,
     out: Path,
     params: BuildParams,
-    hyp: Assumptions,
+    rules: RoofRules,
     dry_run: bool = False,
     progress: bool = True,
     communes: gpd.GeoDataFrame | None = None,
@@ -296,6 +268,7 @@ def build(
     scheduler: str | None = None,
     log=None,
     wait: bool = False,
+    cache_dir: Path | None = None,
 ) -> dict:
     """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
 
@@ -314,7 +287,8 @@ def build(
     ``cores / workers`` numba threads); ``scheduler`` (``tcp://host:8786``) sends the tiles
     to a dask.distributed cluster whose workers see ``lidar_dir`` and ``out`` at the same
     paths (shared disk). Either way this process alone writes the manifest, tile by tile
-    as they finish, so a kill at any moment still resumes.
+    as they finish, so a kill at any moment still resumes. ``cache_dir`` keeps the sky
+    tables of a weather file between builds (see :func:`cached_sky_tables`).
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
@@ -346,44 +320,51 @@ def build(
     check_tiles(tiles, set())  # every header, cheap: a wrong tile is refused before any work
     with _store_lock(out, dry_run, wait):
         return _build_locked(
-            tiles, wanted, buildings, weather_path, weather_sha, out, params, hyp, dry_run,
-            progress, communes, addresses, ban_rows, workers, scheduler, report,
+            tiles, wanted, buildings, weather_path, weather_sha, out, params, rules, dry_run,
+            progress, communes, addresses, ban_rows, workers, scheduler, report, cache_dir,
         )  # fmt: skip
 
 
 def _build_locked(
-    tiles, wanted, buildings, weather_path, weather_sha, out, params, hyp, dry_run, progress,
-    communes, addresses, ban_rows, workers, scheduler, report,
+    tiles, wanted, buildings, weather_path, weather_sha, out, params, rules, dry_run, progress,
+    communes, addresses, ban_rows, workers, scheduler, report, cache_dir=None,
 ) -> dict:  # fmt: skip
     """The build once its inputs are checked and the store is locked (see :func:`build`)."""
-    manifest_path = out / "manifest.json"
+    layout = StoreLayout(out)
+    manifest_path = layout.manifest
     manifest: dict[str, Any] = {"format": FORMAT, "tuiles": {}}
     if manifest_path.is_file():
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except ValueError as err:
-            raise AtlasError(
+            raise SolarError(
                 f"Manifeste du magasin illisible ({manifest_path}) : rien n'a été modifié."
             ) from err
         if not isinstance(manifest, dict) or not isinstance(manifest.get("tuiles"), dict):
-            raise AtlasError(
+            raise SolarError(
                 f"Manifeste du magasin mal formé ({manifest_path}) : rien n'a été modifié."
             )
-    shas: dict[Path, str] = {}
-    records = {k: tile_inputs(k, tiles, buildings, params, weather_sha, shas, hyp) for k in wanted}
-    name = {k: f"{k[0]:04d}_{k[1]:04d}" for k in wanted}
+    shas = _known_checksums(manifest)
+    by_tile = dict(iter(buildings.groupby("_tile", sort=False)))  # one pass, not one per tile
+    none = buildings.iloc[:0]
+    records = {
+        k: tile_inputs(k, tiles, by_tile.get(k, none), params, weather_sha, shas, rules)
+        for k in wanted
+    }
+    manifest["empreintes"] = _checksum_cache(shas)
+    name = {k: tile_name(k) for k in wanted}
     todo = [
         k
         for k in wanted
         if manifest["tuiles"].get(name[k], {}).get("entrees") != records[k]
-        or not (out / "toits" / f"{name[k]}.parquet").is_file()
+        or not layout.roofs_part(name[k]).is_file()
     ]
     # a partial run (--area, a folder with only new tiles) adds to the store: the tiles
     # computed before stay, with their records; removing tiles is `solar remove`
     kept = sorted(
         n
         for n in manifest["tuiles"]
-        if n not in set(name.values()) and (out / "toits" / f"{n}.parquet").is_file()
+        if n not in set(name.values()) and layout.roofs_part(n).is_file()
     )
     report.update(
         {"a_calculer": [name[k] for k in todo], "a_jour": len(wanted) - len(todo), "gardees": kept}
@@ -397,16 +378,16 @@ def _build_locked(
     }
     check_tiles({k: v for k, v in tiles.items() if k in read}, read)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "irradiation").mkdir(exist_ok=True)
-    (out / "toits").mkdir(exist_ok=True)
+    layout.cog_dir.mkdir(exist_ok=True)
+    layout.roofs_dir.mkdir(exist_ok=True)
     try:
         return _compute_and_assemble(
-            tiles, buildings, weather_path, out, params, hyp, progress, communes, addresses,
+            tiles, buildings, weather_path, out, params, rules, progress, communes, addresses,
             ban_rows, workers, scheduler, report, manifest, manifest_path, records, name,
-            todo, kept,
+            todo, kept, cache_dir,
         )  # fmt: skip
     except WRITE_ERRORS as err:
-        raise AtlasError(
+        raise SolarError(
             f"Écriture impossible dans le magasin {out.name} ({type(err).__name__} : "
             f"{str(err).splitlines()[0][:120] if str(err) else 'sans détail'}). Disque plein, "
             "quota ou droits ? Les dalles déjà finies sont enregistrées, le reste du magasin "
@@ -414,12 +395,43 @@ def _build_locked(
         ) from err
 
 
+def _known_checksums(manifest: dict) -> dict[Path, str]:
+    """The LiDAR checksums of the last build whose file is unchanged (same size and mtime).
+
+    Hashing every tile of a territory (2 × 1 124 files of ~10 MB for the PMA) is the
+    largest fixed cost of a small rebuild; a file rewritten gets a new mtime and is hashed
+    again (as ``make`` and ``rsync`` decide, a file changed in place with its size and its
+    mtime restored would not be seen).
+    """
+    known = {}
+    for path, entry in (manifest.get("empreintes") or {}).items():
+        try:
+            size, mtime, digest = entry
+            stat = Path(path).stat()
+        except (OSError, TypeError, ValueError):
+            continue
+        if stat.st_size == size and stat.st_mtime_ns == mtime:
+            known[Path(path)] = digest
+    return known
+
+
+def _checksum_cache(shas: dict[Path, str]) -> dict[str, list]:
+    out = {}
+    for path, digest in shas.items():
+        stat = path.stat()
+        out[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+    return out
+
+
 def _compute_and_assemble(
-    tiles, buildings, weather_path, out, params, hyp, progress, communes, addresses, ban_rows,
-    workers, scheduler, report, manifest, manifest_path, records, name, todo, kept,
+    tiles, buildings, weather_path, out, params, rules, progress, communes, addresses, ban_rows,
+    workers, scheduler, report, manifest, manifest_path, records, name, todo, kept, cache_dir=None,
 ) -> dict:  # fmt: skip
     """Compute the tiles to do, record each as it finishes, then assemble the store."""
-    tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
+    tables, weather = cached_sky_tables(
+        weather_path, params.model, params.n_sectors, params.albedo, cache_dir
+    )
+    by_tile = dict(iter(buildings.groupby("_tile", sort=False)))
     blocks: dict[Key, list[Key]] = {}
     for key in todo:  # 2 × 2 tiles share one window: its halo is read and swept once
         blocks.setdefault((key[0] // BLOCK, key[1] // BLOCK), []).append(key)
@@ -427,10 +439,10 @@ def _compute_and_assemble(
         (
             keys,
             tiles,
-            buildings[buildings["_tile"].isin(keys)],
+            pd.concat([by_tile[k] for k in keys if k in by_tile] or [buildings.iloc[:0]]),
             tables,
             params,
-            hyp,
+            rules,
             out,
             [name[k] for k in keys],
         )
@@ -460,7 +472,7 @@ def _compute_and_assemble(
         manifest["tuiles"].pop(gone)
     finish = _finish_signature(manifest, communes, addresses)
     report["fini"] = bool(
-        todo or manifest.get("finition") != finish or not (out / "toits.gpkg").is_file()
+        todo or manifest.get("finition") != finish or not StoreLayout(out).gpkg.is_file()
     )
     if not report["fini"]:  # nothing changed: the store stays as it is, untouched
         return report
@@ -479,9 +491,6 @@ def _compute_and_assemble(
     manifest["termine"] = True
     _atomic_json(manifest_path, manifest)
     return report
-
-
-LOCK_NAME = ".verrou-build"
 
 
 def _write_errors() -> tuple[type[BaseException], ...]:
@@ -510,14 +519,14 @@ def _store_lock(out: Path, dry_run: bool, wait: bool = False):
     import socket
 
     out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / LOCK_NAME, "a+", encoding="utf-8")
+    handle = open(StoreLayout(out).lock, "a+", encoding="utf-8")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
             handle.seek(0)
             who = handle.read().strip() or "un autre processus"
-            raise AtlasError(
+            raise SolarError(
                 f"Un autre calcul écrit déjà dans ce magasin ({who}) : rien n'a été fait. "
                 "Attendez qu'il se termine, puis relancez (les dalles à jour ne sont pas "
                 "refaites)."
@@ -610,7 +619,7 @@ def _compute_block(
     buildings: gpd.GeoDataFrame,
     tables,
     params: BuildParams,
-    hyp: Assumptions,
+    rules: RoofRules,
     out: Path,
     names: list[str],
 ) -> list[tuple[Key, list[Key], bool]]:
@@ -676,7 +685,7 @@ def _compute_block(
             Raster(irr, ext_transform, crs),
             result["surface_tilt"],
             result["surface_azimuth"],
-            hyp,
+            rules,
             height_above,
         )
         _write_roofs(out, name, stats)
@@ -712,7 +721,7 @@ def roof_mask(buildings: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, 
 def _write_tile_cog(out: Path, name: str, key: Key, data: np.ndarray, crs) -> None:
     left_k, top_k = tile_origin(key)
     write_cog(
-        out / "irradiation" / f"{name}.tif",
+        StoreLayout(out).cog(name),
         Raster(data, Affine(CELL, 0, left_k, 0, -CELL, top_k), crs),
         {"units": "kWh/m2/an", "producer": "Atlas PMA (layers.solar.build)"},
         "irradiation annuelle [kWh/m2/an]",
@@ -721,9 +730,10 @@ def _write_tile_cog(out: Path, name: str, key: Key, data: np.ndarray, crs) -> No
 
 def _write_roofs(out: Path, name: str, stats: gpd.GeoDataFrame) -> None:
     stats["dalle"] = name
-    tmp = out / "toits" / f".{name}.parquet.tmp"
+    final = StoreLayout(out).roofs_part(name)
+    tmp = final.with_name(f".{final.name}.tmp")
     stats.to_parquet(tmp)
-    os.replace(tmp, out / "toits" / f"{name}.parquet")
+    os.replace(tmp, final)
 
 
 def _empty_block(keys, tiles, names, out, crs, reach_km) -> list:
@@ -755,7 +765,8 @@ def _finish(
     ``ban_rows`` is the BAN file as :func:`layers.solar.ban.read_ban` read it. Returns
     whether the roofs are fictional (their BD TOPO ``qualite`` field says « synthétique »).
     """
-    parts = [gpd.read_parquet(out / "toits" / f"{n}.parquet") for n in names]
+    layout = StoreLayout(out)
+    parts = [gpd.read_parquet(layout.roofs_part(n)) for n in names]
     roofs = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
     if communes is not None:
         where = gpd.GeoDataFrame(geometry=roofs.geometry.representative_point(), crs=roofs.crs)
@@ -775,7 +786,7 @@ def _finish(
     if ban is not None:
         first = ban.dropna(subset=["cleabs"]).drop_duplicates("cleabs").set_index("cleabs")
         roofs["adresse"] = roofs["cleabs"].map(first["label"])
-    tmp = out / ".toits-en-cours.gpkg"
+    tmp = layout.gpkg_in_progress
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
     _index_column(tmp, "toits", "cleabs")
@@ -813,8 +824,8 @@ def _finish(
         layer="couverture",
         driver="GPKG",
     )
-    os.replace(tmp, out / "toits.gpkg")
-    _write_vrt(out / "irradiation.vrt", names)
+    os.replace(tmp, layout.gpkg)
+    _write_vrt(layout, names)
     _write_overview(out, names)
     quality = roofs["qualite"] if "qualite" in roofs.columns else pd.Series([], dtype=str)
     return bool(len(quality) and str(quality.iloc[0]).startswith("synthétique"))
@@ -889,18 +900,19 @@ def _write_overview(out: Path, names: list[str]) -> None:
     create_tiled_gtiff(tmp, height, width, transform, crs, "irradiation annuelle [kWh/m2/an]")
     with rasterio.open(tmp, "r+") as dst:
         for key, name in zip(keys, names, strict=True):
-            with rasterio.open(out / "irradiation" / f"{name}.tif") as src:
+            with rasterio.open(StoreLayout(out).cog(name)) as src:
                 data = src.read(1, out_shape=(size, size), resampling=Resampling.average)
             row, col = (y1 - key[1]) * size, (key[0] - x0) * size
             dst.write(data, 1, window=rasterio.windows.Window(col, row, size, size))
     final = out / ".irradiation-apercu.cog.tmp"
     to_cog(tmp, final, {"units": "kWh/m2/an", "producer": "Atlas PMA (layers.solar.build)"})
     tmp.unlink()
-    os.replace(final, out / "irradiation-apercu.tif")
+    os.replace(final, StoreLayout(out).overview)
 
 
-def _write_vrt(path: Path, names: list[str]) -> None:
+def _write_vrt(layout: StoreLayout, names: list[str]) -> None:
     """``irradiation.vrt``: every tile's COG placed on one grid (QGIS opens the territory)."""
+    path = layout.vrt
     keys = [key_of(n) for n in names]
     x0, y1 = min(k[0] for k in keys), max(k[1] for k in keys)
     left, top = tile_origin((x0, y1))
@@ -909,7 +921,7 @@ def _write_vrt(path: Path, names: list[str]) -> None:
     sources = "".join(
         f"""
     <ComplexSource>
-      <SourceFilename relativeToVRT="1">irradiation/{name}.tif</SourceFilename>
+      <SourceFilename relativeToVRT="1">{layout.cog(name).relative_to(layout.root)}</SourceFilename>
       <SourceBand>1</SourceBand>
       <SrcRect xOff="0" yOff="0" xSize="{TILE_PX}" ySize="{TILE_PX}"/>
       <DstRect xOff="{(k[0] - x0) * TILE_PX}" yOff="{(y1 - k[1]) * TILE_PX}" xSize="{TILE_PX}" ySize="{TILE_PX}"/>

@@ -38,8 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from layers.errors import AtlasError
-from layers.solar.inputs import check_tile, sha256_file, tile_bounds
+from layers.solar.errors import SolarError
+from layers.solar.grid import tile_bounds
+from layers.solar.inputs import check_tile, sha256_file
 
 LAYERS = {
     "MNS": "IGNF_LIDAR-HD_MNS_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
@@ -54,7 +55,7 @@ WFS_PAGE = 1000
 USER_AGENT = "atlas-pma/0.1 (cadastre solaire du Pôle Métropolitain de l'Artois; pma-atlas)"
 
 
-class FetchError(AtlasError):
+class FetchError(SolarError):
     """A service answered something unusable (after every retry)."""
 
 
@@ -341,9 +342,9 @@ def fetch(
 
     unknown = set(what) - set(WHAT)
     if unknown:
-        raise AtlasError(f"--what : inconnu(s) {', '.join(sorted(unknown))} ({', '.join(WHAT)}).")
+        raise SolarError(f"--what : inconnu(s) {', '.join(sorted(unknown))} ({', '.join(WHAT)}).")
     if not 1 <= workers <= 16:
-        raise AtlasError("--workers : entre 1 et 16 requêtes simultanées.")
+        raise SolarError("--workers : entre 1 et 16 requêtes simultanées.")
     out = Path(out)
     keys = tiles_for(area)
     report = FetchReport()
@@ -418,7 +419,7 @@ def fetch(
                 report.empty.append(name)
             except FetchError as err:
                 report.failed.append((name, str(err)))
-            except AtlasError as err:
+            except SolarError as err:
                 report.failed.append((name, str(err)))
             else:
                 report.fetched.append(name)

@@ -11,24 +11,20 @@ the BAN's (readable, finite coordinates). The build calls these before it writes
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import rasterio
 
-from layers.errors import AtlasError
+from layers.solar.errors import InputError
+from layers.solar.grid import CELL, TILE_PX, tile_bounds, tile_transform
+from layers.solar.store import ROOF_ID
 
-CELL = 0.5
-TILE_PX = 2000
+NODATA = -99999.0  # what IGN's LiDAR HD tiles declare
 HEIGHT_MIN, HEIGHT_MAX = -100.0, 5000.0  # [m] France lies within -10 … 4 810 m
 NODATA_BELOW = -9999.0  # IGN writes -99999 where it has no data, declared or not
-ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # BD TOPO cleabs: BATIMENT0000000…
 SHOWN = 5  # offending lines named in a message
-
-
-class InputError(AtlasError):
-    """An input of the build is unusable; the message names the file and the reason."""
 
 
 def sha256_file(path: Path) -> str:
@@ -42,10 +38,41 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def tile_bounds(key: tuple[int, int]) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of tile ``key`` [Lambert-93 m], as IGN's pixel edges."""
-    left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
-    return left, top - 1000, left + 1000, top
+def tile_name(x_km: int, y_km: int, kind: str) -> str:
+    """IGN's file name of the LiDAR HD tile whose upper-left corner is (x_km, y_km)."""
+    return f"LHD_FXX_{x_km:04d}_{y_km:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
+
+
+def write_height_tile(
+    path: Path, array: np.ndarray, x_km: int, y_km: int, what: str, tags: dict
+) -> None:
+    """One MNS/MNT tile as IGN ships it: float32, nodata −99 999, IGN's grid.
+
+    Written whole or not at all (under a temporary name, then renamed); ``tags`` say where
+    the heights come from (a fictional tile says so).
+    """
+    data = np.where(np.isfinite(array), array, NODATA).astype("float32")
+    profile = {
+        "driver": "GTiff",
+        "width": TILE_PX,
+        "height": TILE_PX,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:2154",
+        "transform": tile_transform(x_km, y_km),
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(**tags)
+        dst.set_band_description(1, what)
+    tmp.replace(path)  # a tile appears whole or not at all
 
 
 def valid_heights(data: np.ndarray, nodata: float | None) -> np.ndarray:

@@ -17,13 +17,13 @@ import numpy as np
 
 from layers.solar.sky import COS_85, SkyTables, SunSky, sector_of, sun_vectors
 from layers.solar.terrain import (
-    _direction_sets,
-    _k_range,
-    _line_horizon,
-    _reverse,
-    _swept_line,
+    direction_sets,
+    k_range,
+    line_horizon,
     line_stretches,
+    reverse_line,
     slope_aspect,
+    swept_line,
 )
 
 
@@ -122,7 +122,7 @@ def _sweep_sum(
     for d in range(dirs.shape[0]):
         sector, ux, uy, back = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2], int(dirs[d, 3])
         t = uy / ux
-        k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
+        k_lo, k_hi = k_range(rows, cols, t, r_off, c_off)
         c_min = np.empty(k_hi - k_lo + 1, np.int64)
         c_max = np.empty(k_hi - k_lo + 1, np.int64)
         line_stretches(t, r_off, c_off, r0, c0, todo, k_lo, k_hi, pad, c_min, c_max)
@@ -130,7 +130,7 @@ def _sweep_sum(
             lo, hi = c_min[k - k_lo], c_max[k - k_lo]
             if lo > hi:  # no wanted pixel on this line: it only casts shade on others
                 continue
-            m, s, zs, zo, rr, cc, hs, hz, best, need = _swept_line(
+            m, s, zs, zo, rr, cc, hs, hz, best, need = swept_line(
                 z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo, lo, hi
             )
             _add_sector(
@@ -139,9 +139,9 @@ def _sweep_sum(
             )  # fmt: skip
             if back >= 0 and m > 0:
                 # the opposite sector: the same line walked the other way
-                _reverse(m, s, zs, zo, rr, cc, -1.0)
+                reverse_line(m, s, zs, zo, rr, cc, -1.0)
                 need[:m] = need[:m][::-1].copy()
-                _line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
+                line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
                 _add_sector(
                     back, best, rr, cc, zo, m, r0, r1, c0, c1, todo, normal, beam, to_bins,
                     direct, svf,
@@ -203,7 +203,7 @@ def irradiation_sweep(
     # read into float64 exactly, so the results do not change; anything else is float64
     dtype = np.float32 if np.asarray(dsm).dtype == np.float32 else np.float64
     z = np.ascontiguousarray(dsm, dtype=dtype)
-    wide, steep = (_paired(d, n_sectors) for d in _direction_sets(n_sectors))
+    wide, steep = (_paired(d, n_sectors) for d in direction_sets(n_sectors))
     reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])
     direct = np.zeros(tilt.shape)
     svf = np.zeros(tilt.shape)

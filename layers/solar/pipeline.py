@@ -25,8 +25,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 from tqdm import tqdm
 
-from layers.assumptions import Assumptions
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
 from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import (
     Raster,
@@ -37,6 +36,7 @@ from layers.solar.raster import (
     read_raster,
     to_cog,
 )
+from layers.solar.rules import RoofRules
 from layers.solar.sky import SkyTables, Weather, cached_sky_tables, sky_tables, sun_and_sky
 
 MIN_SECTORS, MAX_SECTORS = 4, 360  # azimuth sectors of the horizon search
@@ -57,20 +57,20 @@ class SkyParams:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_distance) and math.isfinite(self.albedo)):
-            raise AtlasError("Paramètres invalides : distance et albédo doivent être finis.")
+            raise SolarError("Paramètres invalides : distance et albédo doivent être finis.")
         if not MIN_SECTORS <= self.n_sectors <= MAX_SECTORS or self.max_distance <= 0:
-            raise AtlasError(
+            raise SolarError(
                 f"Paramètres invalides : secteurs ≥ {MIN_SECTORS}, distance > 0 "
                 f"(secteurs entre {MIN_SECTORS} et {MAX_SECTORS})."
             )
         if self.max_distance > MAX_DISTANCE_M:
-            raise AtlasError(
+            raise SolarError(
                 f"Paramètres invalides : distance d'ombre de {self.max_distance:g} m ; au plus "
                 f"{MAX_DISTANCE_M:g} m (au-delà, le relief lointain compte peu et le calcul "
                 "explose)."
             )
         if not 0 <= self.albedo <= 1:
-            raise AtlasError("L'albédo doit être compris entre 0 et 1.")
+            raise SolarError("L'albédo doit être compris entre 0 et 1.")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class SolarParams(SkyParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.tile_size < 16:
-            raise AtlasError("Paramètres invalides : tuile ≥ 16 px.")
+            raise SolarError("Paramètres invalides : tuile ≥ 16 px.")
 
 
 def irradiation_array(
@@ -158,7 +158,7 @@ def dask_client(scheduler: str) -> Iterator:
     try:
         from dask.distributed import Client
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise AtlasError(
+        raise SolarError(
             "Le calcul distribué demande l'extra « dask » (pip install 'atlas-pma[dask]')."
         ) from err
     with Client(scheduler) as client:
@@ -251,18 +251,22 @@ def compute(
     roofs_path: Path | None = None,
     dtm_path: Path | None = None,
     progress: bool = True,
-    assumptions: Assumptions | None = None,
+    rules: RoofRules | None = None,
+    cache_dir: Path | None = None,
 ) -> RunReport:
     """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``.
+
+    ``rules``: the roof statistics' rules (needed with ``roofs_path``); ``cache_dir``: where
+    the weather file's sky tables are kept between runs (``None``: none kept).
 
     All or nothing: inputs are checked first, outputs are written in a hidden folder
     beside ``out_dir`` and moved into it only once everything succeeded, so a bad input
     (corrupt, truncated or empty raster, no valid pixel, unreadable roofs or weather)
-    raises an :class:`AtlasError` in French and leaves nothing new in ``out_dir``.
+    raises an :class:`SolarError` in French and leaves nothing new in ``out_dir``.
     """
     out_dir = Path(out_dir)
-    if roofs_path is not None and assumptions is None:
-        raise AtlasError("Les statistiques par toit demandent les hypothèses de calcul.")
+    if roofs_path is not None and rules is None:
+        raise SolarError("Les statistiques par toit demandent leurs règles (RoofRules).")
     check_raster(dsm_path, "MNS")
     if dtm_path is not None:
         check_raster(dtm_path, "MNT")
@@ -270,8 +274,9 @@ def compute(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         report = _compute(
-            dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress, assumptions
-        )
+            dsm_path, weather_path, staging, params, roofs_path, dtm_path, progress, rules,
+            cache_dir,
+        )  # fmt: skip
         report.outputs = {
             k: (str(out_dir / Path(v).name) if isinstance(v, str) else v)
             for k, v in report.outputs.items()
@@ -283,7 +288,7 @@ def compute(
         out_dir.mkdir(exist_ok=True)
         for item in staging.iterdir():
             os.replace(item, out_dir / item.name)
-    except AtlasError:
+    except SolarError:
         raise
     except (rasterio.errors.RasterioError, OSError, ValueError) as err:
         raise RasterError(f"Calcul impossible : entrée illisible ou abîmée ({err}).") from err
@@ -327,13 +332,16 @@ def _compute(
     roofs_path: Path | None,
     dtm_path: Path | None,
     progress: bool,
-    assumptions: Assumptions | None = None,
+    rules: RoofRules | None = None,
+    cache_dir: Path | None = None,
 ) -> RunReport:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     profile = raster_profile(dsm_path)
     cell = pixel_size_m(profile["transform"], profile["crs"])
-    tables, weather = cached_sky_tables(weather_path, params.model, params.n_sectors, params.albedo)
+    tables, weather = cached_sky_tables(
+        weather_path, params.model, params.n_sectors, params.albedo, cache_dir
+    )
     timings["sky"] = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,7 +402,7 @@ def _compute(
         outputs={"irradiation": str(target)},
         versions=library_versions(),
     )
-    if roofs_path is not None and assumptions is not None:  # checked by compute()
+    if roofs_path is not None and rules is not None:  # checked by compute()
         from layers.solar.roofs import roofs_from_files
 
         t3 = time.perf_counter()
@@ -406,7 +414,7 @@ def _compute(
             roofs_out,
             dtm_path,
             weather,
-            assumptions,
+            rules,
         )
         timings["roofs"] = time.perf_counter() - t3
         report.outputs["roofs"] = str(roofs_out)

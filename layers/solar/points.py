@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
+from layers.solar.grid import CELL, TILE_PX, tile_origin
 
-CELL = 0.5
-TILE_PX = 2000
 NODATA = -99999.0
 MNS_CLASSES = (2, 3, 4, 5, 6, 9, 17, 64, 66, 67)
 MNT_CLASSES = (2, 9, 66)
@@ -45,7 +44,7 @@ NAME = "LHD_FXX_{x:04d}_{y:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
 SUFFIXES = (".las", ".laz")
 
 
-class PointsError(AtlasError):
+class PointsError(SolarError):
     """A point cloud cannot be read or is not in Lambert-93."""
 
 
@@ -105,7 +104,7 @@ def _accumulate(tiles: dict, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: n
     kx, ky = tile_key(x, y)
     for key in set(zip(kx.tolist(), ky.tolist(), strict=True)):
         sel = (kx == key[0]) & (ky == key[1])
-        left, top = key[0] * 1000 - CELL / 2, key[1] * 1000 + CELL / 2
+        left, top = tile_origin(key)
         col = np.floor((x[sel] - left) / CELL).astype(int).clip(0, TILE_PX - 1)
         row = np.floor((top - y[sel]) / CELL).astype(int).clip(0, TILE_PX - 1)
         acc = tiles.setdefault(key, _Tile.new())
@@ -154,7 +153,7 @@ def _fill_linear(values: np.ndarray) -> np.ndarray:
 
 
 def _write(path: Path, key: tuple[int, int], data: np.ndarray, source: str) -> None:
-    from layers.solar.territory_demo import write_height_tile
+    from layers.solar.inputs import write_height_tile
 
     tags = {
         "producer": "Atlas PMA (layers.solar.points) depuis nuages LiDAR HD",

@@ -15,10 +15,10 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.shutil import copy as rio_copy
 
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
 
 
-class RasterError(AtlasError):
+class RasterError(SolarError):
     """A surface model is unreadable, unprojected, rotated or otherwise unusable."""
 
 

@@ -17,16 +17,15 @@ import numpy as np
 import pyogrio
 from scipy import ndimage
 
-from layers.assumptions import Assumptions
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
 from layers.solar.raster import Raster, rasterize_ids, read_raster
+from layers.solar.rules import LEVELS, RoofRules
 from layers.solar.terrain import slope_aspect
 
 NO_DATA = "sans données"
 MIN_DATA_SHARE = 0.5  # below this share of its footprint with LiDAR data, a roof is unknown
 UNDETERMINED = "indéterminée"
 ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest", "nord-ouest"]
-LEVELS = ("bas", "central", "haut")
 
 
 def orientation_label(azimuth: float, tilt: float) -> str:
@@ -45,24 +44,28 @@ def orientation_labels(azimuth: np.ndarray, tilt: np.ndarray) -> np.ndarray:
     return labels
 
 
-def roof_classes(irradiation: np.ndarray, usable_m2: np.ndarray, hyp: Assumptions) -> np.ndarray:
+def roof_classes(irradiation: np.ndarray, usable_m2: np.ndarray, rules: RoofRules) -> np.ndarray:
     """:func:`roof_class` for whole arrays."""
-    panel = hyp.get("solaire", "surface_panneau").central
     out = np.full(len(irradiation), "faible", dtype=object)
     with np.errstate(invalid="ignore"):
-        for name in ("moyen", "bon", "excellent"):  # ascending: the best class wins
-            out[irradiation >= hyp.get("solaire", f"classe_{name}").central] = name
-        out[(usable_m2 <= 0) | (usable_m2 < panel) | np.isnan(irradiation)] = "non adapté"
+        for name, threshold in rules.class_thresholds:  # ascending: the best class wins
+            out[irradiation >= threshold] = name
+        out[(usable_m2 <= 0) | (usable_m2 < rules.panel_area) | np.isnan(irradiation)] = (
+            "non adapté"
+        )
     return out
 
 
-def roof_class(irradiation: float, usable_m2: float, hyp: Assumptions) -> str:
-    """Class of a roof from the mean irradiation of its usable part (thresholds in hyp)."""
-    panel = hyp.get("solaire", "surface_panneau").central
-    if not usable_m2 or usable_m2 < panel or np.isnan(irradiation):
+def roof_class(irradiation: float, usable_m2: float, rules: RoofRules) -> str:
+    """Class of a roof from the mean irradiation of its usable part [kWh/m²/yr].
+
+    « non adapté » when less than one panel fits (or no data), else the best class whose
+    threshold the irradiation reaches (``rules.class_thresholds``), else « faible ».
+    """
+    if not usable_m2 or usable_m2 < rules.panel_area or np.isnan(irradiation):
         return "non adapté"
-    for name in ("excellent", "bon", "moyen"):
-        if irradiation >= hyp.get("solaire", f"classe_{name}").central:
+    for name, threshold in reversed(rules.class_thresholds):
+        if irradiation >= threshold:
             return name
     return "faible"
 
@@ -72,7 +75,7 @@ def roof_statistics(
     irradiation: Raster,
     surface_tilt: np.ndarray,
     surface_azimuth: np.ndarray,
-    hyp: Assumptions,
+    rules: RoofRules,
     height_above_ground: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Per-roof statistics (one row per input polygon, input columns kept).
@@ -81,7 +84,7 @@ def roof_statistics(
     inside (``part_couverte`` says how much); roofs over no data get zero usable area.
     """
     if roofs.crs is None or not roofs.crs.equals(irradiation.crs):
-        raise AtlasError("Les toits doivent être dans le système de coordonnées du MNS.")
+        raise SolarError("Les toits doivent être dans le système de coordonnées du MNS.")
     irr = irradiation.array
     n = len(roofs)
     ids = rasterize_ids(roofs.geometry.to_numpy(), irradiation.transform, irr.shape)
@@ -93,9 +96,9 @@ def roof_statistics(
         np.asarray(surface_tilt, dtype="float32"),
         np.asarray(hag, dtype="float32"),
         height_above_ground is not None,
-        float(hyp.get("solaire", "pente_max").central),
-        float(hyp.get("solaire", "seuil_irradiation").central),
-        float(hyp.get("solaire", "hauteur_min_toit").central),
+        float(rules.max_tilt),
+        float(rules.min_irradiation),
+        float(rules.min_height),
     )
     # connected usable pieces (8-neighbours); a piece is split where roofs meet
     labels, _ = ndimage.label(usable, structure=np.ones((3, 3)))
@@ -108,7 +111,7 @@ def roof_statistics(
         np.asarray(surface_tilt, dtype="float32"),
         np.asarray(surface_azimuth, dtype="float32"),
         float(cell * cell),
-        float(hyp.get("solaire", "surface_panneau").central),
+        float(rules.panel_area),
         n,
     )
     foot_px, data_px, irr_sum, area, energy, sin_az, cos_az, tilt_sum = sums
@@ -130,15 +133,12 @@ def roof_statistics(
     out["pente_dominante"] = np.round(mean_tilt, 1)
     out["orientation_dominante"] = np.round(mean_az, 1)
     out["orientation"] = orientation_labels(mean_az, mean_tilt)
-    density, pr = (
-        hyp.get("solaire", "puissance_surfacique"),
-        hyp.get("solaire", "ratio_performance"),
-    )
+    density, pr = rules.power_density, rules.performance_ratio
     for level in LEVELS:
         kwc = area * density.at(level)
         out[f"kwc_{level}"] = kwc.round(2)
         out[f"kwh_an_{level}"] = (energy * density.at(level) * pr.at(level)).round(0)
-    out["classe"] = roof_classes(mean_irr, area, hyp)
+    out["classe"] = roof_classes(mean_irr, area, rules)
     # a roof the LiDAR does not cover (or barely) is not « non adapté »: it is unknown
     # share of the whole footprint with data: on the raster (part_couverte) and not a hole
     share = out["part_couverte"].to_numpy() * out["part_avec_donnees"].to_numpy()
@@ -255,7 +255,7 @@ def roofs_from_files(
     out_path: Path,
     dtm_path: Path | None,
     weather: dict,
-    hyp: Assumptions,
+    rules: RoofRules,
 ) -> int:
     """File-level wrapper used by the CLI: read, compute, write ``roofs.gpkg``."""
     irr = read_raster(irradiation_path)
@@ -263,9 +263,9 @@ def roofs_from_files(
     try:
         roofs = pyogrio.read_dataframe(roofs_path)
     except Exception as err:
-        raise AtlasError(f"Fichier des toits illisible ({roofs_path}) : {err}") from err
+        raise SolarError(f"Fichier des toits illisible ({roofs_path}) : {err}") from err
     if roofs.crs is None:
-        raise AtlasError(f"Fichier des toits sans système de coordonnées : {roofs_path}")
+        raise SolarError(f"Fichier des toits sans système de coordonnées : {roofs_path}")
     roofs = roofs.to_crs(irr.crs)
     invalid = ~roofs.geometry.is_valid
     if invalid.any():
@@ -275,11 +275,11 @@ def roofs_from_files(
     if dtm_path is not None:
         dtm = read_raster(dtm_path)
         if dtm.array.shape != dsm.array.shape:
-            raise AtlasError("Le MNT doit avoir la même grille que le MNS.")
+            raise SolarError("Le MNT doit avoir la même grille que le MNS.")
         height = dsm.array - dtm.array
-    stats = roof_statistics(roofs, irr, tilt, azimuth, hyp, height)
+    stats = roof_statistics(roofs, irr, tilt, azimuth, rules, height)
     stats["climat"] = weather.get("name", "?")
-    stats["hypotheses_version"] = hyp.version
+    stats["regles"] = rules.digest()[:12]
     pyogrio.write_dataframe(
         stats,
         out_path,

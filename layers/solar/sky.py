@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from layers.errors import AtlasError
+from layers.solar.errors import SolarError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ ELEVATION_STEP = 0.1  # [deg] resolution of the sun-elevation tables
 COS_85 = float(np.cos(np.radians(85.0)))
 
 
-class WeatherError(AtlasError):
+class WeatherError(SolarError):
     """A weather file is missing, unreadable or not an hourly typical year."""
 
 
@@ -186,7 +186,7 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
     import pvlib
 
     if model not in ("perez", "isotropic"):
-        raise AtlasError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
+        raise SolarError(f"Modèle de ciel inconnu : {model} (perez ou isotropic)")
     times = pd.DatetimeIndex(weather.data.index) + pd.Timedelta(weather.shift)
     sun = pvlib.solarposition.get_solarposition(
         times, weather.latitude, weather.longitude, altitude=weather.altitude
@@ -282,14 +282,6 @@ def sky_tables(
 SKY_CACHE_FORMAT = 1
 
 
-def default_cache_dir() -> Path:
-    """``ATLAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/atlas-pma``, else ``~/.cache/atlas-pma``."""
-    if os.environ.get("ATLAS_CACHE_DIR"):
-        return Path(os.environ["ATLAS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "atlas-pma"
-
-
 def cached_sky_tables(
     weather_path: Path,
     model: str,
@@ -299,9 +291,10 @@ def cached_sky_tables(
 ) -> tuple[SkyTables, dict[str, object]]:
     """:func:`sky_tables` of a weather file and its :meth:`Weather.describe`, cached on disk.
 
-    The key is the file's SHA-256, the model, sectors, albedo, elevation step and pvlib's
-    version: a changed file or library gives new tables. A cache that cannot be read or
-    written is ignored (the tables are then computed as without it).
+    ``cache_dir``: where the tables are kept (``None``: computed every time). The key is
+    the file's SHA-256, the model, sectors, albedo, elevation step and pvlib's version: a
+    changed file or library gives new tables. A cache that cannot be read or written is
+    ignored (the tables are then computed as without it).
     """
     weather_path = Path(weather_path)
     if not weather_path.is_file():
@@ -315,7 +308,10 @@ def cached_sky_tables(
         f"{SKY_CACHE_FORMAT}|{key}|{model}|{n_sectors}|{albedo!r}|{ELEVATION_STEP!r}|"
         f"{pvlib_version}".encode()
     ).hexdigest()[:32]
-    folder = (cache_dir or default_cache_dir()) / "sky"
+    if cache_dir is None:
+        weather = read_weather(weather_path)
+        return sky_tables(sun_and_sky(weather, model), n_sectors, albedo), weather.describe()
+    folder = Path(cache_dir) / "sky"
     path = folder / f"{key}.npz"
     try:
         with np.load(path, allow_pickle=False) as saved:

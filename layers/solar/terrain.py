@@ -148,7 +148,7 @@ def _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc, c_min, c_max):
         s[m] = ((c + c_off) * ux + y * uy) * cell
         m += 1
     if m > 1 and s[0] > s[m - 1]:  # walked against the direction: reverse
-        _reverse(m, s, zs, zo, rr, cc, 1.0)
+        reverse_line(m, s, zs, zo, rr, cc, 1.0)
     return m
 
 
@@ -186,7 +186,7 @@ def line_stretches(
 
 
 @numba.njit(nogil=True, cache=True)
-def _reverse(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
+def reverse_line(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
     """Reverse a gathered line in place.
 
     ``sign`` −1 also turns its distances around: the opposite direction along the same line.
@@ -211,7 +211,7 @@ def _needed(rr, cc, m, r0, r1, c0, c1, todo, need):  # pragma: no cover
 
 
 @numba.njit(nogil=True, cache=True)
-def _swept_line(
+def swept_line(
     z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo, c_min=0, c_max=1 << 40
 ):  # pragma: no cover
     """Gather line ``k`` and sweep it: ``(m, s, zs, zo, rows, cols, hs, hz, best, need)``.
@@ -228,12 +228,12 @@ def _swept_line(
     need = np.empty(n, np.bool_)
     m = _line(z, k, t, ux, uy, cell, r_off, c_off, s, zs, zo, rr, cc, c_min, c_max)
     _needed(rr, cc, m, r0, r1, c0, c1, todo, need)
-    _line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
+    line_horizon(s, zs, zo, m, reach, hs, hz, best, need)
     return m, s, zs, zo, rr, cc, hs, hz, best, need
 
 
 @numba.njit(nogil=True, cache=True)
-def _line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
+def line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
     """``out[i]`` = max over j > i with ``s[j] − s[i] ≤ reach`` of the slope to j (−inf if none).
 
     Only for the points where ``need[i]``; the others still obstruct (are added to hulls).
@@ -344,7 +344,7 @@ def _line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
                 out[i] = v
 
 
-def _direction_sets(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
+def direction_sets(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     """Sectors split by sweep frame, as ``(sector, ux, uy)`` rows.
 
     First those swept along columns (|ux| ≥ |uy|), then those swept along rows, given in
@@ -363,7 +363,12 @@ def _direction_sets(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _k_range(rows, cols, t, r_off, c_off):  # pragma: no cover
+def k_range(rows, cols, t, r_off, c_off):  # pragma: no cover
+    """First and last line ``k`` (``row = k + col · t``, global rows) crossing a window.
+
+    The window is ``rows`` × ``cols`` pixels whose first pixel is global row ``r_off``,
+    column ``c_off``.
+    """
     e0 = int(math.floor(c_off * t + 0.5))
     e1 = int(math.floor((c_off + cols - 1) * t + 0.5))
     return r_off - max(e0, e1), r_off + rows - 1 - min(e0, e1)
@@ -376,9 +381,9 @@ def _horizons_sweep(z, cell, dirs, reach, r_off, c_off, r0, r1, c0, c1, out):  #
     for d in range(dirs.shape[0]):
         sector, ux, uy = int(dirs[d, 0]), dirs[d, 1], dirs[d, 2]
         t = uy / ux
-        k_lo, k_hi = _k_range(rows, cols, t, r_off, c_off)
+        k_lo, k_hi = k_range(rows, cols, t, r_off, c_off)
         for k in numba.prange(k_lo, k_hi + 1):
-            swept = _swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo)
+            swept = swept_line(z, k, t, ux, uy, cell, r_off, c_off, reach, r0, r1, c0, c1, todo)
             m, zo, rr, cc, best = swept[0], swept[3], swept[4], swept[5], swept[8]
             for i in range(m):
                 r, c = rr[i], cc[i]
@@ -432,7 +437,7 @@ def horizons(
         ``(n_sectors, rows, cols)`` float32, NaN where the DSM has no data.
     """
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    wide, steep = _direction_sets(n_sectors)
+    wide, steep = direction_sets(n_sectors)
     z = np.ascontiguousarray(dsm, dtype="float64")
     out = np.full((n_sectors, r1 - r0, c1 - c0), np.nan, dtype="float32")
     reach, row0, col0 = float(max_distance), int(origin[0]), int(origin[1])

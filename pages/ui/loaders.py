@@ -7,6 +7,7 @@ to readers without server paths.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -19,13 +20,14 @@ import streamlit as st
 
 from layers.assumptions import Assumptions, load_assumptions
 from layers.brownfields import prepare
-from layers.cadastre import Cadastre, open_store, store_version
+from layers.cadastre import Cadastre, open_store
 from layers.catalog import read_layer
-from layers.errors import AtlasError
+from layers.errors import USER_ERRORS
 from layers.formatting import md_escape, public_message
 from layers.geocode import read_ban_csv
 from layers.parks import Planning, load_planning
 from layers.settings import Settings
+from layers.solar.store import version_of
 from layers.territory import Territory, load_territory
 
 LOG = logging.getLogger("atlas.pages")
@@ -33,8 +35,17 @@ T = TypeVar("T")
 
 
 def get_settings() -> Settings:
-    """Settings from the environment (cheap to read; what they load is cached by value)."""
-    return Settings.from_env(os.environ)
+    """The settings, parsed once per process (and per ``ATLAS_*`` environment: tests vary it)."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_SETTINGS_ENV)))
+    return _settings_of(env)
+
+
+_SETTINGS_ENV = ("ATLAS_", "XDG_CACHE_HOME")
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_of(env: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(env))
 
 
 @st.cache_resource(show_spinner="Chargement du territoire…")
@@ -46,7 +57,7 @@ def get_territory() -> Territory:
     """The territory (cached), or a French error and a stopped page."""
     try:
         return _territory(str(get_settings().geodata_dir))
-    except AtlasError as err:
+    except USER_ERRORS as err:
         LOG.error("territoire : %s", err)
         st.error(
             f"Impossible de charger les données du territoire. {md_escape(public_message(err))}"
@@ -70,7 +81,7 @@ def _brownfields(geodata_dir: str) -> tuple[gpd.GeoDataFrame, Assumptions]:
 def _guarded(loader: Callable[[str], T], what: str) -> T:
     try:
         return loader(str(get_settings().geodata_dir))
-    except AtlasError as err:
+    except USER_ERRORS as err:
         LOG.error("%s : %s", what, err)
         st.error(f"Impossible de charger {what}. {md_escape(public_message(err))}")
         st.stop()
@@ -99,7 +110,7 @@ def get_cadastre() -> Cadastre | None:
     irradiation are read on demand.
     """
     store = get_settings().cadastre_path
-    return _guarded(lambda _g: _cadastre(str(store), store_version(store)), "le cadastre solaire")
+    return _guarded(lambda _g: _cadastre(str(store), version_of(store)), "le cadastre solaire")
 
 
 @st.cache_resource

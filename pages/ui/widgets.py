@@ -15,6 +15,7 @@ from layers.catalog import LayerInfo
 from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
 from layers.formatting import fmt_number, md_escape
+from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
 from pages.ui.shared import shared
@@ -143,7 +144,7 @@ def download_link(
     token = DOWNLOADS.register((key, settings), filename, mime, build)
     st.link_button(
         label,
-        f"{settings.api_url}/fichiers/{token}/{filename}",
+        link(settings, FILE, token=token, name=filename),
         icon=":material/download:",
         help="Le fichier est préparé au moment du clic.",
     )

@@ -14,7 +14,7 @@ from tests.browser.harness import (
     OfflineRouter,
     streamlit_server,
 )
-from tests.conftest import make_hostile_geodata
+from tests.helpers import make_hostile_geodata
 
 
 def pytest_collection_modifyitems(items):

@@ -180,6 +180,20 @@ def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> 
     return found
 
 
+MAP_IDLE = """() => !!window.map && !window.map._animatingZoom
+    && !(window.map._panAnim && window.map._panAnim._inProgress)
+    && [...document.querySelectorAll('img.leaflet-tile')].every(t => t.complete)"""
+
+
+def wait_map_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the page's (first) map exists, no zoom or pan runs and its tiles are in.
+
+    Instead of a fixed pause after ``fitBounds`` or a scroll: waits as long as needed.
+    """
+    frame = page.locator(MAP_FRAME).first.element_handle(timeout=timeout_ms).content_frame()
+    frame.wait_for_function(MAP_IDLE, timeout=timeout_ms)
+
+
 def download_from_link(page, act, timeout_ms: int = 30_000):
     """The download started by ``act()`` on a link (a new tab, or the page itself)."""
     got: list = []

@@ -8,7 +8,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import MAP_FRAME, axe_violations, download_from_link
+from tests.browser.harness import (
+    MAP_FRAME,
+    axe_violations,
+    download_from_link,
+    wait_map_idle,
+)
 
 TIMEOUT = 30_000
 SIZES = {"bureau": (1280, 900), "telephone": (390, 844)}
@@ -38,7 +43,7 @@ def settle(page) -> None:
     expect(page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")).to_be_attached(
         timeout=TIMEOUT
     )
-    page.wait_for_timeout(1000)  # the map's layers and legend are drawn
+    wait_map_idle(page)  # the map's layers and legend are drawn
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -73,10 +78,10 @@ def focus_is_visible(page, target) -> bool:
     """The focused control looks different from the same control without the focus."""
     focused = target.evaluate(LOOK)
     page.keyboard.press("Shift+Tab")
-    page.wait_for_timeout(150)
+    page.wait_for_function("el => document.activeElement !== el", arg=target.element_handle())
     unfocused = target.evaluate(LOOK)
     page.keyboard.press("Tab")
-    page.wait_for_timeout(150)
+    page.wait_for_function("el => document.activeElement === el", arg=target.element_handle())
     return focused != unfocused and target.evaluate("e => e === document.activeElement")
 
 

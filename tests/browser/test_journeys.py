@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import MAP_FRAME
-from tests.conftest import HOSTILE_NAME
+from tests.browser.harness import MAP_FRAME, wait_map_idle
+from tests.helpers import HOSTILE_NAME
 
 TIMEOUT = 30_000
 POLYGONS = "path.leaflet-interactive"
@@ -112,7 +112,7 @@ def test_hostile_name_is_text_not_markup(page, hostile_server, artifacts):
     expect(tooltip).to_contain_text(HOSTILE_NAME, timeout=TIMEOUT)  # shown literally
     assert frame.locator(".leaflet-tooltip img").count() == 0
     assert page.locator('img[src="x"]').count() == 0
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # an absence: no event to wait for, a margin for onerror
     assert page.dialogs == []  # type: ignore[attr-defined]
     page.screenshot(path=artifacts / "nom-hostile.png", full_page=True)
 
@@ -174,7 +174,7 @@ def test_click_a_park_shows_its_card(page, server, planning, artifacts):
     open_page(page, f"{server}/parcs?commune=62443")  # Hersin-Coupigny
     expect(polygons(page).first).to_be_visible(timeout=TIMEOUT)
     page.locator(MAP_FRAME).scroll_into_view_if_needed()
-    page.wait_for_timeout(500)  # let the map settle after fitBounds
+    wait_map_idle(page)  # the map settled after fitBounds
     click_at_lat_lng(page, inside.y, inside.x)
     expect(page.get_by_text("Fiche : Terrils 40 et 41")).to_be_visible(timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(rf"parc={target['parc_id'].iloc[0]}"), timeout=TIMEOUT)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from layers.auth import hash_password
 from tests.browser.harness import axe_violations, streamlit_server
-from tests.conftest import GEODATA
+from tests.helpers import GEODATA
 
 TIMEOUT = 30_000
 

@@ -7,7 +7,7 @@ from pyproj import CRS
 
 from layers.solar.raster import Raster
 from layers.solar.sky import read_weather, sun_and_sky
-from tests.conftest import GEODATA
+from tests.helpers import GEODATA
 
 EPW = GEODATA / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
 L93 = CRS.from_epsg(2154)

@@ -13,14 +13,15 @@ from shapely.geometry import Point
 
 from layers.assumptions import load_assumptions
 from layers.cli import main
-from layers.solar.build import CELL, GRID_LEFT, GRID_TOP, _mosaic, scan_lidar
+from layers.solar.build import _mosaic, scan_lidar
+from layers.solar.grid import CELL, GRID_LEFT, GRID_TOP
 from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import Raster
 from layers.solar.sky import cached_sky_tables
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.solar.conftest import EPW
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.build
 FAST = ["--sectors", "8", "--max-distance", "40", "--quiet"]
 
 
@@ -63,7 +64,7 @@ def test_a_building_across_the_tile_corner_gets_the_one_piece_figures(built):
         raster,
         whole["surface_tilt"],
         whole["surface_azimuth"],
-        load_assumptions(ROOT / "geodata"),
+        load_assumptions(ROOT / "geodata").roof_rules(),
         dsm - dtm,
     )
     for field in ("surface_utile_m2", "kwh_an_central"):

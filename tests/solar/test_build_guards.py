@@ -19,10 +19,10 @@ import rasterio
 from rasterio.crs import CRS
 
 from layers.cli import main
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.solar.conftest import EPW
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.build
 FAST = ["--sectors", "4", "--max-distance", "20", "--quiet"]
 MNS = "LHD_FXX_{:04d}_{:04d}_MNS_O_0M50_LAMB93_IGN69.tif"
 
@@ -319,11 +319,11 @@ def test_a_full_disk_gives_one_french_line_and_a_whole_store(copy, tmp_path):
 )
 def test_a_damaged_manifest_is_said_in_french_without_internals(copy, manifest, expected):
     from layers.cadastre import open_store
-    from layers.errors import AtlasError
+    from layers.solar.errors import SolarError
 
     out = copy[0]
     (out / "manifest.json").write_text(manifest, encoding="utf-8")
-    with pytest.raises(AtlasError) as err:
+    with pytest.raises(SolarError) as err:
         open_store(out)
     assert expected in str(err.value)
     assert "Expecting" not in str(err.value) and "line 1" not in str(err.value)
@@ -331,12 +331,12 @@ def test_a_damaged_manifest_is_said_in_french_without_internals(copy, manifest, 
 
 def test_a_truncated_store_is_said_without_sqlite_internals(copy):
     from layers.cadastre import open_store
-    from layers.errors import AtlasError
+    from layers.solar.errors import SolarError
 
     out = copy[0]
     gpkg = out / "toits.gpkg"
     gpkg.write_bytes(gpkg.read_bytes()[:4096])
-    with pytest.raises(AtlasError) as err:
+    with pytest.raises(SolarError) as err:
         open_store(out)
     text = str(err.value)
     assert "illisible" in text and "sqlite" not in text.lower() and "GDAL" not in text

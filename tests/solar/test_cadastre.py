@@ -10,7 +10,6 @@ import io
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import pytest
 from PIL import Image
 
@@ -23,26 +22,23 @@ from layers.cadastre import (
     locate,
     map_classes,
     open_store,
-    prepare_demo_store,
-    roof_at,
+    roof_at_latlng,
     roof_estimate,
     roof_sheet_pdf,
-    roofs_near,
+    roofs_near_latlng,
     roofs_of,
     territory_figures,
 )
 from layers.cadastre_tiles import render_tile, tiles_under
 from layers.geocode import Address, local_search
-from layers.solar.tiles import colorize, lonlat_to_tile
 from layers.territory import Selection
-from tests.conftest import GEODATA
-from tests.helpers import feature_count, unescape_js
+from layers.web_tiles import colorize, lonlat_to_tile
+from tests.helpers import GEODATA, feature_count, unescape_js
 
 
 @pytest.fixture(scope="module")
-def cad():
-    prepare_demo_store(GEODATA)  # no-op when `make test` already computed it
-    store = open_store(GEODATA / "cadastre-demo")
+def cad(demo_store):
+    store = open_store(demo_store)
     assert store is not None
     return store
 
@@ -50,12 +46,12 @@ def cad():
 @pytest.fixture(scope="module")
 def roofs(cad):
     """Every roof, read directly (the tests' independent view of the store)."""
-    return pyogrio.read_dataframe(cad.gpkg, layer="toits")
+    return cad.reader.read("toits")
 
 
 @pytest.fixture(scope="module")
 def addresses(cad):
-    return pyogrio.read_dataframe(cad.gpkg, layer="adresses")
+    return cad.reader.read("adresses")
 
 
 def test_demo_store_is_flagged_synthetic_everywhere(cad, roofs, addresses):
@@ -71,13 +67,13 @@ def test_demo_store_is_flagged_synthetic_everywhere(cad, roofs, addresses):
 def test_roof_at_a_point_and_by_cleabs(cad, roofs):
     row = roofs.iloc[10]
     inside = gpd.GeoSeries([row.geometry.representative_point()], crs=2154).to_crs(4326).iloc[0]
-    assert roof_at(cad, inside.y, inside.x) == row["cleabs"]
+    assert roof_at_latlng(cad, inside.y, inside.x) == row["cleabs"]
     roof = get_roof(cad, row["cleabs"])
     assert roof is not None and roof["kwh_an_central"] == row["kwh_an_central"]
     assert roof.geometry.bounds[0] == pytest.approx(inside.x, abs=0.01)  # EPSG:4326
     assert get_roof(cad, "BATIMENT_INCONNU") is None
     assert get_roof(cad, "x' OR '1'='1") is None  # hostile: never reaches SQL
-    assert roof_at(cad, 50.0, 2.0) is None
+    assert roof_at_latlng(cad, 50.0, 2.0) is None
 
 
 def test_addresses_lead_to_their_roof(cad, territory, addresses):
@@ -134,7 +130,7 @@ def test_roofs_of_communes_for_downloads(cad, roofs):
 def test_map_has_tiles_coverage_nearby_outlines_and_legend(cad, settings, roofs):
     roof = get_roof(cad, roofs["cleabs"].iloc[100])
     centre = roof.geometry.representative_point()
-    near = roofs_near(cad, centre.y, centre.x)
+    near = roofs_near_latlng(cad, centre.y, centre.x)
     assert 1 < len(near) < len(roofs)
     html = unescape_js(
         cadastre_map(
@@ -165,7 +161,7 @@ def test_map_tiles_show_the_raster_values(cad, roofs):
     with rasterio.open(cad.vrt) as src:
         value = next(src.sample([(pt.iloc[0].x, pt.iloc[0].y)]))[0]
     # where the point falls in the tile (Web Mercator pixel)
-    from layers.solar.tiles import tile_bounds
+    from layers.web_tiles import tile_bounds
 
     merc = pt.to_crs(3857).iloc[0]
     west, south, east, north = tile_bounds(19, x, y)
@@ -226,12 +222,12 @@ def test_demo_addresses_are_unique(addresses):
 
 
 def test_damaged_store_is_a_french_error(tmp_path):
-    from layers.errors import AtlasError
+    from layers.solar.errors import SolarError
 
     assert open_store(tmp_path) is None  # nothing computed yet
     (tmp_path / "manifest.json").write_text("{pas du json", encoding="utf-8")
     (tmp_path / "toits.gpkg").write_bytes(b"pas une base")
-    with pytest.raises(AtlasError, match="illisible"):
+    with pytest.raises(SolarError, match="illisible"):
         open_store(tmp_path)
 
 
@@ -260,7 +256,7 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
             GEODATA / DEFAULT_WEATHER,
             cad.path,
             BuildParams(),
-            load_assumptions(tmp_path),
+            load_assumptions(tmp_path).roof_rules(),
             dry_run=True,
             progress=False,
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from layers.assumptions import load_assumptions
-from layers.solar.economics import Scenario, estimate, simulate, water_heater
-from tests.conftest import GEODATA
+from layers.economics import Scenario, estimate, simulate, water_heater
+from tests.helpers import GEODATA
 
 HAND = Scenario(
     kwc=3.0,

@@ -16,8 +16,8 @@ import rasterio
 from shapely.geometry import box
 
 from layers.solar.fetch import FetchReport, Services, fetch, tiles_for, wms_params
-from tests.conftest import ROOT
 from tests.fakes.geoplateforme import FakeServices, buildings
+from tests.helpers import ROOT
 
 # one 600 m square inside tile 0684_7042: the tile and its ring, 9 tiles × MNS + MNT
 AREA = box(684_200, 7_041_200, 684_800, 7_041_800)

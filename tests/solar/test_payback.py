@@ -10,8 +10,8 @@ import pytest
 
 from layers.assumptions import load_assumptions
 from layers.cadastre import estimate_table, payback_text, pays_back, roof_headline
-from layers.solar.economics import Scenario, estimate, self_consumed, simulate
-from tests.conftest import GEODATA
+from layers.economics import Scenario, estimate, self_consumed, simulate
+from tests.helpers import GEODATA
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from affine import Affine
 from shapely.geometry import box
 
 from layers.cli import main
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.build
 REAL = ROOT / "tests" / "data" / "real"
 CLOUD = REAL / "lidar" / "870000_6618000.subset.50mx100m.las"
 OUTLINES = REAL / "lidar" / "870000_6618000.subset.postIA.shp"

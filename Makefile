@@ -98,10 +98,11 @@ bench-load: install-test nginx
 # processes, map tiles and app memory on two stores, extrapolated to the PMA (~15 min)
 bench-territory: install-test data
 	$(BIN)/python benchmarks/territory.py --km 4
+	$(BIN)/python benchmarks/density.py --runs 3 --workers 2
 
 # what a tile costs by building density, the PMA extrapolated from its tiles' mix, 3 runs
 bench-density: install
-	$(BIN)/python benchmarks/density.py --runs 3
+	$(BIN)/python benchmarks/density.py --runs 3 --workers 2
 
 # the signage page with 10 000 signs against the shipped sample (target: under 2 s)
 bench-signage: install-test data

@@ -1,6 +1,7 @@
 """What a tile costs as a function of its buildings, and the PMA extrapolated from its mix.
 
-    .venv/bin/python benchmarks/density.py [--runs 3] [--sectors 36] [--max-distance 200]
+    .venv/bin/python benchmarks/density.py [--runs 3] [--workers 2] [--sectors 36]
+                                           [--max-distance 200]
 
 The fictional 4 × 4 km territory (``solar demo-territory``, ~1 530 buildings/km²: a dense
 mining cité everywhere) is built with the default roofs-only computation, keeping all of its
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -61,32 +63,37 @@ CLASSES = [  # buildings per km², upper bound excluded
 
 
 def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
-    """One build, as a user runs it; its steady per-tile cost and what the process paid once.
+    """One build, as a user runs it; its steady cost per tile and what was paid once.
 
-    Blocks finish one after the other; the first pays what a process pays once (its
-    threads' start, its first touch of memory), on top of loading the kernels
-    (``demarrage_s``): the steady cost per tile is the mean over the other blocks, the
-    first block's excess is counted once, with the start-up.
+    ``--workers`` processes (one core each when > 1) take the blocks in turn. A process's
+    first block pays what a process pays once (its threads' start, its first touch of
+    memory), on top of loading the kernels (``demarrage_s``): the steady time per tile is
+    the mean over the other blocks of every process, divided by the processes working at
+    once (the throughput); the first blocks' excess is counted once, with the start-up.
     """
     cmd = [
         sys.executable, "-m", "layers.cli", "solar", "build", "--lidar", str(lidar),
         "--buildings", str(buildings), "--weather", str(EPW), "--out", str(out),
         "--sectors", str(args.sectors), "--max-distance", str(args.max_distance), "--quiet",
+        "--workers", str(args.workers),
     ] + (["--sol"] if ground else [])  # fmt: skip
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    blocks: dict[str, float] = {}
+    by_process: dict[str, dict[str, float]] = {}
     for record in manifest["tuiles"].values():  # in the order they finished
+        blocks = by_process.setdefault(record["calcule_par"], {})
         blocks.setdefault(record["bloc"][0], record["duree_s"])
-    per_block = list(blocks.values())
-    steady = statistics.mean(per_block[1:] or per_block)
+    firsts = [list(b.values())[0] for b in by_process.values()]
+    others = [t for b in by_process.values() for t in list(b.values())[1:]]
+    steady = statistics.mean(others or firsts)
     once = manifest["dernier_calcul"]
     return {
         "wall": wall,
-        "tile_s": steady,
-        "startup_s": once["demarrage_s"] + (per_block[0] - steady) * BLOCK_TILES,
+        "tile_s": steady / len(by_process),
+        "startup_s": once["demarrage_s"] / len(by_process)
+        + (statistics.mean(firsts) - steady) * BLOCK_TILES,
         "assembly_s": once["assemblage_s"],
     }
 
@@ -152,11 +159,20 @@ def main() -> None:
     parser.add_argument("--sectors", type=int, default=36)
     parser.add_argument("--max-distance", type=float, default=200.0)
     parser.add_argument("--density", type=float, default=375.0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes of one core each (build --workers)"
+    )
     args = parser.parse_args()
     import pyogrio
 
     densities, per_person, total, keys = pma_tiles(args.density)
     ratio = window_ratio(keys)
+    cores = os.cpu_count() or 1
+    mode = (
+        f"un processus, {cores} cœurs"
+        if args.workers == 1
+        else f"{args.workers} processus d'un cœur, {cores} cœurs"
+    )
     from layers.formatting import fmt_int
 
     print(
@@ -193,6 +209,7 @@ def main() -> None:
             b, a = np.polyfit(shares, times, 1)
             runs.append((costs, full, a, b))
     print()
+    print(f"Débit mesuré avec {mode} : secondes par dalle, en régime établi.")
     print("| bâtiments/km² | part de pixels de toit | s par dalle (toits) | s par dalle (--sol) |")
     print("|---|---|---|---|")
     for keep, (_p, per_km2, share) in variants.items():
@@ -237,12 +254,12 @@ def main() -> None:
         + " s."
     )
     print(
-        "PMA sur cette machine (un processus, 2 cœurs), par exécution : "
+        f"PMA sur cette machine ({mode}), par exécution : "
         + ", ".join(f"{t:.2f} h" for t in totals)
         + f" ; écart {min(totals):.2f}–{max(totals):.2f} h (borne haute : les dalles sans "
         "bâtiment, que le calcul saute, sont comptées)."
     )
-    old = runs[0][1]["tile_s"]
+    old = runs[0][1]["tile_s"]  # with the same processes
     hours = old * len(densities) / 3600
     print(
         f"Ancien calcul complet (--sol, une exécution) : {old:.1f} s par dalle, "

@@ -139,3 +139,43 @@ def fmt_number(value: object) -> str:
     if number == int(number):
         return fmt_int(number)
     return f"{number:g}".replace(".", ",")
+
+
+def fmt_cell(value: object, decimals: int = 2) -> str:
+    """A table cell the French way, at most ``decimals`` decimals, empty when missing.
+
+    ``9.96`` → ``"9,96"``, ``1502.1`` → ``"1 502,1"``, ``17966`` → ``"17 966"`` (trailing
+    zeros dropped).
+    """
+    number = _finite(value)
+    if number is None:
+        return ""
+    if number == int(number):
+        return fmt_int(number)
+    text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
+    return text.replace(",", NBSP).replace(".", ",")
+
+
+STYLED_CELLS_MAX = 60_000  # beyond, a table is shown with the browser's number format
+
+
+def french_table(frame, skip=()):
+    """``frame`` for ``st.dataframe``: numbers shown the French way, sorted as numbers.
+
+    ``skip``: columns drawn otherwise (a progress bar configured by the page).
+
+    A pandas Styler whose display values are :func:`fmt_cell` (Streamlit shows them and
+    keeps the raw values for sorting). A frame of more than ``STYLED_CELLS_MAX`` cells is
+    returned as is (styling every cell of 10 000 signs would cost the page a second).
+    """
+    import pandas as pd
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [
+        c for c in numeric if not pd.api.types.is_bool_dtype(frame[c]) and c not in set(skip)
+    ]
+    if not numeric or frame.size > STYLED_CELLS_MAX or not frame.columns.is_unique:
+        return frame
+    if not frame.index.is_unique:
+        frame = frame.reset_index(drop=True)
+    return frame.style.format(fmt_cell, subset=numeric)

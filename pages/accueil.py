@@ -49,7 +49,7 @@ def render() -> None:
 
     st.subheader("Communes de la sélection")
     table = shared("donnees", ("tableau", selection), lambda: communes_table(communes))
-    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.table(table)
     stamp = widgets.file_stamp()
     left, right = st.columns(2)
     with left:

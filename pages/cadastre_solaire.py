@@ -34,7 +34,7 @@ from layers.cadastre import (
     view_bounds,
 )
 from layers.economics import RESIDENTIAL_MAX_KWC, water_heater
-from layers.formatting import fmt_float, fmt_int, md_escape
+from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
 from layers.resident import chosen_roof, find_address, status_message
 from layers.settings import Settings
 from layers.territory import Selection, Territory, describe_selection, selected_communes
@@ -290,10 +290,12 @@ def simulator(page: Page, max_kwc: float) -> None:
     top = round(max(max_kwc, 0.1), 1)
     with st.expander("Simuler mon projet", expanded=True):
         c1, c2 = st.columns(2)
+        steps = [round(i / 10, 1) for i in range(1, int(round(top * 10)) + 1)]  # 0,1 kWc
         st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
-        st.session_state[K_KWC] = min(st.session_state[K_KWC], top)
-        c1.slider(
-            "Puissance installée (kWc)", 0.1, top, key=K_KWC, step=0.1,
+        chosen = round(float(st.session_state[K_KWC]), 1)
+        st.session_state[K_KWC] = min(max(chosen, steps[0]), steps[-1])
+        c1.select_slider(
+            "Puissance installée (kWc)", options=steps, key=K_KWC, format_func=fmt_number,
             help="Jusqu'au maximum technique du toit.",
         )  # fmt: skip
         c2.number_input(
@@ -374,7 +376,7 @@ def territory_view(page: Page) -> None:
         )
     else:
         left, right = st.columns(2)
-        left.dataframe(classes, hide_index=True, width="stretch")
+        widgets.table(classes, left)
         right.altair_chart(
             charts.bar(
                 per_commune,
@@ -385,7 +387,7 @@ def territory_view(page: Page) -> None:
             ),
             width="stretch",
         )
-        st.dataframe(per_commune, hide_index=True, width="stretch")
+        widgets.table(per_commune)
         query = "&".join(f"insee={c}" for c in covered_communes(cad, territory, selection))
         d1, d2 = st.columns(2)
         d1.link_button(

@@ -16,6 +16,23 @@ from layers.territory import describe_selection, selected_communes, within_selec
 from pages.ui import loaders, state, widgets
 from pages.ui.shared import shared
 
+K_STATUTS, K_TYPES, K_VERIF = "friches_statuts", "friches_types", "friches_verif_un"
+K_SURF, K_ACT = "friches_surface", "friches_activite_un"
+KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
+VERIF = ["tous", "vérifiés", "non vérifiés"]
+INTRO = (
+    "Les sites de **Cartofriches** (Cerema, mise à jour du 10 mars 2024) situés dans le PMA. "
+    "Les cercles **vides** sont des candidats issus des inventaires BASIAS/BASOL **non "
+    "vérifiés** par le Cerema : ce ne sont pas forcément des friches. Les sites sont des "
+    "points (les contours n'ont pas pu être obtenus)."
+)
+PV_NOTE = (
+    "**Photovoltaïque au sol : premier repérage, pas une étude.** Puissance installable = "
+    "surface × part mobilisable × densité (MWc/ha) ; production = puissance × productible "
+    "(kWh/kWc/an). Les fourchettes combinent les hypothèses basses et hautes ci-dessous. "
+    "Pollution, zonage, propriété, raccordement et biodiversité décident de la faisabilité."
+)
+
 
 def render() -> None:
     """Draw the page (registered by app.py with st.Page; never run as a script)."""
@@ -23,102 +40,33 @@ def render() -> None:
     friches_all, hyp = loaders.get_brownfields()
     selection = state.current_selection()
     info = territory.catalog["friches"]
-    K_STATUTS, K_TYPES, K_VERIF = "friches_statuts", "friches_types", "friches_verif_un"
-    K_SURF, K_ACT = "friches_surface", "friches_activite_un"
-    KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
-    VERIF = ["tous", "vérifiés", "non vérifiés"]
     in_selection = shared(
         "donnees",
         ("friches", selection),
         lambda: within_selection(friches_all, territory, selection),
     )
-    statut_counts = option_counts(in_selection, "site_statut")
-    type_counts = option_counts(in_selection, "site_type")
-    all_statuts = list(option_counts(friches_all, "site_statut"))
-    all_types = list(option_counts(friches_all, "site_type"))
     notices = state.page_state_from_url(
         "friches",
         {
-            K_STATUTS: ("statut", all_statuts),
-            K_TYPES: ("type", all_types),
+            K_STATUTS: ("statut", list(option_counts(friches_all, "site_statut"))),
+            K_TYPES: ("type", list(option_counts(friches_all, "site_type"))),
             K_VERIF: ("verification", VERIF),
             K_ACT: ("activite", None),
         },
     )
     state.restore_widgets(KEYS)
-
     st.title("Friches")
-    st.markdown(
-        "Les sites de **Cartofriches** (Cerema, mise à jour du 10 mars 2024) situés dans le PMA. "
-        "Les cercles **vides** sont des candidats issus des inventaires BASIAS/BASOL **non "
-        "vérifiés** par le Cerema : ce ne sont pas forcément des friches. Les sites sont des "
-        "points (les contours n'ont pas pu être obtenus)."
-    )
+    st.markdown(INTRO)
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
     state.show_notices(notices)
-
-    max_ha = float(round(max(friches_all["surface_ha"].max(), 1.0) + 0.5))
-    st.session_state.setdefault(K_SURF, (0.0, max_ha))
-    st.session_state.setdefault(K_VERIF, "tous")
-    with st.expander("Filtres", expanded=True):
-        c1, c2, c3 = st.columns(3)
-        c1.multiselect(
-            f"Statut ({len(statut_counts)})",
-            list(statut_counts),
-            key=K_STATUTS,
-            format_func=lambda v: f"{v} ({statut_counts.get(v, 0)})",
-            placeholder="Tous les statuts",
-        )
-        c2.multiselect(
-            f"Type ({len(type_counts)})",
-            list(type_counts),
-            key=K_TYPES,
-            format_func=lambda v: f"{v} ({type_counts.get(v, 0)})",
-            placeholder="Tous les types",
-        )
-        n_verified = int(in_selection["verifie"].sum())
-        verif_counts = {
-            "tous": len(in_selection),
-            "vérifiés": n_verified,
-            "non vérifiés": len(in_selection) - n_verified,
-        }
-        c3.radio(
-            "Vérification par le Cerema",
-            VERIF,
-            key=K_VERIF,
-            horizontal=True,
-            format_func=lambda v: f"{v} ({verif_counts[v]})",
-        )
-        c4, c5 = st.columns(2)
-        c4.slider("Surface (ha)", 0.0, max_ha, key=K_SURF, step=0.5)
-        c5.text_input(
-            "Activité passée ou nom (recherche)",
-            key=K_ACT,
-            placeholder="ex. : cokerie, garage, textile…",
-        )
-
-    flt = BrownfieldFilter(
-        statuts=tuple(st.session_state[K_STATUTS]),
-        types=tuple(st.session_state[K_TYPES]),
-        surface_ha=tuple(st.session_state[K_SURF]),
-        verification=st.session_state[K_VERIF],
-        activite=st.session_state[K_ACT],
-    )
+    flt = filters(in_selection, float(round(max(friches_all["surface_ha"].max(), 1.0) + 0.5)))
     friches = shared(
         "donnees", ("friches", selection, flt), lambda: apply_filter(in_selection, flt)
     )
-
-    st.info(
-        "**Photovoltaïque au sol : premier repérage, pas une étude.** Puissance installable = "
-        "surface × part mobilisable × densité (MWc/ha) ; production = puissance × productible "
-        "(kWh/kWc/an). Les fourchettes combinent les hypothèses basses et hautes ci-dessous. "
-        "Pollution, zonage, propriété, raccordement et biodiversité décident de la faisabilité.",
-        icon=":material/solar_power:",
-    )
+    st.info(PV_NOTE, icon=":material/solar_power:")
     cols = st.columns(5)
     for col, (label, value) in zip(cols, summary_numbers(friches).items(), strict=True):
         col.metric(label, value)
-
     basemap = state.current_basemap()
     with st.spinner("Construction de la carte…"):
         widgets.show_map(
@@ -136,42 +84,77 @@ def render() -> None:
         "Les sites proches sont regroupés quand la carte est dézoomée (chiffre = nombre de "
         "sites) ; zoomez pour voir chaque site."
     )
-
     st.subheader("Par intercommunalité")
-    st.dataframe(
+    widgets.table(
         shared(
-            "donnees",
-            ("friches-epci", selection, flt),
-            lambda: figures_by_epci(friches, territory),
-        ),
-        hide_index=True,
-        width="stretch",
+            "donnees", ("friches-epci", selection, flt), lambda: figures_by_epci(friches, territory)
+        )
     )
     widgets.assumptions_expander(hyp, "pv_sol")
-
     st.subheader(f"Sites ({len(friches)})")
     table = shared("donnees", ("friches-table", selection, flt), lambda: site_table(friches))
-    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.table(table)
     widgets.downloads(
-        "atlas-pma-friches",
-        (selection, flt),
-        table,
-        friches.drop(columns=["petit_site"]),
-        "friches",
-        info,
-    )
+        "atlas-pma-friches", (selection, flt), table, friches.drop(columns=["petit_site"]),
+        "friches", info,
+    )  # fmt: skip
     widgets.sources([info])
     state.remember_widgets(KEYS)
-    state.write_page_url(
-        {
-            "statut": st.session_state[K_STATUTS],
-            "type": st.session_state[K_TYPES],
-            "verification": None
-            if st.session_state[K_VERIF] == "tous"
-            else st.session_state[K_VERIF],
-            "activite": st.session_state[K_ACT].strip() or None,
-        }
+    state.write_page_url(page_url())
+
+
+def filters(in_selection, max_ha: float) -> BrownfieldFilter:
+    """Status, type, verification (with their counts), surface, past activity."""
+    statut_counts = option_counts(in_selection, "site_statut")
+    type_counts = option_counts(in_selection, "site_type")
+    st.session_state.setdefault(K_SURF, (0.0, max_ha))
+    st.session_state.setdefault(K_VERIF, "tous")
+    n_verified = int(in_selection["verifie"].sum())
+    verif_counts = {
+        "tous": len(in_selection),
+        "vérifiés": n_verified,
+        "non vérifiés": len(in_selection) - n_verified,
+    }
+    with st.expander("Filtres", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        c1.multiselect(
+            f"Statut ({len(statut_counts)})", list(statut_counts), key=K_STATUTS,
+            format_func=lambda v: f"{v} ({statut_counts.get(v, 0)})",
+            placeholder="Tous les statuts",
+        )  # fmt: skip
+        c2.multiselect(
+            f"Type ({len(type_counts)})", list(type_counts), key=K_TYPES,
+            format_func=lambda v: f"{v} ({type_counts.get(v, 0)})", placeholder="Tous les types",
+        )  # fmt: skip
+        c3.radio(
+            "Vérification par le Cerema", VERIF, key=K_VERIF, horizontal=True,
+            format_func=lambda v: f"{v} ({verif_counts[v]})",
+        )  # fmt: skip
+        c4, c5 = st.columns(2)
+        c4.slider("Surface (ha)", 0.0, max_ha, key=K_SURF, step=0.5)
+        c5.text_input(
+            "Activité passée ou nom (recherche)",
+            key=K_ACT,
+            placeholder="ex. : cokerie, garage, textile…",
+        )
+    return BrownfieldFilter(
+        statuts=tuple(st.session_state[K_STATUTS]),
+        types=tuple(st.session_state[K_TYPES]),
+        surface_ha=tuple(st.session_state[K_SURF]),
+        verification=st.session_state[K_VERIF],
+        activite=st.session_state[K_ACT],
     )
+
+
+def page_url() -> dict:
+    """The page's state in its URL (what a shared link reproduces)."""
+    verif = st.session_state[K_VERIF]
+    return {
+        "statut": st.session_state[K_STATUTS],
+        "type": st.session_state[K_TYPES],
+        "verification": None if verif == "tous" else verif,
+        "activite": st.session_state[K_ACT].strip() or None,
+    }
 
 
 if __name__ == "__main__":  # run alone by Streamlit's legacy mode: see app.py

@@ -162,10 +162,8 @@ def _progress(signs, by_epci, by_park) -> None:
         ),
         width="stretch",
     )
-    st.dataframe(
+    widgets.table(
         by_park,
-        hide_index=True,
-        width="stretch",
         column_config={
             "% posés": st.column_config.ProgressColumn(
                 "% posés", min_value=0, max_value=100, format="%.0f %%"
@@ -195,7 +193,7 @@ def _changes(store, signs):
     if steps.empty:
         st.caption("Aucune étape (demande, conception, fabrication, pose) datée sur cette période.")
     else:
-        st.dataframe(steps, hide_index=True, width="stretch")
+        widgets.table(steps)
     try:
         history = store.history(since=since.isoformat())
     except AtlasError as err:
@@ -205,7 +203,7 @@ def _changes(store, signs):
     if history.empty:
         st.caption("Aucune modification de l'inventaire sur cette période.")
     else:
-        st.dataframe(history_table(history), hide_index=True, width="stretch")
+        widgets.table(history_table(history))
     return history
 
 
@@ -339,7 +337,7 @@ def _table_and_files(signs, parks_shown, by_epci, territory, selection, editor) 
     st.subheader(f"Panneaux ({fmt_int(len(signs))})")
     # readers never see editors' logins and notes, on screen or in the files
     table = sign_table(signs, editor=bool(editor))
-    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.table(table)
     public = signs.drop(columns=["version", "modifie_par", "modifie_le", "notes"], errors="ignore")
     d1, d2, d3 = st.columns(3)
     # built when clicked; the key holds the exact inventory shown and who may see it

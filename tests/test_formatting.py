@@ -65,3 +65,26 @@ def test_public_message_cuts_server_paths():
     text = public_message("Couche corrompue : /srv/atlas/geodata/territoire.gpkg (illisible)")
     assert text == "Couche corrompue : territoire.gpkg (illisible)"
     assert public_message("taux 1/2 et a/b") == "taux 1/2 et a/b"
+
+
+def test_tables_show_numbers_the_french_way_and_keep_them_sortable():
+    """Issue 21: tables showed 9.96, 1502.1, 17966."""
+    import pandas as pd
+
+    from layers.formatting import STYLED_CELLS_MAX, fmt_cell, french_table
+
+    assert [fmt_cell(v) for v in (9.96, 1502.1, 17966, 0.07, None)] == [
+        "9,96",
+        f"1{NBSP}502,1",
+        f"17{NBSP}966",
+        "0,07",
+        "",
+    ]
+    frame = pd.DataFrame({"Commune": ["A", "B"], "kWc": [1502.1, 9.96], "% posés": [40.0, 5.5]})
+    styled = french_table(frame, skip=("% posés",))
+    html = styled.to_html()
+    assert f"1{NBSP}502,1" in html and "9,96" in html and "1502.1" not in html
+    assert ">40.0<" in html or ">40.000000<" in html  # the progress column is left alone
+    assert styled.data["kWc"].tolist() == [1502.1, 9.96]  # the values sort as numbers
+    big = pd.DataFrame({"x": range(STYLED_CELLS_MAX + 1)}, dtype=float)
+    assert french_table(big) is big  # too large to style cell by cell: shown as is

@@ -14,7 +14,7 @@ from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
-from layers.formatting import fmt_number, md_escape
+from layers.formatting import fmt_number, french_table, md_escape
 from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
@@ -92,6 +92,15 @@ def show_map(
     ``build()`` runs only when no session has drawn the map for ``signature`` yet.
     """
     _send_map(rendered_map(signature, build), key, height, [])
+
+
+def table(frame, where=None, **options) -> None:
+    """A table, its numbers the French way (``layers.formatting.french_table``), full width.
+
+    ``where``: a column or container to draw it in (``st`` by default).
+    """
+    styled = french_table(frame, skip=tuple(options.get("column_config") or ()))
+    (where or st).dataframe(styled, hide_index=True, width="stretch", **options)
 
 
 def sources(layers: Iterable[LayerInfo]) -> None:

@@ -148,14 +148,17 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     t["en-têtes LiDAR (2 × 1 124)"] = (time.perf_counter() - t0) / 20 * 2 * len(pma["keys"])
     t0 = time.perf_counter()
     digest = sha256_file(one[1]["MNS"])
-    t["empreintes LiDAR (2 × 1 124)"] = (time.perf_counter() - t0) * 2 * len(pma["keys"])
+    # the first build hashes every file; later ones only those whose size or mtime changed
+    t["empreintes LiDAR (2 × 1 124, 1re fois)"] = (time.perf_counter() - t0) * 2 * len(pma["keys"])
     tiles = {
         k: {"MNS": Path(f"/nowhere/{k}-MNS"), "MNT": Path(f"/nowhere/{k}-MNT")} for k in pma["keys"]
     }
     shas = {p: digest for v in tiles.values() for p in v.values()}
     t0 = time.perf_counter()
+    by_tile = dict(iter(frame.groupby("_tile", sort=False)))  # as the build does
+    none = frame.iloc[:0]
     for key in pma["keys"]:
-        tile_inputs(key, tiles, frame, BuildParams(), "meteo", shas)
+        tile_inputs(key, tiles, by_tile.get(key, none), BuildParams(), "meteo", shas)
     t["fiches des dalles"] = time.perf_counter() - t0
     communes = load_territory(DEFAULT_GEODATA).communes
     t0 = time.perf_counter()

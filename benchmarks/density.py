@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/density.py [--runs 3] [--workers 2] [--sectors 36]
                                            [--max-distance 200]
 
-The fictional 4 × 4 km territory (``solar demo-territory``, ~1 530 buildings/km²: a dense
-mining cité everywhere) is built with the default roofs-only computation, keeping all of its
-buildings, a quarter and a fiftieth of them (the surface model unchanged: the others still
-cast shade), and once (first run only) with ``--sol`` (everything computed, the old
-default). Each build is one subprocess, as a user runs it; the per-tile time comes from the
-manifest (see :func:`build`). A line
+Three fictional 4 × 4 km territories (``solar demo-territory``) are built with the default
+roofs-only computation: a dense mining cité everywhere (~1 570 buildings/km², with a
+terril), a suburb (a quarter of the cité's blocks, ~390/km²) and fields with a farm or
+two and a pond the LiDAR leaves without data (~30/km²) — surface models and building
+layers generated together — and the cité once (first run only) with ``--sol``
+(everything computed, the old default). Each build is one subprocess, as a user runs it;
+the per-tile time comes from the manifest (see :func:`build`). A line
 ``cost = a + b × share of roof pixels`` is fitted on the roofs-only builds.
 
 The PMA's tiles are then counted by class of building density: each 1 km tile touching the
@@ -181,26 +182,20 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = write_territory(tmp / "t", km=KM, first_tile=BENCH_TILE)
-        frame = pyogrio.read_dataframe(files.buildings, layer="batiment")
-        rng = np.random.default_rng(1)
         variants = {}
-        for keep in (1.0, 0.25, 0.02):
-            chosen = (
-                frame
-                if keep == 1.0
-                else frame.iloc[rng.permutation(len(frame))[: int(keep * len(frame))]]
-            )
-            path = tmp / f"batiment-{keep}.gpkg"
-            pyogrio.write_dataframe(chosen, path, layer="batiment", driver="GPKG")
-            variants[keep] = (path, len(chosen) / KM**2, roof_share(chosen.to_crs(2154)))
+        for keep in (1.0, 0.25, 0.02):  # a mining cité, a suburb, fields with a pond
+            files = write_territory(tmp / f"t{keep}", km=KM, first_tile=BENCH_TILE, density=keep)
+            frame = pyogrio.read_dataframe(files.buildings, layer="batiment")
+            variants[keep] = (files, len(frame) / KM**2, roof_share(frame.to_crs(2154)))
         runs = []
         for run in range(args.runs):
             costs = {}
-            for keep, (path, _per_km2, _share) in variants.items():
-                costs[keep] = build(files.lidar_dir, path, tmp / f"m{run}-{keep}", args, False)
+            for keep, (files, _per_km2, _share) in variants.items():
+                out = tmp / f"m{run}-{keep}"
+                costs[keep] = build(files.lidar_dir, files.buildings, out, args, False)
+            dense = variants[1.0][0]
             full = (  # the old default, once: it does not enter the extrapolation
-                build(files.lidar_dir, variants[1.0][0], tmp / "sol", args, True)
+                build(dense.lidar_dir, dense.buildings, tmp / "sol", args, True)
                 if not run
                 else None
             )

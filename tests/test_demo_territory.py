@@ -86,3 +86,22 @@ def test_addresses_are_ban_csv_the_app_can_read(territory_files):
     ]  # fmt: skip
     frame = read_ban_csv(path)
     assert len(frame) > 2000 and frame["lat"].astype(float).between(50.3, 50.6).all()
+
+
+def test_the_generator_makes_cites_suburbs_and_fields_with_water():
+    """Issue 20: a benchmark territory with the PMA's mix of densities, surface and roofs alike."""
+    import numpy as np
+
+    from layers.demo.district import generate
+
+    cite, suburb, fields = (
+        generate(1000.0, 0.5, seed=7, terril=False, density=d) for d in (1.0, 0.25, 0.02)
+    )
+    assert len(cite.roofs) > 1200 and 200 < len(suburb.roofs) < 600
+    assert len(fields.roofs) < 0.05 * len(cite.roofs)
+    built = [(g.dsm.array - g.dtm.array > 2.5).mean() for g in (cite, suburb, fields)]
+    assert built[0] > built[1] > built[2]  # the surface thins out with the footprints
+    assert np.isnan(fields.dsm.array).mean() > 0.02  # the pond: no LiDAR data on water
+    assert not np.isnan(cite.dsm.array).any()
+    again = generate(1000.0, 0.5, seed=7, terril=False)  # the default is the dense cité
+    assert np.array_equal(again.dsm.array, cite.dsm.array)

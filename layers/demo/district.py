@@ -58,12 +58,18 @@ def generate(
     seed: int = 62,
     origin: tuple[float, float] = ORIGIN,
     terril: bool = True,
+    density: float = 1.0,
 ) -> District:
     """Build the district (``size_m`` square at ``cell`` metres, lower-left at ``origin``).
 
     The ground is one plane over the whole PMA (continuous across districts placed side by
-    side); ``terril=False`` leaves the slag heap out.
+    side); ``terril=False`` leaves the slag heap out. ``density`` (0–1] keeps that share
+    of the mining cité's blocks and of its other buildings and trees (1: a dense cité,
+    ~1 500 buildings per km²; 0.25: a suburb; 0.02: fields with a farm or two); below
+    0.1 the district also has a pond, which LiDAR HD leaves without data (water).
     """
+    if not 0 < density <= 1:
+        raise ValueError("density in (0, 1]")
     rng = np.random.default_rng(seed)
     n = int(round(size_m / cell))
     x0, y0 = origin
@@ -104,6 +110,8 @@ def generate(
         for block_x in range(30, 940, 160):
             if rng.random() < 0.18:
                 continue
+            if density < 1 and rng.random() >= density:
+                continue
             ew = (block_x // 160) % 3 != 1  # one block column in three: ridges north–south
             pitch = float(rng.uniform(35, 45))
             eave = float(rng.uniform(5.2, 6.2))
@@ -130,7 +138,7 @@ def generate(
                     )
                 )
     # flat-roofed buildings (school, hall, workshops)
-    for _ in range(6):
+    for _ in range(6 if density == 1 else int(np.ceil(6 * density))):
         for _try in range(40):
             bw, bd = float(rng.uniform(20, 45)), float(rng.uniform(15, 30))
             bx, by = float(rng.uniform(20, size_m - 60)), float(rng.uniform(20, size_m - 50))
@@ -154,7 +162,7 @@ def generate(
                 street_i += 1
                 break
     # trees in gardens and along streets
-    for _ in range(420):
+    for _ in range(420 if density == 1 else int(420 * max(density, 0.25))):
         tx, ty = rng.uniform(5, size_m - 5, size=2)
         radius, height = float(rng.uniform(2.5, 4.5)), float(rng.uniform(7, 14))
         sl = win(tx - radius, ty - radius, tx + radius, ty + radius)
@@ -163,6 +171,9 @@ def generate(
         dist = np.hypot(X[sl] - tx, Y[sl] - ty)
         crown = ground[sl] + height * np.sqrt(np.clip(1 - (dist / radius) ** 2, 0, 1))
         z[sl] = np.where(dist < radius, np.maximum(z[sl], crown), z[sl])
+    if density < 0.1:  # a pond in the fields: no LiDAR return from water
+        pond = np.hypot((X - 0.7 * size_m) / 1.4, Y - 0.6 * size_m) < 0.12 * size_m
+        z = np.where(pond & ~taken, np.nan, z)
     crs = CRS.from_epsg(2154)
     transform = Affine(cell, 0, x0, 0, -cell, y0 + size_m)
     gdf = gpd.GeoDataFrame(roofs, crs=crs)

@@ -66,6 +66,7 @@ def write_territory(
     seed: int = 62,
     communes: gpd.GeoDataFrame | None = None,
     first_tile: tuple[int, int] = FIRST_TILE,
+    density: float = 1.0,
 ) -> TerritoryFiles:
     """Write a ``km`` × ``km`` tile territory under ``out``.
 
@@ -74,6 +75,9 @@ def write_territory(
     polygons) names the commune of each fictional address after the real one it lies in
     (default: all in Loos-en-Gohelle). ``first_tile``: the north-west tile [km] (the
     benchmarks move it by a kilometre so that 2 × 2 tiles make one compute block).
+    ``density``: the buildings' density of every tile (see
+    :func:`layers.demo.district.generate`: 1 a mining cité, 0.25 a suburb, 0.02 fields
+    with a pond without LiDAR data).
     """
     if km < 1:
         raise ValueError("km ≥ 1")
@@ -95,6 +99,7 @@ def write_territory(
                 # generate() puts pixel edges on its origin: shift by the IGN quarter metre
                 origin=(x_km * 1000 - CELL / 2, (y_km - 1) * 1000 + CELL / 2),
                 terril=(i, j) == (0, km - 1),  # one terril, in the south-west tile
+                density=density,
             )
             rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
             cols = slice(i * TILE_PX, (i + 1) * TILE_PX)

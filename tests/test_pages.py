@@ -484,3 +484,21 @@ def test_cadastre_page_with_a_damaged_store_says_so_in_french(
     assert not at.exception, at.exception
     shown = " ".join(e.value for e in at.error)
     assert "illisible" in shown and "Expecting" not in shown and "line 1" not in shown
+
+
+def test_tables_reach_the_browser_with_french_numbers():
+    """Issue 21: the values a table shows are the French ones (1 502,1), whatever the
+    browser's language; the raw numbers stay for sorting."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    from layers.formatting import NBSP
+
+    at = app("pages/friches.py")
+    by_epci = at.dataframe[0].proto.arrow_data
+    shown = convert_arrow_bytes_to_pandas_df(by_epci.styler.display_values)
+    raw = convert_arrow_bytes_to_pandas_df(by_epci.data)
+    surface = [c for c in raw.columns if str(c).startswith("Surface")][0]
+    total = raw[surface].iloc[-1]
+    assert isinstance(total, float) and total > 1000  # raw: a number
+    text = " ".join(str(v) for v in shown.to_numpy().ravel())
+    assert NBSP in text and "," in text and f"{total:.1f}" not in text

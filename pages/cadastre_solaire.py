@@ -366,9 +366,7 @@ def territory_view(page: Page) -> None:
         ("cadastre-territoire", selection),
         lambda: territory_figures(cad, territory, selection),
     )
-    cols = st.columns(len(figures))
-    for col, (label, value) in zip(cols, figures.items(), strict=True):
-        col.metric(label, value)
+    widgets.figures(figures)
     if per_commune.empty:
         st.info(
             "Secteur pas encore couvert : aucun toit de cette sélection n'est encore calculé. "

@@ -64,9 +64,7 @@ def render() -> None:
         "donnees", ("friches", selection, flt), lambda: apply_filter(in_selection, flt)
     )
     st.info(PV_NOTE, icon=":material/solar_power:")
-    cols = st.columns(5)
-    for col, (label, value) in zip(cols, summary_numbers(friches).items(), strict=True):
-        col.metric(label, value)
+    widgets.figures(summary_numbers(friches))
     basemap = state.current_basemap()
     with st.spinner("Construction de la carte…"):
         widgets.show_map(

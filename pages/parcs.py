@@ -160,9 +160,7 @@ def key_numbers(page: Page) -> None:
         return park_figures(page.parks, key_figures(chosen).population, km)
 
     figures = shared("donnees", ("parcs-chiffres", page.selection, page.flt), _figures)
-    cols = st.columns(5)
-    for col, (label, value) in zip(cols, format_figures(figures).items(), strict=True):
-        col.metric(label, value)
+    widgets.figures(format_figures(figures))
 
 
 def page_url() -> dict:

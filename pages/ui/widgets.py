@@ -94,6 +94,22 @@ def show_map(
     _send_map(rendered_map(signature, build), key, height, [])
 
 
+WIDE_FIGURE = 8  # characters: a longer value (a range « 809 – 2 914 ») needs a wider column
+
+
+def figures(values: dict[str, str]) -> None:
+    """Key figures, as many per row as fit whole: five short ones, three when one is a range.
+
+    At 1280 px five columns cut « 809 – 2 914 » to « 809 – 2… » (issue 21).
+    """
+    items = list(values.items())
+    per_row = 5 if all(len(v) <= WIDE_FIGURE for _, v in items) else 3
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        for col, (label, value) in zip(st.columns(per_row), row, strict=False):
+            col.metric(label, value)
+
+
 def table(frame, where=None, **options) -> None:
     """A table, its numbers the French way (``layers.formatting.french_table``), full width.
 

@@ -218,3 +218,17 @@ def test_a_brownfield_says_what_it_is_on_hover_and_on_tap(page, server, artifact
     site.click()
     expect(frame.locator(".leaflet-popup-content")).to_contain_text("Vérification")
     page.screenshot(path=artifacts / "friches-fiche.png", full_page=True)
+
+
+@pytest.mark.parametrize("path", ["friches", "parcs"])
+def test_key_figures_are_shown_whole_at_1280_px(page, server, path):
+    """Issue 21: five figures in a row cut « 809 – 2 914 » to « 809 – 2… »."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_page(page, f"{server}/{path}")
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible(timeout=TIMEOUT)
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll(
+            '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+    )
+    assert cut == []

@@ -16,6 +16,28 @@ from layers.formatting import fmt_float
 
 MAX_DESCRIBED = 30  # values listed in a description; beyond, the table next to it has them
 
+# Vega's number and time formats in French (d3 locale fr-FR, with the narrow no-break space
+# as thousands separator, as layers.formatting): axes, tooltips and month names
+FRENCH = {
+    "number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]},
+    "time": {
+        "dateTime": "%A %e %B %Y à %X",
+        "date": "%d/%m/%Y",
+        "time": "%H:%M:%S",
+        "periods": ["", ""],
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": [
+            "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+            "septembre", "octobre", "novembre", "décembre",
+        ],
+        "shortMonths": [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+            "nov.", "déc.",
+        ],
+    },
+}  # fmt: skip
+
 
 def _describe(title: str, labels: list[str], values: list[str]) -> str:
     pairs = [f"{a} : {b}" for a, b in zip(labels, values, strict=True)][:MAX_DESCRIBED]
@@ -26,6 +48,7 @@ def _describe(title: str, labels: list[str], values: list[str]) -> str:
 def _finish(chart: alt.Chart, description: str) -> alt.Chart:
     return (
         chart.properties(description=description, height=260)
+        .configure(locale=FRENCH)
         .configure_mark(aria=False)
         .configure_axis(aria=False)
         .configure_legend(aria=False)

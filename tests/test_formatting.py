@@ -88,3 +88,19 @@ def test_tables_show_numbers_the_french_way_and_keep_them_sortable():
     assert styled.data["kWc"].tolist() == [1502.1, 9.96]  # the values sort as numbers
     big = pd.DataFrame({"x": range(STYLED_CELLS_MAX + 1)}, dtype=float)
     assert french_table(big) is big  # too large to style cell by cell: shown as is
+
+
+def test_charts_speak_french_numbers_and_months():
+    """Issue 21: chart axes said « 100,000 » and months in English."""
+    import pandas as pd
+
+    from layers import charts
+
+    spec = charts.bar(pd.DataFrame({"a": ["x"], "b": [123456.5]}), "a", "b", "t").to_dict()
+    locale = spec["config"]["locale"]
+    assert locale["number"]["decimal"] == "," and locale["number"]["thousands"] == NBSP
+    assert locale["time"]["months"][0] == "janvier" and locale["time"]["shortMonths"][7] == "août"
+    line = charts.line(
+        pd.DataFrame({"mois": pd.to_datetime(["2025-01-01"]), "n": [3]}), "mois", "n", "t"
+    )
+    assert line.to_dict()["config"]["locale"] == locale

@@ -48,10 +48,10 @@ sys.path.insert(0, str(ROOT))
 
 from layers.demo.territory import write_territory  # noqa: E402
 from layers.settings import DEFAULT_GEODATA  # noqa: E402
+from layers.solar.build import BLOCK  # noqa: E402
 
 BENCH_TILE = (684, 7043)  # north-west tile: each 2 × 2 tiles make one compute block
 KM = 4  # 16 tiles, 4 blocks: the first pays the process's one-time costs, 3 are steady
-BLOCK_TILES = 4
 
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
 CLASSES = [  # buildings per km², upper bound excluded
@@ -94,7 +94,7 @@ def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
         "wall": wall,
         "tile_s": steady / len(by_process),
         "startup_s": once["demarrage_s"] / len(by_process)
-        + (statistics.mean(firsts) - steady) * BLOCK_TILES,
+        + (statistics.mean(firsts) - steady) * BLOCK**2,
         "assembly_s": once["assemblage_s"],
     }
 
@@ -137,7 +137,7 @@ def pma_tiles(density: float):
 
 def window_ratio(keys) -> float:
     """The PMA's mean window per tile over a full 2 × 2 block's (the build's blocks)."""
-    from layers.solar.build import BLOCK, BuildParams
+    from layers.solar.build import BuildParams
     from layers.solar.grid import CELL, TILE_PX
 
     params = BuildParams()

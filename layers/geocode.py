@@ -226,9 +226,8 @@ def _town_halls(tokens: list[str], territory: Territory, limit: int) -> list[Add
     mairies = territory.mairies
     # ranked on the distinctive words only: « de » must not favour « rue des Poilus »
     distinct = [t for t in tokens if t not in GENERIC] or tokens
-    scores = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(
-        lambda s: _score(distinct, _norm(s)) if _score(tokens, _norm(s), strict=True) else 0.0
-    )
+    labels = ("mairie " + mairies["nom"] + " " + mairies["adresse"]).map(_norm)
+    scores = labels.map(lambda lt: _score(distinct, lt) if _score(tokens, lt, strict=True) else 0.0)
     # the commune named in full first (« mairie Lens »: Lens before Loison-sous-Lens)
     exact = mairies["nom"].map(lambda n: set(_norm(n)) <= set(tokens)).astype(float)
     scores = scores + 0.01 * exact * (scores > 0)

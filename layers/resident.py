@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -69,7 +68,7 @@ def address_source(
     if not settings.address_file:
         return store, None
     try:
-        return read_file(str(Path(settings.address_file))), None
+        return read_file(str(settings.address_file)), None
     except USER_ERRORS as err:
         LOG.error("ATLAS_ADRESSES : %s", err)
         return store, (

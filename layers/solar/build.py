@@ -213,7 +213,7 @@ def tile_inputs(
 ) -> dict:
     """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record).
 
-    ``buildings``: the tile's own (or all of them, with their ``_tile`` column).
+    ``buildings``: the tile's own.
     ``shas``: the LiDAR files' checksums known so far, completed here.
 
     ``rules``: the roof figures' rules (thresholds, panel power, performance ratio); a
@@ -234,7 +234,7 @@ def tile_inputs(
             other = tiles.get((key[0] + dx, key[1] + dy))
             neighbours[f"{key[0] + dx}_{key[1] + dy}"] = sha(other["MNS"]) if other else None
     own = tiles[key]
-    mine = buildings if "_tile" not in buildings else buildings[buildings["_tile"] == key]
+    mine = buildings
     return {
         "mns": sha(own["MNS"]),
         "mnt": sha(own["MNT"]) if "MNT" in own else None,
@@ -382,7 +382,7 @@ def _build_locked(
     layout.roofs_dir.mkdir(exist_ok=True)
     try:
         return _compute_and_assemble(
-            tiles, buildings, weather_path, out, params, rules, progress, communes, addresses,
+            tiles, by_tile, weather_path, out, params, rules, progress, communes, addresses,
             ban_rows, workers, scheduler, report, manifest, manifest_path, records, name,
             todo, kept, cache_dir,
         )  # fmt: skip
@@ -424,14 +424,18 @@ def _checksum_cache(shas: dict[Path, str]) -> dict[str, list]:
 
 
 def _compute_and_assemble(
-    tiles, buildings, weather_path, out, params, rules, progress, communes, addresses, ban_rows,
+    tiles, by_tile, weather_path, out, params, rules, progress, communes, addresses, ban_rows,
     workers, scheduler, report, manifest, manifest_path, records, name, todo, kept, cache_dir=None,
 ) -> dict:  # fmt: skip
-    """Compute the tiles to do, record each as it finishes, then assemble the store."""
+    """Compute the tiles to do, record each as it finishes, then assemble the store.
+
+    ``by_tile``: the buildings grouped by tile (never empty: the build refuses a layer
+    without a building on its tiles).
+    """
     tables, weather = cached_sky_tables(
         weather_path, params.model, params.n_sectors, params.albedo, cache_dir
     )
-    by_tile = dict(iter(buildings.groupby("_tile", sort=False)))
+    none = next(iter(by_tile.values())).iloc[:0]
     blocks: dict[Key, list[Key]] = {}
     for key in todo:  # 2 × 2 tiles share one window: its halo is read and swept once
         blocks.setdefault((key[0] // BLOCK, key[1] // BLOCK), []).append(key)
@@ -439,7 +443,7 @@ def _compute_and_assemble(
         (
             keys,
             tiles,
-            pd.concat([by_tile[k] for k in keys if k in by_tile] or [buildings.iloc[:0]]),
+            pd.concat([by_tile[k] for k in keys if k in by_tile] or [none]),
             tables,
             params,
             rules,

@@ -299,6 +299,9 @@ def cached_sky_tables(
     weather_path = Path(weather_path)
     if not weather_path.is_file():
         raise WeatherError(f"Fichier météo introuvable : {weather_path}")
+    if cache_dir is None:
+        weather = read_weather(weather_path)
+        return sky_tables(sun_and_sky(weather, model), n_sectors, albedo), weather.describe()
     try:
         pvlib_version = metadata.version("pvlib")
     except metadata.PackageNotFoundError:  # pragma: no cover - pvlib is a dependency
@@ -308,9 +311,6 @@ def cached_sky_tables(
         f"{SKY_CACHE_FORMAT}|{key}|{model}|{n_sectors}|{albedo!r}|{ELEVATION_STEP!r}|"
         f"{pvlib_version}".encode()
     ).hexdigest()[:32]
-    if cache_dir is None:
-        weather = read_weather(weather_path)
-        return sky_tables(sun_and_sky(weather, model), n_sectors, albedo), weather.describe()
     folder = Path(cache_dir) / "sky"
     path = folder / f"{key}.npz"
     try:

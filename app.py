@@ -11,7 +11,7 @@ the legacy mode — public API only (covered by a browser test on a fresh server
 import streamlit as st
 
 from pages import accueil, cadastre_solaire, friches, parcs, signaletique
-from pages.ui import loaders, state, widgets
+from pages.ui import loaders, shell, state, widgets
 
 PAGES = {
     "Atlas PMA": [
@@ -47,6 +47,7 @@ def main() -> None:
     # serious; RGAA 9.3), in the sidebar and, on a phone, even with position="top": it is
     # hidden and widgets.page_links draws plain links instead.
     navigation = st.navigation(PAGES, position="hidden")
+    shell.french_shell()
     widgets.page_links(PAGES)
     state.sidebar(loaders.get_territory())
     navigation.run()

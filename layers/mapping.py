@@ -80,6 +80,7 @@ def resolve_basemap(basemap_id: str, settings: Settings) -> Basemap | None:
 
 
 MAX_ZOOM = 19
+NARROW_MAP_PX = 520  # a map narrower than this (a phone) folds its legend and attribution
 
 
 def new_map(
@@ -112,6 +113,8 @@ def new_map(
     fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=fit_max_zoom)
     KeyboardFriendly(MAP_LABEL).add_to(fmap)
     MetricScale().add_to(fmap)
+    CompactControls().add_to(fmap)
+    FitBesideLegends(bounds, fit_max_zoom).add_to(fmap)
     return fmap
 
 
@@ -160,6 +163,100 @@ class MetricScale(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "MetricScale"
+
+
+class CompactControls(MacroElement):
+    """On a narrow map (a phone), the controls take little room (issue 21: ≤ 15 %).
+
+    The attribution holds to one line beside the scale (it covered the scale and up to
+    12 % of the map); a tap or a click unfolds it whole and folds it back, and it shows
+    whole while one of its links has the keyboard's focus (no ``role=button``: it holds
+    links, and a button holding links is announced wrongly). A folded legend shows only
+    « Légende ». Above :data:`NARROW_MAP_PX`, nothing changes.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        @media (max-width: {{ this.narrow - 1 }}px) {
+          .leaflet-control-attribution:not(.atlas-open):not(:focus-within) {
+            max-width: calc(100vw - 120px); white-space: nowrap; overflow: hidden;
+            text-overflow: ellipsis; cursor: pointer;
+          }
+          .atlas-legend:not([open]) .atlas-legend-title { display: none; }
+        }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var box = map.attributionControl && map.attributionControl.getContainer();
+            if (!box) { return; }
+            box.addEventListener('click', function(event) {
+                if (!event.target.closest('a')) { box.classList.toggle('atlas-open'); }
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "CompactControls"
+        self.narrow = NARROW_MAP_PX
+
+
+class FitBesideLegends(MacroElement):
+    """Fit the view to what is shown **beside** the open legends, not under them.
+
+    Issue 21: the parks map put the chosen park (and part of the chain) under its legend.
+    Once the page's controls exist, the view is fitted again with, for each open legend,
+    a padding on the side where it costs the map least (its width or its height, as a
+    share of the map's). A folded legend (a phone) takes no room.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            setTimeout(function() {
+                var box = map.getContainer().getBoundingClientRect();
+                if (!box.width || !box.height) { return; }
+                var pad = {top: 10, right: 10, bottom: 10, left: 10};
+                var legends = map.getContainer().querySelectorAll('.atlas-legend[open]');
+                for (var i = 0; i < legends.length; i++) {
+                    var r = legends[i].getBoundingClientRect();
+                    var right = r.left + r.width / 2 > box.left + box.width / 2;
+                    var bottom = r.top + r.height / 2 > box.top + box.height / 2;
+                    if (r.width / box.width <= r.height / box.height) {
+                        var side = right ? 'right' : 'left';
+                        var w = right ? box.right - r.left : r.right - box.left;
+                        pad[side] = Math.max(pad[side], w + 8);
+                    } else {
+                        var edge = bottom ? 'bottom' : 'top';
+                        var h = bottom ? box.bottom - r.top : r.bottom - box.top;
+                        pad[edge] = Math.max(pad[edge], h + 8);
+                    }
+                }
+                map.fitBounds({{ this.bounds|tojson }}, {
+                    paddingTopLeft: [pad.left, pad.top],
+                    paddingBottomRight: [pad.right, pad.bottom],
+                    maxZoom: {{ this.max_zoom }},
+                    animate: false
+                });
+            }, 0);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[Sequence[float]], max_zoom: int) -> None:
+        super().__init__()
+        self._name = "FitBesideLegends"
+        self.bounds = [list(bounds[0]), list(bounds[1])]
+        self.max_zoom = max_zoom
 
 
 def frame_bounds(gdf: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -372,24 +469,33 @@ def clustered_points(
 
 
 class Legend(MacroElement):
-    """A Leaflet control listing symbols and labels; every label is escaped."""
+    """A Leaflet control listing symbols and labels; every label is escaped.
+
+    A ``<details>`` element: its title (« Légende : … ») folds and unfolds it, by touch,
+    mouse or keyboard, announced as expandable. Open on a wide map; folded on a map
+    narrower than :data:`NARROW_MAP_PX` (a phone), where an open legend hid up to a quarter
+    of the map (issue 21: overlays ≤ 15 %).
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
+            var map = {{ this._parent.get_name() }};
             var legend = L.control({position: {{ this.position|tojson }}});
             legend.onAdd = function() {
-                var div = L.DomUtil.create('div', 'atlas-legend');
-                div.setAttribute('role', 'group');
-                div.setAttribute('aria-label', {{ this.title|tojson }});
-                div.style.cssText = 'background:rgba(255,255,255,.92);padding:6px 9px;'
+                var box = L.DomUtil.create('details', 'atlas-legend');
+                box.setAttribute('aria-label', {{ this.title|tojson }});
+                box.style.cssText = 'background:rgba(255,255,255,.92);padding:4px 9px;'
                     + 'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);'
                     + 'font:12px/1.4 sans-serif;color:#222;max-width:240px';
-                div.innerHTML = {{ this.html|tojson }};
-                return div;
+                box.innerHTML = {{ this.html|tojson }};
+                box.open = map.getContainer().clientWidth >= {{ this.narrow }};
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                return box;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            legend.addTo(map);
         })();
         {% endmacro %}
         """
@@ -407,7 +513,11 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.title = title
         self.position = position
-        lines = [f"<div style='font-weight:bold;margin-bottom:3px'>{escape(title)}</div>"]
+        self.narrow = NARROW_MAP_PX
+        lines = [
+            "<summary style='font-weight:bold;cursor:pointer;padding:2px 0'>Légende"
+            f"<span class='atlas-legend-title'> : {escape(title)}</span></summary>"
+        ]
         for color, label in items:
             border = "dashed" if label in dashed else "solid"
             swatch = (
@@ -451,6 +561,15 @@ class KeyboardFriendly(MacroElement):
                     if (el) { el.title = french[sel]; el.setAttribute('aria-label', french[sel]); }
                 }
             }
+            // Leaflet focuses the map on a press; a focus scrolls the page to show the
+            // whole map, the map moves under the pointer and Leaflet reads a drag: the
+            // first tap on a marker of a partly shown map opened nothing. Focus first,
+            // without scrolling.
+            function focusInPlace() {
+                if (document.activeElement !== box) { box.focus({preventScroll: true}); }
+            }
+            box.addEventListener('mousedown', focusInPlace, true);
+            box.addEventListener('touchstart', focusInPlace, {capture: true, passive: true});
             map.on('layeradd zoomend moveend', function() { setTimeout(untab, 0); });
             map.whenReady(function() { setTimeout(speakFrench, 0); });
             map.whenReady(untab);

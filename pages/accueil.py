@@ -21,19 +21,20 @@ def render() -> None:
 
     st.title("Atlas du Pôle Métropolitain de l'Artois")
     st.markdown(
-        "Le territoire du PMA : Lens-Liévin (CALL), Hénin-Carvin (CAHC) et "
-        "Béthune-Bruay, Artois-Lys Romane (CABBALR). Choisissez une intercommunalité ou une "
-        "commune dans le panneau latéral : le choix suit d'une page à l'autre et reste dans "
-        "l'adresse de la page, qu'on peut partager."
+        "Choisissez une intercommunalité ou une commune dans « Menu et filtres » : le choix "
+        "suit d'une page à l'autre et reste dans l'adresse, qu'on peut partager."
     )
     st.caption(f"Territoire affiché : {md_escape(describe_selection(territory, selection))}")
 
     figures = shared("donnees", ("chiffres", selection), lambda: key_figures(communes))
-    cols = st.columns(4)
-    cols[0].metric("Communes", fmt_int(figures.n_communes))
-    cols[1].metric("Population municipale (hab.)", fmt_int(figures.population))
-    cols[2].metric("Superficie (km²)", fmt_float(figures.area_km2, 1))
-    cols[3].metric("Densité (hab./km²)", fmt_int(figures.density))
+    widgets.figures(
+        {
+            "Communes": fmt_int(figures.n_communes),
+            "Population municipale (hab.)": fmt_int(figures.population),
+            "Superficie (km²)": fmt_float(figures.area_km2, 1),
+            "Densité (hab./km²)": fmt_int(figures.density),
+        }
+    )
 
     basemap = state.current_basemap()
     widgets.show_map(
@@ -42,6 +43,8 @@ def render() -> None:
         key="carte_accueil",
     )
     st.caption(
+        "Le territoire du PMA : Lens-Liévin (CALL), Hénin-Carvin (CAHC) et Béthune-Bruay, "
+        "Artois-Lys Romane (CABBALR). "
         f"Communes colorées par intercommunalité. {widgets.QUALITY_BADGES[info.qualite]} — "
         f"{md_escape(info.attribution)}. Superficies calculées en Lambert-93 sur des contours "
         "simplifiés (écart de l'ordre du pour cent avec les superficies officielles)."

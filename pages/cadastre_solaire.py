@@ -96,10 +96,8 @@ def render() -> None:
     state.show_notices(notices)
     if cad.synthetic:
         st.error(
-            "**Territoire fictif de démonstration.** Les toits, rues et adresses de ce cadastre "
-            "sont inventés (modèle de surface synthétique au format LiDAR HD de l'IGN) pour "
-            "montrer l'outil : ils ne décrivent aucun bâtiment réel. Le cadastre de l'Artois "
-            "sera calculé sur le LiDAR HD de l'IGN.",
+            "**Territoire fictif de démonstration** : toits, rues et adresses inventés, "
+            "aucun bâtiment réel (explications en bas de page).",
             icon=":material/science:",
         )
     mine, territory_tab = st.tabs(["Mon toit", "Potentiel du territoire"])
@@ -110,6 +108,13 @@ def render() -> None:
         roof_view(page)
     with territory_tab:
         territory_view(page)
+    if cad.synthetic:
+        st.caption(
+            "**Territoire fictif de démonstration.** Les toits, rues et adresses de ce cadastre "
+            "sont inventés (modèle de surface synthétique au format LiDAR HD de l'IGN) pour "
+            "montrer l'outil : ils ne décrivent aucun bâtiment réel. Le cadastre de l'Artois "
+            "sera calculé sur le LiDAR HD de l'IGN."
+        )
     state.remember_widgets([K_ROOF, K_QUERY])
     state.write_page_url({"toit": st.session_state.get(K_ROOF) or None})
 

@@ -1,5 +1,7 @@
 """Friches: the Cartofriches sites of the PMA, filters, a ground-PV first screening."""
 
+import math
+
 import streamlit as st
 
 from layers.brownfields import (
@@ -56,14 +58,12 @@ def render() -> None:
     )
     state.restore_widgets(KEYS)
     st.title("Friches")
-    st.markdown(INTRO)
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
     state.show_notices(notices)
-    flt = filters(in_selection, float(round(max(friches_all["surface_ha"].max(), 1.0) + 0.5)))
+    flt = filters(in_selection, math.ceil(max(friches_all["surface_ha"].max(), 1.0)))
     friches = shared(
         "donnees", ("friches", selection, flt), lambda: apply_filter(in_selection, flt)
     )
-    st.info(PV_NOTE, icon=":material/solar_power:")
     widgets.figures(summary_numbers(friches))
     basemap = state.current_basemap()
     with st.spinner("Construction de la carte…"):
@@ -82,6 +82,8 @@ def render() -> None:
         "Les sites proches sont regroupés quand la carte est dézoomée (chiffre = nombre de "
         "sites) ; zoomez pour voir chaque site."
     )
+    st.markdown(INTRO)
+    st.info(PV_NOTE, icon=":material/solar_power:")
     st.subheader("Par intercommunalité")
     widgets.table(
         shared(
@@ -101,11 +103,13 @@ def render() -> None:
     state.write_page_url(page_url())
 
 
-def filters(in_selection, max_ha: float) -> BrownfieldFilter:
+def filters(in_selection, max_ha: int) -> BrownfieldFilter:
     """Status, type, verification (with their counts), surface, past activity."""
     statut_counts = option_counts(in_selection, "site_statut")
     type_counts = option_counts(in_selection, "site_type")
-    st.session_state.setdefault(K_SURF, (0.0, max_ha))
+    surface = st.session_state.get(K_SURF)
+    if not surface or not all(isinstance(v, int) for v in surface):
+        st.session_state[K_SURF] = (0, max_ha)
     st.session_state.setdefault(K_VERIF, "tous")
     n_verified = int(in_selection["verifie"].sum())
     verif_counts = {
@@ -113,7 +117,17 @@ def filters(in_selection, max_ha: float) -> BrownfieldFilter:
         "vérifiés": n_verified,
         "non vérifiés": len(in_selection) - n_verified,
     }
-    with st.expander("Filtres", expanded=True):
+    full_surface = tuple(st.session_state[K_SURF]) == (0, max_ha)
+    active = sum(
+        [
+            bool(st.session_state.get(K_STATUTS)),
+            bool(st.session_state.get(K_TYPES)),
+            st.session_state[K_VERIF] != "tous",
+            not full_surface,
+            bool(str(st.session_state.get(K_ACT) or "").strip()),
+        ]
+    )
+    with widgets.filters_box("Filtres", active, key="friches_filtres_boite"):
         c1, c2, c3 = st.columns(3)
         c1.multiselect(
             f"Statut ({len(statut_counts)})", list(statut_counts), key=K_STATUTS,
@@ -129,7 +143,9 @@ def filters(in_selection, max_ha: float) -> BrownfieldFilter:
             format_func=lambda v: f"{v} ({verif_counts[v]})",
         )  # fmt: skip
         c4, c5 = st.columns(2)
-        c4.slider("Surface (ha)", 0.0, max_ha, key=K_SURF, step=0.5)
+        # whole hectares: Streamlit formats a slider's floats with a decimal point
+        # (« 0.00 – 110.00 »), whole numbers read the same in French
+        c4.slider("Surface (ha)", 0, max_ha, key=K_SURF, step=1, format="%d ha")
         c5.text_input(
             "Activité passée ou nom (recherche)",
             key=K_ACT,
@@ -138,7 +154,7 @@ def filters(in_selection, max_ha: float) -> BrownfieldFilter:
     return BrownfieldFilter(
         statuts=tuple(st.session_state[K_STATUTS]),
         types=tuple(st.session_state[K_TYPES]),
-        surface_ha=tuple(st.session_state[K_SURF]),
+        surface_ha=tuple(float(v) for v in st.session_state[K_SURF]),
         verification=st.session_state[K_VERIF],
         activite=st.session_state[K_ACT],
     )

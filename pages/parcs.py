@@ -78,7 +78,6 @@ def render() -> None:
     )
     state.restore_widgets(KEYS)
     st.title("Chaîne des Parcs")
-    st.markdown(INTRO)
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
     state.show_notices(notices)
     in_selection = shared(
@@ -94,6 +93,7 @@ def render() -> None:
     page = Page(territory, planning, selection, parks, flt)
     key_numbers(page)
     park_view(page)
+    st.markdown(INTRO)
     st.subheader("Liaisons par intercommunalité")
     widgets.table(
         shared("donnees", ("parcs-liaisons",), lambda: lengths_by_epci(planning, territory))
@@ -125,7 +125,8 @@ def filters(in_selection: gpd.GeoDataFrame, types: list[str], statuts: list[str]
         counts = in_selection[column].value_counts()
         return lambda v: f"{v} ({int(counts.get(v, 0))})"
 
-    with st.expander("Filtres et couches", expanded=True):
+    active = sum(bool(st.session_state.get(k)) for k in (K_TYPES, K_STATUTS, K_GEOM, K_CONTEXT))
+    with widgets.filters_box("Filtres et couches", active, key="parcs_filtres_boite"):
         c1, c2, c3 = st.columns(3)
         c1.multiselect(
             f"Type ({len(types)})", types, key=K_TYPES, placeholder="Tous les types",

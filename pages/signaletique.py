@@ -46,6 +46,19 @@ FILTER_KEYS = {
 }
 
 
+SYNTHETIC_SHORT = (
+    "**Échantillon synthétique** : ces panneaux sont générés, ce n'est pas l'inventaire réel "
+    "(explications sous la carte)."
+)
+SYNTHETIC_DETAILS = (
+    "**Échantillon synthétique.** Aucun inventaire public des panneaux n'existe : les "
+    "panneaux affichés sont générés à partir des vrais parcs (entrées sur les contours, "
+    "jalonnement le long des liaisons) et de faits connus (Canal d'Aire et Berges de la "
+    "Souchez posés en 2020, 37 500 € de la Région à 50 %). Importez l'inventaire réel "
+    "avec `pma-atlas signs import`."
+)
+
+
 def render() -> None:
     """Draw the page (registered by app.py with st.Page; never run as a script)."""
     territory = loaders.get_territory()
@@ -61,26 +74,18 @@ def render() -> None:
         st.stop()
 
     st.title("Signalétique de la Chaîne des Parcs")
-    st.error(
-        "**Échantillon synthétique.** Aucun inventaire public des panneaux n'existe : les "
-        "panneaux affichés sont générés à partir des vrais parcs (entrées sur les contours, "
-        "jalonnement le long des liaisons) et de faits connus (Canal d'Aire et Berges de la "
-        "Souchez posés en 2020, 37 500 € de la Région à 50 %). Importez l'inventaire réel "
-        "avec `pma-atlas signs import`.",
-        icon=":material/science:",
-    )
+    st.error(SYNTHETIC_SHORT, icon=":material/science:")
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
 
     in_sel = within_selection(signs_all, territory, selection)
     parks_names = dict(zip(planning.parks["parc_id"], planning.parks["nom"], strict=True))
     signs = apply_filter(in_sel, _filters(in_sel, parks_names))
 
-    cols = st.columns(3)
-    for i, (label, value) in enumerate(key_numbers(signs).items()):
-        cols[i % 3].metric(label, value)
+    widgets.figures(key_numbers(signs))
     by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
     parks_shown = within_selection(planning.parks, territory, selection)
     _map(signs, parks_shown, planning, settings, selection, editor)
+    st.caption(SYNTHETIC_DETAILS)
     _progress(signs, by_epci, by_park)
     history = _changes(store, signs)
     if editor:
@@ -91,7 +96,8 @@ def render() -> None:
 
 def _filters(in_sel, parks_names: dict) -> SignFilter:
     state.restore_widgets(list(FILTER_KEYS.values()))
-    with st.expander("Filtres", expanded=False):
+    active = sum(bool(st.session_state.get(k)) for k in FILTER_KEYS.values())
+    with widgets.filters_box("Filtres", active, key="signaletique_filtres_boite"):
         c1, c2, c3, c4 = st.columns(4)
         c1.multiselect(
             "Parc",

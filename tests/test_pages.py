@@ -502,3 +502,27 @@ def test_tables_reach_the_browser_with_french_numbers():
     assert isinstance(total, float) and total > 1000  # raw: a number
     text = " ".join(str(v) for v in shown.to_numpy().ravel())
     assert NBSP in text and "," in text and f"{total:.1f}" not in text
+
+
+def test_every_english_word_translated_still_exists_in_streamlit():
+    """``pages/ui/shell.FRENCH`` rewrites Streamlit's own English words in the browser.
+
+    Each English text must still be in the installed Streamlit's frontend: after an
+    upgrade that renames one, this fails instead of leaving English on the page.
+    """
+    import re
+    from pathlib import Path
+
+    import streamlit
+
+    from pages.ui.shell import FRENCH, FRENCH_PATTERNS
+
+    bundle = "".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (Path(streamlit.__file__).parent / "static" / "static" / "js").glob("*.js")
+    )
+    missing = [english for english in FRENCH if english not in bundle]
+    assert missing == []
+    for pattern in FRENCH_PATTERNS:
+        literal = re.split(r"\(|\\", pattern.lstrip("^"))[0].strip()  # « Select », « Help for »…
+        assert literal in bundle

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
 
@@ -100,14 +101,32 @@ WIDE_FIGURE = 8  # characters: a longer value (a range « 809 – 2 914 ») need
 def figures(values: dict[str, str]) -> None:
     """Key figures, as many per row as fit whole: five short ones, three when one is a range.
 
-    At 1280 px five columns cut « 809 – 2 914 » to « 809 – 2… » (issue 21).
+    At 1280 px five columns cut « 809 – 2 914 » to « 809 – 2… » (issue 21). Rows are
+    balanced (six figures: two rows of three). On a phone (``shell.PHONE_CSS``): three per
+    row when all are short, two otherwise — the container's key says which.
     """
     items = list(values.items())
-    per_row = 5 if all(len(v) <= WIDE_FIGURE for _, v in items) else 3
-    for start in range(0, len(items), per_row):
-        row = items[start : start + per_row]
-        for col, (label, value) in zip(st.columns(per_row), row, strict=False):
-            col.metric(label, value)
+    short = all(len(v) <= WIDE_FIGURE for _, v in items)
+    per_row = 5 if short else 3
+    per_row = -(-len(items) // -(-len(items) // per_row)) if items else per_row  # balanced rows
+    key = f"chiffres_{'courts' if short else 'longs'}_{zlib.crc32(repr(list(values)).encode())}"
+    with st.container(key=key):
+        for start in range(0, len(items), per_row):
+            row = items[start : start + per_row]
+            for col, (label, value) in zip(st.columns(per_row), row, strict=False):
+                col.metric(label, value)
+
+
+def filters_box(label: str, active: int, key: str):
+    """The page's filters, folded by default; the label says how many are active.
+
+    Folded, the filters take one line: on a phone an open box pushed the map below the
+    first screen (parcs: 477 px of filters). ``key`` keeps the box open or folded while
+    its label's count changes.
+    """
+    if active:
+        label = f"{label} — {active} actif{'s' if active > 1 else ''}"
+    return st.expander(label, expanded=False, key=key, icon=":material/filter_list:")
 
 
 def table(frame, where=None, **options) -> None:

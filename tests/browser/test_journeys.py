@@ -184,6 +184,7 @@ def test_click_a_park_shows_its_card(page, server, planning, artifacts):
 def test_filter_brownfields_by_status_changes_the_map(page, server, artifacts):
     open_page(page, f"{server}/friches?commune=62215")  # Carvin: 2 with a project, 12 potential
     expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    page.get_by_text("Filtres", exact=True).click()  # folded by default (phone: map first)
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Statut (")
     box.locator("input").click()
     page.get_by_role("option", name=re.compile(r"^friche avec projet")).click()

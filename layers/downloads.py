@@ -51,12 +51,18 @@ class Downloads:
         self.recipes.get(token, lambda: Recipe(SAFE_NAME.sub("-", filename), mime, build))
         return token
 
-    def fetch(self, token: str) -> tuple[Recipe, bytes] | None:
-        """The recipe and its file (built now if it was not yet), or ``None`` if unknown."""
+    def fetch(
+        self, token: str, gate: Callable[[Callable[[], bytes]], Callable[[], bytes]] = lambda b: b
+    ) -> tuple[Recipe, bytes] | None:
+        """The recipe and its file (built now if it was not yet), or ``None`` if unknown.
+
+        ``gate`` wraps the build (the route bounds how many files are built at once);
+        concurrent requests for one file share one build.
+        """
         recipe = self.recipes.peek(token)
         if not isinstance(recipe, Recipe):
             return None
-        return recipe, self.files.get(token, recipe.build)
+        return recipe, self.files.get(token, gate(recipe.build))
 
 
 DOWNLOADS = Downloads()  # one per process: the pages register, the route serves

@@ -15,11 +15,15 @@ work in a thread so the server keeps answering.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
 import os
+import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +37,7 @@ from layers.settings import Settings
 from layers.urls import API, FILE, ROOFS, TILE, route_path
 
 LOG = logging.getLogger("atlas.routes")
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=4)
@@ -156,6 +161,54 @@ def middleware() -> list:
     return [Middleware(SecurityHeaders)]
 
 
+BUILDS_AT_ONCE = 2  # files built at the same time by one process (others wait their turn)
+BUILD_WAIT_S = 60.0  # how long a request waits for its turn before « réessayez »
+_GATE = threading.BoundedSemaphore(BUILDS_AT_ONCE)
+ROOF_FILES = Memo(4)  # the last roof files built, by (store version, format, communes)
+
+
+class Busy(Exception):
+    """Every build slot stayed taken for :data:`BUILD_WAIT_S`."""
+
+
+def gated(build: Callable[[], T]) -> Callable[[], T]:
+    """``build`` run when one of the :data:`BUILDS_AT_ONCE` slots is free, memory returned.
+
+    Issue 21: 16 concurrent whole-territory GeoPackages were built at once (391 → 767 MB,
+    and the process kept it). Now identical requests share one build (the callers'
+    single-flight memos), different ones queue for a slot, and after a large build the
+    C allocator gives its free pages back to the system (glibc ``malloc_trim``).
+    """
+
+    def run() -> T:
+        if not _GATE.acquire(timeout=BUILD_WAIT_S):
+            raise Busy
+        try:
+            return build()
+        finally:
+            _GATE.release()
+            _give_memory_back()
+
+    return run
+
+
+def _give_memory_back() -> None:
+    """Hand the allocator's free pages back to the system (Linux glibc; elsewhere no-op)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _busy() -> Response:
+    return Response(
+        "Le serveur prépare déjà d'autres fichiers : réessayez dans une minute.",
+        status_code=503,
+        media_type="text/plain; charset=utf-8",
+        headers={"Retry-After": "60"},
+    )
+
+
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
     """(file bytes, MIME type) of the roofs of some communes from a store."""
     from layers.cadastre import open_store, roof_table, roofs_of
@@ -180,8 +233,16 @@ async def roofs_download(request: Request, settings: Settings) -> Response:
     insee = request.query_params.getlist("insee")[:200]
     if fmt not in ("csv", "gpkg") or not insee:
         return Response("demande invalide", status_code=400, media_type="text/plain")
+    store = settings.cadastre_path
+    from layers.solar.store import version_of
+
+    key = (str(store), version_of(store), fmt, tuple(sorted(set(insee))))
     try:
-        body, mime = await run_in_threadpool(roofs_file, settings.cadastre_path, insee, fmt)
+        body, mime = await run_in_threadpool(
+            ROOF_FILES.get, key, gated(lambda: roofs_file(store, insee, fmt))
+        )
+    except Busy:
+        return _busy()
     except USER_ERRORS as err:
         LOG.error("téléchargement des toits : %s", err)
         return Response(
@@ -205,7 +266,9 @@ async def prepared_file(request: Request, settings: Settings) -> Response:
 
     token = request.path_params["token"]
     try:
-        found = await run_in_threadpool(DOWNLOADS.fetch, token)
+        found = await run_in_threadpool(DOWNLOADS.fetch, token, gated)
+    except Busy:
+        return _busy()
     except Exception:
         LOG.exception("fichier à télécharger %s", token)
         return Response(

@@ -171,3 +171,92 @@ def test_the_map_asks_versioned_tiles(demo_store):
     cad = open_store(demo_store)
     fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(demo_store.parent)))
     assert f".png?v={version_of(demo_store)}" in map_payload(fmap)
+
+
+# --- issue 21: large files under load ------------------------------------------------------
+
+
+class Tracker:
+    """A slow stand-in build that counts its calls and how many run at once."""
+
+    def __init__(self, seconds: float) -> None:
+        import threading
+
+        self.seconds, self.calls, self.running, self.most = seconds, 0, 0, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, *args) -> tuple[bytes, str]:
+        import time
+
+        with self._lock:
+            self.calls += 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self._lock:
+            self.running -= 1
+        return b"id;valeur\n1;2\n", "text/csv; charset=utf-8"
+
+
+def get_all(client, urls: list[str]):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(client.get, urls))
+
+
+@pytest.fixture
+def slow_roofs(monkeypatch):
+    import layers.routes as routes_module
+    from layers.memo import Memo
+
+    tracker = Tracker(0.4)
+    monkeypatch.setattr(routes_module, "roofs_file", tracker)
+    monkeypatch.setattr(routes_module, "ROOF_FILES", Memo(4))
+    return tracker
+
+
+def test_identical_large_downloads_are_built_once(client, slow_roofs):
+    """16 people asking the whole territory at once: one build, 16 answers (was 16 builds)."""
+    answers = get_all(client, ["/api/telechargements/toits.gpkg?insee=62001&insee=62002"] * 16)
+    assert [a.status_code for a in answers] == [200] * 16
+    assert slow_roofs.calls == 1
+    assert len({a.content for a in answers}) == 1
+
+
+def test_different_large_downloads_take_turns(client, slow_roofs):
+    from layers.routes import BUILDS_AT_ONCE
+
+    urls = [f"/api/telechargements/toits.gpkg?insee=620{i:02d}" for i in range(6)]
+    answers = get_all(client, urls)
+    assert [a.status_code for a in answers] == [200] * 6
+    assert slow_roofs.calls == 6
+    assert slow_roofs.most <= BUILDS_AT_ONCE < 6
+
+
+def test_a_request_that_waits_too_long_is_told_to_retry(client, slow_roofs, monkeypatch):
+    import layers.routes as routes_module
+
+    monkeypatch.setattr(routes_module, "BUILD_WAIT_S", 0.05)
+    urls = [f"/api/telechargements/toits.csv?insee=621{i:02d}" for i in range(5)]
+    answers = get_all(client, urls)
+    busy = [a for a in answers if a.status_code == 503]
+    assert busy and all(a.headers["retry-after"] == "60" for a in busy)
+    assert "réessayez" in busy[0].text
+    assert sum(a.status_code == 200 for a in answers) >= 1
+
+
+def test_page_files_share_the_build_slots(client):
+    """Files the pages register (CSV, GeoPackage, PDF) queue for the same slots."""
+    from layers.downloads import DOWNLOADS
+    from layers.routes import BUILDS_AT_ONCE
+
+    tracker = Tracker(0.4)
+    tokens = [
+        DOWNLOADS.register(("essai-file", i), f"f{i}.csv", "text/csv", lambda: tracker()[0])
+        for i in range(5)
+    ]
+    answers = get_all(client, [f"/api/fichiers/{t}/f.csv" for t in tokens] * 2)
+    assert [a.status_code for a in answers] == [200] * 10
+    assert tracker.calls == 5  # one build per file, whoever asked first
+    assert tracker.most <= BUILDS_AT_ONCE

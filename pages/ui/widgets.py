@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -176,6 +177,22 @@ def clickable_map(
     _send_map(rendered_map(signature, build), key, height, ["last_object_clicked"], _changed)
 
 
+ROUTE = re.compile(r"[0-9a-f]{8,64}")
+
+
+def route_query() -> str:
+    """``?route=…``: the proxy's route of this browser, so a shared link finds its process.
+
+    Behind ``deploy/`` (several processes, sticky routes), a file's recipe lives in the
+    process that drew the page. A link opened elsewhere (sent by mail, another browser)
+    carried no route cookie and failed about one time in two (« lien expiré »); nginx
+    now routes ``/api/fichiers/…?route=`` by the route the link carries. Without a proxy,
+    nothing is added.
+    """
+    route = st.context.cookies.get("atlas_route") or ""
+    return f"?route={route}" if ROUTE.fullmatch(route) else ""
+
+
 def download_link(
     label: str, key: tuple, filename: str, mime: str, build: Callable[[], bytes]
 ) -> None:
@@ -188,7 +205,7 @@ def download_link(
     token = DOWNLOADS.register((key, settings), filename, mime, build)
     st.link_button(
         label,
-        link(settings, FILE, token=token, name=filename),
+        link(settings, FILE, token=token, name=filename) + route_query(),
         icon=":material/download:",
         help="Le fichier est préparé au moment du clic.",
     )

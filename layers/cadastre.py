@@ -28,7 +28,15 @@ from shapely.geometry.base import BaseGeometry
 from layers.assumptions import Assumptions
 from layers.economics import YEARS, RoofEstimate, estimate
 from layers.errors import AtlasError
-from layers.formatting import fmt_float, fmt_int, fmt_number, fmt_percent, md_escape, pdf_text
+from layers.formatting import (
+    fmt_float,
+    fmt_int,
+    fmt_number,
+    fmt_percent,
+    md_escape,
+    new_pdf,
+    pdf_text,
+)
 from layers.geocode import Address
 from layers.mapping import (
     DataAttribution,
@@ -649,11 +657,7 @@ def roof_sheet_pdf(
     today: str,
 ) -> bytes:
     """A one-page A4 roof sheet: address, map extract, figures as ranges, assumptions, link."""
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.set_compression(False)  # text stays searchable by simple tools (and tests)
-    pdf.set_auto_page_break(False)
+    pdf = new_pdf()
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(

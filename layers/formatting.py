@@ -51,29 +51,38 @@ def md_escape(value: object) -> str:
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
 
 
+PDF_ENCODING = "windows-1252"  # the core fonts' widest encoding: €, « », –, —, …, ’
 _PDF_CHARS = {
-    "€": "EUR",
     "≈": "~",
-    "–": "-",
-    "—": "-",
-    "’": "'",
     "₂": "2",
     "≤": "<=",
     "≥": ">=",
-    NBSP: " ",
-    "…": "...",
-    "«": '"',
-    "»": '"',
-    "×": "x",
+    NBSP: "\u00a0",  # a no-break space: a number is never cut at the end of a line
+    "\u2009": " ",
 }
 
 
 def pdf_text(text: object) -> str:
-    """Text for the PDF core fonts (Latin-1): typographic signs spelled out."""
+    """Text for the PDF core fonts in :data:`PDF_ENCODING`; signs it lacks spelled out.
+
+    « € », « – », guillemets and the ellipsis are kept (they were « EUR », « - », '"' in
+    Latin-1); thousands are separated by a no-break space.
+    """
     out = str(text)
     for a, b in _PDF_CHARS.items():
         out = out.replace(a, b)
-    return out.encode("latin-1", "replace").decode("latin-1")
+    return out.encode(PDF_ENCODING, "replace").decode(PDF_ENCODING)
+
+
+def new_pdf():
+    """An A4 document for the core fonts in :data:`PDF_ENCODING`, text left searchable."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = PDF_ENCODING
+    pdf.set_compression(False)  # text stays searchable by simple tools (and tests)
+    pdf.set_auto_page_break(False)
+    return pdf
 
 
 def group_notices(notices: list[str], limit: int = 3) -> list[str]:

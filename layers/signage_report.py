@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
+from dataclasses import dataclass
 
 import folium
 import folium.plugins
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from layers.formatting import escape, fmt_int, fmt_when, fmt_year, pdf_text
+from layers.formatting import escape, fmt_int, fmt_percent, fmt_when, fmt_year, new_pdf, pdf_text
 from layers.mapping import (
     DataAttribution,
     Field,
@@ -23,7 +27,17 @@ from layers.mapping import (
     new_map,
 )
 from layers.settings import Settings
-from layers.signage import STATUS_COLORS, STATUSES, key_numbers, park_label, progress_by
+from layers.signage import (
+    INSTALLED_DEFINITION,
+    STATUS_COLORS,
+    STATUSES,
+    costs_by_year,
+    installed_over_time,
+    key_numbers,
+    park_label,
+    progress_by,
+    steps_since,
+)
 from layers.store import describe_change
 from layers.territory import Territory
 
@@ -98,32 +112,82 @@ def signage_map(
     return fmap
 
 
-def _map_image(signs: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, size: int = 520) -> bytes:
-    """A small static map (PNG) of parks and signs for the PDF, Lambert-93."""
-    img = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(img)
-    frames = [f.to_crs(2154) for f in (parks, signs) if len(f)]
+@dataclass(frozen=True)
+class CouncilReport:
+    """What the council page shows, as the signage page computed it (one definition each)."""
+
+    signs: gpd.GeoDataFrame  # the signs shown (public columns)
+    parks: gpd.GeoDataFrame  # the parks of the selection
+    communes: gpd.GeoDataFrame  # the selection's communes (``epci_code`` for the EPCI limits)
+    by_epci: pd.DataFrame  # progress_tables()
+    by_park: pd.DataFrame
+    selection_label: str
+    today: dt.date
+    since: dt.date  # « ce qui a changé depuis le … » (the page's date)
+    edits: int  # in-app edits of the inventory since ``since``
+    link: str = ""  # the page's public address
+
+
+SYNTHETIC_LINE = "Données synthétiques (échantillon de démonstration), pas l'inventaire réel."
+MARGIN = 12.0
+INK = (30, 30, 30)
+GREEN = (46, 125, 50)
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _extent(report: CouncilReport) -> tuple[float, float, float, float]:
+    """(west, south, width, height) in Lambert-93 metres around what the map shows.
+
+    The frame follows the territory's shape (the PMA is wider than tall), between a
+    1 : 2 strip and a square.
+    """
+    frames = [f.to_crs(2154) for f in (report.communes, report.parks, report.signs) if len(f)]
     if not frames:
-        return _png(img)
+        return 0.0, 0.0, 1.0, 1.0
     west, south, east, north = pd.concat([f.geometry for f in frames]).total_bounds
-    span = max(east - west, north - south) * 1.05 or 1.0
+    width = max(east - west, 1.0) * 1.04
+    height = min(max(north - south, 1.0) * 1.04, width)
+    width = max(width, height)
+    height = max(height, width / 2)
+    return (west + (east - west) / 2 - width / 2, south + (north - south) / 2 - height / 2,
+            width, height)  # fmt: skip
+
+
+def _map_image(report: CouncilReport, size: int = 1000) -> tuple[bytes, float]:
+    """The map (PNG, ``size`` px wide) and its width in metres: communes, EPCI, parks, signs."""
+    west, south, span, span_y = _extent(report)
+    tall = max(1, round(size * span_y / span))
+    img = Image.new("RGB", (size, tall), "white")
+    draw = ImageDraw.Draw(img)
 
     def px(x: float, y: float) -> tuple[float, float]:
-        return (x - west) / span * size, size - (y - south) / span * size
+        return (x - west) / span * size, tall - (y - south) / span * size
 
-    for geom in parks.to_crs(2154).geometry:
+    def rings(geom):
         for poly in getattr(geom, "geoms", [geom]):
-            draw.polygon(
-                [px(x, y) for x, y in poly.exterior.coords],
-                outline=(46, 125, 50),
-                fill=(220, 237, 200),
-            )
-    for _, row in signs.to_crs(2154).iterrows():
+            if poly.is_empty:
+                continue
+            yield [px(x, y) for x, y in poly.exterior.coords]
+
+    for geom in report.parks.to_crs(2154).geometry:
+        for ring in rings(geom):
+            draw.polygon(ring, outline=GREEN, fill=(220, 237, 200))
+    communes = report.communes.to_crs(2154)
+    for geom in communes.geometry:
+        for ring in rings(geom):
+            draw.line(ring, fill=(150, 150, 150), width=1)
+    if "epci_code" in communes and len(communes):
+        for geom in communes.dissolve("epci_code").geometry:
+            for ring in rings(geom):
+                draw.line(ring, fill=(40, 40, 40), width=3)
+    for _, row in report.signs.to_crs(2154).iterrows():
         x, y = px(row.geometry.x, row.geometry.y)
-        color = STATUS_COLORS[row["statut"]]
-        rgb = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
-        draw.ellipse([x - 5, y - 5, x + 5, y + 5], fill=rgb, outline=(255, 255, 255))
-    return _png(img)
+        rgb = _rgb(STATUS_COLORS.get(row["statut"], "#555555"))
+        draw.ellipse([x - 7, y - 7, x + 7, y + 7], fill=rgb, outline=(255, 255, 255), width=2)
+    return _png(img), span
 
 
 def _png(img: Image.Image) -> bytes:
@@ -132,92 +196,305 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def council_pdf(
-    signs: gpd.GeoDataFrame,
-    parks: gpd.GeoDataFrame,
-    by_epci: pd.DataFrame,
-    selection_label: str,
-    today: str,
-) -> bytes:
-    """One A4 page: selection, date, key figures, a progress chart, a map extract."""
-    from fpdf import FPDF
+def _nice_length(metres: float) -> float:
+    """The largest 1, 2 or 5 × 10ⁿ metres not over ``metres``."""
+    power = 10 ** math.floor(math.log10(max(metres, 1.0)))
+    return max(f * power for f in (1, 2, 5) if f * power <= metres)
 
-    pdf = FPDF(format="A4")
-    pdf.set_compression(False)
-    pdf.set_auto_page_break(False)
+
+def _heading(pdf, x: float, y: float, text: str) -> None:
+    pdf.set_xy(x, y)
+    pdf.set_font("Helvetica", "B", 10.5)
+    pdf.set_text_color(*INK)
+    pdf.cell(0, 5, pdf_text(text))
+
+
+def _figures(pdf, figures: dict[str, str], y: float) -> float:
+    """The key figures, each in its own box (value above, label below)."""
+    width = (210 - 2 * MARGIN - 2.5 * (len(figures) - 1)) / len(figures)
+    for i, (label, value) in enumerate(figures.items()):
+        x = MARGIN + i * (width + 2.5)
+        pdf.set_fill_color(242, 245, 242)
+        pdf.rect(x, y, width, 17, style="F")
+        pdf.set_xy(x, y + 1.5)
+        pdf.set_font("Helvetica", "B", 13)
+        pdf.cell(width, 7, pdf_text(value), align="C")
+        pdf.set_xy(x + 1, y + 9)
+        pdf.set_font("Helvetica", "", 7.5)
+        pdf.multi_cell(width - 2, 3.3, pdf_text(label), align="C")
+    return y + 17
+
+
+def _map_block(pdf, report: CouncilReport, x: float, y: float, side: float) -> float:
+    """Map with its frame, EPCI names, scale bar, north, and a legend of the map's symbols."""
+    image, span_m = _map_image(report)
+    west, south, span, span_y = _extent(report)
+    high = side * span_y / span
+    pdf.image(io.BytesIO(image), x=x, y=y, w=side, h=high)
+    pdf.set_draw_color(120, 120, 120)
+    pdf.rect(x, y, side, high)
+    communes = report.communes.to_crs(2154)
+    if "epci_code" in communes and len(communes):
+        pdf.set_font("Helvetica", "B", 7.5)
+        for code, geom in communes.dissolve("epci_code").geometry.items():
+            point = geom.representative_point()
+            mx = x + (point.x - west) / span * side
+            my = y + high - (point.y - south) / span * side
+            pdf.set_xy(mx - 10, my - 2)
+            pdf.cell(20, 4, pdf_text(code), align="C")
+    bar_m = _nice_length(span_m / 4)
+    bar = bar_m / span_m * side
+    bx, by = x + 4, y + high - 6
+    pdf.set_fill_color(255, 255, 255)
+    pdf.rect(bx - 2, by - 4.5, bar + 18, 8, style="F")
+    pdf.set_fill_color(*INK)
+    pdf.rect(bx, by, bar, 1.4, style="F")
+    pdf.set_font("Helvetica", "", 7.5)
+    pdf.set_xy(bx, by - 4)
+    label = fmt_int(bar_m / 1000) + " km" if bar_m >= 1000 else fmt_int(bar_m) + " m"
+    pdf.cell(bar, 3.5, pdf_text(f"0 — {label}"))
+    pdf.set_xy(x + side - 9, y + 2)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.cell(7, 4, "N ^", align="C")
+    # legend: the map's own symbols
+    ly = y + high + 2.5
+    pdf.set_font("Helvetica", "", 7.5)
+    lx = x
+    for status in STATUSES:
+        pdf.set_fill_color(*_rgb(STATUS_COLORS[status]))
+        pdf.ellipse(lx, ly + 0.6, 2.6, 2.6, style="F")
+        pdf.set_xy(lx + 3.2, ly)
+        pdf.cell(16, 3.8, pdf_text(status))
+        lx += 3.5 + pdf.get_string_width(pdf_text(status)) + 3
+    ly += 5
+    pdf.set_fill_color(220, 237, 200)
+    pdf.set_draw_color(*GREEN)
+    pdf.rect(x, ly + 0.5, 4, 2.8, style="FD")
+    pdf.set_xy(x + 5, ly)
+    pdf.cell(14, 3.8, "parc")
+    pdf.set_draw_color(150, 150, 150)
+    pdf.set_line_width(0.2)
+    pdf.line(x + 18, ly + 1.9, x + 23, ly + 1.9)
+    pdf.set_xy(x + 24, ly)
+    pdf.cell(18, 3.8, "commune")
+    pdf.set_draw_color(40, 40, 40)
+    pdf.set_line_width(0.7)
+    pdf.line(x + 40, ly + 1.9, x + 45, ly + 1.9)
+    pdf.set_line_width(0.2)
+    pdf.set_xy(x + 46, ly)
+    pdf.cell(40, 3.8, pdf_text("intercommunalité (EPCI)"))
+    return ly + 5
+
+
+def _fit(pdf, text: str, width: float) -> str:
+    """``text`` cut with « … » to ``width`` mm in the current font."""
+    text = pdf_text(text)
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _bars(
+    pdf, rows: list[tuple[str, float, str]], x: float, y: float, width: float, label_w: float
+) -> float:
+    """Horizontal bars 0–100 %: (label, percent, text after the bar)."""
+    pdf.set_font("Helvetica", "", 7.5)
+    text_w = 20.0
+    bar_w = width - label_w - text_w - 2
+    for label, percent, text in rows:
+        pdf.set_xy(x, y)
+        pdf.cell(label_w, 4.2, _fit(pdf, label, label_w - 1))
+        pdf.set_fill_color(228, 228, 228)
+        pdf.rect(x + label_w, y + 0.8, bar_w, 2.6, style="F")
+        pdf.set_fill_color(*GREEN)
+        pdf.rect(x + label_w, y + 0.8, bar_w * max(0.0, min(percent, 100.0)) / 100, 2.6, style="F")
+        pdf.set_xy(x + label_w + bar_w + 1, y)
+        pdf.cell(text_w, 4.2, pdf_text(text), align="R")
+        y += 4.6
+    return y
+
+
+def _progress_rows(frame: pd.DataFrame, limit: int) -> list[tuple[str, float, str]]:
+    frame = frame.sort_values(["panneaux", frame.columns[0]], ascending=[False, True])
+    rows = [
+        (
+            str(r.iloc[0]),
+            float(r["% posés"]),
+            f"{fmt_percent(r['% posés'] / 100)} ({fmt_int(r['posés'])}/{fmt_int(r['panneaux'])})",
+        )
+        for _, r in frame.head(limit).iterrows()
+    ]
+    if len(frame) > limit:
+        rest = frame.iloc[limit:]
+        done, total = int(rest["posés"].sum()), int(rest["panneaux"].sum())
+        rows.append(
+            (
+                f"{len(rest)} autres parcs",
+                done / total * 100 if total else 0.0,
+                f"{fmt_percent(done / total if total else 0)} ({fmt_int(done)}/{fmt_int(total)})",
+            )
+        )
+    return rows
+
+
+def _costs(pdf, costs: pd.DataFrame, x: float, y: float, width: float) -> float:
+    """Grouped bars per year: HT cost (dark) and Region co-funding (green), amounts in €."""
+    if costs.empty:
+        pdf.set_xy(x, y)
+        pdf.set_font("Helvetica", "", 7.5)
+        pdf.cell(width, 4, pdf_text("Aucun coût renseigné."))
+        return y + 5
+    top = float(costs[["Coût HT (€)", "Cofinancement Région (€)"]].to_numpy().max()) or 1.0
+    label_w, text_w = 18.0, 22.0
+    bar_w = width - label_w - text_w - 2
+    pdf.set_font("Helvetica", "", 7.5)
+    for _, r in costs.iterrows():
+        for column, color in (("Coût HT (€)", (84, 110, 122)), ("Cofinancement Région (€)", GREEN)):
+            pdf.set_xy(x, y)
+            pdf.cell(label_w, 3.4, pdf_text(r["Année"]) if column == "Coût HT (€)" else "")
+            pdf.set_fill_color(*color)
+            pdf.rect(x + label_w, y + 0.5, bar_w * float(r[column]) / top, 2.4, style="F")
+            pdf.set_xy(x + label_w + bar_w + 1, y)
+            pdf.cell(text_w, 3.4, pdf_text(fmt_int(r[column]) + " €"), align="R")
+            y += 3.4
+        y += 1.2
+    pdf.set_xy(x, y)
+    pdf.set_fill_color(84, 110, 122)
+    pdf.rect(x, y + 0.8, 3, 2.2, style="F")
+    pdf.set_xy(x + 4, y)
+    pdf.cell(30, 3.8, pdf_text("coût HT"))
+    pdf.set_fill_color(*GREEN)
+    pdf.rect(x + 22, y + 0.8, 3, 2.2, style="F")
+    pdf.set_xy(x + 26, y)
+    pdf.cell(50, 3.8, pdf_text("cofinancement de la Région"))
+    return y + 5
+
+
+def _timeline(pdf, frame: pd.DataFrame, x: float, y: float, width: float, high: float) -> float:
+    """Installed signs over time (cumulative, by month), the page's chart on paper."""
+    pdf.set_font("Helvetica", "", 7)
+    if frame.empty:
+        pdf.set_xy(x, y)
+        pdf.cell(width, 4, pdf_text("Aucun panneau posé daté."))
+        return y + 5
+    values = frame["panneaux posés (cumul)"].to_numpy(dtype=float)
+    months = pd.DatetimeIndex(frame["mois"])
+    top = max(float(values.max()), 1.0)
+    left, base = x + 8, y + high
+    plot_w = width - 10
+    step = plot_w / max(len(values) - 1, 1)
+    pdf.set_draw_color(200, 200, 200)
+    pdf.set_line_width(0.15)
+    for frac in (0.0, 0.5, 1.0):
+        gy = base - frac * high
+        pdf.line(left, gy, left + plot_w, gy)
+        pdf.set_xy(x - 1, gy - 1.8)
+        pdf.cell(8, 3.6, pdf_text(fmt_int(top * frac)), align="R")
+    pdf.set_draw_color(*GREEN)
+    pdf.set_line_width(0.6)
+    points = [(left + i * step, base - v / top * high) for i, v in enumerate(values)]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        pdf.line(x0, y0, x1, y1)
+    pdf.set_line_width(0.2)
+    years = sorted({m.year for m in months})
+    for year in years[:: max(1, len(years) // 6)]:
+        first = int(np.argmax(months.year == year))
+        pdf.set_xy(left + first * step - 5, base + 0.5)
+        pdf.cell(10, 3.5, str(year), align="C")
+    return base + 5
+
+
+def _changes(pdf, report: CouncilReport, y: float, bottom: float) -> float:
+    """What changed since the date: steps dated in the period, and in-app edits."""
+    steps = steps_since(report.signs, report.since)
+    counts = steps["Étape"].value_counts() if len(steps) else pd.Series(dtype=int)
+    parts = [f"{fmt_int(counts[s])} {s}" for s in STATUSES if s in counts]
+    _heading(pdf, MARGIN, y, f"Ce qui a changé depuis le {report.since:%d/%m/%Y}")
+    pdf.set_font("Helvetica", "", 8)
+    pdf.set_xy(MARGIN, y + 5.5)
+    summary = (
+        f"{fmt_int(len(steps))} étape(s) datée(s) sur le terrain"
+        + (f" ({', '.join(parts)})" if parts else "")
+        + f" ; {fmt_int(report.edits)} modification(s) saisie(s) dans l'Atlas."
+    )
+    pdf.multi_cell(210 - 2 * MARGIN, 4, pdf_text(summary))
+    y = pdf.get_y() + 1
+    widths = (20, 22, 110, 34)
+    if len(steps):
+        pdf.set_font("Helvetica", "B", 7.5)
+        pdf.set_fill_color(235, 235, 235)
+        pdf.set_xy(MARGIN, y)
+        for w, head in zip(widths, ("Date", "Panneau", "Parc", "Étape"), strict=True):
+            pdf.cell(w, 4.2, pdf_text(head), fill=True)
+        y += 4.4
+        pdf.set_font("Helvetica", "", 7.5)
+        shown = steps.head(max(3, int((bottom - y - 4) // 4)))
+        for _, r in shown.iterrows():
+            pdf.set_xy(MARGIN, y)
+            for w, col in zip(widths, ("Date", "Panneau", "Parc", "Étape"), strict=True):
+                pdf.cell(w, 4, pdf_text(str(r[col])[:70]))
+            y += 4
+        if len(steps) > len(shown):
+            pdf.set_xy(MARGIN, y)
+            pdf.cell(
+                0, 4, pdf_text(f"… et {fmt_int(len(steps) - len(shown))} autre(s) : voir la page.")
+            )
+            y += 4
+    return y
+
+
+def council_pdf(report: CouncilReport) -> bytes:
+    """One A4 page for the elected group: figures, map, progress, costs, what changed.
+
+    Every figure is the page's own (``key_numbers``, ``progress_tables``, ``costs_by_year``,
+    ``steps_since``), written the French way; the « posés » definition is printed.
+    """
+    pdf = new_pdf()
     pdf.add_page()
+    pdf.set_text_color(*INK)
+    pdf.set_xy(MARGIN, 10)
     pdf.set_font("Helvetica", "B", 15)
+    pdf.cell(0, 8, pdf_text("Chaîne des Parcs — avancement de la signalétique"))
+    pdf.set_xy(MARGIN, 18)
+    pdf.set_font("Helvetica", "", 9.5)
     pdf.cell(
-        0,
-        9,
-        pdf_text("Chaîne des Parcs - avancement de la signalétique"),
-        new_x="LMARGIN",
-        new_y="NEXT",
+        0, 5, pdf_text(f"Territoire : {report.selection_label} — état au {report.today:%d/%m/%Y}")
     )
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(
-        0,
-        6,
-        pdf_text(f"Territoire : {selection_label} - état au {today}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.set_xy(MARGIN, 23)
     pdf.set_text_color(170, 0, 0)
     pdf.cell(
         0,
-        6,
+        5,
         pdf_text("Données synthétiques (échantillon de démonstration), pas l'inventaire réel."),
-        new_x="LMARGIN",
-        new_y="NEXT",
     )
-    pdf.set_text_color(0, 0, 0)
-    pdf.ln(2)
-    for label, value in key_numbers(signs).items():
-        pdf.cell(63, 6, pdf_text(f"{label} : {value}"))
-        if pdf.get_x() > 150:
-            pdf.ln(6)
-    pdf.ln(8)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(
-        0,
-        6,
-        pdf_text("Part des panneaux posés par intercommunalité"),
-        new_x="LMARGIN",
-        new_y="NEXT",
+    pdf.set_text_color(*INK)
+    y = _figures(pdf, key_numbers(report.signs), 30) + 5
+    side = 96.0
+    left_end = _map_block(pdf, report, MARGIN, y + 6, side)
+    _heading(pdf, MARGIN, y, "Carte des panneaux")
+    _heading(pdf, MARGIN, left_end + 2, "Panneaux posés (cumul, par mois)")
+    left_end = _timeline(pdf, installed_over_time(report.signs), MARGIN, left_end + 9, side, 30)
+    rx, rw = MARGIN + side + 6, 210 - 2 * MARGIN - side - 6
+    _heading(pdf, rx, y, "Avancement par intercommunalité")
+    ry = _bars(pdf, _progress_rows(report.by_epci, 3), rx, y + 6, rw, 22) + 3
+    _heading(pdf, rx, ry, "Avancement par parc")
+    ry = _bars(pdf, _progress_rows(report.by_park, 8), rx, ry + 6, rw, 44) + 3
+    _heading(pdf, rx, ry, "Coûts et cofinancement par année")
+    ry = _costs(pdf, costs_by_year(report.signs), rx, ry + 6, rw)
+    y = _changes(pdf, report, max(left_end, ry) + 4, bottom=272) + 3
+    pdf.set_xy(MARGIN, y)
+    pdf.set_font("Helvetica", "", 7)
+    pdf.set_text_color(90, 90, 90)
+    foot = (
+        INSTALLED_DEFINITION
+        + " Sources : inventaire Atlas PMA (échantillon synthétique) ; parcs : Mission "
+        "Bassin Minier et compilation Atlas PMA ; limites : IGN Admin Express."
     )
-    pdf.set_font("Helvetica", "", 9)
-    for _, row in by_epci.iterrows():
-        y = pdf.get_y()
-        pdf.cell(30, 6, pdf_text(str(row.iloc[0])))
-        pdf.set_fill_color(230, 230, 230)
-        pdf.rect(42, y + 1, 120, 4, style="F")
-        pdf.set_fill_color(46, 125, 50)
-        pdf.rect(42, y + 1, 120 * float(row["% posés"]) / 100, 4, style="F")
-        pdf.set_x(166)
-        pdf.cell(
-            0,
-            6,
-            pdf_text(
-                f"{row['% posés']:.0f} % ({fmt_int(row['posés'])}/{fmt_int(row['panneaux'])})"
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    pdf.ln(3)
-    pdf.image(io.BytesIO(_map_image(signs, parks)), x=30, y=pdf.get_y(), w=150)
-    pdf.set_y(pdf.get_y() + 152)
-    pdf.set_font("Helvetica", "", 8)
-    pdf.multi_cell(
-        0,
-        4,
-        pdf_text(
-            "Légende : " + ", ".join(STATUSES) + " (gris, bleu, orange, "
-            "vert, rouge). Source : inventaire Atlas PMA ; parcs : Mission "
-            "Bassin Minier et compilation Atlas PMA."
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    if report.link:
+        foot += f" Page en ligne : {report.link}"
+    pdf.multi_cell(210 - 2 * MARGIN, 3.2, pdf_text(foot))
     return bytes(pdf.output())
 
 

@@ -28,6 +28,7 @@ from layers.signage import (
     year_choices,
 )
 from layers.signage_report import (
+    CouncilReport,
     council_pdf,
     history_table,
     progress_tables,
@@ -87,10 +88,22 @@ def render() -> None:
     _map(signs, parks_shown, planning, settings, selection, editor)
     st.caption(SYNTHETIC_DETAILS)
     _progress(signs, by_epci, by_park)
-    history = _changes(store, signs)
+    since, history = _changes(store, signs)
     if editor:
         _editor_tools(store, signs, parks_names, history, editor)
-    _table_and_files(signs, parks_shown, by_epci, territory, selection, editor)
+    report = CouncilReport(
+        signs=signs.drop(columns=EDITOR_COLUMNS, errors="ignore"),
+        parks=parks_shown,
+        communes=selected_communes(territory, selection),
+        by_epci=by_epci,
+        by_park=by_park,
+        selection_label=describe_selection(territory, selection),
+        today=dt.date.today(),
+        since=since,
+        edits=0 if history is None else len(history),
+        link=f"{settings.public_url}/signaletique",
+    )
+    _table_and_files(signs, report, selection, editor)
     state.remember_widgets(list(FILTER_KEYS.values()))
 
 
@@ -204,13 +217,13 @@ def _changes(store, signs):
         history = store.history(since=since.isoformat())
     except AtlasError as err:
         st.warning(md_escape(err))
-        return None
+        return since, None
     st.markdown(f"**Modifications de l'inventaire** ({fmt_int(len(history))})")
     if history.empty:
         st.caption("Aucune modification de l'inventaire sur cette période.")
     else:
         widgets.table(history_table(history))
-    return history
+    return since, history
 
 
 def _editor_tools(store, signs, parks_names: dict, history, editor: str) -> None:
@@ -339,12 +352,15 @@ def _add_sign(store, parks_names: dict, clicked, editor: str) -> None:
                 )
 
 
-def _table_and_files(signs, parks_shown, by_epci, territory, selection, editor) -> None:
+EDITOR_COLUMNS = ["version", "modifie_par", "modifie_le", "notes"]  # never to readers
+
+
+def _table_and_files(signs, report: CouncilReport, selection, editor) -> None:
     st.subheader(f"Panneaux ({fmt_int(len(signs))})")
     # readers never see editors' logins and notes, on screen or in the files
     table = sign_table(signs, editor=bool(editor))
     widgets.table(table)
-    public = signs.drop(columns=["version", "modifie_par", "modifie_le", "notes"], errors="ignore")
+    public = report.signs
     d1, d2, d3 = st.columns(3)
     # built when clicked; the key holds the exact inventory shown and who may see it
     content = (selection, fingerprint(signs), editor or "lecteur")
@@ -364,16 +380,13 @@ def _table_and_files(signs, parks_shown, by_epci, territory, selection, editor) 
             "application/geo+json",
             lambda: to_geojson_bytes(signs if editor else public, {"qualite": "synthétique"}),
         )
-    today = dt.date.today().strftime("%d/%m/%Y")
     with d3:
         widgets.download_link(
             "Synthèse A4 pour le conseil (PDF)",
-            ("signaletique.pdf", *content, today),
+            ("signaletique.pdf", *content, report.today, report.since, report.edits),
             "atlas-pma-signaletique-synthese.pdf",
             "application/pdf",
-            lambda: council_pdf(
-                public, parks_shown, by_epci, describe_selection(territory, selection), today
-            ),
+            lambda: council_pdf(report),
         )
     with st.expander("Importer l'inventaire réel (format)"):
         st.markdown(

@@ -10,12 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from layers.auth import hash_password, verify_password
 from layers.errors import AtlasError
+from layers.formatting import fmt_int
 from layers.signage import (
     STATUSES,
     costs_by_year,
     generate_sample,
     installed_over_time,
     progress_by,
+    steps_since,
     validate,
 )
 from layers.signage_report import council_pdf
@@ -93,11 +95,94 @@ def test_figures_on_a_hand_made_inventory():
     assert costs.loc["2022", "Cofinancement Région (€)"] == 4000
 
 
-def test_council_pdf(sample, planning):
-    by = progress_by(sample.assign(EPCI="CALL"), "EPCI")
-    pdf = council_pdf(sample, planning.parks, by, "Tout le PMA", "28/11/2026")
-    assert pdf.startswith(b"%PDF") and b"avancement de la signal" in pdf
-    assert b"synth" in pdf and pdf.count(b"/Type /Page\n") == 1
+def council_report(sample, planning, territory, since=dt.date(2025, 1, 1)):
+    from layers.signage_report import CouncilReport, progress_tables, sign_epci
+
+    by_epci, by_park = progress_tables(sample, sign_epci(sample, territory))
+    return CouncilReport(
+        signs=sample,
+        parks=planning.parks,
+        communes=territory.communes,
+        by_epci=by_epci,
+        by_park=by_park,
+        selection_label="Tout le PMA",
+        today=dt.date(2026, 11, 28),
+        since=since,
+        edits=3,
+        link="https://atlas.exemple.fr/signaletique",
+    )
+
+
+def test_council_pdf_is_the_one_page_an_elected_group_reads(sample, planning, territory):
+    """Issue 21: no outlines, no scale, a sentence for a legend, a gap, figures run together,
+    no park table, cost chart or what changed."""
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    report = council_report(sample, planning, territory)
+    reader = PdfReader(io.BytesIO(council_pdf(report)))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    flat = " ".join(text.split())
+    for expected in (
+        "Chaîne des Parcs — avancement de la signalétique",
+        "état au 28/11/2026",
+        "Données synthétiques",
+        "Avancement par intercommunalité",
+        "Avancement par parc",
+        "Coûts et cofinancement par année",
+        "Ce qui a changé depuis le 01/01/2025",
+        "3 modification(s) saisie(s)",
+        "intercommunalité (EPCI)",
+        "commune",
+        "https://atlas.exemple.fr/signaletique",
+        *STATUSES,
+        *territory.communes["epci_code"].unique(),
+    ):
+        assert expected in flat, expected
+    # the figures, each its own box, the page's definitions (one figure, one definition)
+    posed = int((sample["statut"] == "posé").sum())
+    lines = [line.strip() for line in text.splitlines()]
+    assert str(posed) in lines and "Posés" in lines  # not « Panneaux : 94Posés : 42 »
+    steps = steps_since(sample, dt.date(2025, 1, 1))
+    assert f"{len(steps)} étape(s) datée(s)" in flat
+    costs = costs_by_year(sample)
+    first = costs.iloc[0]
+    assert fmt_int(first["Coût HT (€)"]).replace("\u202f", "\xa0") + " €" in text
+    # French everywhere: euros, no « EUR », no decimal point, a scale in km or m
+    assert "EUR" not in text and not re.search(r"\d\.\d", text)
+    assert re.search(r"0 — \d+ (km|m)\b", flat)
+    # no large gap splits the page: between two lines of text, never more than 2 cm
+    heights = []
+    reader.pages[0].extract_text(
+        visitor_text=lambda t, _cm, tm, _f, _s: heights.append(tm[5]) if t.strip() else None
+    )
+    ys = sorted(set(heights))
+    assert max(b - a for a, b in zip(ys, ys[1:], strict=False)) < 20 / 25.4 * 72
+    assert "Panneaux posés (cumul, par mois)" in flat  # the rollout over time
+
+
+def test_council_map_draws_communes_epci_parks_and_signs(sample, planning, territory):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from layers.signage_report import STATUS_COLORS, _map_image
+
+    png, span_m = _map_image(council_report(sample, planning, territory), size=600)
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+    colours = {tuple(p) for p in np.unique(pixels, axis=0)}
+    assert (40, 40, 40) in colours  # EPCI limits
+    assert (150, 150, 150) in colours  # commune limits
+    assert (220, 237, 200) in colours  # parks
+    for status in set(sample["statut"]):
+        rgb = tuple(int(STATUS_COLORS[status][i : i + 2], 16) for i in (1, 3, 5))
+        assert rgb in colours, status
+    west, south, east, north = territory.communes.to_crs(2154).total_bounds
+    assert max(east - west, north - south) <= span_m < 1.2 * max(east - west, north - south)
 
 
 def test_passwords():

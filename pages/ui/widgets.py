@@ -189,8 +189,8 @@ def route_query() -> str:
     now routes ``/api/fichiers/…?route=`` by the route the link carries. Without a proxy,
     nothing is added.
     """
-    route = st.context.cookies.get("atlas_route") or ""
-    return f"?route={route}" if ROUTE.fullmatch(route) else ""
+    route = st.context.cookies.get("atlas_route")
+    return f"?route={route}" if isinstance(route, str) and ROUTE.fullmatch(route) else ""
 
 
 def download_link(

@@ -623,8 +623,11 @@ def roof_table(roofs: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def roof_thumbnail(
     cad: Cadastre, roof: pd.Series, breaks: Breaks, size_px: int = 360, margin_m: float = 25.0
-) -> bytes:
-    """PNG of the irradiation around a roof, the roof outlined (for the PDF sheet)."""
+) -> tuple[bytes, float]:
+    """PNG of the irradiation around a roof, the roof outlined, and its width in metres.
+
+    What is not coloured (ground, no data) shows light grey, not black.
+    """
     import rasterio
     from PIL import Image, ImageDraw
     from rasterio.windows import from_bounds
@@ -642,9 +645,33 @@ def roof_thumbnail(
     for part in getattr(geom, "geoms", [geom]):
         pts = [((inv * xy[:2])[0] * sx, (inv * xy[:2])[1] * sy) for xy in part.exterior.coords]
         draw.line(pts, fill=(0, 0, 0, 255), width=3)
+    ground = Image.new("RGBA", img.size, (236, 236, 236, 255))
     buf = io.BytesIO()
-    img.convert("RGB").save(buf, "PNG")
-    return buf.getvalue()
+    Image.alpha_composite(ground, img).convert("RGB").save(buf, "PNG")
+    return buf.getvalue(), float(e - w)
+
+
+def _thumbnail_legend(pdf, breaks: Breaks, width_m: float, x: float, y: float, side: float):
+    """Scale bar and colour classes under the roof's map extract."""
+    metres = next(m for m in (50, 20, 10, 5, 2, 1) if m <= width_m / 3 or m == 1)
+    bar = metres / width_m * side
+    pdf.set_fill_color(30, 30, 30)
+    pdf.rect(x, y + 1, bar, 1.2, style="F")
+    pdf.set_font("Helvetica", "", 7)
+    pdf.set_xy(x + bar + 1.5, y - 0.2)
+    pdf.cell(20, 3.5, pdf_text(f"{metres} m"))
+    pdf.set_xy(x + 32, y - 0.2)
+    pdf.cell(40, 3.5, pdf_text("contour noir : ce toit"))
+    pdf.set_xy(x, y + 4)
+    pdf.cell(side, 3.5, pdf_text("Irradiation annuelle (kWh/m²/an) :"))
+    row = y + 8
+    for _value, colour, label in reversed(breaks):
+        pdf.set_fill_color(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
+        pdf.rect(x, row + 0.5, 4, 2.6, style="F")
+        pdf.set_xy(x + 5, row)
+        pdf.cell(side - 5, 3.5, pdf_text(label))
+        row += 3.6
+    return row
 
 
 def roof_sheet_pdf(
@@ -686,11 +713,16 @@ def roof_sheet_pdf(
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    pdf.cell(
-        0, 6, pdf_text(f"Édité le {today} - climat : {cad.climate}"), new_x="LMARGIN", new_y="NEXT"
-    )
+    pdf.multi_cell(
+        0, 5, pdf_text(f"Édité le {today} — climat : {cad.climate}"), new_x="LMARGIN",
+        new_y="NEXT",
+    )  # fmt: skip
     y = pdf.get_y() + 2
-    pdf.image(io.BytesIO(roof_thumbnail(cad, roof, map_classes(hyp))), x=10, y=y, w=70)
+    breaks = map_classes(hyp)
+    image, width_m = roof_thumbnail(cad, roof, breaks)
+    pdf.image(io.BytesIO(image), x=10, y=y, w=70)
+    _thumbnail_legend(pdf, breaks, width_m, x=10, y=y + 71, side=70)
+    pdf.set_font("Helvetica", "", 10)
     pdf.set_xy(85, y)
     lines = [
         f"Retour sur investissement : {payback_text(est)}",
@@ -705,7 +737,7 @@ def roof_sheet_pdf(
     for line in lines:
         pdf.set_x(85)
         pdf.multi_cell(115, 5, pdf_text(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(max(pdf.get_y(), y + 72) + 4)
+    pdf.set_y(max(pdf.get_y(), y + 71 + 8 + 3.6 * len(breaks)) + 4)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(
         0,

@@ -7,6 +7,7 @@ fictional 2 × 2 km territory in the IGN formats, built by ``layers.solar.build`
 from __future__ import annotations
 
 import io
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -215,6 +216,15 @@ def test_pdf_sheet(cad, roofs):
     assert b"TERRITOIRE FICTIF" in pdf and b"Revoir ce toit" in pdf
     assert roof["cleabs"].encode() in pdf
     assert b"/Type /Page" in pdf and pdf.count(b"/Type /Page\n") <= 1
+    # issue 21: the map extract has a scale and a legend; euros, not « EUR »
+    import io
+
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert re.search(r"\d+ m contour noir : ce toit", text)
+    assert "Irradiation annuelle (kWh/m²/an)" in text and "(excellent)" in text
+    assert "€" in text and "EUR" not in text
 
 
 def test_demo_addresses_are_unique(addresses):

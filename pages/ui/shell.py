@@ -125,6 +125,28 @@ SCRIPT = """
   }).observe(document.body, {childList: true, subtree: true, characterData: true,
                              attributes: true, attributeFilter: ['aria-label', 'title']});
   translate(document.body);
+  // a map whose Leaflet could not load (no Internet, CDN blocked) stays 0 px high with no
+  // word: say so, and how to work offline
+  var seen = new WeakMap();
+  setInterval(function() {
+    var frames = document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]');
+    for (var i = 0; i < frames.length; i++) {
+      var frame = frames[i];
+      if (!seen.has(frame)) { seen.set(frame, Date.now()); continue; }
+      if (frame.dataset.atlasChecked || Date.now() - seen.get(frame) < %(wait_ms)d) { continue; }
+      var leaflet = null;
+      try { leaflet = frame.contentWindow && frame.contentWindow.L; } catch (e) { leaflet = null; }
+      if (frame.offsetHeight > 0 || leaflet) { frame.dataset.atlasChecked = '1'; continue; }
+      frame.dataset.atlasChecked = '1';
+      var note = document.createElement('div');
+      note.setAttribute('role', 'alert');
+      note.className = 'atlas-carte-absente';
+      note.textContent = %(no_map)s;
+      note.style.cssText = 'padding:.75rem 1rem;border-radius:.5rem;background:#fdecea;'
+        + 'color:#7a1a12;margin:.5rem 0;line-height:1.4';
+      frame.parentNode.insertBefore(note, frame);
+    }
+  }, 1000);
   // a page link tapped in the menu closes the menu on a phone, as Streamlit's own did
   document.addEventListener('click', function(event) {
     var link = event.target.closest && event.target.closest('[data-testid="stSidebar"] a[href]');
@@ -139,11 +161,22 @@ SCRIPT = """
 """
 
 
+NO_MAP = (
+    "La carte ne peut pas s'afficher : la bibliothèque Leaflet n'a pas pu être chargée "
+    "depuis Internet (unpkg.com). Sans Internet, passez en mode hors ligne : une fois, "
+    "avec Internet, « .venv/bin/pma-atlas assets fetch », puis lancez « ATLAS_OFFLINE=1 "
+    "make run » et choisissez « Aucun fond de carte » (README, « Mode hors ligne »)."
+)
+NO_MAP_WAIT_MS = 8000  # a map still 0 px high without Leaflet after this long has failed
+
+
 def french_shell() -> None:
     """Install the French words and the phone layout (once per tab; a no-op after)."""
     script = SCRIPT % {
         "words": json.dumps(FRENCH, ensure_ascii=False),
         "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
+        "no_map": json.dumps(NO_MAP, ensure_ascii=False),
+        "wait_ms": NO_MAP_WAIT_MS,
     }
     with st.sidebar:
         st.html(PHONE_CSS + script, unsafe_allow_javascript=True)

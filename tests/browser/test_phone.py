@@ -166,3 +166,33 @@ def test_the_parks_map_fits_the_parks_beside_its_legend(page, server, artifacts)
     page.screenshot(path=artifacts / "parcs-cadrage.png")
     assert outside["n"] > 0
     assert outside["bad"] == 0, f"{outside['bad']} parks cut or under the legend"
+
+
+def test_without_internet_the_page_says_why_the_map_is_missing(browser, server):
+    """Issue 21: with no Internet, the README's first command gave 0-px maps and no word."""
+    from urllib.parse import urlparse
+
+    from tests.browser.harness import LOCAL_HOSTS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+
+    def no_internet(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            route.abort("internetdisconnected")
+
+    page.route("**/*", no_internet)
+    page.goto(f"{server}/")
+    alert = page.locator(".atlas-carte-absente")
+    expect(alert).to_be_visible(timeout=TIMEOUT)
+    expect(alert).to_contain_text("ATLAS_OFFLINE=1 make run")
+    assert page.locator(MAP_FRAME).first.bounding_box()["height"] == 0
+    context.close()
+
+
+def test_a_map_that_loads_gets_no_such_message(page, server):
+    open_map_page(page, f"{server}/")
+    page.wait_for_timeout(9_000)  # longer than the check's wait (shell.NO_MAP_WAIT_MS)
+    assert page.locator(".atlas-carte-absente").count() == 0

@@ -526,3 +526,15 @@ def test_every_english_word_translated_still_exists_in_streamlit():
     for pattern in FRENCH_PATTERNS:
         literal = re.split(r"\(|\\", pattern.lstrip("^"))[0].strip()  # « Select », « Help for »…
         assert literal in bundle
+
+
+@pytest.mark.parametrize("page", ["pages/accueil.py", "pages/friches.py"])
+def test_wide_tables_keep_their_first_column_in_view(page):
+    """Issue 21: on a phone wide tables were cut; the first column stays pinned."""
+    at = app(page)
+    wide = [d for d in at.dataframe if len(json.loads(d.proto.columns or "{}")) > 0]
+    assert wide
+    for table in wide:
+        config = json.loads(table.proto.columns)
+        first = next(iter(k for k in config if k != "_index"))
+        assert config[first].get("pinned") is True

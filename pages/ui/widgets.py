@@ -133,10 +133,27 @@ def filters_box(label: str, active: int, key: str):
 def table(frame, where=None, **options) -> None:
     """A table, its numbers the French way (``layers.formatting.french_table``), full width.
 
+    A table of more than three columns keeps its first (text) column pinned while it
+    scrolls sideways (issue 21: wide tables were cut on a phone).
+
     ``where``: a column or container to draw it in (``st`` by default).
     """
-    styled = french_table(frame, skip=tuple(options.get("column_config") or ()))
-    (where or st).dataframe(styled, hide_index=True, width="stretch", **options)
+    config = dict(options.pop("column_config", None) or {})
+    first = frame.columns[0] if len(frame.columns) else None
+    if (
+        first is not None
+        and len(frame.columns) > 3
+        and first not in config
+        and not pd.api.types.is_numeric_dtype(frame[first])
+    ):
+        # on a phone a wide table scrolls sideways: its first column (what each row is)
+        # stays in view
+        config[first] = st.column_config.Column(pinned=True)
+    numeric_configured = tuple(c for c in config if c != first)
+    styled = french_table(frame, skip=numeric_configured)
+    (where or st).dataframe(
+        styled, hide_index=True, width="stretch", column_config=config or None, **options
+    )
 
 
 def sources(layers: Iterable[LayerInfo]) -> None:

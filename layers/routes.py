@@ -200,13 +200,32 @@ def _give_memory_back() -> None:
         pass
 
 
-def _busy() -> Response:
-    return Response(
+# What a failure of a file route answers, in one place: (exceptions, status, French text,
+# headers); the first row that matches wins, anything else is a 500 (logged whole).
+ERROR_ANSWERS: tuple[tuple[tuple[type[Exception], ...], int, str, dict[str, str]], ...] = (
+    (
+        (Busy,),
+        503,
         "Le serveur prépare déjà d'autres fichiers : réessayez dans une minute.",
-        status_code=503,
-        media_type="text/plain; charset=utf-8",
-        headers={"Retry-After": "60"},
-    )
+        {"Retry-After": "60"},
+    ),
+    (USER_ERRORS, 503, "Fichier indisponible : le cadastre n'est pas lisible.", {}),
+)
+UNEXPECTED = (500, "Le fichier n'a pas pu être préparé ; réessayez plus tard.")
+
+
+def error_answer(err: Exception, what: str) -> Response:
+    """The answer to ``err`` raised while preparing ``what`` (:data:`ERROR_ANSWERS`)."""
+    for kinds, status, text, headers in ERROR_ANSWERS:
+        if isinstance(err, kinds):
+            if status >= 500 and not isinstance(err, Busy):
+                LOG.error("%s : %s", what, err)
+            return Response(
+                text, status_code=status, media_type="text/plain; charset=utf-8", headers=headers
+            )
+    LOG.error("%s", what, exc_info=err)
+    status, text = UNEXPECTED
+    return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
 
 
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
@@ -241,14 +260,8 @@ async def roofs_download(request: Request, settings: Settings) -> Response:
         body, mime = await run_in_threadpool(
             ROOF_FILES.get, key, gated(lambda: roofs_file(store, insee, fmt))
         )
-    except Busy:
-        return _busy()
-    except USER_ERRORS as err:
-        LOG.error("téléchargement des toits : %s", err)
-        return Response(
-            "Fichier indisponible : le cadastre n'est pas lisible.", status_code=503,
-            media_type="text/plain; charset=utf-8",
-        )  # fmt: skip
+    except Exception as err:
+        return error_answer(err, "téléchargement des toits")
     name = f"atlas-pma-toits-{dt.date.today().isoformat()}.{fmt}"
     return Response(
         body,
@@ -267,15 +280,8 @@ async def prepared_file(request: Request, settings: Settings) -> Response:
     token = request.path_params["token"]
     try:
         found = await run_in_threadpool(DOWNLOADS.fetch, token, gated)
-    except Busy:
-        return _busy()
-    except Exception:
-        LOG.exception("fichier à télécharger %s", token)
-        return Response(
-            "Le fichier n'a pas pu être préparé ; réessayez plus tard.",
-            status_code=500,
-            media_type="text/plain; charset=utf-8",
-        )
+    except Exception as err:
+        return error_answer(err, f"fichier à télécharger {token}")
     if found is None:
         return Response(
             "Ce lien de téléchargement a expiré : rechargez la page puis cliquez à nouveau.",

@@ -260,3 +260,28 @@ def test_page_files_share_the_build_slots(client):
     assert [a.status_code for a in answers] == [200] * 10
     assert tracker.calls == 5  # one build per file, whoever asked first
     assert tracker.most <= BUILDS_AT_ONCE
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "words"),
+    [
+        ("atlas", 503, "indisponible"),
+        ("solar", 503, "indisponible"),
+        ("bug", 500, "réessayez plus tard"),
+    ],
+)
+def test_a_failed_file_is_answered_from_one_table(client, raised, status, words):
+    """Issue 19: one exception → HTTP status table (routes.ERROR_ANSWERS) for every file."""
+    from layers.downloads import DOWNLOADS
+    from layers.errors import AtlasError
+    from layers.solar.errors import SolarError
+
+    errors = {"atlas": AtlasError("x"), "solar": SolarError("y"), "bug": RuntimeError("z")}
+
+    def build() -> bytes:
+        raise errors[raised]
+
+    token = DOWNLOADS.register(("échec", raised), "f.csv", "text/csv", build)
+    resp = client.get(f"/api/fichiers/{token}/f.csv")
+    assert resp.status_code == status and words in resp.text
+    assert "Traceback" not in resp.text and "x" != resp.text

@@ -47,7 +47,7 @@ class BrownfieldFilter:
     statuts: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     surface_ha: tuple[float, float] | None = None
-    verification: str = "tous"  # "tous" | "vérifiés" | "non vérifiés"
+    verified: bool | None = None  # True: verified sites only; False: unverified; None: all
     activite: str = ""
 
 
@@ -90,10 +90,8 @@ def apply_filter(friches: gpd.GeoDataFrame, flt: BrownfieldFilter) -> gpd.GeoDat
     if flt.surface_ha is not None:
         low, high = flt.surface_ha
         keep &= friches["surface_ha"].between(low, high)
-    if flt.verification == "vérifiés":
-        keep &= friches["verifie"].astype(bool)
-    elif flt.verification == "non vérifiés":
-        keep &= ~friches["verifie"].astype(bool)
+    if flt.verified is not None:
+        keep &= friches["verifie"].astype(bool) == flt.verified
     query = flt.activite.strip().casefold()
     if query:
         text = friches["activite_libelle"].fillna("") + " " + friches["site_nom"].fillna("")

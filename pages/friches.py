@@ -21,7 +21,8 @@ from pages.ui.shared import shared
 K_STATUTS, K_TYPES, K_VERIF = "friches_statuts", "friches_types", "friches_verif_un"
 K_SURF, K_ACT = "friches_surface", "friches_activite_un"
 KEYS = [K_STATUTS, K_TYPES, K_VERIF, K_SURF, K_ACT]
-VERIF = ["tous", "vérifiés", "non vérifiés"]
+VERIFIED = {"tous": None, "vérifiés": True, "non vérifiés": False}  # label (and URL) → filter
+VERIF = list(VERIFIED)
 INTRO = (
     "Les sites de **Cartofriches** (Cerema, mise à jour du 10 mars 2024) situés dans le PMA. "
     "Les cercles **vides** sont des candidats issus des inventaires BASIAS/BASOL **non "
@@ -155,7 +156,7 @@ def filters(in_selection, max_ha: int) -> BrownfieldFilter:
         statuts=tuple(st.session_state[K_STATUTS]),
         types=tuple(st.session_state[K_TYPES]),
         surface_ha=tuple(float(v) for v in st.session_state[K_SURF]),
-        verification=st.session_state[K_VERIF],
+        verified=VERIFIED[st.session_state[K_VERIF]],
         activite=st.session_state[K_ACT],
     )
 

@@ -89,8 +89,8 @@ def test_counts_match_the_source(friches, territory):
     assert table.loc["Total", "Surface (ha)"] == pytest.approx(
         friches["site_surface"].sum() / 10_000, abs=0.1
     )
-    assert len(apply_filter(friches, BrownfieldFilter(verification="non vérifiés"))) == 239
-    assert len(apply_filter(friches, BrownfieldFilter(verification="vérifiés"))) == 68
+    assert len(apply_filter(friches, BrownfieldFilter(verified=False))) == 239
+    assert len(apply_filter(friches, BrownfieldFilter(verified=True))) == 68
 
 
 def test_filters(friches):

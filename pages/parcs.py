@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import streamlit as st
 
-from layers.formatting import fmt_float, md_escape
+from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.parks import (
     CONTEXT_LAYERS,
     TYPE_COLORS,
@@ -147,7 +147,10 @@ def filters(in_selection: gpd.GeoDataFrame, types: list[str], statuts: list[str]
         )  # fmt: skip
         if st.session_state.get(K_DIST) not in DISTANCES:
             st.session_state[K_DIST] = "1000"
-        c5.select_slider("Friches proches : distance (m)", options=DISTANCES, key=K_DIST)
+        c5.select_slider(
+            "Friches proches : distance", options=DISTANCES, key=K_DIST,
+            format_func=lambda d: f"{fmt_int(int(d))} m",  # « 1 000 m », not « 1000 »
+        )  # fmt: skip
 
 
 def key_numbers(page: Page) -> None:

@@ -538,3 +538,11 @@ def test_wide_tables_keep_their_first_column_in_view(page):
         config = json.loads(table.proto.columns)
         first = next(iter(k for k in config if k != "_index"))
         assert config[first].get("pinned") is True
+
+
+def test_the_distance_selector_speaks_french():
+    """Issue 21 (French formats): « 1000 » read « 1 000 m »."""
+    at = app("pages/parcs.py")
+    slider = next(s for s in at.select_slider if s.label.startswith("Friches proches"))
+    shown = [o.replace("\u202f", " ") for o in slider.options]
+    assert shown[-2:] == ["3 000 m", "5 000 m"] and slider.value == "1000"

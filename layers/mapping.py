@@ -166,24 +166,25 @@ class MetricScale(MacroElement):
 
 
 class CompactControls(MacroElement):
-    """On a narrow map (a phone), the controls take little room (issue 21: ≤ 15 %).
+    """The controls take little room (issue 21: ≤ 15 % of a phone's map).
 
     The attribution holds to one line beside the scale (it covered the scale and up to
-    12 % of the map); a tap or a click unfolds it whole and folds it back, and it shows
-    whole while one of its links has the keyboard's focus (no ``role=button``: it holds
-    links, and a button holding links is announced wrongly). A folded legend shows only
-    « Légende ». Above :data:`NARROW_MAP_PX`, nothing changes.
+    12 % of the map, three lines on the cadastre's); a tap or a click unfolds it whole and
+    folds it back, and it shows whole under the mouse or while one of its links has the
+    keyboard's focus (no ``role=button``: it holds links, and a button holding links is
+    announced wrongly). On a map narrower than :data:`NARROW_MAP_PX`, a folded legend
+    shows only « Légende ».
     """
 
     _template = Template(
         """
         {% macro header(this, kwargs) %}
         <style>
+        .leaflet-control-attribution:not(.atlas-open):not(:focus-within):not(:hover) {
+          max-width: calc(100vw - 120px); white-space: nowrap; overflow: hidden;
+          text-overflow: ellipsis; cursor: pointer;
+        }
         @media (max-width: {{ this.narrow - 1 }}px) {
-          .leaflet-control-attribution:not(.atlas-open):not(:focus-within) {
-            max-width: calc(100vw - 120px); white-space: nowrap; overflow: hidden;
-            text-overflow: ellipsis; cursor: pointer;
-          }
           .atlas-legend:not([open]) .atlas-legend-title { display: none; }
         }
         </style>

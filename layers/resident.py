@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from layers.assumptions import Assumptions
 from layers.cadastre import ADDRESS_TO_ROOF_M, Cadastre, address_candidates, locate
 from layers.errors import USER_ERRORS
 from layers.geocode import Address, Addresses, search
@@ -119,3 +120,122 @@ def chosen_roof(
 def status_message(status: str) -> tuple[str, str] | None:
     """(level, French text) of an address's status; ``None`` when its roof is shown."""
     return STATUS_TEXT.get(status)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The resident's project, as the simulator's inputs give it."""
+
+    kwc: float  # installed power [kWc]
+    consumption: float  # the household's consumption [kWh/yr]
+    presence: str  # a key of ``layers.cadastre.PRESENCE`` (« Présence au foyer en journée »)
+    price: float  # electricity price [€/kWh]
+    price_growth: float  # yearly price growth [%/yr]
+
+
+@dataclass(frozen=True)
+class RoofCard:
+    """Everything the roof card shows, decided and worded here (French, Markdown-escaped).
+
+    The page draws it: ``title``; ``notes`` (level, text) before the simulator;
+    ``headline`` (Markdown); ``payback`` (level, text) — a warning when the central case
+    does not pay back within the 20-year contract; ``residential`` (a warning above the
+    residential scale, or ``None``); ``figures``; ``table`` (low / central / high);
+    ``tariff`` (level, text) — a warning once the tariff's validity date is past;
+    ``advice`` (the EPCI's name and the neutral-advice text).
+    """
+
+    title: str
+    notes: list[tuple[str, str]]
+    headline: str
+    payback: tuple[str, str]
+    residential: str | None
+    figures: dict[str, str]
+    table: pd.DataFrame
+    tariff: tuple[str, str]
+    advice: str
+    estimate: object  # layers.economics.RoofEstimate, for the PDF
+
+
+def roof_card(
+    roof: pd.Series, sim: Simulation, hyp: Assumptions, territory: Territory, synthetic: bool
+) -> RoofCard:
+    """The card of ``roof`` for the project ``sim`` (no Streamlit: tested as is)."""
+    from layers.cadastre import (
+        ADVICE,
+        PRESENCE,
+        estimate_table,
+        pays_back,
+        roof_estimate,
+        roof_headline,
+        tariff_caption,
+    )
+    from layers.economics import RESIDENTIAL_MAX_KWC
+    from layers.formatting import fmt_float, fmt_int, md_escape
+
+    eco = hyp.groups["economie"]
+    est = roof_estimate(
+        roof,
+        hyp,
+        sim.kwc,
+        consumption=sim.consumption,
+        autonomy=eco["autonomie_max"].at(PRESENCE[sim.presence]),
+        price=sim.price,
+        price_growth=sim.price_growth,
+    )
+    address = roof.get("adresse")
+    title = address if isinstance(address, str) and address else f"bâtiment {roof['toit_id']}"
+    notes = []
+    if synthetic:
+        notes.append(("caption", "Toit et adresse fictifs (territoire de démonstration)."))
+    if float(roof["kwc_central"]) < 0.5:
+        notes.append(
+            (
+                "warning",
+                "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
+                "(pente, ombre ou taille).",
+            )
+        )
+    if pays_back(est):
+        payback = (
+            "caption",
+            "Dans le cas central, l'installation se rembourse dans les 20 ans du contrat "
+            "d'achat du surplus ; le cas défavorable est dans le tableau.",
+        )
+    else:
+        payback = (
+            "warning",
+            "Dans le cas central, cette installation ne se rembourse pas en 20 ans (la durée "
+            "du contrat d'achat du surplus). Une puissance plus petite, mieux adaptée à votre "
+            "consommation, peut changer la donne : essayez le simulateur ci-dessus.",
+        )
+    residential = None
+    if not est.low.residential:
+        residential = (
+            f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
+            "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
+            "Demandez une étude."
+        )
+    epci_code = territory.epci_of.get(str(roof.get("insee") or ""))
+    epci_name = territory.epci_names.get(epci_code or "", "votre intercommunalité")
+    return RoofCard(
+        title=md_escape(title),
+        notes=notes,
+        headline=roof_headline({str(k): v for k, v in roof.items()}, est, sim.kwc),
+        payback=payback,
+        residential=residential,
+        figures={
+            "Surface utile (m²)": fmt_float(roof["surface_utile_m2"], 0),
+            "Orientation, pente": f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°",
+            "Puissance max. (kWc)": (
+                f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}"
+            ),
+        },
+        table=estimate_table(est),
+        tariff=(
+            "warning" if hyp.expired("economie") else "caption",
+            md_escape(tariff_caption(hyp)),
+        ),
+        advice=f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
+        estimate=est,
+    )

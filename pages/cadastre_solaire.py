@@ -13,29 +13,24 @@ import streamlit as st
 from layers import charts
 from layers.assumptions import Assumptions
 from layers.cadastre import (
-    ADVICE,
     CLASS_ORDER,
     PRESENCE,
     Cadastre,
     cadastre_map,
     covered_communes,
-    estimate_table,
     get_roof,
     locate,
     map_classes,
-    pays_back,
     roof_at_latlng,
-    roof_estimate,
-    roof_headline,
     roof_sheet_pdf,
     roofs_near_latlng,
-    tariff_caption,
     territory_figures,
     view_bounds,
 )
-from layers.economics import RESIDENTIAL_MAX_KWC, water_heater
-from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
-from layers.resident import chosen_roof, find_address, status_message
+from layers.economics import water_heater
+from layers.formatting import fmt_int, fmt_number, md_escape
+from layers.resident import Simulation, chosen_roof, find_address, status_message
+from layers.resident import roof_card as resident_card
 from layers.settings import Settings
 from layers.territory import Selection, Territory, describe_selection, selected_communes
 from layers.urls import ROOFS, link
@@ -229,54 +224,46 @@ def roof_view(page: Page) -> None:
 
 @st.fragment
 def roof_card(page: Page, chosen: str) -> None:
-    """The chosen roof and its simulator: moving a slider reruns only this part."""
+    """The chosen roof and its simulator: moving a slider reruns only this part.
+
+    What the card says is decided in ``layers.resident.roof_card``; drawn here.
+    """
     roof = page.roof(chosen)
     if roof is None:
         return
-    max_kwc = float(roof["kwc_central"])
-    address = roof.get("adresse")
-    title = address if isinstance(address, str) and address else f"bâtiment {chosen}"
-    st.subheader(f"Votre toit : {md_escape(title)}")
-    if page.cad.synthetic:
-        st.caption("Toit et adresse fictifs (territoire de démonstration).")
-    if max_kwc < 0.5:
-        st.warning(
-            "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
-            "(pente, ombre ou taille)."
-        )
-    simulator(page, max_kwc)
-    eco = page.hyp.groups["economie"]
-    kwc = float(st.session_state[K_KWC])
-    est = roof_estimate(
-        roof,
-        page.hyp,
-        kwc,
+    top = st.container()  # title and notes above the simulator, filled once the card is known
+    simulator(page, float(roof["kwc_central"]))
+    sim = Simulation(
+        kwc=float(st.session_state[K_KWC]),
         consumption=float(st.session_state[K_CONS]),
-        autonomy=eco["autonomie_max"].at(PRESENCE[st.session_state[K_SHARE]]),
+        presence=st.session_state[K_SHARE],
         price=float(st.session_state[K_PRICE]),
         price_growth=float(st.session_state[K_GROWTH]),
     )
-    st.markdown(roof_headline(roof, est, kwc))
-    payback_note(est)
-    a, b, c = st.columns(3)
-    a.metric("Surface utile (m²)", fmt_float(roof["surface_utile_m2"], 0))
-    b.metric("Orientation, pente", f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°")
-    c.metric(
-        "Puissance max. (kWc)",
-        f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}",
-    )
-    st.table(estimate_table(est))
-    if page.hyp.expired("economie"):
-        st.warning(md_escape(tariff_caption(page.hyp)), icon=":material/history:")
+    card = resident_card(roof, sim, page.hyp, page.territory, page.cad.synthetic)
+    with top:
+        st.subheader(f"Votre toit : {card.title}")
+        for level, text in card.notes:
+            (st.warning if level == "warning" else st.caption)(text)
+    st.markdown(card.headline)
+    # always one element in this slot: a warning appearing before the inputs' followers
+    # would re-mount them and drop the keyboard focus (tested in the browser)
+    level, text = card.payback
+    if level == "warning":
+        st.warning(text, icon=":material/warning:")
     else:
-        st.caption(md_escape(tariff_caption(page.hyp)))
+        st.caption(text)
+    if card.residential:
+        st.warning(card.residential)
+    widgets.figures(card.figures)
+    st.table(card.table)
+    level, text = card.tariff
+    if level == "warning":
+        st.warning(text, icon=":material/history:")
+    else:
+        st.caption(text)
     water_heater_box(page)
-    epci_code = page.territory.epci_of.get(str(roof.get("insee") or ""))
-    epci_name = page.territory.epci_names.get(epci_code, "votre intercommunalité")
-    st.info(
-        f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
-        icon=":material/info:",
-    )
+    st.info(card.advice, icon=":material/info:")
     share = f"{page.settings.public_url}/cadastre_solaire?toit={chosen}"
     today = dt.date.today().isoformat()
     widgets.download_link(
@@ -284,7 +271,7 @@ def roof_card(page: Page, chosen: str) -> None:
         ("fiche", page.cad.version, chosen, tuple(st.session_state[k] for k in SIMULATED), today),
         f"atlas-pma-toit-{chosen}.pdf",
         "application/pdf",
-        lambda: roof_sheet_pdf(page.cad, roof, est, kwc, page.hyp, share, today),
+        lambda: roof_sheet_pdf(page.cad, roof, card.estimate, sim.kwc, page.hyp, share, today),
     )
     widgets.assumptions_expander(page.hyp, "economie")
 
@@ -321,32 +308,6 @@ def simulator(page: Page, max_kwc: float) -> None:
             "Hausse annuelle du prix (%)", -5.0, 15.0, step=0.5, key=K_GROWTH,
             value=float(eco["evolution_prix"].central),
         )  # fmt: skip
-
-
-def payback_note(est) -> None:
-    """Whether the central case pays back within the 20-year contract, and the tariff rule.
-
-    Always one element in the first slot: a warning appearing before the inputs' followers
-    would re-mount them and drop the keyboard focus (tested in the browser).
-    """
-    if not pays_back(est):
-        st.warning(
-            "Dans le cas central, cette installation ne se rembourse pas en 20 ans (la durée "
-            "du contrat d'achat du surplus). Une puissance plus petite, mieux adaptée à votre "
-            "consommation, peut changer la donne : essayez le simulateur ci-dessus.",
-            icon=":material/warning:",
-        )
-    else:
-        st.caption(
-            "Dans le cas central, l'installation se rembourse dans les 20 ans du contrat "
-            "d'achat du surplus ; le cas défavorable est dans le tableau."
-        )
-    if not est.low.residential:
-        st.warning(
-            f"Au-delà de {fmt_int(RESIDENTIAL_MAX_KWC)} kWc le barème résidentiel ne "
-            "s'applique plus : estimation sans prime ni tarif d'achat du surplus. "
-            "Demandez une étude."
-        )
 
 
 def water_heater_box(page: Page) -> None:

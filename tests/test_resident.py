@@ -76,3 +76,63 @@ def test_a_too_short_query_is_one_french_error(cad, territory, offline):
     outcome = find_address("ab", cad, territory, offline, never)
     assert outcome.results == [] and outcome.messages[0][0] == "error"
     assert "caractères" in outcome.messages[0][1]
+
+
+# --- the roof card as a model (issue 19) ---------------------------------------------------
+
+
+def card_for(demo_store, territory, roof_changes=None, **sim_changes):
+    import pyogrio
+
+    from layers.assumptions import load_assumptions
+    from layers.cadastre import get_roof, open_store
+    from layers.resident import Simulation, roof_card
+    from tests.helpers import GEODATA
+
+    cad = open_store(demo_store)
+    table = pyogrio.read_dataframe(demo_store / "toits.gpkg", layer="toits")
+    roof = get_roof(cad, table.sort_values("kwc_central")["cleabs"].iloc[-1]).copy()
+    for key, value in (roof_changes or {}).items():
+        roof[key] = value
+    values = {"kwc": 3.0, "consumption": 4200.0, "presence": "partielle", "price": 0.1952,
+              "price_growth": 2.0, **sim_changes}  # fmt: skip
+    return roof, roof_card(roof, Simulation(**values), load_assumptions(GEODATA), territory, True)
+
+
+def test_the_roof_card_is_decided_without_streamlit(demo_store, territory):
+    from layers.formatting import md_escape
+
+    roof, card = card_for(demo_store, territory)
+    assert card.title == md_escape(roof["adresse"])
+    assert ("caption", "Toit et adresse fictifs (territoire de démonstration).") in card.notes
+    assert not [n for n in card.notes if n[0] == "warning"]  # the largest roof is usable
+    assert card.headline.startswith(f"**Classe du toit : {roof['classe']}**. Avec 3,0 kWc")
+    assert "4 200 kWh/an" in card.headline.replace("\u202f", " ")
+    assert list(card.table.columns) == ["bas", "central", "haut"]
+    assert card.table.index[0] == "Production (kWh/an)"
+    epci = territory.epci_names[territory.epci_of[str(roof["insee"])]]
+    assert f"**{md_escape(epci)}**" in card.advice
+    assert card.residential is None  # 3 kWc: the residential scale applies
+
+
+def test_the_roof_card_warns_when_the_central_case_does_not_pay_back(demo_store, territory):
+    from layers.cadastre import pays_back
+
+    _roof, dear = card_for(demo_store, territory, price=0.06, price_growth=0.0)
+    assert not pays_back(dear.estimate)
+    assert dear.payback[0] == "warning" and "ne se rembourse pas en 20 ans" in dear.payback[1]
+    _roof, cheap = card_for(demo_store, territory, price=0.6, price_growth=4.0)
+    assert pays_back(cheap.estimate) and cheap.payback[0] == "caption"
+
+
+def test_the_roof_card_says_a_roof_too_small_and_beyond_the_residential_scale(
+    demo_store, territory
+):
+    _roof, small = card_for(demo_store, territory, roof_changes={"kwc_central": 0.3})
+    assert any(level == "warning" and "surface utile" in text for level, text in small.notes)
+    _roof, big = card_for(demo_store, territory, kwc=12.0)
+    assert big.residential and "barème résidentiel" in big.residential
+    # the household's consumption reaches the card (issue 21)
+    _roof, more = card_for(demo_store, territory, consumption=9000.0)
+    _roof, base = card_for(demo_store, territory)
+    assert not more.table.equals(base.table)

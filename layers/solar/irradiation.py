@@ -64,7 +64,35 @@ def annual_irradiation(
     svf: np.ndarray,
     tables: SkyTables,
 ) -> np.ndarray:
-    """Annual irradiation [kWh/m²/yr] of every pixel (NaN where no data)."""
+    """Annual irradiation [kWh/m²/yr] of every pixel (NaN where no data).
+
+    Beam and circumsolar light where the sun clears the pixel's horizon and plane, the
+    isotropic sky through the sky view factor, Perez's horizon band, the ground
+    reflected through ``1 − SVF``; summed over the hours folded in ``tables``.
+
+    Parameters
+    ----------
+    horizon
+        ``(n_sectors, rows, cols)`` horizon elevation [deg] (``terrain.horizons``).
+    surface_tilt
+        Plane tilt [deg] per pixel (``terrain.slope_aspect``).
+    surface_azimuth
+        Plane azimuth [deg] per pixel, clockwise from north.
+    svf
+        Sky view factor [-] per pixel (``terrain.sky_view_factor``).
+    tables
+        The year's sky (``sky.sky_tables``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols)`` float32 [kWh/m²/yr].
+
+    References
+    ----------
+    Perez et al. (1990), see ``sky.sun_and_sky``; checked hour by hour against
+    ``pvlib.irradiance.get_total_irradiance`` (tests/solar/test_irradiation.py).
+    """
     out = np.empty(surface_tilt.shape, dtype="float32")
     _annual(
         np.ascontiguousarray(horizon, dtype="float32"),
@@ -185,7 +213,35 @@ def irradiation_sweep(
     and sky view at once. ``where`` (core-shaped booleans) limits the sums to the pixels
     wanted (roofs): the others are NaN, but they still cast shade.
 
-    Returns ``irradiation``, ``surface_tilt``, ``surface_azimuth`` and ``svf``, core-shaped.
+    Parameters
+    ----------
+    dsm
+        Heights [m] of the tile and its halo, NaN for no data.
+    cell
+        Pixel size [m].
+    tables
+        The year's sky (``sky.sky_tables``), with ``n_sectors`` sectors.
+    n_sectors
+        Azimuth sectors of the horizons.
+    max_distance
+        How far obstacles are searched [m].
+    core
+        ``(row0, row1, col0, col1)`` of the pixels computed (the halo only shades).
+    origin
+        Global (row, col) of ``dsm[0, 0]`` (tiles then match a one-piece run to the bit).
+    where
+        Core-shaped booleans: the pixels summed (roofs); ``None``: all.
+
+    Returns
+    -------
+    dict
+        ``irradiation`` [kWh/m²/yr], ``surface_tilt`` [deg], ``surface_azimuth`` [deg]
+        and ``svf`` [-], core-shaped float32 arrays.
+
+    References
+    ----------
+    Dozier & Frew (1990) for the horizons, Horn (1981) for the slopes, Perez et al.
+    (1990) for the sky: see ``terrain`` and ``sky``.
     """
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
     # slopes of the core only, read with 3 px around (gap filling looks 2 px away, Horn's
@@ -330,9 +386,29 @@ def hourly_poa(
 ) -> dict[str, np.ndarray]:
     """Hour-by-hour plane-of-array irradiance [W/m²] of one pixel, without any binning.
 
-    ``horizon`` is that pixel's horizon per sector [deg]. Returns the components
-    (``beam``, ``circumsolar``, ``isotropic``, ``horizon``, ``ground``, ``total``) and
-    ``sunlit`` (sun above 0°, the horizon and the plane).
+    The reference the binned :func:`annual_irradiation` is checked against.
+
+    Parameters
+    ----------
+    horizon
+        That pixel's horizon elevation per sector [deg].
+    surface_tilt
+        Plane tilt [deg].
+    surface_azimuth
+        Plane azimuth [deg], clockwise from north.
+    svf
+        Sky view factor [-].
+    sky
+        The year's sun and sky (``sky.sun_and_sky``).
+    albedo
+        Ground reflectance [-].
+
+    Returns
+    -------
+    dict
+        Per hour [W/m²]: ``beam``, ``circumsolar``, ``isotropic``, ``horizon``,
+        ``ground``, ``total``; and ``sunlit`` (booleans: sun above 0°, the horizon and
+        the plane).
     """
     n = horizon.shape[0]
     beta, gamma = np.radians(surface_tilt), np.radians(surface_azimuth)

@@ -45,7 +45,22 @@ def orientation_labels(azimuth: np.ndarray, tilt: np.ndarray) -> np.ndarray:
 
 
 def roof_classes(irradiation: np.ndarray, usable_m2: np.ndarray, rules: RoofRules) -> np.ndarray:
-    """:func:`roof_class` for whole arrays."""
+    """:func:`roof_class` for whole arrays.
+
+    Parameters
+    ----------
+    irradiation
+        Mean irradiation of each roof's usable part [kWh/m²/yr] (NaN: no data).
+    usable_m2
+        Usable area of each roof [m²].
+    rules
+        Class thresholds and the panel size (``RoofRules``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One class name per roof (object array; the store's French words).
+    """
     out = np.full(len(irradiation), "faible", dtype=object)
     with np.errstate(invalid="ignore"):
         for name, threshold in rules.class_thresholds:  # ascending: the best class wins
@@ -61,6 +76,20 @@ def roof_class(irradiation: float, usable_m2: float, rules: RoofRules) -> str:
 
     « non adapté » when less than one panel fits (or no data), else the best class whose
     threshold the irradiation reaches (``rules.class_thresholds``), else « faible ».
+
+    Parameters
+    ----------
+    irradiation
+        Mean irradiation of the roof's usable part [kWh/m²/yr].
+    usable_m2
+        Usable area [m²].
+    rules
+        Class thresholds [kWh/m²/yr] and panel area [m²].
+
+    Returns
+    -------
+    str
+        The class, in the store's French words.
     """
     if not usable_m2 or usable_m2 < rules.panel_area or np.isnan(irradiation):
         return "non adapté"
@@ -82,6 +111,30 @@ def roof_statistics(
 
     ``roofs`` must be in the raster's CRS. Roofs partly outside the raster use the part
     inside (``part_couverte`` says how much); roofs over no data get zero usable area.
+
+    Parameters
+    ----------
+    roofs
+        Building footprints (BD TOPO ``batiment``), one polygon per roof.
+    irradiation
+        Annual irradiation raster [kWh/m²/yr] and its transform.
+    surface_tilt
+        Plane tilt [deg] per pixel, shaped as the raster.
+    surface_azimuth
+        Plane azimuth [deg] per pixel, clockwise from north.
+    rules
+        What makes a pixel usable (tilt, irradiation, height above ground) and the
+        power and classes per area (``RoofRules``).
+    height_above_ground
+        Height above the terrain model [m] per pixel; ``None``: not checked.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input rows with the store's columns (persisted format, French names:
+        ``surface_utile_m2`` [m²], ``irradiation_utile`` [kWh/m²/yr], ``pente_dominante``
+        [deg], ``orientation``, ``kwc_bas/central/haut`` [kWc], ``classe``,
+        ``part_couverte`` [-]…): the French names are the store's format, kept as is.
     """
     if roofs.crs is None or not roofs.crs.equals(irradiation.crs):
         raise SolarError("Les toits doivent être dans le système de coordonnées du MNS.")
@@ -257,7 +310,30 @@ def roofs_from_files(
     weather: dict,
     rules: RoofRules,
 ) -> int:
-    """File-level wrapper used by the CLI: read, compute, write ``roofs.gpkg``."""
+    """File-level wrapper used by the CLI: read, compute, write ``roofs.gpkg``.
+
+    Parameters
+    ----------
+    roofs_path
+        Building footprints (GeoPackage or shapefile).
+    irradiation_path
+        Irradiation raster [kWh/m²/yr] (GeoTIFF / COG).
+    dsm_path
+        The surface model it was computed from [m] (tilts and azimuths).
+    out_path
+        The GeoPackage written (aside, then swapped in).
+    dtm_path
+        Terrain model [m] for the height above ground; ``None``: not checked.
+    weather
+        The weather's description, written with the roofs (``Weather.describe``).
+    rules
+        ``RoofRules``.
+
+    Returns
+    -------
+    int
+        Number of roofs written.
+    """
     irr = read_raster(irradiation_path)
     dsm = read_raster(dsm_path)
     try:

@@ -75,7 +75,30 @@ def _years(index) -> str:
 
 
 def read_weather(path: Path) -> Weather:
-    """Read an EPW file or a PVGIS TMY (csv, json, epw) with ``pvlib.iotools``."""
+    """Read an hourly typical year: an EPW file or a PVGIS TMY (csv, json, epw).
+
+    Parameters
+    ----------
+    path
+        The file. EPW (EnergyPlus, e.g. climate.onebuilding.org TMYx) or the PVGIS TMY
+        table in one of its three formats; read with ``pvlib.iotools``.
+
+    Returns
+    -------
+    Weather
+        ``ghi``, ``dni``, ``dhi`` [W/m²] on a tz-aware hourly index, the site's latitude,
+        longitude [deg] and altitude [m], and the half-hour ``shift`` that places the sun
+        in the middle of each hour.
+
+    Raises
+    ------
+    WeatherError
+        Missing or unreadable file, or not 8 760 / 8 784 hours.
+
+    References
+    ----------
+    pvlib ``iotools.read_epw`` and ``iotools.read_pvgis_tmy``.
+    """
     import pandas as pd
     import pvlib
 
@@ -181,6 +204,27 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
 
     F1 and F2 are read from ``pvlib.irradiance.perez`` itself (its components on a
     horizontal and on a vertical plane), so the engine uses pvlib's coefficients.
+
+    Parameters
+    ----------
+    weather
+        An hourly typical year (:func:`read_weather`).
+    model
+        ``"perez"`` (anisotropic: circumsolar and horizon brightening) or ``"isotropic"``
+        (F1 = F2 = 0).
+
+    Returns
+    -------
+    SunSky
+        Apparent elevation, azimuth and zenith [deg] (pvlib ``solarposition``, NREL SPA),
+        GHI, DNI, DHI [W/m²], F1, F2 [-], per hour.
+
+    References
+    ----------
+    Perez, R., Ineichen, P., Seals, R., Michalsky, J., Stewart, R. (1990). Modeling
+    daylight availability and irradiance components from direct and global irradiance.
+    Solar Energy 44(5), 271–289. Reda, I., Andreas, A. (2004). Solar position algorithm
+    for solar radiation applications. Solar Energy 76(5), 577–589.
     """
     import pandas as pd
     import pvlib
@@ -258,7 +302,25 @@ class SkyTables:
 def sky_tables(
     sky: SunSky, n_sectors: int, albedo: float, step: float = ELEVATION_STEP
 ) -> SkyTables:
-    """Fold the hours into :class:`SkyTables` (night hours and sub-horizon sun dropped)."""
+    """Fold the hours into :class:`SkyTables` (night hours and sub-horizon sun dropped).
+
+    Parameters
+    ----------
+    sky
+        The year's sun and sky (:func:`sun_and_sky`).
+    n_sectors
+        Azimuth sectors of the horizons (sector k centred on ``k * 360 / n_sectors`` deg).
+    albedo
+        Ground reflectance [-] (0.2 for mixed urban ground).
+    step
+        Elevation bin [deg] of the cumulative beam table.
+
+    Returns
+    -------
+    SkyTables
+        Per sector and elevation, the cumulative beam and circumsolar vectors [Wh/m²];
+        the isotropic, horizon-band and ground-reflected sums [Wh/m²].
+    """
     day = sky.elevation > 0
     n_bins = int(np.ceil(90.0 / step))
     weight = sky.dni + sky.dhi * sky.f1 / np.maximum(COS_85, np.cos(np.radians(sky.zenith)))
@@ -291,10 +353,28 @@ def cached_sky_tables(
 ) -> tuple[SkyTables, dict[str, object]]:
     """:func:`sky_tables` of a weather file and its :meth:`Weather.describe`, cached on disk.
 
-    ``cache_dir``: where the tables are kept (``None``: computed every time). The key is
-    the file's SHA-256, the model, sectors, albedo, elevation step and pvlib's version: a
-    changed file or library gives new tables. A cache that cannot be read or written is
-    ignored (the tables are then computed as without it).
+    The key is the file's SHA-256, the model, sectors, albedo, elevation step and pvlib's
+    version: a changed file or library gives new tables. A cache that cannot be read or
+    written is ignored (the tables are then computed as without it).
+
+    Parameters
+    ----------
+    weather_path
+        Weather file (:func:`read_weather`).
+    model
+        ``"perez"`` or ``"isotropic"`` (:func:`sun_and_sky`).
+    n_sectors
+        Azimuth sectors.
+    albedo
+        Ground reflectance [-].
+    cache_dir
+        Where the tables are kept; ``None``: computed every time.
+
+    Returns
+    -------
+    tuple
+        ``(SkyTables, description)``: the tables and the weather's description (site,
+        period, annual GHI [kWh/m²]).
     """
     weather_path = Path(weather_path)
     if not weather_path.is_file():

@@ -41,6 +41,16 @@ def fill_small_holes(dsm: np.ndarray) -> np.ndarray:
     gap would lose its slope. A gap takes the mean of its nearest valid pixels (the four at
     1 px, else the four diagonals, else the four at 2 px): exact inside a plane. Larger
     holes stay NaN.
+
+    Parameters
+    ----------
+    dsm
+        Heights [m], NaN for no data.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of the same shape and dtype.
     """
     out = np.array(dsm, dtype="float64")
     if np.isnan(out).any():
@@ -87,6 +97,11 @@ def slope_aspect(dsm: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
         NaN on no-data pixels. Gaps of up to two pixels around a pixel are filled with
         the nearest height first (see :func:`fill_small_holes`); borders use edge
         replication.
+
+    References
+    ----------
+    Horn, B. K. P. (1981). Hill shading and the reflectance map. Proceedings of the IEEE
+    69(1), 14–47 (the 3×3 gradient of GDAL's ``gdaldem slope``).
     """
     z = np.pad(fill_small_holes(dsm.astype("float64")), 1, mode="edge")
     tilt = np.empty(dsm.shape, dtype="float32")
@@ -435,6 +450,12 @@ def horizons(
     -------
     numpy.ndarray
         ``(n_sectors, rows, cols)`` float32, NaN where the DSM has no data.
+
+    References
+    ----------
+    Dozier, J., Frew, J. (1990), see :func:`sky_view_factor`; the hull sweep after
+    Dozier, J., Bruno, J., Downey, P. (1981). A faster solution to the horizon problem.
+    Computers & Geosciences 7(2), 145–151.
     """
     r0, r1, c0, c1 = core if core is not None else (0, dsm.shape[0], 0, dsm.shape[1])
     wide, steep = direction_sets(n_sectors)
@@ -482,6 +503,26 @@ def sky_view_factor(
     zenith angle of whichever is higher in direction φ: the terrain horizon (elevations
     below 0 count as 0: the sky ends at the horizontal) or the pixel's own plane. An open
     flat pixel gives 1, an open tilted plane (1 + cos β)/2.
+
+    Parameters
+    ----------
+    horizon
+        ``(n_sectors, …)`` horizon elevation [deg] per azimuth sector (:func:`horizons`).
+    surface_tilt
+        Tilt β of each pixel's plane [deg], 0 = horizontal.
+    surface_azimuth
+        Azimuth γ of each pixel's plane [deg], clockwise from north (180 = south).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sky view factor [-], 0 to 1, shaped as ``surface_tilt``.
+
+    References
+    ----------
+    Dozier, J., Frew, J. (1990). Rapid calculation of terrain parameters for radiation
+    modeling from digital elevation data. IEEE Transactions on Geoscience and Remote
+    Sensing 28(5), 963–969.
     """
     out = np.empty(surface_tilt.shape, dtype="float32")
     _svf(

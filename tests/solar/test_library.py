@@ -6,6 +6,8 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
+
 from tests.helpers import ROOT
 
 ENGINE = sorted(p.stem for p in (ROOT / "layers" / "solar").glob("*.py") if p.stem != "__init__")
@@ -46,3 +48,34 @@ def test_the_engine_raises_its_own_errors():
     assert issubclass(RasterError, SolarError) and issubclass(WeatherError, SolarError)
     assert not issubclass(SolarError, AtlasError)  # the app catches both (USER_ERRORS)
     assert SolarError in USER_ERRORS
+
+
+# the functions a user of the library calls: documented pvlib-style (issue 19)
+CORE_API = {
+    "sky": ["read_weather", "sun_and_sky", "sky_tables", "cached_sky_tables"],
+    "terrain": ["fill_small_holes", "slope_aspect", "horizons", "sky_view_factor"],
+    "irradiation": ["annual_irradiation", "irradiation_sweep", "hourly_poa"],
+    "roofs": ["roof_class", "roof_classes", "roof_statistics", "roofs_from_files"],
+}
+PUBLISHED = {"sun_and_sky", "slope_aspect", "horizons", "sky_view_factor", "annual_irradiation"}
+
+
+@pytest.mark.parametrize(
+    "name", [f"{m}.{f}" for m, fs in CORE_API.items() for f in fs], ids=lambda n: n
+)
+def test_the_core_functions_are_documented_pvlib_style(name):
+    """Every parameter named under « Parameters », a « Returns » section, units in
+    brackets; a « References » section where a published method is implemented."""
+    import importlib
+    import inspect
+
+    module, function = name.split(".")
+    func = getattr(importlib.import_module(f"layers.solar.{module}"), function)
+    doc = inspect.getdoc(func) or ""
+    assert "Parameters\n----------" in doc and "Returns\n-------" in doc
+    section = doc.split("Parameters\n----------")[1].split("Returns\n-------")[0]
+    for parameter in inspect.signature(func).parameters:
+        assert f"\n{parameter}\n" in f"\n{section}", f"{name}: {parameter} undocumented"
+    assert "[" in doc  # a unit somewhere: [m], [deg], [kWh/m²/yr]…
+    if function in PUBLISHED:
+        assert "References\n----------" in doc

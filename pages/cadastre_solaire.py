@@ -244,24 +244,16 @@ def roof_card(page: Page, chosen: str) -> None:
     with top:
         st.subheader(f"Votre toit : {card.title}")
         for level, text in card.notes:
-            (st.warning if level == "warning" else st.caption)(text)
+            notice(level, text)
     st.markdown(card.headline)
     # always one element in this slot: a warning appearing before the inputs' followers
     # would re-mount them and drop the keyboard focus (tested in the browser)
-    level, text = card.payback
-    if level == "warning":
-        st.warning(text, icon=":material/warning:")
-    else:
-        st.caption(text)
+    notice(*card.payback, icon=":material/warning:")
     if card.residential:
         st.warning(card.residential)
     widgets.figures(card.figures)
     st.table(card.table)
-    level, text = card.tariff
-    if level == "warning":
-        st.warning(text, icon=":material/history:")
-    else:
-        st.caption(text)
+    notice(*card.tariff, icon=":material/history:")
     water_heater_box(page)
     st.info(card.advice, icon=":material/info:")
     share = f"{page.settings.public_url}/cadastre_solaire?toit={chosen}"
@@ -274,6 +266,14 @@ def roof_card(page: Page, chosen: str) -> None:
         lambda: roof_sheet_pdf(page.cad, roof, card.estimate, sim.kwc, page.hyp, share, today),
     )
     widgets.assumptions_expander(page.hyp, "economie")
+
+
+def notice(level: str, text: str, icon: str | None = None) -> None:
+    """A card's line: a warning (``level == "warning"``) or a caption; one element."""
+    if level == "warning":
+        st.warning(text, icon=icon)
+    else:
+        st.caption(text)
 
 
 def simulator(page: Page, max_kwc: float) -> None:

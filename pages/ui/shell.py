@@ -101,39 +101,27 @@ SCRIPT = """
     }
     return null;
   }
-  function named(element) {
-    ['aria-label', 'title'].forEach(function(attr) {
-      var fr = french(element.getAttribute(attr));
-      if (fr !== null) { element.setAttribute(attr, fr); }
-    });
-  }
-  function translate(root) {  // root: an element or a text node, and what it holds
-    if (root.nodeType === Node.TEXT_NODE) {
-      var own = french(root.nodeValue);
-      if (own !== null) { root.nodeValue = own; }
-      return;
-    }
-    if (root.nodeType !== Node.ELEMENT_NODE) { return; }
+  function translate(root) {
     var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     var node;
     while ((node = walker.nextNode())) {
       var fr = french(node.nodeValue);
       if (fr !== null) { node.nodeValue = fr; }
     }
-    named(root);
-    root.querySelectorAll('[aria-label], [title]').forEach(named);
+    var named = root.querySelectorAll ? root.querySelectorAll('[aria-label], [title]') : [];
+    for (var j = 0; j < named.length; j++) {
+      ['aria-label', 'title'].forEach(function(attr) {
+        var value = named[j].getAttribute(attr);
+        var fr = french(value);
+        if (fr !== null) { named[j].setAttribute(attr, fr); }
+      });
+    }
   }
-  // only what changed is looked at (not the whole page at every update)
-  new MutationObserver(function(records) {
-    records.forEach(function(record) {
-      if (record.type === 'childList') {
-        record.addedNodes.forEach(translate);
-      } else if (record.type === 'characterData') {
-        translate(record.target);
-      } else if (record.target.nodeType === Node.ELEMENT_NODE) {
-        named(record.target);
-      }
-    });
+  var pending = false;
+  new MutationObserver(function() {
+    if (pending) { return; }
+    pending = true;
+    requestAnimationFrame(function() { pending = false; translate(document.body); });
   }).observe(document.body, {childList: true, subtree: true, characterData: true,
                              attributes: true, attributeFilter: ['aria-label', 'title']});
   translate(document.body);

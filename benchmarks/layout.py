@@ -16,13 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAGES = {
-    "accueil": "",
-    "parcs": "parcs",
-    "signaletique": "signaletique",
-    "friches": "friches",
-    "cadastre": "cadastre_solaire",
-}
 SIZES = [(390, 844), (1280, 900)]
 
 
@@ -37,7 +30,7 @@ def main() -> None:
         streamlit_server,
         wait_map_idle,
     )
-    from tests.browser.test_phone import overlay_share
+    from tests.browser.test_phone import PAGES, overlay_share
 
     with streamlit_server() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -36,6 +36,7 @@ from layers.formatting import (
     md_escape,
     new_pdf,
     pdf_text,
+    scale_length,
 )
 from layers.geocode import Address
 from layers.mapping import (
@@ -53,7 +54,7 @@ from layers.solar.store import ADDRESS_TO_ROOF_M, Reader
 from layers.solar.store import CLASSES as CLASS_COLUMNS
 from layers.territory import Selection, Territory, selected_communes
 from layers.urls import TILE, link
-from layers.web_tiles import Breaks, colorize
+from layers.web_tiles import Breaks, colorize, hex_rgb
 
 CLASS_ORDER = list(CLASS_COLUMNS)
 ROOFS_FROM_ZOOM = 16
@@ -653,20 +654,20 @@ def roof_thumbnail(
 
 def _thumbnail_legend(pdf, breaks: Breaks, width_m: float, x: float, y: float, side: float):
     """Scale bar and colour classes under the roof's map extract."""
-    metres = next(m for m in (50, 20, 10, 5, 2, 1) if m <= width_m / 3 or m == 1)
+    metres = scale_length(width_m / 3)
     bar = metres / width_m * side
     pdf.set_fill_color(30, 30, 30)
     pdf.rect(x, y + 1, bar, 1.2, style="F")
     pdf.set_font("Helvetica", "", 7)
     pdf.set_xy(x + bar + 1.5, y - 0.2)
-    pdf.cell(20, 3.5, pdf_text(f"{metres} m"))
+    pdf.cell(20, 3.5, pdf_text(f"{fmt_int(metres)} m"))
     pdf.set_xy(x + 32, y - 0.2)
     pdf.cell(40, 3.5, pdf_text("contour noir : ce toit"))
     pdf.set_xy(x, y + 4)
     pdf.cell(side, 3.5, pdf_text("Irradiation annuelle (kWh/m²/an) :"))
     row = y + 8
     for _value, colour, label in reversed(breaks):
-        pdf.set_fill_color(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
+        pdf.set_fill_color(*hex_rgb(colour))
         pdf.rect(x, row + 0.5, 4, 2.6, style="F")
         pdf.set_xy(x + 5, row)
         pdf.cell(side - 5, 3.5, pdf_text(label))

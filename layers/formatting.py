@@ -74,6 +74,14 @@ def pdf_text(text: object) -> str:
     return out.encode(PDF_ENCODING, "replace").decode(PDF_ENCODING)
 
 
+def scale_length(metres: float) -> float:
+    """The largest 1, 2 or 5 × 10ⁿ metres not over ``metres`` (a scale bar's length)."""
+    import math
+
+    power = 10 ** math.floor(math.log10(max(metres, 1.0)))
+    return max(f * power for f in (1, 2, 5) if f * power <= max(metres, 1.0))
+
+
 def new_pdf():
     """An A4 document for the core fonts in :data:`PDF_ENCODING`, text left searchable."""
     from fpdf import FPDF

@@ -15,8 +15,22 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layers.assumptions import Assumptions
-from layers.cadastre import ADDRESS_TO_ROOF_M, Cadastre, address_candidates, locate
+from layers.cadastre import (
+    ADDRESS_TO_ROOF_M,
+    ADVICE,
+    PRESENCE,
+    Cadastre,
+    address_candidates,
+    estimate_table,
+    locate,
+    pays_back,
+    roof_estimate,
+    roof_headline,
+    tariff_caption,
+)
+from layers.economics import RESIDENTIAL_MAX_KWC, RoofEstimate
 from layers.errors import USER_ERRORS
+from layers.formatting import fmt_float, fmt_int, md_escape
 from layers.geocode import Address, Addresses, search
 from layers.settings import Settings
 from layers.territory import Territory
@@ -154,25 +168,13 @@ class RoofCard:
     table: pd.DataFrame
     tariff: tuple[str, str]
     advice: str
-    estimate: object  # layers.economics.RoofEstimate, for the PDF
+    estimate: RoofEstimate  # for the PDF
 
 
 def roof_card(
     roof: pd.Series, sim: Simulation, hyp: Assumptions, territory: Territory, synthetic: bool
 ) -> RoofCard:
     """The card of ``roof`` for the project ``sim`` (no Streamlit: tested as is)."""
-    from layers.cadastre import (
-        ADVICE,
-        PRESENCE,
-        estimate_table,
-        pays_back,
-        roof_estimate,
-        roof_headline,
-        tariff_caption,
-    )
-    from layers.economics import RESIDENTIAL_MAX_KWC
-    from layers.formatting import fmt_float, fmt_int, md_escape
-
     eco = hyp.groups["economie"]
     est = roof_estimate(
         roof,

@@ -34,6 +34,7 @@ from layers.cadastre_tiles import render_tile
 from layers.errors import USER_ERRORS, AtlasError
 from layers.memo import Memo
 from layers.settings import Settings
+from layers.solar.store import version_of
 from layers.urls import API, FILE, ROOFS, TILE, route_path
 
 LOG = logging.getLogger("atlas.routes")
@@ -71,8 +72,6 @@ def _empty_png() -> bytes:
 
 async def solar_tile(request: Request, settings: Settings) -> Response:
     """One irradiation tile of the configured store."""
-    from layers.solar.store import version_of
-
     store = settings.cadastre_path
     z, x, y = (request.path_params[k] for k in ("z", "x", "y"))  # ints: the route says so
     if not (0 <= z <= 24 and 0 <= x < 2**z and 0 <= y < 2**z):
@@ -192,33 +191,42 @@ def gated(build: Callable[[], T]) -> Callable[[], T]:
     return run
 
 
+@lru_cache(maxsize=1)
+def _libc():
+    """glibc, loaded once (``None`` elsewhere: nothing to trim)."""
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 def _give_memory_back() -> None:
     """Hand the allocator's free pages back to the system (Linux glibc; elsewhere no-op)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 # What a failure of a file route answers, in one place: (exceptions, status, French text,
-# headers); the first row that matches wins, anything else is a 500 (logged whole).
-ERROR_ANSWERS: tuple[tuple[tuple[type[Exception], ...], int, str, dict[str, str]], ...] = (
+# headers, logged); the first row that matches wins, anything else is a 500 (logged whole).
+ERROR_ANSWERS: tuple[tuple[tuple[type[Exception], ...], int, str, dict[str, str], bool], ...] = (
     (
         (Busy,),
         503,
         "Le serveur prépare déjà d'autres fichiers : réessayez dans une minute.",
         {"Retry-After": "60"},
+        False,  # load, not a fault
     ),
-    (USER_ERRORS, 503, "Fichier indisponible : le cadastre n'est pas lisible.", {}),
+    (USER_ERRORS, 503, "Fichier indisponible : le cadastre n'est pas lisible.", {}, True),
 )
 UNEXPECTED = (500, "Le fichier n'a pas pu être préparé ; réessayez plus tard.")
 
 
 def error_answer(err: Exception, what: str) -> Response:
     """The answer to ``err`` raised while preparing ``what`` (:data:`ERROR_ANSWERS`)."""
-    for kinds, status, text, headers in ERROR_ANSWERS:
+    for kinds, status, text, headers, logged in ERROR_ANSWERS:
         if isinstance(err, kinds):
-            if status >= 500 and not isinstance(err, Busy):
+            if logged:
                 LOG.error("%s : %s", what, err)
             return Response(
                 text, status_code=status, media_type="text/plain; charset=utf-8", headers=headers
@@ -253,8 +261,6 @@ async def roofs_download(request: Request, settings: Settings) -> Response:
     if fmt not in ("csv", "gpkg") or not insee:
         return Response("demande invalide", status_code=400, media_type="text/plain")
     store = settings.cadastre_path
-    from layers.solar.store import version_of
-
     key = (str(store), version_of(store), fmt, tuple(sorted(set(insee))))
     try:
         body, mime = await run_in_threadpool(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from dataclasses import dataclass
 
 import folium
@@ -14,7 +13,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from layers.formatting import escape, fmt_int, fmt_percent, fmt_when, fmt_year, new_pdf, pdf_text
+from layers.formatting import (
+    escape,
+    fmt_int,
+    fmt_percent,
+    fmt_when,
+    fmt_year,
+    new_pdf,
+    pdf_text,
+    scale_length,
+)
 from layers.mapping import (
     DataAttribution,
     Field,
@@ -40,6 +48,7 @@ from layers.signage import (
 )
 from layers.store import describe_change
 from layers.territory import Territory
+from layers.web_tiles import hex_rgb
 
 SIGN_CLUSTER_UNTIL_ZOOM = 15  # from this zoom on, every sign is drawn on its own
 SIGN_FIELDS: list[Field] = [
@@ -134,37 +143,54 @@ INK = (30, 30, 30)
 GREEN = (46, 125, 50)
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
-    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+@dataclass(frozen=True)
+class _MapFrame:
+    """The council map's layers in Lambert-93 and its frame, projected once."""
+
+    communes: gpd.GeoDataFrame
+    epci: gpd.GeoSeries  # the EPCI outlines (communes dissolved), empty without ``epci_code``
+    parks: gpd.GeoDataFrame
+    signs: gpd.GeoDataFrame
+    west: float
+    south: float
+    width: float  # [m]
+    height: float  # [m]
+
+    @classmethod
+    def of(cls, report: CouncilReport) -> _MapFrame:
+        """Project the report's layers and frame them.
+
+        The frame follows the territory's shape (the PMA is wider than tall), between a
+        1 : 2 strip and a square.
+        """
+        communes, parks, signs = (f.to_crs(2154) for f in (report.communes, report.parks,
+                                                             report.signs))  # fmt: skip
+        epci = (
+            communes.dissolve("epci_code").geometry
+            if "epci_code" in communes and len(communes)
+            else gpd.GeoSeries([], crs=2154)
+        )
+        frames = [f for f in (communes, parks, signs) if len(f)]
+        if not frames:
+            return cls(communes, epci, parks, signs, 0.0, 0.0, 1.0, 1.0)
+        west, south, east, north = pd.concat([f.geometry for f in frames]).total_bounds
+        width = max(east - west, 1.0) * 1.04
+        height = min(max(north - south, 1.0) * 1.04, width)
+        width = max(width, height)
+        height = max(height, width / 2)
+        return cls(communes, epci, parks, signs,
+                   west + (east - west) / 2 - width / 2, south + (north - south) / 2 - height / 2,
+                   width, height)  # fmt: skip
 
 
-def _extent(report: CouncilReport) -> tuple[float, float, float, float]:
-    """(west, south, width, height) in Lambert-93 metres around what the map shows.
-
-    The frame follows the territory's shape (the PMA is wider than tall), between a
-    1 : 2 strip and a square.
-    """
-    frames = [f.to_crs(2154) for f in (report.communes, report.parks, report.signs) if len(f)]
-    if not frames:
-        return 0.0, 0.0, 1.0, 1.0
-    west, south, east, north = pd.concat([f.geometry for f in frames]).total_bounds
-    width = max(east - west, 1.0) * 1.04
-    height = min(max(north - south, 1.0) * 1.04, width)
-    width = max(width, height)
-    height = max(height, width / 2)
-    return (west + (east - west) / 2 - width / 2, south + (north - south) / 2 - height / 2,
-            width, height)  # fmt: skip
-
-
-def _map_image(report: CouncilReport, size: int = 1000) -> tuple[bytes, float]:
-    """The map (PNG, ``size`` px wide) and its width in metres: communes, EPCI, parks, signs."""
-    west, south, span, span_y = _extent(report)
-    tall = max(1, round(size * span_y / span))
+def _map_image(frame: _MapFrame, size: int = 1000) -> bytes:
+    """The map (PNG, ``size`` px wide): communes, EPCI limits, parks, signs."""
+    tall = max(1, round(size * frame.height / frame.width))
     img = Image.new("RGB", (size, tall), "white")
     draw = ImageDraw.Draw(img)
 
     def px(x: float, y: float) -> tuple[float, float]:
-        return (x - west) / span * size, tall - (y - south) / span * size
+        return (x - frame.west) / frame.width * size, tall - (y - frame.south) / frame.width * size
 
     def rings(geom):
         for poly in getattr(geom, "geoms", [geom]):
@@ -172,34 +198,26 @@ def _map_image(report: CouncilReport, size: int = 1000) -> tuple[bytes, float]:
                 continue
             yield [px(x, y) for x, y in poly.exterior.coords]
 
-    for geom in report.parks.to_crs(2154).geometry:
+    for geom in frame.parks.geometry:
         for ring in rings(geom):
             draw.polygon(ring, outline=GREEN, fill=(220, 237, 200))
-    communes = report.communes.to_crs(2154)
-    for geom in communes.geometry:
+    for geom in frame.communes.geometry:
         for ring in rings(geom):
             draw.line(ring, fill=(150, 150, 150), width=1)
-    if "epci_code" in communes and len(communes):
-        for geom in communes.dissolve("epci_code").geometry:
-            for ring in rings(geom):
-                draw.line(ring, fill=(40, 40, 40), width=3)
-    for _, row in report.signs.to_crs(2154).iterrows():
-        x, y = px(row.geometry.x, row.geometry.y)
-        rgb = _rgb(STATUS_COLORS.get(row["statut"], "#555555"))
+    for geom in frame.epci:
+        for ring in rings(geom):
+            draw.line(ring, fill=(40, 40, 40), width=3)
+    for point, status in zip(frame.signs.geometry, frame.signs["statut"], strict=True):
+        x, y = px(point.x, point.y)
+        rgb = hex_rgb(STATUS_COLORS.get(status, "#555555"))
         draw.ellipse([x - 7, y - 7, x + 7, y + 7], fill=rgb, outline=(255, 255, 255), width=2)
-    return _png(img), span
+    return _png(img)
 
 
 def _png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
-
-
-def _nice_length(metres: float) -> float:
-    """The largest 1, 2 or 5 × 10ⁿ metres not over ``metres``."""
-    power = 10 ** math.floor(math.log10(max(metres, 1.0)))
-    return max(f * power for f in (1, 2, 5) if f * power <= metres)
 
 
 def _heading(pdf, x: float, y: float, text: str) -> None:
@@ -227,23 +245,20 @@ def _figures(pdf, figures: dict[str, str], y: float) -> float:
 
 def _map_block(pdf, report: CouncilReport, x: float, y: float, side: float) -> float:
     """Map with its frame, EPCI names, scale bar, north, and a legend of the map's symbols."""
-    image, span_m = _map_image(report)
-    west, south, span, span_y = _extent(report)
-    high = side * span_y / span
-    pdf.image(io.BytesIO(image), x=x, y=y, w=side, h=high)
+    frame = _MapFrame.of(report)
+    high = side * frame.height / frame.width
+    pdf.image(io.BytesIO(_map_image(frame)), x=x, y=y, w=side, h=high)
     pdf.set_draw_color(120, 120, 120)
     pdf.rect(x, y, side, high)
-    communes = report.communes.to_crs(2154)
-    if "epci_code" in communes and len(communes):
-        pdf.set_font("Helvetica", "B", 7.5)
-        for code, geom in communes.dissolve("epci_code").geometry.items():
-            point = geom.representative_point()
-            mx = x + (point.x - west) / span * side
-            my = y + high - (point.y - south) / span * side
-            pdf.set_xy(mx - 10, my - 2)
-            pdf.cell(20, 4, pdf_text(code), align="C")
-    bar_m = _nice_length(span_m / 4)
-    bar = bar_m / span_m * side
+    pdf.set_font("Helvetica", "B", 7.5)
+    for code, geom in frame.epci.items():
+        point = geom.representative_point()
+        mx = x + (point.x - frame.west) / frame.width * side
+        my = y + high - (point.y - frame.south) / frame.width * side
+        pdf.set_xy(mx - 10, my - 2)
+        pdf.cell(20, 4, pdf_text(code), align="C")
+    bar_m = scale_length(frame.width / 4)
+    bar = bar_m / frame.width * side
     bx, by = x + 4, y + high - 6
     pdf.set_fill_color(255, 255, 255)
     pdf.rect(bx - 2, by - 4.5, bar + 18, 8, style="F")
@@ -261,7 +276,7 @@ def _map_block(pdf, report: CouncilReport, x: float, y: float, side: float) -> f
     pdf.set_font("Helvetica", "", 7.5)
     lx = x
     for status in STATUSES:
-        pdf.set_fill_color(*_rgb(STATUS_COLORS[status]))
+        pdf.set_fill_color(*hex_rgb(STATUS_COLORS[status]))
         pdf.ellipse(lx, ly + 0.6, 2.6, 2.6, style="F")
         pdf.set_xy(lx + 3.2, ly)
         pdf.cell(16, 3.8, pdf_text(status))

@@ -24,13 +24,17 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return west, north - size, west + size, north
 
 
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    """``"#2e7d32"`` → ``(46, 125, 50)``."""
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
 def colorize(values: np.ndarray, breaks: Breaks, alpha: int = 210) -> np.ndarray:
     """RGBA image of irradiation values by class (``breaks``); transparent where NaN."""
     rgba = np.zeros(values.shape + (4,), dtype=np.uint8)
     finite = np.isfinite(values)
     for lower, color, _label in breaks:
-        rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
-        rgba[finite & (values >= lower), :3] = rgb
+        rgba[finite & (values >= lower), :3] = hex_rgb(color)
     rgba[finite, 3] = alpha
     return rgba
 

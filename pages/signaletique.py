@@ -91,19 +91,24 @@ def render() -> None:
     since, history = _changes(store, signs)
     if editor:
         _editor_tools(store, signs, parks_names, history, editor)
-    report = CouncilReport(
-        signs=signs.drop(columns=EDITOR_COLUMNS, errors="ignore"),
-        parks=parks_shown,
-        communes=selected_communes(territory, selection),
-        by_epci=by_epci,
-        by_park=by_park,
-        selection_label=describe_selection(territory, selection),
-        today=dt.date.today(),
-        since=since,
-        edits=0 if history is None else len(history),
-        link=f"{settings.public_url}/signaletique",
-    )
-    _table_and_files(signs, report, selection, editor)
+    public = signs.drop(columns=EDITOR_COLUMNS, errors="ignore")
+    today, edits = dt.date.today(), 0 if history is None else len(history)
+
+    def report() -> CouncilReport:  # built when the PDF is asked for, not at each rerun
+        return CouncilReport(
+            signs=public,
+            parks=parks_shown,
+            communes=selected_communes(territory, selection),
+            by_epci=by_epci,
+            by_park=by_park,
+            selection_label=describe_selection(territory, selection),
+            today=today,
+            since=since,
+            edits=edits,
+            link=f"{settings.public_url}/signaletique",
+        )
+
+    _table_and_files(signs, public, report, (today, since, edits), selection, editor)
     state.remember_widgets(list(FILTER_KEYS.values()))
 
 
@@ -355,12 +360,13 @@ def _add_sign(store, parks_names: dict, clicked, editor: str) -> None:
 EDITOR_COLUMNS = ["version", "modifie_par", "modifie_le", "notes"]  # never to readers
 
 
-def _table_and_files(signs, report: CouncilReport, selection, editor) -> None:
+def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -> None:
+    """The signs' table and its files; ``report()`` builds the council PDF's contents when
+    it is asked for, ``pdf_key`` (today, since, edits) is what else the PDF depends on."""
     st.subheader(f"Panneaux ({fmt_int(len(signs))})")
     # readers never see editors' logins and notes, on screen or in the files
     table = sign_table(signs, editor=bool(editor))
     widgets.table(table)
-    public = report.signs
     d1, d2, d3 = st.columns(3)
     # built when clicked; the key holds the exact inventory shown and who may see it
     content = (selection, fingerprint(signs), editor or "lecteur")
@@ -383,10 +389,10 @@ def _table_and_files(signs, report: CouncilReport, selection, editor) -> None:
     with d3:
         widgets.download_link(
             "Synthèse A4 pour le conseil (PDF)",
-            ("signaletique.pdf", *content, report.today, report.since, report.edits),
+            ("signaletique.pdf", *content, *pdf_key),
             "atlas-pma-signaletique-synthese.pdf",
             "application/pdf",
-            lambda: council_pdf(report),
+            lambda: council_pdf(report()),
         )
     with st.expander("Importer l'inventaire réel (format)"):
         st.markdown(

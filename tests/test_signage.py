@@ -170,9 +170,10 @@ def test_council_map_draws_communes_epci_parks_and_signs(sample, planning, terri
     import numpy as np
     from PIL import Image
 
-    from layers.signage_report import STATUS_COLORS, _map_image
+    from layers.signage_report import STATUS_COLORS, _map_image, _MapFrame
 
-    png, span_m = _map_image(council_report(sample, planning, territory), size=600)
+    frame = _MapFrame.of(council_report(sample, planning, territory))
+    png, span_m = _map_image(frame, size=600), frame.width
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
     colours = {tuple(p) for p in np.unique(pixels, axis=0)}
     assert (40, 40, 40) in colours  # EPCI limits

@@ -170,13 +170,15 @@ NO_MAP = (
 NO_MAP_WAIT_MS = 8000  # a map still 0 px high without Leaflet after this long has failed
 
 
+SHELL_HTML = PHONE_CSS + SCRIPT % {
+    "words": json.dumps(FRENCH, ensure_ascii=False),
+    "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
+    "no_map": json.dumps(NO_MAP, ensure_ascii=False),
+    "wait_ms": NO_MAP_WAIT_MS,
+}
+
+
 def french_shell() -> None:
     """Install the French words and the phone layout (once per tab; a no-op after)."""
-    script = SCRIPT % {
-        "words": json.dumps(FRENCH, ensure_ascii=False),
-        "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
-        "no_map": json.dumps(NO_MAP, ensure_ascii=False),
-        "wait_ms": NO_MAP_WAIT_MS,
-    }
     with st.sidebar:
-        st.html(PHONE_CSS + script, unsafe_allow_javascript=True)
+        st.html(SHELL_HTML, unsafe_allow_javascript=True)

@@ -139,6 +139,7 @@ def table(frame, where=None, **options) -> None:
     ``where``: a column or container to draw it in (``st`` by default).
     """
     config = dict(options.pop("column_config", None) or {})
+    styled = french_table(frame, skip=tuple(config))  # drawn as the caller configured
     first = frame.columns[0] if len(frame.columns) else None
     if (
         first is not None
@@ -149,8 +150,6 @@ def table(frame, where=None, **options) -> None:
         # on a phone a wide table scrolls sideways: its first column (what each row is)
         # stays in view
         config[first] = st.column_config.Column(pinned=True)
-    numeric_configured = tuple(c for c in config if c != first)
-    styled = french_table(frame, skip=numeric_configured)
     (where or st).dataframe(
         styled, hide_index=True, width="stretch", column_config=config or None, **options
     )

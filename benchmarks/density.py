@@ -105,7 +105,7 @@ def roof_share(buildings) -> float:
     from layers.solar.grid import tile_transform
 
     shape = (KM * 2000, KM * 2000)
-    mask = roof_mask(buildings, tile_transform(*BENCH_TILE), shape)
+    mask = roof_mask(buildings, tile_transform(BENCH_TILE), shape)
     return float(mask.mean())
 
 

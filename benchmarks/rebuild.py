@@ -131,7 +131,7 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     """Seconds of what a rebuild does over the whole PMA whatever the commune."""
     from layers.settings import DEFAULT_GEODATA
     from layers.solar.build import BuildParams, _finish, read_buildings, scan_lidar, tile_inputs
-    from layers.solar.grid import tile_of as tile_key
+    from layers.solar.grid import tile_of
     from layers.solar.inputs import check_tile, sha256_file
     from layers.territory import load_territory
 
@@ -139,7 +139,7 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     frame = read_buildings(pma["buildings"])
     cent = frame.geometry.representative_point()
-    frame["_tile"] = [tile_key(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    frame["_tile"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
     t["lecture des bâtiments"] = time.perf_counter() - t0
     one = next(iter(scan_lidar(lidar).items()))
     t0 = time.perf_counter()

@@ -42,10 +42,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def engine(z: np.ndarray, cell: float, tables, sectors: int, distance: float) -> dict:
+def engine(z: np.ndarray, cell: float, tables, sectors: int, distance: float) -> float:
+    """Seconds of one sweep."""
     t0 = time.perf_counter()
-    out = irradiation_sweep(z, cell, tables, sectors, distance)
-    return {"t": {"sweep": time.perf_counter() - t0}, "irr": out["irradiation"], **out}
+    irradiation_sweep(z, cell, tables, sectors, distance)
+    return time.perf_counter() - t0
 
 
 def growth(dsm: np.ndarray, cell: float, tables, args) -> None:
@@ -59,9 +60,7 @@ def growth(dsm: np.ndarray, cell: float, tables, args) -> None:
 
     def ns(z: np.ndarray) -> float:
         z = np.ascontiguousarray(z)
-        best = min(
-            engine(z, cell, tables, args.sectors, args.max_distance)["t"]["sweep"] for _ in range(2)
-        )
+        best = min(engine(z, cell, tables, args.sectors, args.max_distance) for _ in range(2))
         return best / z.size * 1e9
 
     quarters = {
@@ -212,11 +211,10 @@ def main() -> None:
     print(f"{'taille':>7}{'balayage s':>12}{'total s':>9}{'ns/px':>8}{'pic Mo':>8}")
     for n in sorted(args.sizes):
         z = district.dsm.array[-n:, :n]  # south-west corner: the terril's shadow included
-        run = engine(z, cell, tables, args.sectors, args.max_distance)
-        total = run["t"]["sweep"] + t_sky
+        sweep = engine(z, cell, tables, args.sectors, args.max_distance)
+        total = sweep + t_sky
         print(
-            f"{n:>6}²{run['t']['sweep']:>12.2f}{total:>9.2f}{total / (n * n) * 1e9:>8.0f}"
-            f"{peak_rss_mb():>8.0f}"
+            f"{n:>6}²{sweep:>12.2f}{total:>9.2f}{total / (n * n) * 1e9:>8.0f}{peak_rss_mb():>8.0f}"
         )
 
     if max(args.sizes) >= 2000:
@@ -274,8 +272,7 @@ def compare_with_grass(district, sky, t_sky: float, n: int, args: argparse.Names
     dsm = Raster(z, transform, district.dsm.crs)
     sectors, distance = args.grass_sectors, args.max_distance
     tables_g = sky_tables(sky, sectors, 0.2)
-    ours = engine(z, cell, tables_g, sectors, distance)
-    ours_t = ours["t"]["sweep"] + t_sky
+    ours_t = engine(z, cell, tables_g, sectors, distance) + t_sky
     with tempfile.TemporaryDirectory() as tmp:
         tif = Path(tmp) / "dsm.tif"
         write_cog(tif, dsm, {}, "dsm")
@@ -306,11 +303,11 @@ def compare_with_grass(district, sky, t_sky: float, n: int, args: argparse.Names
     cs = clear_sky_12_days(lat, lon, float(np.nanmean(z)))
     clear = irradiation_sweep(z, cell, sky_tables(cs, sectors, 0.2), sectors, distance)
     ground = district.dtm.array[-n:, :n]
-    flat_roof = (clear["surface_tilt"] < 1.0) & (clear["svf"] > 0.98) & (z - ground > 5.0)
-    ratio = (clear["irradiation"][flat_roof] * 1000) / rsun[flat_roof]
+    flat_roof = (clear.surface_tilt < 1.0) & (clear.svf > 0.98) & (z - ground > 5.0)
+    ratio = (clear.irradiation[flat_roof] * 1000) / rsun[flat_roof]
     # the same question without either engine's shading: the clear sky's own horizontal sum
     ghi_sum = float(np.sum(cs.ghi))  # [Wh/m²] over the 12 days, what an open flat roof gets
-    ours_vs_sky = np.median(clear["irradiation"][flat_roof] * 1000) / ghi_sum
+    ours_vs_sky = np.median(clear.irradiation[flat_roof] * 1000) / ghi_sum
     sky_vs_rsun = ghi_sum / np.median(rsun[flat_roof])
     print(
         f"  Toits plats dégagés ({int(flat_roof.sum())} px), 12 jours de ciel clair : "

@@ -180,17 +180,17 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         log=lambda text: print(text, file=sys.stderr),
         cache_dir=settings.cache_dir,
     )
-    todo = report["a_calculer"]
+    todo = report.to_compute
     verb = "à calculer" if args.dry_run else "calculées"
     listed = ", ".join(todo) or "aucune"
-    kept = report.get("gardees") or []
+    kept = report.kept
     print(
-        f"Dalles {verb} : {len(todo)} ({listed}) ; à jour : {report['a_jour']}"
+        f"Dalles {verb} : {len(todo)} ({listed}) ; à jour : {report.up_to_date}"
         + (f" ; gardées du magasin (hors de ce calcul) : {len(kept)}" if kept else "")
         + "."
     )
-    if "adresses" in report:
-        print(f"Adresses : {report['adresses']}.")
+    if report.addresses:
+        print(f"Adresses : {report.addresses}.")
     return 0
 
 
@@ -288,7 +288,7 @@ def _cmd_solar_compute(args: argparse.Namespace, settings: Settings) -> int:
         albedo=args.albedo,
         workers=args.workers,
         scheduler=args.scheduler,
-        tile_size=args.tile_size,
+        block_size=args.block_size,
     )
     for label, path in (
         ("MNS", args.dsm),
@@ -400,9 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("--model", choices=["perez", "isotropic"], default="perez")
     comp.add_argument("--albedo", type=float, default=0.2)
-    comp.add_argument("--workers", type=int, default=1, help="tuiles calculées à la fois")
+    comp.add_argument("--workers", type=int, default=1, help="blocs calculés à la fois")
     comp.add_argument("--scheduler", help="adresse d'un ordonnanceur dask.distributed")
-    comp.add_argument("--tile-size", type=int, default=1024, help="côté d'une tuile [px]")
+    comp.add_argument(
+        "--block-size",
+        "--tile-size",  # its former name, kept for scripts
+        type=int,
+        default=1024,
+        help="côté d'un bloc de calcul [px] (la mémoire suit le bloc)",
+    )
     comp.add_argument("--quiet", action="store_true", help="sans barre de progression")
     comp.set_defaults(func=_cmd_solar_compute)
     demo = solar_sub.add_parser("demo", help="génère le quartier fictif de démonstration")

@@ -9,7 +9,7 @@ import rasterio
 from shapely.geometry import Point
 
 from layers.cli import main
-from layers.demo.territory import NODATA, tile_name
+from layers.demo.territory import NODATA, lidar_file_name
 from layers.geocode import read_ban_csv
 
 
@@ -24,7 +24,10 @@ def test_lidar_tiles_follow_ign_naming_grid_and_types(territory_files):
     lidar = territory_files / "lidar"
     names = sorted(p.name for p in lidar.iterdir())
     assert names == sorted(
-        tile_name(x, y, kind) for x in (684, 685) for y in (7042, 7041) for kind in ("MNS", "MNT")
+        lidar_file_name((x, y), kind)
+        for x in (684, 685)
+        for y in (7042, 7041)
+        for kind in ("MNS", "MNT")
     )
     for name in names:
         x_km, y_km = int(name[8:12]), int(name[13:17])
@@ -42,7 +45,7 @@ def test_surface_is_above_terrain_continuous_across_tiles_and_has_a_hole(territo
     lidar = territory_files / "lidar"
 
     def read(x, y, kind):
-        with rasterio.open(lidar / tile_name(x, y, kind)) as src:
+        with rasterio.open(lidar / lidar_file_name((x, y), kind)) as src:
             return src.read(1, masked=True).filled(np.nan)
 
     west, east = read(684, 7042, "MNT"), read(685, 7042, "MNT")

@@ -34,11 +34,11 @@ from shapely import force_3d
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from layers.demo.district import QUALITY_NOTE, generate
-from layers.solar.grid import CELL, TILE_PX, tile_transform
-from layers.solar.inputs import NODATA, tile_name
+from layers.solar.grid import CELL, TILE_PX, lidar_file_name, tile_transform
+from layers.solar.inputs import NODATA
 from layers.solar.inputs import write_height_tile as _write_tile
 
-__all__ = ["NODATA", "tile_name", "tile_transform", "write_territory"]
+__all__ = ["NODATA", "lidar_file_name", "tile_transform", "write_territory"]
 
 FIRST_TILE = (684, 7042)  # upper-left corner [km] of the north-west tile, Loos-en-Gohelle
 TAGS = {
@@ -111,7 +111,7 @@ def write_territory(
                 named = roofs["adresse"] != ""
                 roofs.loc[named, "adresse"] = roofs.loc[named, "adresse"] + f" cité {k + 1}"
             parts.append(roofs)
-    transform = tile_transform(x_first, y_first)
+    transform = tile_transform((x_first, y_first))
 
     # a warehouse across the inner corner of the first four tiles (flat roof, 12 m)
     cx, cy = (x_first + min(1, km - 1)) * 1000.0, (y_first - min(1, km - 1)) * 1000.0
@@ -132,11 +132,11 @@ def write_territory(
             rows = slice(j * TILE_PX, (j + 1) * TILE_PX)
             cols = slice(i * TILE_PX, (i + 1) * TILE_PX)
             _write_tile(
-                lidar / tile_name(x_km, y_km, "MNS"), dsm[rows, cols], x_km, y_km,
+                lidar / lidar_file_name((x_km, y_km), "MNS"), dsm[rows, cols], (x_km, y_km),
                 "MNS LiDAR HD (fictif) [m]", TAGS,
             )  # fmt: skip
             _write_tile(
-                lidar / tile_name(x_km, y_km, "MNT"), dtm[rows, cols], x_km, y_km,
+                lidar / lidar_file_name((x_km, y_km), "MNT"), dtm[rows, cols], (x_km, y_km),
                 "MNT LiDAR HD (fictif) [m]", TAGS,
             )  # fmt: skip
             tiles.append((x_km, y_km))

@@ -16,15 +16,41 @@ from layers.solar.errors import SolarError
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII words, space-separated (« Rue de l'Égalité » → rue de l egalite)."""
+    """Text folded for address matching: lower-case ASCII words, one space apart.
+
+    Parameters
+    ----------
+    text
+        Any text (« Rue de l'Égalité »).
+
+    Returns
+    -------
+    str
+        ``"rue de l egalite"``: accents dropped, punctuation turned into spaces.
+    """
     plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return " ".join(re.findall(r"[a-z0-9]+", plain.lower()))
 
 
 def read_ban(path: Path, required: Sequence[str]) -> pd.DataFrame:
-    """The file as text columns plus ``label`` (« 3bis rue … 62750 Commune »).
+    """Read a BAN address file (Base Adresse Nationale, CSV « ; »).
 
-    A missing, unreadable or incomplete file is an :class:`SolarError` in French.
+    Parameters
+    ----------
+    path
+        The file, as ``adresse.data.gouv.fr`` ships it (``adresses-62.csv``).
+    required
+        The BAN columns the caller needs (``numero``, ``nom_voie``, ``lon``…).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every column as text, plus ``label`` (« 3bis rue … 62750 Commune »).
+
+    Raises
+    ------
+    SolarError
+        The file is missing, unreadable or lacks a required column (French message).
     """
     try:
         frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)

@@ -27,10 +27,9 @@ import hashlib
 import json
 import math
 import os
-import re
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from layers.solar.grid import (
     GRID_TOP,
     TILE_PX,
     Key,
+    parse_lidar_file_name,
     tile_box,
     tile_of,
     tile_origin,
@@ -74,7 +74,6 @@ from layers.solar.sky import cached_sky_tables
 from layers.solar.store import ADDRESS_TO_ROOF_M, CLASSES, StoreLayout, key_of, tile_name
 
 # IGN ships MNT tiles as …_MNT_O_… and …_MNT_A_… (both seen in the wild)
-TILE_RE = re.compile(r"^LHD_FXX_(\d{4})_(\d{4})_(MNS|MNT)_[OA]_0M50_LAMB93_IGN69\.tif$", re.I)
 FORMAT = 2  # 2: roofs mostly without LiDAR data are « sans données »
 BLOCK = 2  # tiles per side computed in one window (2 × 2)
 FINISH_VERSION = 2  # what _finish writes (2: + irradiation-apercu.tif); a change redoes it
@@ -97,17 +96,38 @@ class BuildParams(SkyParams):
             raise SolarError("La marge des bâtiments doit être comprise entre 0 et 1 000 m.")
 
 
-def tile_key(name: str) -> tuple[Key, str] | None:
-    """((x_km, y_km), "MNS"|"MNT") of an IGN LiDAR HD file name, or None."""
-    m = TILE_RE.match(name)
-    return ((int(m[1]), int(m[2])), m[3].upper()) if m else None
+@dataclass
+class BuildReport:
+    """What a build did (or, on a dry run, would do).
+
+    Tiles are named as in the store (``0684_7042``).
+    """
+
+    to_compute: list[str] = field(default_factory=list)  # computed (dry run: to compute)
+    up_to_date: int = 0  # tiles of this run whose inputs had not changed: not recomputed
+    kept: list[str] = field(default_factory=list)  # tiles outside this run, kept as they were
+    addresses: str = ""  # what the address file gave (kept, refused lines); "" without one
+    startup_s: float = 0.0  # loading the kernels, once per process [s]
+    assembly_s: float = 0.0  # assembling the store's tables [s]
+    assembled: bool = False  # the store's tables were rebuilt (False: nothing had changed)
 
 
 def scan_lidar(folder: Path) -> dict[Key, dict[str, Path]]:
-    """The MNS/MNT tiles of a folder, by upper-left corner in km."""
+    """The MNS/MNT tiles of a folder, by the names IGN gives them.
+
+    Parameters
+    ----------
+    folder
+        A folder of LiDAR HD height tiles (other files are ignored).
+
+    Returns
+    -------
+    dict
+        ``{(x_km, y_km): {"MNS": path, "MNT": path}}`` (``"MNT"`` may be missing).
+    """
     found: dict[Key, dict[str, Path]] = {}
     for path in sorted(Path(folder).glob("*.tif")):
-        parsed = tile_key(path.name)
+        parsed = parse_lidar_file_name(path.name)
         if parsed:
             found.setdefault(parsed[0], {})[parsed[1]] = path
     return {k: v for k, v in found.items() if "MNS" in v}
@@ -148,10 +168,26 @@ def _mosaic(
 
 
 def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
-    """BD TOPO buildings in Lambert-93, 2-D, repaired; refused in French when unusable.
+    """Read BD TOPO buildings: Lambert-93, 2-D, repaired; refused in French when unusable.
 
-    A GeoPackage layer ``batiment`` (lower-case columns) or IGN's shapefile ``BATIMENT.shp``
-    (upper-case v3 columns, ``ID`` is the cleabs); any CRS (reprojected, said in ``log``).
+    Parameters
+    ----------
+    path
+        A GeoPackage with a layer ``batiment`` (lower-case columns), or IGN's shapefile
+        ``BATIMENT.shp`` (upper-case v3 columns, ``ID`` is the cleabs); any CRS.
+    log
+        Called with a French line when the layer is reprojected; ``None``: silent.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Polygons in EPSG:2154 with ``cleabs`` and the layer's other columns (lower-case).
+
+    Raises
+    ------
+    InputError
+        Unreadable or empty file, no ``batiment`` layer, and everything
+        :func:`inputs.check_buildings` refuses.
     """
     name = Path(path).name
     options: dict[str, Any] = {}
@@ -211,13 +247,35 @@ def tile_inputs(
     shas: dict[Path, str],
     rules: RoofRules | None = None,
 ) -> dict:
-    """Everything tile ``key``'s outputs depend on, as checksums (the manifest's record).
+    """Everything a tile's outputs depend on, as checksums: the manifest's record.
 
-    ``buildings``: the tile's own.
-    ``shas``: the LiDAR files' checksums known so far, completed here.
+    A tile is recomputed when its record changes. The record is persisted in
+    ``manifest.json`` (French keys: ``mns``, ``mnt``, ``voisins``, ``batiments``,
+    ``parametres``, ``meteo``, ``regles_toits``, ``format``).
 
-    ``rules``: the roof figures' rules (thresholds, panel power, performance ratio); a
-    change there recomputes the roofs, nothing else of the app's assumptions does.
+    Parameters
+    ----------
+    key
+        The tile ``(x_km, y_km)`` [km].
+    tiles
+        Every LiDAR tile of the folder (:func:`scan_lidar`): the neighbours within the
+        shadows' reach are part of the record.
+    buildings
+        The tile's own buildings.
+    params
+        The build's parameters.
+    weather_sha
+        The weather file's checksum.
+    shas
+        The LiDAR files' checksums known so far, completed here.
+    rules
+        The roof figures' rules (thresholds, panel power, performance ratio): a change there
+        recomputes the roofs; nothing else of the app's assumptions does.
+
+    Returns
+    -------
+    dict
+        The record.
     """
 
     def sha(p: Path) -> str:
@@ -269,37 +327,79 @@ def build(
     log=None,
     wait: bool = False,
     cache_dir: Path | None = None,
-) -> dict:
-    """Compute (or update) the store ``out``; returns ``{"a_calculer": [...], ...}``.
+) -> BuildReport:
+    """Compute (or update) a cadastre store from LiDAR HD tiles, BD TOPO buildings and weather.
 
     Every input is checked before anything is written (:mod:`layers.solar.inputs`): a
     wrong tile, building layer or address file leaves the store byte for byte as it was.
     A run adds to the store and updates it; it never removes tiles computed before. One
-    build at a time writes a store (a lock file; a second one is refused).
+    build at a time writes a store (a lock file; a second one is refused, or waits).
+    Only this process writes the manifest, tile by tile as they finish, so a kill at any
+    moment still resumes.
 
-    ``communes`` (``insee``, ``nom``, ``epci_code``, polygons) gives each roof its commune
-    and EPCI, and the store its per-commune totals. ``area`` (a Lambert-93 geometry)
-    limits the computed tiles to those touching it; every tile still lends its halo.
-    ``addresses`` (a BAN ``adresses-XX.csv``) gives the store an address layer, each
-    address tied to the building under it or within ``ADDRESS_TO_ROOF_M``.
+    Parameters
+    ----------
+    lidar_dir
+        IGN's MNS (and MNT) tiles, named as IGN names them.
+    buildings_path
+        BD TOPO buildings (:func:`read_buildings`).
+    weather_path
+        A year of hourly weather: EPW or PVGIS TMY.
+    out
+        The store's folder (created if needed).
+    params
+        Sky, sectors, shadows' reach, building margin, roofs only or the ground too.
+    rules
+        The roof rules (``RoofRules``).
+    dry_run
+        Say what would be computed; write nothing.
+    progress
+        Show a tqdm bar.
+    communes
+        ``insee``, ``nom``, ``epci_code`` and polygons: each roof gets its commune and EPCI,
+        the store its per-commune totals.
+    area
+        A Lambert-93 geometry: only the tiles touching it are computed (every tile still
+        lends its halo).
+    addresses
+        A BAN ``adresses-XX.csv``: the store gets an address layer, each address tied to
+        the building under it or within ``ADDRESS_TO_ROOF_M`` [m].
+    workers
+        Blocks computed at once in local processes (each with ``cores / workers`` numba
+        threads).
+    scheduler
+        A dask.distributed scheduler (``tcp://host:8786``) whose workers see ``lidar_dir``
+        and ``out`` at the same paths (shared disk).
+    log
+        Called with French lines (reprojection…); ``None``: silent.
+    wait
+        Wait for another build's lock instead of refusing.
+    cache_dir
+        Keeps the sky tables of a weather file between builds (``sky.cached_sky_tables``).
 
-    ``workers`` > 1 computes that many tiles at once in local processes (each with
-    ``cores / workers`` numba threads); ``scheduler`` (``tcp://host:8786``) sends the tiles
-    to a dask.distributed cluster whose workers see ``lidar_dir`` and ``out`` at the same
-    paths (shared disk). Either way this process alone writes the manifest, tile by tile
-    as they finish, so a kill at any moment still resumes. ``cache_dir`` keeps the sky
-    tables of a weather file between builds (see :func:`cached_sky_tables`).
+    Returns
+    -------
+    BuildReport
+        Tiles computed (or to compute), up to date, kept; timings [s].
+
+    Raises
+    ------
+    InputError
+        An input refused (nothing written).
+    SolarError
+        Another build holds the store, or writing failed (disk full…): the tiles finished are
+        recorded, the rest of the store is as it was.
     """
     tiles = scan_lidar(lidar_dir)
     if not tiles:
         raise InputError(f"Aucune dalle LiDAR HD (LHD_FXX_…_MNS_…tif) dans {lidar_dir}.")
     ban_rows = None
-    report: dict[str, Any] = {}
+    report = BuildReport()
     if addresses is not None:  # read once; a bad file is refused before any work
         from layers.solar.ban import read_ban
 
         ban_rows, kept = check_addresses(read_ban(addresses, BAN_FIELDS), Path(addresses).name)
-        report["adresses"] = str(kept)
+        report.addresses = str(kept)
     out = Path(out)
     buildings = read_buildings(buildings_path, log=log)
     cent = buildings.geometry.representative_point()
@@ -328,7 +428,7 @@ def build(
 def _build_locked(
     tiles, wanted, buildings, weather_path, weather_sha, out, params, rules, dry_run, progress,
     communes, addresses, ban_rows, workers, scheduler, report, cache_dir=None,
-) -> dict:  # fmt: skip
+) -> BuildReport:  # fmt: skip
     """The build once its inputs are checked and the store is locked (see :func:`build`)."""
     layout = StoreLayout(out)
     manifest_path = layout.manifest
@@ -366,9 +466,9 @@ def _build_locked(
         for n in manifest["tuiles"]
         if n not in set(name.values()) and layout.roofs_part(n).is_file()
     )
-    report.update(
-        {"a_calculer": [name[k] for k in todo], "a_jour": len(wanted) - len(todo), "gardees": kept}
-    )
+    report.to_compute = [name[k] for k in todo]
+    report.up_to_date = len(wanted) - len(todo)
+    report.kept = kept
     if dry_run:
         return report
     # the data of every tile that will be read (the blocks' tiles and their halos)
@@ -426,7 +526,7 @@ def _checksum_cache(shas: dict[Path, str]) -> dict[str, list]:
 def _compute_and_assemble(
     tiles, by_tile, weather_path, out, params, rules, progress, communes, addresses, ban_rows,
     workers, scheduler, report, manifest, manifest_path, records, name, todo, kept, cache_dir=None,
-) -> dict:  # fmt: skip
+) -> BuildReport:  # fmt: skip
     """Compute the tiles to do, record each as it finishes, then assemble the store.
 
     ``by_tile``: the buildings grouped by tile (never empty: the build refuses a layer
@@ -454,7 +554,7 @@ def _compute_and_assemble(
     ]
     bar = tqdm(total=len(todo), desc="Dalles", unit="dalle", disable=not progress)
     startup = 0.0
-    for done, seconds, who, peak, warm in _run_tiles(jobs, workers, scheduler):
+    for done, seconds, who, peak, warm in _run_blocks(jobs, workers, scheduler):
         startup += warm
         for key, missing, no_building in done:
             manifest["tuiles"][name[key]] = {
@@ -470,24 +570,26 @@ def _compute_and_assemble(
         _atomic_json(manifest_path, manifest)
         bar.update(len(done))
     bar.close()
-    report["demarrage_s"] = round(startup, 2)  # loading the kernels, once per process
+    report.startup_s = round(startup, 2)  # loading the kernels, once per process
     stored = sorted(set(name.values()) | set(kept))
     for gone in set(manifest["tuiles"]) - set(stored):  # records without their tables
         manifest["tuiles"].pop(gone)
     finish = _finish_signature(manifest, communes, addresses)
-    report["fini"] = bool(
+    report.assembled = bool(
         todo or manifest.get("finition") != finish or not StoreLayout(out).gpkg.is_file()
     )
-    if not report["fini"]:  # nothing changed: the store stays as it is, untouched
+    if not report.assembled:  # nothing changed: the store stays as it is, untouched
         return report
     # a store already complete stays readable while its tables are rebuilt (each written
     # under a temporary name, then renamed); a new store is complete only after this
     t0 = time.perf_counter()
     synthetic = _finish(out, stored, communes, ban_rows)
-    report["assemblage_s"] = round(time.perf_counter() - t0, 2)
+    report.assembly_s = round(time.perf_counter() - t0, 2)
+    # what the tiles' own times leave out
     manifest["dernier_calcul"] = {
-        k: report[k] for k in ("demarrage_s", "assemblage_s")
-    }  # what the tiles' own times leave out
+        "demarrage_s": report.startup_s,
+        "assemblage_s": report.assembly_s,
+    }
     manifest["finition"] = finish
     manifest["climat"] = weather
     manifest["parametres"] = asdict(params)
@@ -549,7 +651,7 @@ def _store_lock(out: Path, dry_run: bool, wait: bool = False):
 _WARM: dict[str, float] = {}  # per process: the kernels' loading time, once
 
 
-def _tile_task(
+def _block_task(
     threads: int, *job
 ) -> tuple[list[tuple[Key, list[Key], bool]], float, str, float, float]:
     """One block of tiles in a worker process.
@@ -573,8 +675,8 @@ def _tile_task(
     return done, seconds, f"{socket.gethostname()}:{os.getpid()}", peak, startup
 
 
-def _run_tiles(jobs: list, workers: int, scheduler: str | None):
-    """Yield what :func:`_tile_task` returns, per block, as blocks finish.
+def _run_blocks(jobs: list, workers: int, scheduler: str | None):
+    """Yield what :func:`_block_task` returns, per block, as blocks finish.
 
     In this process (``workers`` = 1), in a local process pool, or on dask.distributed.
     """
@@ -582,12 +684,12 @@ def _run_tiles(jobs: list, workers: int, scheduler: str | None):
         return
     if scheduler is None and workers <= 1:
         for job in jobs:
-            yield _tile_task(0, *job)
+            yield _block_task(0, *job)
         return
     if scheduler is not None:
         with dask_client(scheduler) as client:
             tables = client.scatter(jobs[0][3], broadcast=True)  # the sky tables, sent once
-            yield from finished(client, _tile_task, [(1, *j[:3], tables, *j[4:]) for j in jobs])
+            yield from finished(client, _block_task, [(1, *j[:3], tables, *j[4:]) for j in jobs])
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import as_completed as done
@@ -595,7 +697,7 @@ def _run_tiles(jobs: list, workers: int, scheduler: str | None):
 
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        pending = [pool.submit(_tile_task, threads, *job) for job in jobs]
+        pending = [pool.submit(_block_task, threads, *job) for job in jobs]
         for future in done(pending):
             yield future.result()
 
@@ -676,7 +778,7 @@ def _compute_block(
         origin=origin,
         where=wanted,
     )
-    irr = result["irradiation"]
+    irr = result.irradiation
     height_above = (dsm - dtm)[ext[0] : ext[1], ext[2] : ext[3]]
     done = []
     for key, name in zip(keys, names, strict=True):
@@ -687,8 +789,8 @@ def _compute_block(
         stats = roof_statistics(
             mine.set_crs(crs, allow_override=True),
             Raster(irr, ext_transform, crs),
-            result["surface_tilt"],
-            result["surface_azimuth"],
+            result.surface_tilt,
+            result.surface_azimuth,
             rules,
             height_above,
         )
@@ -700,11 +802,24 @@ def _compute_block(
     return done
 
 
-def roof_mask(buildings: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, int]):
-    """Pixels of a window touched by a building footprint, grown by one pixel.
+def roof_mask(buildings: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels of a window that roof statistics can read.
 
-    A superset of the pixels any roof statistic reads (centres inside a footprint), so the
-    roofs' figures are those of a full computation.
+    Parameters
+    ----------
+    buildings
+        Footprints in the window's CRS.
+    transform
+        The window's affine transform.
+    shape
+        ``(rows, cols)`` [px].
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans: pixels touched by a footprint, grown by one pixel — a superset of the
+        pixels any roof statistic reads (centres inside a footprint), so the roofs' figures
+        are those of a full computation.
     """
     from rasterio.features import rasterize
     from scipy import ndimage

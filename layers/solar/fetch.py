@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import threading
 import time
@@ -39,14 +38,13 @@ from typing import Any
 import numpy as np
 
 from layers.solar.errors import SolarError
-from layers.solar.grid import tile_bounds
+from layers.solar.grid import lidar_file_name, tile_bounds, tile_box, tiles_touching
 from layers.solar.inputs import check_tile, sha256_file
 
 LAYERS = {
     "MNS": "IGNF_LIDAR-HD_MNS_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
     "MNT": "IGNF_LIDAR-HD_MNT_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
 }
-TILE_NAME = "LHD_FXX_{x:04d}_{y:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
 WHAT = ("lidar", "batiments", "adresses", "climat")
 TILE_MB = 16.0  # a LiDAR HD MNS/MNT GeoTIFF, 2000² float32, uncompressed: the upper bound [MB]
 BUILDINGS_MB_PER_KM2 = 0.6  # the BD TOPO batiment layer of a built-up km² (GeoPackage) [MB]
@@ -86,7 +84,13 @@ class FetchReport:
     disk_mb: float = 0.0
 
     def summary(self) -> str:
-        """The closing lines of the command: counts, then each failure with its reason."""
+        """The closing lines of ``pma-atlas solar fetch``.
+
+        Returns
+        -------
+        str
+            The counts, then each failure with its reason, in French.
+        """
         lines = [
             f"Récupérés : {len(self.fetched)} ; déjà là : {len(self.present)} ; "
             f"sans données LiDAR (hors couverture) : {len(self.empty)} ; "
@@ -105,19 +109,24 @@ class _Retry(Exception):
 
 
 def tiles_for(area, ring: int = 1) -> list[tuple[int, int]]:
-    """Tiles touching ``area`` (Lambert-93 geometry) and the ``ring`` around them."""
-    from shapely import prepared
-    from shapely.geometry import box
+    """The LiDAR tiles an area needs: those touching it, and a ring around them (the halo).
 
-    x0, y0, x1, y1 = area.bounds
+    Parameters
+    ----------
+    area
+        A shapely geometry [Lambert-93 m].
+    ring
+        Tiles added on every side [tiles] (1: the 1 km halo shading the edges).
+
+    Returns
+    -------
+    list of Key
+        ``(x_km, y_km)`` keys, sorted.
+    """
+    from shapely import prepared
+
     prep = prepared.prep(area)
-    touching = set()
-    for kx in range(int(math.floor((x0 + 0.25) / 1000)), int(math.floor((x1 + 0.25) / 1000)) + 1):
-        for ky in range(
-            int(math.floor((y0 - 0.25) / 1000)) + 1, int(math.floor((y1 - 0.25) / 1000)) + 2
-        ):
-            if prep.intersects(box(*tile_bounds((kx, ky)))):
-                touching.add((kx, ky))
+    touching = [k for k in tiles_touching(area.bounds) if prep.intersects(tile_box(k))]
     grown = {
         (kx + dx, ky + dy)
         for kx, ky in touching
@@ -128,7 +137,21 @@ def tiles_for(area, ring: int = 1) -> list[tuple[int, int]]:
 
 
 def wms_params(key: tuple[int, int], kind: str) -> dict[str, str]:
-    """The GetMap parameters of one tile, as in IGN's own download links."""
+    """The Géoplateforme WMS-R GetMap parameters of one height tile, as in IGN's own links.
+
+    Parameters
+    ----------
+    key
+        The tile ``(x_km, y_km)`` [km].
+    kind
+        ``"MNS"`` or ``"MNT"``.
+
+    Returns
+    -------
+    dict
+        Query parameters: the tile's exact bounds on IGN's grid [Lambert-93 m], 2 000 × 2 000
+        px, GeoTIFF, and IGN's file name.
+    """
     left, bottom, right, top = tile_bounds(key)
     return {
         "SERVICE": "WMS",
@@ -142,7 +165,7 @@ def wms_params(key: tuple[int, int], kind: str) -> dict[str, str]:
         "BBOX": f"{left:.2f},{bottom:.2f},{right:.2f},{top:.2f}",
         "WIDTH": "2000",
         "HEIGHT": "2000",
-        "FILENAME": TILE_NAME.format(x=key[0], y=key[1], kind=kind),
+        "FILENAME": lidar_file_name(key, kind),
     }
 
 
@@ -179,7 +202,30 @@ class Fetcher:
     def download(
         self, url: str, params: dict | None, target: Path, validate: Callable[[Path], None]
     ) -> None:
-        """GET ``url`` into ``target``: written aside, validated, renamed; retried if transient."""
+        """Download into a file: written aside, validated, renamed; retried when transient.
+
+        Parameters
+        ----------
+        url
+            The service's address.
+        params
+            Query parameters, or ``None``.
+        target
+            The file; it appears whole and validated, or not at all.
+        validate
+            Raises on a body that is not what was asked (an XML exception or an HTML page
+            served with status 200, a truncated GeoTIFF…).
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        FetchError
+            Still failing after ``services.retries`` attempts (exponential back-off), or a
+            permanent error (4xx), in French.
+        """
         import requests
 
         tmp = target.with_name(f".{target.name}.part")
@@ -228,7 +274,25 @@ class Fetcher:
             raise _Retry(problem)
 
     def get_json(self, url: str, params: dict) -> Any:
-        """A JSON answer (retried like a download)."""
+        """A JSON answer, retried like a download.
+
+        Parameters
+        ----------
+        url
+            The service's address.
+        params
+            Query parameters.
+
+        Returns
+        -------
+        object
+            The parsed JSON.
+
+        Raises
+        ------
+        FetchError
+            As :meth:`download`.
+        """
         out: dict[str, Any] = {}
 
         def parse(path: Path) -> None:
@@ -337,7 +401,49 @@ def fetch(
     progress: bool = True,
     sleep: Callable[[float], None] = time.sleep,
 ) -> FetchReport:
-    """Fetch every input of ``solar build`` for ``area`` (Lambert-93) into ``out``."""
+    """Fetch every input of ``solar build`` for an area into a folder.
+
+    LiDAR HD height tiles (Géoplateforme WMS-R), BD TOPO buildings (WFS, paged, or clipped
+    from a file), BAN addresses of the departments, a PVGIS TMY. Resumable: a journal
+    records each file with its checksum; files already there are checked, not fetched
+    again; every file is written under a temporary name, then renamed.
+
+    Parameters
+    ----------
+    area
+        A shapely geometry [Lambert-93 m].
+    centroid_lonlat
+        The area's centre [deg] (PVGIS's point).
+    departements
+        INSEE department codes of the BAN files (``["62"]``).
+    out
+        The folder: ``lidar/``, ``batiment.gpkg``, ``adresses-XX.csv``, ``climat/``.
+    services
+        The services' addresses, time-outs and retries.
+    what
+        A subset of ``("lidar", "batiments", "adresses", "climat")``.
+    workers
+        Requests at once (1–16).
+    dry_run
+        Plan only: count the files and their size, fetch nothing.
+    bdtopo_file
+        A BD TOPO ``batiment`` layer on disk, clipped instead of the WFS.
+    progress
+        Show tqdm bars.
+    sleep
+        Waits between retries (injected by tests) [s].
+
+    Returns
+    -------
+    FetchReport
+        Files fetched, already present, empty (no LiDAR there yet) and failed, with sizes
+        [MB].
+
+    Raises
+    ------
+    SolarError
+        Bad arguments (unknown ``what``, workers out of range), in French.
+    """
     from tqdm import tqdm
 
     unknown = set(what) - set(WHAT)
@@ -355,7 +461,7 @@ def fetch(
     if "lidar" in what:
         for key in keys:
             for kind in ("MNS", "MNT"):
-                name = TILE_NAME.format(x=key[0], y=key[1], kind=kind)
+                name = lidar_file_name(key, kind)
                 report.planned.append(name)
                 target = lidar / name
                 if target.is_file() and check_tile(target, key, read_data=False) is None:
@@ -447,7 +553,22 @@ def _url(base: str, params: dict) -> str:
 
 
 def wfs_params(bbox: tuple[float, float, float, float], start: int, count: int) -> dict:
-    """One page of BD TOPO buildings in a Lambert-93 box (WFS 2.0.0, GeoJSON)."""
+    """The WFS 2.0.0 GetFeature parameters of one page of BD TOPO buildings.
+
+    Parameters
+    ----------
+    bbox
+        ``(left, bottom, right, top)`` [Lambert-93 m].
+    start
+        Index of the page's first building.
+    count
+        Buildings per page.
+
+    Returns
+    -------
+    dict
+        Query parameters (``BDTOPO_V3:batiment``, GeoJSON, EPSG:2154).
+    """
     return {
         "SERVICE": "WFS",
         "VERSION": "2.0.0",
@@ -564,6 +685,17 @@ def _pvgis_job(fetcher, services, lat, lon, target, journal):
 
 
 def default_weather(folder: Path) -> Path | None:
-    """The PVGIS TMY a fetch left beside a LiDAR folder (``../climat/*.json``), if any."""
+    """The PVGIS TMY a fetch left beside a LiDAR folder.
+
+    Parameters
+    ----------
+    folder
+        The LiDAR folder (``…/lidar``).
+
+    Returns
+    -------
+    Path or None
+        ``../climat/pvgis-tmy_*.json``, the first by name, or ``None``.
+    """
     found = sorted((Path(folder).parent / "climat").glob("pvgis-tmy_*.json"))
     return found[0] if found else None

@@ -13,13 +13,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
 
 from layers.solar.errors import InputError
-from layers.solar.grid import CELL, TILE_PX, tile_bounds, tile_transform
+from layers.solar.grid import CELL, TILE_PX, Key, tile_bounds, tile_transform
 from layers.solar.store import ROOF_ID
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 NODATA = -99999.0  # what IGN's LiDAR HD tiles declare
 HEIGHT_MIN, HEIGHT_MAX = -100.0, 5000.0  # [m] France lies within -10 … 4 810 m
@@ -28,7 +33,18 @@ SHOWN = 5  # offending lines named in a message
 
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read by MiB (the build's records, the fetch's journal)."""
+    """The SHA-256 of a file, read a MiB at a time (the build's records, the fetch's journal).
+
+    Parameters
+    ----------
+    path
+        Any file.
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     import hashlib
 
     h = hashlib.sha256()
@@ -38,18 +54,27 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def tile_name(x_km: int, y_km: int, kind: str) -> str:
-    """IGN's file name of the LiDAR HD tile whose upper-left corner is (x_km, y_km)."""
-    return f"LHD_FXX_{x_km:04d}_{y_km:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
+def write_height_tile(path: Path, array: np.ndarray, key: Key, what: str, tags: dict) -> None:
+    """Write one MNS/MNT tile as IGN ships it: float32, nodata −99 999, IGN's grid.
 
+    Written whole or not at all (under a temporary name, then renamed).
 
-def write_height_tile(
-    path: Path, array: np.ndarray, x_km: int, y_km: int, what: str, tags: dict
-) -> None:
-    """One MNS/MNT tile as IGN ships it: float32, nodata −99 999, IGN's grid.
+    Parameters
+    ----------
+    path
+        The file to write (IGN's name: :func:`grid.lidar_file_name`).
+    array
+        2 000 × 2 000 heights [m], NaN for no data.
+    key
+        The tile ``(x_km, y_km)`` [km]: its transform comes from :mod:`grid`.
+    what
+        The band's description (« hauteurs MNS [m] »).
+    tags
+        GeoTIFF tags saying where the heights come from (a fictional tile says so).
 
-    Written whole or not at all (under a temporary name, then renamed); ``tags`` say where
-    the heights come from (a fictional tile says so).
+    Returns
+    -------
+    None
     """
     data = np.where(np.isfinite(array), array, NODATA).astype("float32")
     profile = {
@@ -59,7 +84,7 @@ def write_height_tile(
         "count": 1,
         "dtype": "float32",
         "crs": "EPSG:2154",
-        "transform": tile_transform(x_km, y_km),
+        "transform": tile_transform(key),
         "nodata": NODATA,
         "tiled": True,
         "blockxsize": 512,
@@ -76,7 +101,20 @@ def write_height_tile(
 
 
 def valid_heights(data: np.ndarray, nodata: float | None) -> np.ndarray:
-    """Where ``data`` holds a height: finite, not the declared nodata, not IGN's -99999."""
+    """Where a height tile holds a height.
+
+    Parameters
+    ----------
+    data
+        Heights [m] as read.
+    nodata
+        The file's declared nodata value, or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans: finite, not the declared nodata and not IGN's −99 999.
+    """
     ok = np.isfinite(data) & (data > NODATA_BELOW)
     if nodata is not None and not math.isnan(nodata):
         ok &= data != nodata
@@ -84,10 +122,23 @@ def valid_heights(data: np.ndarray, nodata: float | None) -> np.ndarray:
 
 
 def check_tile(path: Path, key: tuple[int, int], read_data: bool = True) -> str | None:
-    """What is wrong with one MNS/MNT tile, in French, or None.
+    """What is wrong with one MNS/MNT tile, in French.
 
-    ``read_data=False`` checks the header only (a tile that is only lent as a halo and
-    whose checksum did not change is not read again).
+    Parameters
+    ----------
+    path
+        The GeoTIFF.
+    key
+        The tile ``(x_km, y_km)`` its name says it is [km]: its grid must match.
+    read_data
+        ``False`` checks the header only (a tile only lent as a halo, whose checksum did
+        not change, is not read again).
+
+    Returns
+    -------
+    str or None
+        The problem (« nom : … »), or ``None`` for a sound tile: one band of float32 heights
+        in Lambert-93 on IGN's grid, with valid heights within plausible bounds.
     """
     import rasterio
     from rasterio.errors import RasterioError
@@ -144,7 +195,24 @@ def _header_problem(src, key: tuple[int, int]) -> str | None:
 
 
 def check_tiles(tiles: dict[tuple[int, int], dict[str, Path]], read: set[tuple[int, int]]) -> None:
-    """Every tile's header; the data of the tiles in ``read``. One error listing them all."""
+    """Check every tile before anything is written.
+
+    Parameters
+    ----------
+    tiles
+        ``{key: {"MNS": path, "MNT": path}}``.
+    read
+        The keys whose data are read too (the others: their header only).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        One French message listing the refused tiles.
+    """
     problems = []
     for key in sorted(tiles):
         for kind in ("MNS", "MNT"):
@@ -170,8 +238,26 @@ def _lines(mask: np.ndarray) -> str:
     return f"ligne{'s' if len(rows) > 1 else ''} {shown}" + (" …" if len(rows) > SHOWN else "")
 
 
-def check_buildings(frame, name: str) -> None:
-    """A BD TOPO ``batiment`` layer as read (before reprojection); raises :class:`InputError`."""
+def check_buildings(frame: gpd.GeoDataFrame, name: str) -> None:
+    """Check a BD TOPO ``batiment`` layer as read, before reprojection.
+
+    Parameters
+    ----------
+    frame
+        The layer: polygons with a ``cleabs`` column and a CRS.
+    name
+        The file's name, for the message.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InputError
+        No CRS, empty or non-polygon geometries, impossible coordinates, missing, hostile or
+        duplicated ``cleabs`` (French message with the table's line numbers).
+    """
     import shapely
 
     where = f"Bâtiments ({name})"
@@ -233,8 +319,27 @@ class AddressReport:
         )
 
 
-def check_addresses(frame, name: str):
-    """The BAN rows with usable coordinates, and what was refused; raises if none is usable."""
+def check_addresses(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, AddressReport]:
+    """Keep the BAN rows with usable coordinates.
+
+    Parameters
+    ----------
+    frame
+        The address table (``lon``, ``lat`` in degrees, as text or numbers).
+    name
+        The file's name, for the messages.
+
+    Returns
+    -------
+    tuple
+        The rows kept (``lon``/``lat`` as floats) and an :class:`AddressReport` of what was
+        refused, with the file's line numbers.
+
+    Raises
+    ------
+    InputError
+        No row, or no row with readable coordinates.
+    """
     import pandas as pd
 
     if len(frame) == 0:

@@ -11,6 +11,7 @@ albedo · GHI · (1 − cos β)/2.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -25,6 +26,53 @@ from layers.solar.terrain import (
     slope_aspect,
     swept_line,
 )
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`irradiation_sweep` computes for the core pixels (core-shaped arrays).
+
+    Attributes
+    ----------
+    irradiation
+        Annual irradiation on the pixel's own plane [kWh/m²/yr], float32; NaN where not
+        computed (no data, or outside ``where``).
+    surface_tilt
+        Plane tilt from the surface model [deg] (Horn 1981).
+    surface_azimuth
+        Plane azimuth [deg], clockwise from north.
+    svf
+        Tilted sky view factor [-], float32.
+    """
+
+    irradiation: np.ndarray
+    surface_tilt: np.ndarray
+    surface_azimuth: np.ndarray
+    svf: np.ndarray
+
+
+@dataclass(frozen=True)
+class PlaneOfArray:
+    """What :func:`hourly_poa` computes: one value per hour of the year.
+
+    Attributes
+    ----------
+    beam, circumsolar, isotropic, horizon, ground
+        The parts of the plane-of-array irradiance [W/m²] (Perez 1990's three diffuse
+        parts; ``ground`` is albedo · GHI · (1 − cos β)/2).
+    total
+        Their sum [W/m²].
+    sunlit
+        Booleans: the sun is above 0°, above the pixel's horizon and in front of its plane.
+    """
+
+    beam: np.ndarray
+    circumsolar: np.ndarray
+    isotropic: np.ndarray
+    horizon: np.ndarray
+    ground: np.ndarray
+    total: np.ndarray
+    sunlit: np.ndarray
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -204,7 +252,7 @@ def irradiation_sweep(
     core: tuple[int, int, int, int] | None = None,
     origin: tuple[int, int] = (0, 0),
     where: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
+) -> SweepResult:
     """Annual irradiation [kWh/m²/yr] of the ``core`` pixels in one pass per sector.
 
     The same physics as :func:`horizons` → :func:`sky_view_factor` →
@@ -234,9 +282,9 @@ def irradiation_sweep(
 
     Returns
     -------
-    dict
+    SweepResult
         ``irradiation`` [kWh/m²/yr], ``surface_tilt`` [deg], ``surface_azimuth`` [deg]
-        and ``svf`` [-], core-shaped float32 arrays.
+        and ``svf`` [-], core-shaped arrays.
 
     References
     ----------
@@ -288,20 +336,26 @@ def irradiation_sweep(
         direct, direct_t, svf, svf_t, normal, todo, float(n_sectors), float(tables.iso),
         float(tables.horizon_band), float(tables.ghi * tables.albedo), irr, svf_out,
     )  # fmt: skip
-    return {
-        "irradiation": irr,
-        "surface_tilt": tilt,
-        "surface_azimuth": azimuth,
-        "svf": svf_out,
-    }
+    return SweepResult(irr, tilt, azimuth, svf_out)
 
 
 def warm_up(tables: SkyTables, dtype=np.float32) -> float:
-    """Load (or compile) every kernel of :func:`irradiation_sweep` once; returns seconds.
+    """Load (or compile) every kernel of :func:`irradiation_sweep` once.
 
     numba's cached kernels take ~0.2 s each to load in a new process, ~3 s in all: paid
     once per process, before its first tile, so the time a tile records is its own.
-    ``dtype``: that of the heights the process will sweep (one kernel per type).
+
+    Parameters
+    ----------
+    tables
+        The sky tables the process will use (``sky.sky_tables``).
+    dtype
+        The type of the heights the process will sweep (one kernel per type).
+
+    Returns
+    -------
+    float
+        Seconds spent [s].
     """
     import time
 
@@ -383,7 +437,7 @@ def hourly_poa(
     svf: float,
     sky: SunSky,
     albedo: float,
-) -> dict[str, np.ndarray]:
+) -> PlaneOfArray:
     """Hour-by-hour plane-of-array irradiance [W/m²] of one pixel, without any binning.
 
     The reference the binned :func:`annual_irradiation` is checked against.
@@ -405,7 +459,7 @@ def hourly_poa(
 
     Returns
     -------
-    dict
+    PlaneOfArray
         Per hour [W/m²]: ``beam``, ``circumsolar``, ``isotropic``, ``horizon``,
         ``ground``, ``total``; and ``sunlit`` (booleans: sun above 0°, the horizon and
         the plane).
@@ -425,6 +479,4 @@ def hourly_poa(
         "horizon": sky.dhi * sky.f2 * np.sin(beta) * svf / ((1 + np.cos(beta)) / 2),
         "ground": sky.ghi * albedo * (1 - np.cos(beta)) / 2,
     }
-    parts["total"] = sum(parts.values())
-    parts["sunlit"] = sunlit
-    return parts
+    return PlaneOfArray(**parts, total=sum(parts.values()), sunlit=sunlit)

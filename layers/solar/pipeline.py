@@ -1,8 +1,8 @@
-"""Whole-raster runs: tiles with a halo, scheduled with Dask, written as a COG, with a report.
+"""Whole-raster runs: blocks with a halo, scheduled with Dask, written as a COG, with a report.
 
-A tile's core is computed from a window grown by a halo as wide as ``max_distance`` (so a
+A block's core is computed from a window grown by a halo as wide as ``max_distance`` (so a
 ray never misses an obstacle that an untiled run would see) and one more pixel (for the
-3×3 slope). Results are written tile by tile: memory is bounded by the tile size.
+3×3 slope). Results are written block by block: memory is bounded by the block size.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from rasterio.windows import Window
 from tqdm import tqdm
 
 from layers.solar.errors import SolarError
-from layers.solar.irradiation import irradiation_sweep
+from layers.solar.irradiation import SweepResult, irradiation_sweep
 from layers.solar.raster import (
     Raster,
     RasterError,
@@ -77,44 +77,41 @@ class SkyParams:
 class SolarParams(SkyParams):
     """Parameters of a ``solar compute`` run (defaults are the CLI's)."""
 
-    tile_size: int = 1024  # core tile side [px]
-    workers: int = 1  # tiles computed at once (each uses every core through numba)
+    block_size: int = 1024  # a block's core side [px]
+    workers: int = 1  # blocks computed at once (each uses every core through numba)
     scheduler: str | None = None  # dask.distributed scheduler address
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.tile_size < 16:
-            raise SolarError("Paramètres invalides : tuile ≥ 16 px.")
+        if self.block_size < 16:
+            raise SolarError("Paramètres invalides : bloc ≥ 16 px.")
 
 
-def irradiation_array(
-    dsm: np.ndarray,
-    cell: float,
-    tables: SkyTables,
-    params: SolarParams,
-    core: tuple[int, int, int, int] | None = None,
-    origin: tuple[int, int] = (0, 0),
-    where: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
-    """Annual irradiation [kWh/m²/yr] (and the geometry behind it) of ``core`` pixels.
+def compute_raster(dsm: Raster, weather: Weather, params: SolarParams) -> SweepResult:
+    """An untiled run on an in-memory raster (tests, small areas).
 
-    ``dsm`` may be larger than ``core`` (a tile with its halo); the outputs cover ``core``.
-    ``origin`` is the global (row, col) of ``dsm[0, 0]`` (see :func:`horizons`); ``where``
-    limits the sums to some core pixels (the others are NaN but still cast shade).
+    Parameters
+    ----------
+    dsm
+        The surface model [m], projected CRS.
+    weather
+        A year of hourly weather (``sky.read_weather``).
+    params
+        Sky model, albedo, sectors, reach.
+
+    Returns
+    -------
+    SweepResult
+        The whole raster's irradiation [kWh/m²/yr] and geometry.
     """
+    tables = sky_tables(sun_and_sky(weather, params.model), params.n_sectors, params.albedo)
     return irradiation_sweep(
-        dsm, cell, tables, params.n_sectors, params.max_distance, core, origin, where
+        dsm.array, dsm.cell_size_m, tables, params.n_sectors, params.max_distance
     )
 
 
-def compute_raster(dsm: Raster, weather: Weather, params: SolarParams) -> dict[str, np.ndarray]:
-    """Untiled run on an in-memory raster (tests, small areas)."""
-    tables = sky_tables(sun_and_sky(weather, params.model), params.n_sectors, params.albedo)
-    return irradiation_array(dsm.array, dsm.cell_size_m, tables, params)
-
-
 @dataclass(frozen=True)
-class Tile:
+class Block:
     """A core window and the halo-grown window read to compute it."""
 
     core: Window
@@ -128,32 +125,65 @@ class Tile:
         return r0, r0 + int(self.core.height), c0, c0 + int(self.core.width)
 
 
-def tiles(height: int, width: int, size: int, halo: int) -> Iterator[Tile]:
-    """Cover the raster with ``size``-pixel cores, each read with ``halo`` pixels around."""
+def blocks(height: int, width: int, size: int, halo: int) -> Iterator[Block]:
+    """Cover a raster with square blocks, each read with a halo around it.
+
+    Parameters
+    ----------
+    height, width
+        The raster's size [px].
+    size
+        A block's core side [px] (the last row and column of blocks may be smaller).
+    halo
+        Pixels read around each core [px], clipped to the raster.
+
+    Yields
+    ------
+    Block
+        Each block's core window and read window (rasterio windows), row by row.
+    """
     for row in range(0, height, size):
         for col in range(0, width, size):
             h, w = min(size, height - row), min(size, width - col)
             r0, c0 = max(0, row - halo), max(0, col - halo)
             r1, c1 = min(height, row + h + halo), min(width, col + w + halo)
-            yield Tile(Window(col, row, w, h), Window(c0, r0, c1 - c0, r1 - r0))
+            yield Block(Window(col, row, w, h), Window(c0, r0, c1 - c0, r1 - r0))
 
 
-def _tile_task(
-    dsm_path: str, tile: Tile, tables: SkyTables, params: SolarParams
-) -> tuple[Tile, np.ndarray]:
-    raster = read_raster(Path(dsm_path), window=tile.read)
-    origin = (int(tile.read.row_off), int(tile.read.col_off))
-    out = irradiation_array(
-        raster.array, raster.cell_size_m, tables, params, core=tile.offset, origin=origin
+def _block_task(
+    dsm_path: str, block: Block, tables: SkyTables, params: SolarParams
+) -> tuple[Block, np.ndarray]:
+    raster = read_raster(Path(dsm_path), window=block.read)
+    origin = (int(block.read.row_off), int(block.read.col_off))
+    out = irradiation_sweep(
+        raster.array,
+        raster.cell_size_m,
+        tables,
+        params.n_sectors,
+        params.max_distance,
+        core=block.offset,
+        origin=origin,
     )
-    return tile, out["irradiation"]
+    return block, out.irradiation
 
 
 @contextmanager
 def dask_client(scheduler: str) -> Iterator:
-    """A dask.distributed client for ``solar compute`` and ``solar build``.
+    """A dask.distributed client, closed on leaving (``solar compute`` and ``solar build``).
 
-    A French error when the ``dask`` extra is not installed.
+    Parameters
+    ----------
+    scheduler
+        The scheduler's address (``tcp://hote:8786``).
+
+    Yields
+    ------
+    dask.distributed.Client
+
+    Raises
+    ------
+    SolarError
+        The ``dask`` extra is not installed.
     """
     try:
         from dask.distributed import Client
@@ -166,32 +196,47 @@ def dask_client(scheduler: str) -> Iterator:
 
 
 def finished(client, fn: Callable, jobs: list[tuple]) -> Iterator:
-    """``fn(*job)`` for every job, computed on the cluster, yielded as each one finishes."""
+    """Run jobs on a cluster and yield their results as each one finishes.
+
+    Parameters
+    ----------
+    client
+        A dask.distributed client (:func:`dask_client`).
+    fn
+        The function each job calls (importable by the workers).
+    jobs
+        Its arguments, one tuple per job.
+
+    Yields
+    ------
+    object
+        ``fn(*job)``, in the order jobs finish.
+    """
     from dask.distributed import as_completed
 
     for future in as_completed([client.submit(fn, *job, pure=False) for job in jobs]):
         yield future.result()
 
 
-def _run_tiles(
+def _run_blocks(
     dsm_path: Path,
-    all_tiles: list[Tile],
+    all_blocks: list[Block],
     tables: SkyTables,
     params: SolarParams,
-    sink: Callable[[Tile, np.ndarray], None],
+    sink: Callable[[Block, np.ndarray], None],
     progress: bool,
 ) -> None:
-    """Run tiles and hand each result to ``sink``.
+    """Run blocks and hand each result to ``sink``.
 
     A dask.distributed cluster when an address is given, else local threads in batches of
     ``workers`` (memory stays bounded by the batch; numba's kernels release the GIL).
     """
-    bar = tqdm(total=len(all_tiles), desc="Tuiles", unit="tuile", disable=not progress)
+    bar = tqdm(total=len(all_blocks), desc="Blocs", unit="bloc", disable=not progress)
     if params.scheduler:
         with dask_client(params.scheduler) as client:
             shared = client.scatter(tables, broadcast=True)
-            jobs = [(str(dsm_path), t, shared, params) for t in all_tiles]
-            for result in finished(client, _tile_task, jobs):
+            jobs = [(str(dsm_path), t, shared, params) for t in all_blocks]
+            for result in finished(client, _block_task, jobs):
                 sink(*result)
                 bar.update()
     else:
@@ -199,12 +244,12 @@ def _run_tiles(
 
         batch = max(1, params.workers)
         with ThreadPoolExecutor(max_workers=batch) as pool:
-            for i in range(0, len(all_tiles), batch):
-                for tile, array in pool.map(
-                    lambda t: _tile_task(str(dsm_path), t, tables, params),
-                    all_tiles[i : i + batch],
+            for i in range(0, len(all_blocks), batch):
+                for block, array in pool.map(
+                    lambda t: _block_task(str(dsm_path), t, tables, params),
+                    all_blocks[i : i + batch],
                 ):
-                    sink(tile, array)
+                    sink(block, array)
                     bar.update()
     bar.close()
 
@@ -223,7 +268,13 @@ class RunReport:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on (read from metadata, not imported)."""
+    """The versions of the libraries a result depends on (read from metadata, not imported).
+
+    Returns
+    -------
+    dict
+        Python, numpy, numba, pvlib, rasterio, GDAL… → version (``"absent"`` if missing).
+    """
     from importlib import metadata
 
     def version(name: str) -> str:
@@ -256,13 +307,42 @@ def compute(
 ) -> RunReport:
     """Compute ``out_dir/irradiation.tif`` (COG), ``roofs.gpkg`` (with roofs) and ``run.json``.
 
-    ``rules``: the roof statistics' rules (needed with ``roofs_path``); ``cache_dir``: where
-    the weather file's sky tables are kept between runs (``None``: none kept).
-
     All or nothing: inputs are checked first, outputs are written in a hidden folder
     beside ``out_dir`` and moved into it only once everything succeeded, so a bad input
     (corrupt, truncated or empty raster, no valid pixel, unreadable roofs or weather)
     raises an :class:`SolarError` in French and leaves nothing new in ``out_dir``.
+
+    Parameters
+    ----------
+    dsm_path
+        The surface model (GeoTIFF, projected CRS, heights [m]).
+    weather_path
+        A year of hourly weather: EPW or PVGIS TMY (csv/json).
+    out_dir
+        Where the outputs go.
+    params
+        Sky model, albedo, sectors, reach, block size, workers or scheduler.
+    roofs_path
+        Building footprints (any vector format with a CRS): per-roof statistics.
+    dtm_path
+        The terrain model on the same grid: roofs' height above ground is checked.
+    progress
+        Show a tqdm bar.
+    rules
+        The roof rules (needed with ``roofs_path``).
+    cache_dir
+        Where the weather file's sky tables are kept between runs (``None``: none kept).
+
+    Returns
+    -------
+    RunReport
+        What was computed, from what, with which versions and timings [s] (also
+        ``run.json``).
+
+    Raises
+    ------
+    SolarError
+        Any input refused, in French; nothing is left in ``out_dir``.
     """
     out_dir = Path(out_dir)
     if roofs_path is not None and rules is None:
@@ -298,10 +378,23 @@ def compute(
 
 
 def check_raster(path: Path, label: str) -> None:
-    """Open a surface model and read it whole, block by block.
+    """Read a surface model whole, block by block, before anything is written.
 
-    Corrupt, truncated, empty or all-nodata files are refused here, before anything is
-    written.
+    Parameters
+    ----------
+    path
+        The raster.
+    label
+        What it is, for the message (« MNS »).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    RasterError
+        Corrupt, truncated, empty or all-nodata file, or no CRS.
     """
     try:
         with rasterio.open(path) as src:
@@ -346,7 +439,7 @@ def _compute(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     halo = int(math.ceil(params.max_distance / cell)) + 1
-    all_tiles = list(tiles(profile["height"], profile["width"], params.tile_size, halo))
+    all_blocks = list(blocks(profile["height"], profile["width"], params.block_size, halo))
     tmp = out_dir / "irradiation.tmp.tif"
     create_tiled_gtiff(
         tmp,
@@ -358,15 +451,15 @@ def _compute(
     )
     t1 = time.perf_counter()
     with rasterio.open(tmp, "r+") as dst:
-        _run_tiles(
+        _run_blocks(
             dsm_path,
-            all_tiles,
+            all_blocks,
             tables,
             params,
-            lambda tile, arr: dst.write(arr, 1, window=tile.core),
+            lambda block, arr: dst.write(arr, 1, window=block.core),
             progress,
         )
-    timings["tiles"] = time.perf_counter() - t1
+    timings["blocks"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     target = out_dir / "irradiation.tif"
@@ -397,7 +490,7 @@ def _compute(
             "crs": profile["crs"].to_string(),
             "cell_size_m": cell,
             "halo_px": halo,
-            "tiles": len(all_tiles),
+            "blocks": len(all_blocks),
         },
         outputs={"irradiation": str(target)},
         versions=library_versions(),

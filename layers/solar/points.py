@@ -33,14 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from layers.solar.errors import SolarError
-from layers.solar.grid import CELL, TILE_PX, tile_origin
+from layers.solar.grid import CELL, TILE_PX, lidar_file_name, tile_origin, tiles_of
 
 NODATA = -99999.0
 MNS_CLASSES = (2, 3, 4, 5, 6, 9, 17, 64, 66, 67)
 MNT_CLASSES = (2, 9, 66)
 UNCLASSIFIED = 1
 CHUNK = 2_000_000  # points read at once
-NAME = "LHD_FXX_{x:04d}_{y:04d}_{kind}_O_0M50_LAMB93_IGN69.tif"
 SUFFIXES = (".las", ".laz")
 
 
@@ -68,15 +67,19 @@ class _Tile:
         )
 
 
-def tile_key(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-left corner [km] of the IGN tile holding each point (edges at ±0.25 m)."""
-    return np.floor((x + CELL / 2) / 1000).astype(int), np.floor((y - CELL / 2) / 1000).astype(
-        int
-    ) + 1
-
-
 def point_files(folder: Path) -> list[Path]:
-    """The LAS/LAZ/COPC files of a folder (or the file itself)."""
+    """The point clouds of a folder.
+
+    Parameters
+    ----------
+    folder
+        A folder, or one file.
+
+    Returns
+    -------
+    list of Path
+        Its ``.las``, ``.laz`` and ``.copc.laz`` files, sorted (or the file itself).
+    """
     folder = Path(folder)
     if folder.is_file():
         return [folder]
@@ -101,7 +104,7 @@ def _check_crs(path: Path, header) -> None:
 
 
 def _accumulate(tiles: dict, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray):
-    kx, ky = tile_key(x, y)
+    kx, ky = tiles_of(x, y)
     for key in set(zip(kx.tolist(), ky.tolist(), strict=True)):
         sel = (kx == key[0]) & (ky == key[1])
         left, top = tile_origin(key)
@@ -152,7 +155,7 @@ def _fill_linear(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write(path: Path, key: tuple[int, int], data: np.ndarray, source: str) -> None:
+def _write(path: Path, key: tuple[int, int], kind: str, data: np.ndarray, source: str) -> None:
     from layers.solar.inputs import write_height_tile
 
     tags = {
@@ -160,8 +163,7 @@ def _write(path: Path, key: tuple[int, int], data: np.ndarray, source: str) -> N
         "source": source[:500],
         "units": "m (IGN69)",
     }
-    kind = "MNS" if "_MNS_" in path.name else "MNT"
-    write_height_tile(path, data, key[0], key[1], f"hauteurs {kind} [m]", tags)
+    write_height_tile(path, data, key, f"hauteurs {kind} [m]", tags)
 
 
 def rasterise(
@@ -170,10 +172,33 @@ def rasterise(
     max_gap_m: float = 1.0,
     progress: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Write MNS and MNT tiles for every 1 km tile the points touch; returns their names.
+    """Turn LiDAR HD point clouds into MNS and MNT tiles on IGN's grid.
 
     Every file is read (and checked) before anything is written; each tile is written
-    under a temporary name, then renamed.
+    under a temporary name, then renamed. The surface (MNS) takes each pixel's highest
+    point, the terrain (MNT) the mean of its ground points (class 2); gaps in the surface
+    up to ``max_gap_m`` are filled from the nearest pixel, the terrain's linearly.
+
+    Parameters
+    ----------
+    sources
+        LAS/LAZ files in Lambert-93 (EPSG:2154) with IGN's classification.
+    out
+        The folder the tiles are written to (created if needed).
+    max_gap_m
+        Widest gap of the surface filled [m].
+    progress
+        Called with the number of points of each chunk read.
+
+    Returns
+    -------
+    list of str
+        The file names written (:func:`grid.lidar_file_name`).
+
+    Raises
+    ------
+    PointsError
+        No file, an unreadable file, coordinates outside France in Lambert-93, no point.
     """
     import laspy
 
@@ -213,7 +238,7 @@ def rasterise(
         for kind, data in (("MNS", surface), ("MNT", ground)):
             if np.isnan(data).all():
                 continue
-            name = NAME.format(x=key[0], y=key[1], kind=kind)
-            _write(out / name, key, data, source)
+            name = lidar_file_name(key, kind)
+            _write(out / name, key, kind, data, source)
             names.append(name)
     return names

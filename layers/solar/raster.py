@@ -37,7 +37,23 @@ class Raster:
 
 
 def linear_unit_to_m(crs: CRS) -> float:
-    """Metres per unit of a projected CRS (1 for metres, 0.3048006 for US survey feet)."""
+    """Metres per unit of a projected CRS.
+
+    Parameters
+    ----------
+    crs
+        A pyproj CRS.
+
+    Returns
+    -------
+    float
+        1 for metres, 0.3048006 for US survey feet… [m per unit].
+
+    Raises
+    ------
+    RasterError
+        The CRS is geographic (degrees).
+    """
     if not crs.is_projected:
         raise RasterError(
             "Le modèle de surface doit être dans un système projeté (mètres ou pieds), "
@@ -47,7 +63,25 @@ def linear_unit_to_m(crs: CRS) -> float:
 
 
 def pixel_size_m(transform: Affine, crs: CRS) -> float:
-    """Square pixel size in metres; rotated or non-square grids are refused."""
+    """The side of a raster's square pixels in metres.
+
+    Parameters
+    ----------
+    transform
+        The raster's affine transform.
+    crs
+        Its projected CRS.
+
+    Returns
+    -------
+    float
+        Pixel side [m].
+
+    Raises
+    ------
+    RasterError
+        A rotated or non-square grid, or a geographic CRS.
+    """
     if transform.b != 0 or transform.d != 0:
         raise RasterError("Grille tournée non prise en charge : rééchantillonnez le MNS.")
     if not np.isclose(abs(transform.a), abs(transform.e), rtol=1e-6):
@@ -56,7 +90,25 @@ def pixel_size_m(transform: Affine, crs: CRS) -> float:
 
 
 def read_raster(path: Path, window: rasterio.windows.Window | None = None) -> Raster:
-    """Read band 1 as float32 with NaN for nodata; CRS must be projected."""
+    """Read band 1 of a raster file as float32, NaN for no data.
+
+    Parameters
+    ----------
+    path
+        A GeoTIFF (or any GDAL raster) in a projected CRS.
+    window
+        The part to read; ``None``: all of it.
+
+    Returns
+    -------
+    Raster
+        Heights (or values), the window's transform and the CRS.
+
+    Raises
+    ------
+    RasterError
+        Unreadable file, no CRS, a geographic CRS, rotated or non-square pixels.
+    """
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
@@ -74,7 +126,23 @@ def read_raster(path: Path, window: rasterio.windows.Window | None = None) -> Ra
 
 
 def raster_profile(path: Path) -> dict:
-    """Shape, transform and CRS of a raster file without reading its pixels."""
+    """Shape, transform and CRS of a raster file, without reading its pixels.
+
+    Parameters
+    ----------
+    path
+        A raster file.
+
+    Returns
+    -------
+    dict
+        ``height``, ``width`` [px], ``transform`` (Affine), ``crs`` (pyproj CRS).
+
+    Raises
+    ------
+    RasterError
+        The file has no CRS.
+    """
     with rasterio.open(path) as src:
         if src.crs is None:
             raise RasterError(f"{path} : aucun système de coordonnées (CRS).")
@@ -89,7 +157,25 @@ def raster_profile(path: Path) -> dict:
 def create_tiled_gtiff(
     path: Path, height: int, width: int, transform: Affine, crs: CRS, description: str
 ) -> None:
-    """An empty float32 tiled GeoTIFF (NaN nodata) that tiles are written into."""
+    """Create an empty float32 tiled GeoTIFF (NaN nodata, deflate) that tiles are written into.
+
+    Parameters
+    ----------
+    path
+        The file to create.
+    height, width
+        Its size [px].
+    transform
+        Its affine transform.
+    crs
+        Its CRS.
+    description
+        The band's description (« irradiation [kWh/m²/an] »).
+
+    Returns
+    -------
+    None
+    """
     profile = {
         "driver": "GTiff",
         "height": height,
@@ -126,7 +212,21 @@ def _cog_options(width: int, height: int) -> dict:
 
 
 def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
-    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL COG driver) with tags."""
+    """Convert a GeoTIFF to a Cloud-Optimised GeoTIFF (GDAL's COG driver), tags added.
+
+    Parameters
+    ----------
+    src
+        The GeoTIFF (its tags are updated in place).
+    dst
+        The COG to write: DEFLATE with the float predictor, overviews down to ~64 px.
+    tags
+        GeoTIFF tags (provenance, units).
+
+    Returns
+    -------
+    None
+    """
     with rasterio.open(src, "r+") as ds:
         ds.update_tags(**tags)
         options = _cog_options(ds.width, ds.height)
@@ -134,10 +234,25 @@ def to_cog(src: Path, dst: Path, tags: dict[str, str]) -> None:
 
 
 def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str) -> None:
-    """Write a whole in-memory raster as a COG, written under a temporary name then renamed.
+    """Write a whole in-memory raster as a Cloud-Optimised GeoTIFF.
 
     The raster goes to GDAL as an in-memory dataset (no intermediate file, nothing
-    compressed twice).
+    compressed twice), written under a temporary name then renamed.
+
+    Parameters
+    ----------
+    path
+        The COG to write.
+    raster
+        Values and georeferencing.
+    tags
+        GeoTIFF tags (provenance, units).
+    description
+        The band's description.
+
+    Returns
+    -------
+    None
     """
     from rasterio.io import MemoryFile
 
@@ -165,13 +280,27 @@ def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str
 def rasterize_ids(
     geometries: Sequence[object], transform: Affine, shape: tuple[int, int]
 ) -> np.ndarray:
-    """Burn polygon ``i`` as value ``i + 1`` (int32, 0 elsewhere), later polygons on top.
+    """Burn polygon ``i`` as value ``i + 1`` (0 elsewhere), later polygons on top.
 
     Same rule as GDAL's default (``rasterio.features.rasterize``): a pixel belongs to a
     polygon when its centre is inside (even-odd rule, holes and multipolygons included).
     A numba scanline over the coordinate arrays: no per-geometry Python object is built,
     which made rasterio's route (``__geo_interface__`` for each of 100 000 roofs) the
     slowest part of the roof statistics.
+
+    Parameters
+    ----------
+    geometries
+        Shapely polygons or multipolygons, in the raster's CRS.
+    transform
+        The raster's affine transform (north up).
+    shape
+        ``(rows, cols)`` [px].
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 ids, shaped ``shape``.
     """
     import shapely
 

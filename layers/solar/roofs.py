@@ -29,14 +29,41 @@ ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest
 
 
 def orientation_label(azimuth: float, tilt: float) -> str:
-    """French compass word for a roof's azimuth [deg]; « plat » under 5° of slope."""
+    """The French compass word of a roof's orientation.
+
+    Parameters
+    ----------
+    azimuth
+        Plane azimuth [deg], clockwise from north; NaN for none.
+    tilt
+        Plane tilt [deg].
+
+    Returns
+    -------
+    str
+        One of :data:`ORIENTATIONS` (eight 45° sectors: « nord », « nord-est »…), or
+        « plat » under 5° of tilt or without an azimuth.
+    """
     if np.isnan(azimuth) or tilt < 5:
         return "plat"
     return ORIENTATIONS[int(((azimuth + 22.5) % 360) // 45)]
 
 
 def orientation_labels(azimuth: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    """:func:`orientation_label` for whole arrays (one call for 100 000 roofs)."""
+    """:func:`orientation_label` for whole arrays (one call for 100 000 roofs).
+
+    Parameters
+    ----------
+    azimuth
+        Plane azimuths [deg], clockwise from north; NaN for none.
+    tilt
+        Plane tilts [deg], shaped as ``azimuth``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels (object array of str), shaped as ``azimuth``.
+    """
     with np.errstate(invalid="ignore"):
         sector = np.nan_to_num(((azimuth + 22.5) % 360) // 45).astype(int) % 8
         labels = np.array(ORIENTATIONS, dtype=object)[sector]
@@ -99,6 +126,40 @@ def roof_class(irradiation: float, usable_m2: float, rules: RoofRules) -> str:
     return "faible"
 
 
+# The columns :func:`roof_statistics` adds, with their unit: the store's persisted format
+# (``toits.gpkg``, layer ``toits``), in French like every persisted name; documented here
+# only. ``{level}`` is each of ``bas``, ``central``, ``haut`` (the rules' Span).
+ROOF_STATISTICS_COLUMNS = {
+    "surface_emprise_m2": "m² — the footprint's area",
+    "part_couverte": "0–1 — share of the footprint on the raster",
+    "part_avec_donnees": "0–1 — share of the covered footprint's pixels with data",
+    "irradiation_toit": "kWh/m²/an — mean over every roof pixel with data",
+    "surface_utile_m2": "m² — sloped area of the usable pieces (tilt, sun, height, ≥ 1 panel)",
+    "irradiation_utile": "kWh/m²/an — mean over the usable area",
+    "pente_dominante": "° — area-weighted tilt of the usable area",
+    "orientation_dominante": "° from north, clockwise — area-weighted aspect of the usable area",
+    "orientation": "text — « Sud », « Plat »… (UNDETERMINED without usable area or data)",
+    "kwc_{level}": "kWc — usable area × power density",
+    "kwh_an_{level}": "kWh/an — usable energy × power density × performance ratio",
+    "classe": "text — the rules' class, NO_DATA when under MIN_DATA_SHARE has data",
+}
+
+
+def statistics_columns() -> list[str]:
+    """The column names :func:`roof_statistics` adds, levels expanded.
+
+    Returns
+    -------
+    list of str
+        :data:`ROOF_STATISTICS_COLUMNS`' keys, ``{level}`` replaced by each of ``LEVELS``.
+    """
+    return [
+        name.format(level=level)
+        for name in ROOF_STATISTICS_COLUMNS
+        for level in (LEVELS if "{level}" in name else ("",))
+    ]
+
+
 def roof_statistics(
     roofs: gpd.GeoDataFrame,
     irradiation: Raster,
@@ -131,10 +192,9 @@ def roof_statistics(
     Returns
     -------
     geopandas.GeoDataFrame
-        The input rows with the store's columns (persisted format, French names:
-        ``surface_utile_m2`` [m²], ``irradiation_utile`` [kWh/m²/yr], ``pente_dominante``
-        [deg], ``orientation``, ``kwc_bas/central/haut`` [kWc], ``classe``,
-        ``part_couverte`` [-]…): the French names are the store's format, kept as is.
+        The input rows plus the columns of :data:`ROOF_STATISTICS_COLUMNS` (units and
+        meaning there). They are the store's persisted format, hence French names; the
+        function hands them over as is so that what is computed is what is stored.
     """
     if roofs.crs is None or not roofs.crs.equals(irradiation.crs):
         raise SolarError("Les toits doivent être dans le système de coordonnées du MNS.")

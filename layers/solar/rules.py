@@ -28,7 +28,17 @@ class Span:
             raise ValueError(f"bas ≤ central ≤ haut attendu : {self}")
 
     def at(self, level: str) -> float:
-        """The value of a level, named as the store's columns (``"bas"``, ``"central"``…)."""
+        """The value of a level, named as the store's columns.
+
+        Parameters
+        ----------
+        level
+            ``"bas"``, ``"central"`` or ``"haut"``.
+
+        Returns
+        -------
+        float
+        """
         return {"bas": self.low, "central": self.central, "haut": self.high}[level]
 
 
@@ -69,5 +79,11 @@ class RoofRules:
             raise ValueError("seuils de classes d'irradiation non croissants")
 
     def digest(self) -> str:
-        """SHA-256 of every rule: a store's tile records it, a change recomputes its roofs."""
+        """A checksum of every rule: a store's tile records it, and a change recomputes its roofs.
+
+        Returns
+        -------
+        str
+            SHA-256 (hexadecimal) of the rules as sorted JSON.
+        """
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()

@@ -53,7 +53,15 @@ class Weather:
     shift: pd.Timedelta
 
     def describe(self) -> dict[str, object]:
-        """What run.json and the UI say about the climate used."""
+        """What ``run.json``, the store's manifest and the UI say about the climate used.
+
+        Returns
+        -------
+        dict
+            ``source``, ``name``, ``latitude``, ``longitude`` [deg], ``altitude`` [m],
+            ``hours``, ``period`` (years), ``ghi_kwh_m2`` (the year's horizontal sum
+            [kWh/m²]).
+        """
         return {
             "source": self.source,
             "name": self.name,
@@ -271,13 +279,39 @@ def sun_and_sky(weather: Weather, model: str = "perez") -> SunSky:
 
 
 def sun_vectors(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
-    """Unit vectors towards the sun, (east, north, up)."""
+    """Unit vectors pointing at the sun.
+
+    Parameters
+    ----------
+    azimuth
+        Sun azimuth [deg], clockwise from north.
+    elevation
+        Sun elevation [deg] above the horizontal.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``azimuth.shape + (3,)``: (east, north, up) components [-].
+    """
     az, el = np.radians(azimuth), np.radians(elevation)
     return np.stack([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)], axis=-1)
 
 
 def sector_of(azimuth: np.ndarray, n_sectors: int) -> np.ndarray:
-    """Index of the azimuth sector (sector k is centred on k·360/n)."""
+    """The azimuth sector a direction falls in.
+
+    Parameters
+    ----------
+    azimuth
+        Azimuths [deg], clockwise from north (any real value: taken modulo 360).
+    n_sectors
+        Sectors around the horizon; sector ``k`` is centred on ``k · 360 / n_sectors``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer sector indices in ``0 … n_sectors − 1``.
+    """
     return np.round(np.asarray(azimuth) / (360.0 / n_sectors)).astype(int) % n_sectors
 
 

@@ -53,12 +53,34 @@ INSEE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 
 
 def tile_name(key: Key) -> str:
-    """A tile's name in the store (``0684_7042``)."""
+    """A tile's name in the store.
+
+    Parameters
+    ----------
+    key
+        ``(x_km, y_km)`` [km].
+
+    Returns
+    -------
+    str
+        ``"0684_7042"``: the stem of its COG and roof files.
+    """
     return f"{key[0]:04d}_{key[1]:04d}"
 
 
 def key_of(name: str) -> Key:
-    """The key of a stored tile's name (``0684_7042`` → (684, 7042))."""
+    """The tile a store name stands for (the inverse of :func:`tile_name`).
+
+    Parameters
+    ----------
+    name
+        ``"0684_7042"``.
+
+    Returns
+    -------
+    Key
+        ``(684, 7042)``.
+    """
     return int(name[:4]), int(name[5:])
 
 
@@ -109,15 +131,48 @@ class StoreLayout:
         return self.root / "toits"
 
     def cog(self, name: str) -> Path:
-        """The irradiation COG of tile ``name``."""
+        """The irradiation COG of a tile.
+
+        Parameters
+        ----------
+        name
+            The tile's store name (``0684_7042``).
+
+        Returns
+        -------
+        Path
+            ``irradiation/0684_7042.tif`` [kWh/m²/an].
+        """
         return self.cog_dir / f"{name}.tif"
 
     def roofs_part(self, name: str) -> Path:
-        """The roofs of tile ``name`` before assembly (GeoParquet)."""
+        """A tile's roofs before assembly.
+
+        Parameters
+        ----------
+        name
+            The tile's store name (``0684_7042``).
+
+        Returns
+        -------
+        Path
+            ``toits/0684_7042.parquet`` (GeoParquet).
+        """
         return self.roofs_dir / f"{name}.parquet"
 
     def cogs_touching(self, bounds: tuple[float, float, float, float]) -> list[Path]:
-        """The COGs there are of the tiles a (left, bottom, right, top) box touches [L93]."""
+        """The irradiation COGs that exist for the tiles a box touches.
+
+        Parameters
+        ----------
+        bounds
+            ``(left, bottom, right, top)`` [Lambert-93 m].
+
+        Returns
+        -------
+        list of Path
+            Existing COGs only.
+        """
         found = []
         for key in tiles_touching(bounds):
             path = self.cog(tile_name(key))
@@ -127,7 +182,18 @@ class StoreLayout:
 
 
 def version_of(root: Path) -> str:
-    """Changes whenever the store is rebuilt (a cache key): the manifest's mtime and size."""
+    """A store's version, for cache keys: it changes whenever the store is rebuilt.
+
+    Parameters
+    ----------
+    root
+        The store's folder.
+
+    Returns
+    -------
+    str
+        The manifest's modification time and size; ``"absent"`` without a manifest.
+    """
     try:
         stat = StoreLayout(Path(root)).manifest.stat()
     except OSError:
@@ -136,7 +202,20 @@ def version_of(root: Path) -> str:
 
 
 def damaged(root: Path, what: str) -> SolarError:
-    """The French error of a store that cannot be read (the administrator rebuilds it)."""
+    """The error a store that cannot be read raises (the administrator rebuilds it).
+
+    Parameters
+    ----------
+    root
+        The store's folder.
+    what
+        What could not be read, in French (« la base des toits »).
+
+    Returns
+    -------
+    SolarError
+        A French message naming ``what`` and the command that rebuilds the store.
+    """
     return SolarError(
         f"Magasin du cadastre illisible ({Path(root).name}) : {what}. "
         "L'administrateur doit relancer « pma-atlas solar build »."
@@ -161,9 +240,23 @@ class Reader:
 
     @classmethod
     def open(cls, root: Path) -> Reader | None:
-        """The store at ``root``; ``None`` when nothing is finished there yet.
+        """Open a finished store once: its manifest, coverage and per-commune totals.
 
-        Raises :class:`SolarError` (French) when it is damaged.
+        Parameters
+        ----------
+        root
+            The store's folder.
+
+        Returns
+        -------
+        Reader or None
+            ``None`` when nothing is finished there yet (no manifest, or a build under way
+            on an empty store).
+
+        Raises
+        ------
+        SolarError
+            The store is damaged (manifest or GeoPackage unreadable), in French.
         """
         layout = StoreLayout(Path(root))
         if not layout.manifest.is_file() or not layout.gpkg.is_file():
@@ -213,34 +306,108 @@ class Reader:
         return climate if isinstance(climate, dict) else None
 
     def read(self, layer: str, **kwargs) -> gpd.GeoDataFrame:
-        """A layer of the GeoPackage (``pyogrio`` arguments: bbox, where, max_features…)."""
+        """Read a layer of the store's GeoPackage.
+
+        Parameters
+        ----------
+        layer
+            ``toits``, ``adresses``, ``communes`` or ``couverture``.
+        **kwargs
+            ``pyogrio.read_dataframe`` arguments: ``bbox``, ``where``, ``max_features``…
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            In Lambert-93.
+
+        Raises
+        ------
+        SolarError
+            The layer cannot be read (the store is damaged).
+        """
         try:
             return pyogrio.read_dataframe(self.layout.gpkg, layer=layer, **kwargs)
         except Exception as err:
             raise damaged(self.path, f"couche {layer} : {str(err)[:120]}") from err
 
     def covers(self, x: float, y: float) -> bool:
-        """Whether point (x, y) lies on a computed tile."""
+        """Whether a point lies on a computed tile.
+
+        Parameters
+        ----------
+        x, y
+            Lambert-93 coordinates [m].
+
+        Returns
+        -------
+        bool
+        """
         return bool(self.coverage.contains(Point(x, y)))
 
     def roof(self, cleabs: str) -> gpd.GeoSeries | None:
-        """One roof by its BD TOPO ``cleabs`` (indexed read), or ``None``."""
+        """One roof by its BD TOPO identifier (an indexed read).
+
+        Parameters
+        ----------
+        cleabs
+            The building's ``cleabs``; anything not matching ``ROOF_ID`` is refused unread.
+
+        Returns
+        -------
+        pandas.Series or None
+            The roof's row (columns of ``roofs.ROOF_STATISTICS_COLUMNS`` plus the building's,
+            commune and EPCI), or ``None``.
+        """
         if not isinstance(cleabs, str) or not ROOF_ID.match(cleabs):
             return None  # never put a hostile string into SQL
         rows = self.read("toits", where=f"cleabs = '{cleabs}'")
         return None if rows.empty else rows.iloc[0]
 
     def roofs_near(self, x: float, y: float, radius: float) -> gpd.GeoDataFrame:
-        """Roofs whose R-tree box touches the square of half-side ``radius`` [m] around (x, y)."""
+        """The roofs near a point (the R-tree, one small read).
+
+        Parameters
+        ----------
+        x, y
+            Lambert-93 coordinates [m].
+        radius
+            Half-side of the square searched [m]: roofs whose bounding box touches it.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+        """
         return self.read("toits", bbox=(x - radius, y - radius, x + radius, y + radius))
 
     def roofs_under(self, x: float, y: float) -> gpd.GeoDataFrame:
-        """The roofs containing point (x, y) (spatial index, one small read)."""
+        """The roofs containing a point.
+
+        Parameters
+        ----------
+        x, y
+            Lambert-93 coordinates [m].
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Usually one row, none off the roofs.
+        """
         hits = self.roofs_near(x, y, 0.01)
         return hits[hits.contains(Point(x, y))]
 
     def roof_at(self, x: float, y: float) -> dict | None:
-        """The roof under (x, y) as plain values (NaN → None, no geometry), or ``None``."""
+        """The roof under a point, as plain values.
+
+        Parameters
+        ----------
+        x, y
+            Lambert-93 coordinates [m].
+
+        Returns
+        -------
+        dict or None
+            Column → value (NaN as ``None``, no geometry), or ``None`` off the roofs.
+        """
         hits = self.roofs_under(x, y)
         if hits.empty:
             return None
@@ -248,13 +415,38 @@ class Reader:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
 
     def roofs_of(self, insee: list[str]) -> gpd.GeoDataFrame:
-        """All roofs of some communes (INSEE codes; anything else is ignored)."""
+        """All roofs of some communes.
+
+        Parameters
+        ----------
+        insee
+            INSEE codes; anything that is not one is ignored (never put into SQL).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Empty when no code is valid.
+        """
         codes = [c for c in insee if INSEE.match(str(c))]
         listed = ", ".join(f"'{c}'" for c in codes)
         return self.read("toits", where=f"insee IN ({listed})" if codes else "1 = 0")
 
     def addresses(self, words: list[str], limit: int) -> gpd.GeoDataFrame:
-        """Addresses whose folded label holds every word (``[a-z0-9]+`` only), ≤ ``limit``."""
+        """Addresses whose folded label holds every word.
+
+        Parameters
+        ----------
+        words
+            Folded words (``ban.fold``); anything but ``[a-z0-9]+`` is dropped (never put into
+            SQL).
+        limit
+            Most addresses returned.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Empty when the store has no address layer or no word is left.
+        """
         words = [w for w in words if re.fullmatch(r"[a-z0-9]+", w)]
         if not self.has_addresses or not words:
             return gpd.GeoDataFrame()
@@ -262,7 +454,17 @@ class Reader:
         return self.read("adresses", where=where, max_features=limit)
 
     def cogs_touching(self, bounds: tuple[float, float, float, float]) -> list[Path]:
-        """The irradiation COGs of the tiles a (left, bottom, right, top) box touches."""
+        """The irradiation COGs of the tiles a box touches (:meth:`StoreLayout.cogs_touching`).
+
+        Parameters
+        ----------
+        bounds
+            ``(left, bottom, right, top)`` [Lambert-93 m].
+
+        Returns
+        -------
+        list of Path
+        """
         return self.layout.cogs_touching(bounds)
 
 

@@ -360,10 +360,20 @@ def line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
 
 
 def direction_sets(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sectors split by sweep frame, as ``(sector, ux, uy)`` rows.
+    """The sweep directions of the horizon sectors, split by the frame they are swept in.
 
-    First those swept along columns (|ux| ≥ |uy|), then those swept along rows, given in
-    the transposed frame (ux ↔ uy).
+    Parameters
+    ----------
+    n_sectors
+        Sectors around the horizon (sector ``k`` points at ``k · 360 / n_sectors`` degrees
+        clockwise from north).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Two arrays of ``(sector, ux, uy)`` rows [-, px, px]: first the directions swept along
+        columns (``|ux| ≥ |uy|``), then those swept along rows, given in the transposed frame
+        (``ux`` ↔ ``uy``). Columns grow eastwards and rows southwards.
     """
     az = 2.0 * np.pi * np.arange(n_sectors) / n_sectors
     ux, uy = np.sin(az), -np.cos(az)  # columns grow eastwards, rows southwards

@@ -19,7 +19,7 @@ from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import Raster
 from layers.solar.sky import cached_sky_tables
 from tests.helpers import ROOT
-from tests.solar.conftest import EPW
+from tests.solar.helpers import EPW
 
 pytestmark = pytest.mark.build
 FAST = ["--sectors", "8", "--max-distance", "40", "--quiet"]
@@ -55,15 +55,15 @@ def test_a_building_across_the_tile_corner_gets_the_one_piece_figures(built):
     whole = irradiation_sweep(dsm, CELL, tables, 8, 40.0, origin=origin)
     from affine import Affine
 
-    raster = Raster(whole["irradiation"], Affine(CELL, 0, left, 0, -CELL, top), roofs.crs)
+    raster = Raster(whole.irradiation, Affine(CELL, 0, left, 0, -CELL, top), roofs.crs)
     buildings = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
     ref = roof_statistics(
         buildings[buildings["usage_1"] == "Industriel"].set_geometry(
             buildings[buildings["usage_1"] == "Industriel"].geometry.force_2d()
         ),
         raster,
-        whole["surface_tilt"],
-        whole["surface_azimuth"],
+        whole.surface_tilt,
+        whole.surface_azimuth,
         load_assumptions(ROOT / "geodata").roof_rules(),
         dsm - dtm,
     )

@@ -9,7 +9,7 @@ import pytest
 from layers.solar.irradiation import annual_irradiation, hourly_poa
 from layers.solar.sky import sector_of, sky_tables
 from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
-from tests.solar.conftest import plane
+from tests.solar.helpers import plane
 
 ALBEDO = 0.2
 
@@ -73,7 +73,7 @@ def test_binned_year_matches_hour_by_hour(sky_perez):
             sky_perez,
             ALBEDO,
         )
-        assert annual[r, c] == pytest.approx(hourly["total"].sum() / 1000, rel=0.01), (r, c)
+        assert annual[r, c] == pytest.approx(hourly.total.sum() / 1000, rel=0.01), (r, c)
 
 
 @pytest.mark.parametrize("distance", [10.0, 20.0, 30.0])
@@ -91,8 +91,8 @@ def test_wall_shadow_hour_by_hour(sky_perez, distance):
     below = south & day & (sky_perez.elevation < limit - 1.0)
     above = south & day & (sky_perez.elevation > limit + 1.0)
     assert below.sum() > 20 and above.sum() > 20
-    assert not hourly["sunlit"][below].any()
-    assert hourly["sunlit"][above].all()
+    assert not hourly.sunlit[below].any()
+    assert hourly.sunlit[above].all()
 
 
 def test_far_south_of_the_wall_matches_open_ground(sky_perez, weather):
@@ -126,17 +126,17 @@ def test_fused_sweep_equals_the_three_steps(sky_perez):
     z[5:9, 5:9] = np.nan
     annual, _, _, _, svf = engine(z, 0.5, sky_perez, n_sectors=24, max_distance=25.0)
     fused = irradiation_sweep(z, 0.5, sky_tables(sky_perez, 24, ALBEDO), 24, 25.0)
-    assert np.array_equal(np.isnan(fused["irradiation"]), np.isnan(annual))
+    assert np.array_equal(np.isnan(fused.irradiation), np.isnan(annual))
     ok = np.isfinite(annual)
     # equal but for the odd pixel whose horizon falls on the other side of a 0.1° bin
-    rel = np.abs(fused["irradiation"][ok] / annual[ok] - 1)
+    rel = np.abs(fused.irradiation[ok] / annual[ok] - 1)
     assert np.median(rel) < 1e-5 and np.percentile(rel, 99) < 1e-3 and rel.max() < 1e-2
-    assert np.allclose(fused["svf"][ok], svf[ok], atol=1e-4)
+    assert np.allclose(fused.svf[ok], svf[ok], atol=1e-4)
     roofs = np.zeros(z.shape, dtype=bool)
     roofs[42:58, 32:78] = True
     only = irradiation_sweep(z, 0.5, sky_perez_tables(sky_perez), 24, 25.0, where=roofs)
-    assert np.isnan(only["irradiation"][~roofs]).all()
-    assert np.allclose(only["irradiation"][roofs], fused["irradiation"][roofs])
+    assert np.isnan(only.irradiation[~roofs]).all()
+    assert np.allclose(only.irradiation[roofs], fused.irradiation[roofs])
 
 
 def sky_perez_tables(sky):

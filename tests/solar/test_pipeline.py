@@ -1,4 +1,4 @@
-"""Whole runs: tiles agree with an untiled run, files and run.json are right, real LiDAR runs."""
+"""Whole runs: blocks agree with an untiled run, files and run.json are right, real LiDAR runs."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pyproj import CRS
 from layers.assumptions import load_assumptions
 from layers.cli import main
 from layers.solar.errors import SolarError
-from layers.solar.pipeline import SolarParams, compute, compute_raster, tiles
+from layers.solar.pipeline import SolarParams, blocks, compute, compute_raster
 from layers.solar.raster import RasterError, read_raster, write_cog
 from tests.helpers import ROOT
-from tests.solar.conftest import EPW, raster
+from tests.solar.helpers import EPW, raster
 
 AUTZEN = ROOT / "tests" / "data" / "autzen_dsm_1m.tif"
 
@@ -33,9 +33,9 @@ def scene(n=300, seed=3):
     return z.astype("float32")
 
 
-def test_tiles_cover_the_raster_once():
+def test_blocks_cover_the_raster_once():
     cover = np.zeros((250, 333), dtype=int)
-    for t in tiles(250, 333, 100, 17):
+    for t in blocks(250, 333, 100, 17):
         cover[
             t.core.row_off : t.core.row_off + t.core.height,
             t.core.col_off : t.core.col_off + t.core.width,
@@ -44,15 +44,15 @@ def test_tiles_cover_the_raster_once():
     assert (cover == 1).all()
 
 
-def test_tiled_and_untiled_agree(tmp_path, weather):
+def test_blocks_and_an_untiled_run_agree(tmp_path, weather):
     dsm = raster(scene())
     path = tmp_path / "dsm.tif"
     write_cog(path, dsm, {}, "test")
-    params = SolarParams(max_distance=40.0, tile_size=96, n_sectors=24)
-    untiled = compute_raster(dsm, weather, params)["irradiation"]
+    params = SolarParams(max_distance=40.0, block_size=96, n_sectors=24)
+    untiled = compute_raster(dsm, weather, params).irradiation
     report = compute(path, EPW, tmp_path / "out", params, progress=False)
     tiled = read_raster(tmp_path / "out" / "irradiation.tif").array
-    assert report.dsm["tiles"] == 16
+    assert report.dsm["blocks"] == 16
     both = np.isfinite(untiled)
     assert np.array_equal(both, np.isfinite(tiled))
     assert np.nanmax(np.abs(tiled[both] / untiled[both] - 1)) < 0.005
@@ -67,7 +67,7 @@ def test_run_outputs_and_report(tmp_path):
     run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert run["weather"]["name"].startswith("Uccle")
     assert run["parameters"]["n_sectors"] == 36 and run["parameters"]["model"] == "perez"
-    assert {"sky", "tiles", "cog", "total"} <= set(run["timings_s"])
+    assert {"sky", "blocks", "cog", "total"} <= set(run["timings_s"])
     assert {"pvlib", "numba", "gdal"} <= set(run["versions"])
     with rasterio.open(tmp_path / "out" / "irradiation.tif") as src:
         assert src.dtypes[0] == "float32" and src.profile["tiled"]
@@ -220,13 +220,13 @@ def test_distributed_scheduler_gives_the_same_result(tmp_path, weather):
     dsm = raster(scene(160))
     path = tmp_path / "dsm.tif"
     write_cog(path, dsm, {}, "test")
-    params = SolarParams(max_distance=30.0, tile_size=64, n_sectors=16)
-    local = compute_raster(dsm, weather, params)["irradiation"]
+    params = SolarParams(max_distance=30.0, block_size=64, n_sectors=16)
+    local = compute_raster(dsm, weather, params).irradiation
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         distributed = SolarParams(
-            max_distance=30.0, tile_size=64, n_sectors=16, scheduler=cluster.scheduler_address
+            max_distance=30.0, block_size=64, n_sectors=16, scheduler=cluster.scheduler_address
         )
         report = compute(path, EPW, tmp_path / "out", distributed, progress=False)
     assert report.parameters["scheduler"] == cluster.scheduler_address

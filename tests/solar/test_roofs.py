@@ -8,9 +8,14 @@ import pytest
 from shapely.geometry import box
 
 from layers.assumptions import load_assumptions
-from layers.solar.roofs import orientation_label, roof_class, roof_statistics
+from layers.solar.roofs import (
+    orientation_label,
+    roof_class,
+    roof_statistics,
+    statistics_columns,
+)
 from tests.helpers import GEODATA
-from tests.solar.conftest import L93, raster
+from tests.solar.helpers import L93, raster
 
 CELL, X0, Y0 = 0.5, 680_000.0, 7_040_000.0  # raster 40 × 40 px = 20 m × 20 m
 
@@ -52,6 +57,16 @@ def test_hand_computed_roof(hyp):
     assert out["pente_dominante"] == pytest.approx(30.0)
     assert out["orientation"] == "sud" and out["classe"] == "bon"
     assert out["part_couverte"] == pytest.approx(1.0)
+
+
+def test_the_statistics_columns_are_the_documented_ones(hyp):
+    """What roof_statistics adds is exactly ROOF_STATISTICS_COLUMNS (the store's format)."""
+    irr, tilt, azimuth = setup()
+    roofs = gpd.GeoDataFrame({"nom": ["a"]}, geometry=[grid_box(2, 2, 12, 10)], crs=L93)
+    out = roof_statistics(roofs, irr, tilt, azimuth, hyp.roof_rules())
+    added = [c for c in out.columns if c not in roofs.columns]
+    assert sorted(added) == sorted(statistics_columns())
+    assert "kwc_central" in added and "{level}" not in " ".join(added)
 
 
 def test_half_outside_and_over_nodata(hyp):

@@ -95,7 +95,7 @@ def main() -> None:
             "friches": (lambda: brownfields_map(fr, territory, settings), [fr]),
             "friches filtrées": (
                 lambda: brownfields_map(
-                    apply_filter(fr, BrownfieldFilter(statuts=("friche sans projet",))),
+                    apply_filter(fr, BrownfieldFilter(statuses=("friche sans projet",))),
                     territory,
                     settings,
                 ),

@@ -20,34 +20,44 @@ ASSUMPTIONS_FILE = "hypotheses.toml"
 LEVELS = ("bas", "central", "haut")  # the French names of the three levels (file, columns)
 
 
+# hypotheses.toml's French keys → Range's fields (the others have the same name)
+FILE_KEYS = {
+    "titre": "title",
+    "unite": "unit",
+    "bas": "low",
+    "haut": "high",
+    "valable_jusqu_au": "valid_until",
+}
+
+
 @dataclass(frozen=True)
 class Range:
     """A low / central / high value with its provenance.
 
-    The code says ``low`` / ``central`` / ``high`` everywhere (as :class:`RoofEstimate`
-    does); the file and the column names users read say ``bas`` / ``central`` / ``haut``.
+    The code's names are English; ``hypotheses.toml`` (a persisted format, French) names
+    them as :data:`FILE_KEYS` says: ``titre`` → ``title``, ``bas`` → ``low``…
     """
 
-    titre: str
-    unite: str
+    title: str
+    unit: str
     low: float
     central: float
     high: float
     source: str
     url: str
     date: str
-    valable_jusqu_au: str = ""  # ISO date after which the rule (a tariff…) no longer holds
+    valid_until: str = ""  # ISO date after which the rule (a tariff…) no longer holds
 
     def __post_init__(self) -> None:
         if not self.low <= self.central <= self.high:
-            raise AtlasError(f"Hypothèse « {self.titre} » : il faut bas ≤ central ≤ haut.")
+            raise AtlasError(f"Hypothèse « {self.title} » : il faut bas ≤ central ≤ haut.")
 
     def expired(self, today: dt.date | None = None) -> bool:
-        """Whether the rule's validity date (``valable_jusqu_au``) is past."""
-        if not self.valable_jusqu_au:
+        """Whether the rule's validity date (``valid_until``) is past."""
+        if not self.valid_until:
             return False
         try:
-            until = dt.date.fromisoformat(self.valable_jusqu_au)
+            until = dt.date.fromisoformat(self.valid_until)
         except ValueError:
             return True  # an unreadable date is flagged, never trusted
         return (today or dt.date.today()) >= until
@@ -57,9 +67,9 @@ class Range:
         if not self.expired(today):
             return ""
         try:
-            until = dt.date.fromisoformat(self.valable_jusqu_au).strftime("%d/%m/%Y")
+            until = dt.date.fromisoformat(self.valid_until).strftime("%d/%m/%Y")
         except ValueError:
-            until = self.valable_jusqu_au
+            until = self.valid_until
         return (
             f"hypothèse périmée : valable jusqu'au {until}, pas encore mise à jour — "
             "le chiffre qui en dépend est à vérifier"
@@ -129,11 +139,7 @@ def load_assumptions(geodata_dir: Path) -> Assumptions:
             continue
         try:
             groups[group] = {
-                name: Range(
-                    **{k: v for k, v in values.items() if k not in ("bas", "haut")},
-                    low=values["bas"],
-                    high=values["haut"],
-                )
+                name: Range(**{FILE_KEYS.get(k, k): v for k, v in values.items()})
                 for name, values in entries.items()
             }
         except (TypeError, KeyError) as err:

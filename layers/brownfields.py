@@ -44,11 +44,11 @@ CLUSTER_UNTIL_ZOOM = 13  # from this zoom on, every site is drawn on its own
 class BrownfieldFilter:
     """What the planner asked for; empty tuples mean "no restriction"."""
 
-    statuts: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     surface_ha: tuple[float, float] | None = None
     verified: bool | None = None  # True: verified sites only; False: unverified; None: all
-    activite: str = ""
+    activity: str = ""  # words searched in the past activity and the name
 
 
 def pv_estimate(surface_m2: np.ndarray | float, hyp: Assumptions) -> dict[str, np.ndarray]:
@@ -83,8 +83,8 @@ def option_counts(friches: pd.DataFrame, column: str) -> dict[str, int]:
 def apply_filter(friches: gpd.GeoDataFrame, flt: BrownfieldFilter) -> gpd.GeoDataFrame:
     """Keep the sites matching every criterion of ``flt``."""
     keep = pd.Series(True, index=friches.index)
-    if flt.statuts:
-        keep &= friches["site_statut"].fillna("non renseigné").isin(flt.statuts)
+    if flt.statuses:
+        keep &= friches["site_statut"].fillna("non renseigné").isin(flt.statuses)
     if flt.types:
         keep &= friches["site_type"].fillna("non renseigné").isin(flt.types)
     if flt.surface_ha is not None:
@@ -92,7 +92,7 @@ def apply_filter(friches: gpd.GeoDataFrame, flt: BrownfieldFilter) -> gpd.GeoDat
         keep &= friches["surface_ha"].between(low, high)
     if flt.verified is not None:
         keep &= friches["verifie"].astype(bool) == flt.verified
-    query = flt.activite.strip().casefold()
+    query = flt.activity.strip().casefold()
     if query:
         text = friches["activite_libelle"].fillna("") + " " + friches["site_nom"].fillna("")
         keep &= text.str.casefold().str.contains(query, regex=False)
@@ -218,8 +218,8 @@ def brownfields_map(
     return fmap
 
 
-def summary_numbers(friches: gpd.GeoDataFrame) -> dict[str, str]:
-    """Key figures as French strings with units."""
+def headline_figures(friches: gpd.GeoDataFrame) -> dict[str, str]:
+    """The brownfields page's headline figures: label (with its unit) → French string."""
     return {
         "Sites": fmt_int(len(friches)),
         "dont vérifiés": fmt_int(int(friches["verifie"].sum())),

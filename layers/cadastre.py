@@ -143,7 +143,7 @@ def describe_climate(w: object) -> str:
     return f"{w.get('name', '?')} — " + ", ".join(parts)
 
 
-def open_store(path: Path) -> Cadastre | None:
+def open_cadastre(path: Path) -> Cadastre | None:
     """Open a store; ``None`` when nothing is computed there yet, SolarError when damaged."""
     try:
         reader = Reader.open(Path(path))
@@ -272,7 +272,7 @@ def prepare_demo_store(
         wait=True,  # two app processes (or test workers) starting at once: one builds
         cache_dir=cache_dir,
     )
-    return bool(report["a_calculer"]) or report.get("fini", False)
+    return bool(report.to_compute) or report.assembled
 
 
 def covered_communes(cad: Cadastre | None, territory: Territory, selection: Selection) -> list[str]:
@@ -380,7 +380,7 @@ def tariff_caption(hyp: Assumptions) -> str:
     expired = hyp.expired("economie")
     if not expired:
         return text + " en vigueur, voir les hypothèses."
-    notes = "; ".join(f"{r.titre} : {r.validity_note()}" for r in expired)
+    notes = "; ".join(f"{r.title} : {r.validity_note()}" for r in expired)
     return text + f" des hypothèses — {notes}."
 
 
@@ -560,14 +560,22 @@ def roof_estimate(
     return estimate(kwc, production, hyp, **user)  # type: ignore[arg-type]
 
 
-def territory_figures(
+@dataclass(frozen=True)
+class TerritoryPotential:
+    """The « Territoire » tab: headline figures, class shares, one row per commune."""
+
+    headline_figures: dict[str, str]  # label (with its unit) → French string
+    classes: pd.DataFrame  # Classe, Part des toits (%)
+    per_commune: pd.DataFrame  # empty when nothing of the selection is computed
+
+
+def territory_potential(
     cad: Cadastre | None, territory: Territory, selection: Selection
-) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame]:
-    """Key figures, class shares and a per-commune table, from the store's commune totals."""
-    empty = ({"Toits analysés": "0"}, pd.DataFrame(), pd.DataFrame())
+) -> TerritoryPotential:
+    """The selection's potential, from the store's per-commune totals."""
     covered = covered_communes(cad, territory, selection)
     if cad is None or not covered:
-        return empty
+        return TerritoryPotential({"Toits analysés": "0"}, pd.DataFrame(), pd.DataFrame())
     rows = cad.communes[cad.communes["insee"].isin(covered)]
     figures = {
         "Toits analysés": fmt_int(rows["toits"].sum()),
@@ -596,7 +604,7 @@ def territory_figures(
             "GWh/an (central)": (rows["kwh_an_central"] / 1e6).round(3).to_numpy(),
         }
     ).sort_values("Commune")
-    return figures, classes, per_commune
+    return TerritoryPotential(figures, classes, per_commune)
 
 
 def roof_table(roofs: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -754,8 +762,8 @@ def roof_sheet_pdf(
                 0,
                 4,
                 pdf_text(
-                    f"- {item.titre} : {fmt_number(item.low)} / {fmt_number(item.central)} / "
-                    f"{fmt_number(item.high)} {item.unite} ({item.date})"
+                    f"- {item.title} : {fmt_number(item.low)} / {fmt_number(item.central)} / "
+                    f"{fmt_number(item.high)} {item.unit} ({item.date})"
                     + (f" - ATTENTION, {item.validity_note()}" if item.expired() else "")
                 ),
                 new_x="LMARGIN",

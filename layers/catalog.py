@@ -25,7 +25,15 @@ QUALITY_LABELS = {
     "indicatif": "Donnée indicative (tracé ou dérivé par Atlas PMA, non officiel)",
     "synthétique": "Donnée synthétique (fictive, pour démonstration)",
 }
-_METADATA_KEYS = ("title", "qualite", "producer", "source", "licence", "date")
+# GeoPackage layer metadata (persisted) → LayerInfo's field
+_METADATA_KEYS = {
+    "ATLAS_TITLE": "title",
+    "ATLAS_QUALITE": "quality",
+    "ATLAS_PRODUCER": "producer",
+    "ATLAS_SOURCE": "source",
+    "ATLAS_LICENCE": "licence",
+    "ATLAS_DATE": "date",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class LayerInfo:
     layer: str
     geometry_type: str
     crs: str
-    qualite: str
+    quality: str  # « qualite » in catalog.toml: one of QUALITIES
     producer: str
     source: str
     licence: str
@@ -57,17 +65,18 @@ class LayerInfo:
     @property
     def quality_label(self) -> str:
         """French sentence describing the quality class."""
-        return QUALITY_LABELS[self.qualite]
+        return QUALITY_LABELS[self.quality]
 
     def gpkg_metadata(self) -> dict[str, str]:
         """Metadata written into the GeoPackage layer (GDAL layer metadata)."""
-        return {f"ATLAS_{k.upper()}": str(getattr(self, k)) for k in _METADATA_KEYS}
+        return {key: str(getattr(self, name)) for key, name in _METADATA_KEYS.items()}
 
     def path(self, geodata_dir: Path) -> Path:
         """Absolute path of the layer's file."""
         return Path(geodata_dir) / self.file
 
 
+FILE_KEYS = {"qualite": "quality"}  # catalog.toml's French keys → LayerInfo's fields
 _ENTRY_KEYS = frozenset(LayerInfo.__dataclass_fields__) - {"id", "extra"}
 
 
@@ -91,6 +100,7 @@ def load_catalog(geodata_dir: Path) -> dict[str, LayerInfo]:
         raise CatalogError(f"Le catalogue {path} ne déclare aucune couche ([layers.<id>]).")
     catalog = {}
     for layer_id, entry in entries.items():
+        entry = {FILE_KEYS.get(k, k): v for k, v in entry.items()}
         known = {k: v for k, v in entry.items() if k in _ENTRY_KEYS}
         known["required_fields"] = tuple(known.get("required_fields", ()))
         extra = {k: str(v) for k, v in entry.items() if k not in _ENTRY_KEYS}
@@ -98,9 +108,9 @@ def load_catalog(geodata_dir: Path) -> dict[str, LayerInfo]:
             info = LayerInfo(id=layer_id, extra=extra, **known)
         except TypeError as err:
             raise CatalogError(f"Entrée « {layer_id} » incomplète dans {path} : {err}") from err
-        if info.qualite not in QUALITIES:
+        if info.quality not in QUALITIES:
             raise CatalogError(
-                f"Couche « {layer_id} » : qualité « {info.qualite} » inconnue "
+                f"Couche « {layer_id} » : qualité « {info.quality} » inconnue "
                 f"(attendu : {', '.join(QUALITIES)})."
             )
         catalog[layer_id] = info

@@ -15,7 +15,7 @@ class LayerReport:
 
     layer_id: str
     file: str
-    qualite: str
+    quality: str
     features: int
     crs: str
     problems: tuple[str, ...]
@@ -31,7 +31,7 @@ def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
 
     def report(n: int, crs: str, problems: list[str]) -> LayerReport:
         return LayerReport(
-            info.id, f"{info.file}:{info.layer}", info.qualite, n, crs, tuple(problems)
+            info.id, f"{info.file}:{info.layer}", info.quality, n, crs, tuple(problems)
         )
 
     try:
@@ -57,9 +57,9 @@ def check_layer(info: LayerInfo, geodata_dir: Path) -> LayerReport:
         problems.append(f"champ « {info.unique_field} » : valeurs en double")
     meta = read_layer_metadata(info, geodata_dir)
     stated = meta.get("ATLAS_QUALITE")
-    if stated != info.qualite:
+    if stated != info.quality:
         problems.append(
-            f"métadonnée de qualité du fichier « {stated} » ≠ catalogue « {info.qualite} »"
+            f"métadonnée de qualité du fichier « {stated} » ≠ catalogue « {info.quality} »"
         )
     return report(len(gdf), gdf.crs.to_string(), problems)
 
@@ -73,7 +73,7 @@ def format_reports(reports: list[LayerReport]) -> str:
     """A plain-text table, one line per layer, problems indented below."""
     header = ("couche", "fichier", "qualité", "entités", "CRS", "état")
     rows = [
-        (r.layer_id, r.file, r.qualite, str(r.features), r.crs, "OK" if r.ok else "ERREUR")
+        (r.layer_id, r.file, r.quality, str(r.features), r.crs, "OK" if r.ok else "ERREUR")
         for r in reports
     ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]

@@ -48,7 +48,7 @@ def layer_metadata(info: LayerInfo) -> dict[str, str]:
         "source": info.source,
         "licence": info.licence,
         "date": info.date,
-        "qualite": info.qualite,
+        "qualite": info.quality,
     }
 
 

@@ -130,7 +130,7 @@ class ParkFilter:
     """Park filters on top of the shared selection; empty = no restriction."""
 
     types: tuple[str, ...] = ()
-    statuts: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
     geometries: tuple[str, ...] = ()
 
 
@@ -139,7 +139,7 @@ def filter_parks(parks: gpd.GeoDataFrame, flt: ParkFilter) -> gpd.GeoDataFrame:
     keep = pd.Series(True, index=parks.index)
     for column, wanted in (
         ("type", flt.types),
-        ("statut", flt.statuts),
+        ("statut", flt.statuses),
         ("geometrie", flt.geometries),
     ):
         if wanted:
@@ -182,8 +182,8 @@ def lengths_by_epci(planning: Planning, territory: Territory) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ParkFigures:
-    """Figures of the parks of a selection."""
+class ParkTotals:
+    """Totals of the parks of a selection (the numbers behind the headline figures)."""
 
     n_parks: int
     hectares: float
@@ -196,7 +196,7 @@ class ParkFigures:
 STUDY_TYPE = "étude de cas"  # study perimeters are not park land: left out of the hectares
 
 
-def park_figures(parks: gpd.GeoDataFrame, population: int, km: tuple[float, float]) -> ParkFigures:
+def park_totals(parks: gpd.GeoDataFrame, population: int, km: tuple[float, float]) -> ParkTotals:
     """Count parks, sum their area (and the part drawn indicatively), ratio to population.
 
     Study perimeters (type « étude de cas ») are counted as parks but not in the hectares.
@@ -204,7 +204,7 @@ def park_figures(parks: gpd.GeoDataFrame, population: int, km: tuple[float, floa
     land = parks[parks["type"] != STUDY_TYPE]
     hectares = float(land["surface_ha"].sum())
     indicative = float(land.loc[land["geometrie"] == "indicative", "surface_ha"].sum())
-    return ParkFigures(
+    return ParkTotals(
         len(parks),
         hectares,
         indicative,
@@ -485,8 +485,8 @@ def parks_map(
     return fmap
 
 
-def format_figures(fig: ParkFigures) -> dict[str, str]:
-    """Key figures as French strings (the unit is in the label)."""
+def headline_figures(fig: ParkTotals) -> dict[str, str]:
+    """The parks page's headline figures: label (with its unit) → French string."""
     return {
         "Parcs": fmt_int(fig.n_parks),
         "Surface (ha)": fmt_float(fig.hectares, 0),

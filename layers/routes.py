@@ -238,10 +238,10 @@ def error_answer(err: Exception, what: str) -> Response:
 
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
     """(file bytes, MIME type) of the roofs of some communes from a store."""
-    from layers.cadastre import open_store, roof_table, roofs_of
+    from layers.cadastre import open_cadastre, roof_table, roofs_of
     from layers.export import to_csv_bytes, to_gpkg_bytes
 
-    cad = open_store(store)
+    cad = open_cadastre(store)
     if cad is None:
         raise AtlasError("Aucun cadastre calculé.")
     roofs = roofs_of(cad, insee)

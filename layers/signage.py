@@ -415,10 +415,10 @@ def _draw(rng: np.random.Generator, done_2020: bool) -> tuple[str, int]:
 class SignFilter:
     """Filters on top of the shared selection; empty = no restriction."""
 
-    parcs: tuple[str, ...] = ()
+    parks: tuple[str, ...] = ()  # park ids, NO_PARK for signs without one
     types: tuple[str, ...] = ()
-    statuts: tuple[str, ...] = ()
-    annees: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
 
 
 NO_PARK = "sans parc"  # a sign may lack a park (an import without ``parc_id``)
@@ -452,12 +452,12 @@ def park_label(signs: pd.DataFrame) -> pd.Series:
 def apply_filter(signs: gpd.GeoDataFrame, flt: SignFilter) -> gpd.GeoDataFrame:
     """Keep the signs matching every criterion (``""`` in ``parcs`` = signs with no park)."""
     keep = pd.Series(True, index=signs.index)
-    if flt.parcs:
-        keep &= park_key(signs["parc_id"]).isin(flt.parcs)
+    if flt.parks:
+        keep &= park_key(signs["parc_id"]).isin(flt.parks)
     for column, wanted in (
         ("type_panneau", flt.types),
-        ("statut", flt.statuts),
-        ("annee", flt.annees),
+        ("statut", flt.statuses),
+        ("annee", flt.years),
     ):
         if wanted:
             keep &= signs[column].isin(wanted)
@@ -540,8 +540,8 @@ def costs_by_year(signs: pd.DataFrame) -> pd.DataFrame:
     return grouped.reset_index().rename(columns={"_annee": "Année"})
 
 
-def key_numbers(signs: pd.DataFrame) -> dict[str, str]:
-    """Headline figures for officials."""
+def headline_figures(signs: pd.DataFrame) -> dict[str, str]:
+    """The signage page's headline figures, for officials: label (with unit) → French string."""
     from layers.formatting import fmt_int
 
     n = len(signs)

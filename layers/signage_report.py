@@ -40,8 +40,8 @@ from layers.signage import (
     STATUS_COLORS,
     STATUSES,
     costs_by_year,
+    headline_figures,
     installed_over_time,
-    key_numbers,
     park_label,
     progress_by,
     steps_since,
@@ -463,7 +463,7 @@ def _changes(pdf, report: CouncilReport, y: float, bottom: float) -> float:
 def council_pdf(report: CouncilReport) -> bytes:
     """One A4 page for the elected group: figures, map, progress, costs, what changed.
 
-    Every figure is the page's own (``key_numbers``, ``progress_tables``, ``costs_by_year``,
+    Every figure is the page's own (``headline_figures``, ``progress_tables``, ``costs_by_year``,
     ``steps_since``), written the French way; the « posés » definition is printed.
     """
     pdf = new_pdf()
@@ -485,7 +485,7 @@ def council_pdf(report: CouncilReport) -> bytes:
         pdf_text("Données synthétiques (échantillon de démonstration), pas l'inventaire réel."),
     )
     pdf.set_text_color(*INK)
-    y = _figures(pdf, key_numbers(report.signs), 30) + 5
+    y = _figures(pdf, headline_figures(report.signs), 30) + 5
     side = 96.0
     left_end = _map_block(pdf, report, MARGIN, y + 6, side)
     _heading(pdf, MARGIN, y, "Carte des panneaux")

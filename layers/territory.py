@@ -17,6 +17,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from layers.catalog import LayerInfo, load_catalog, read_layer
+from layers.formatting import fmt_float, fmt_int
 
 METRIC_CRS = "EPSG:2154"  # Lambert-93: areas and lengths are measured here
 DISPLAY_CRS = "EPSG:4326"
@@ -207,8 +208,8 @@ def within_selection(
 
 
 @dataclass(frozen=True)
-class KeyFigures:
-    """Key figures of a set of communes."""
+class CommuneTotals:
+    """Totals of a set of communes (the numbers behind the home page's headline figures)."""
 
     n_communes: int
     population: int  # inhabitants (population municipale)
@@ -220,14 +221,24 @@ class KeyFigures:
         return self.population / self.area_km2 if self.area_km2 else 0.0
 
 
-def key_figures(communes: gpd.GeoDataFrame) -> KeyFigures:
+def commune_totals(communes: gpd.GeoDataFrame) -> CommuneTotals:
     """Count communes, sum population and area (measured in Lambert-93)."""
     area = float(communes.to_crs(METRIC_CRS).area.sum()) / 1e6 if len(communes) else 0.0
-    return KeyFigures(
+    return CommuneTotals(
         n_communes=int(len(communes)),
         population=int(communes["population"].sum()),
         area_km2=area,
     )
+
+
+def headline_figures(totals: CommuneTotals) -> dict[str, str]:
+    """The home page's headline figures: label (with its unit) → French string."""
+    return {
+        "Communes": fmt_int(totals.n_communes),
+        "Population municipale (hab.)": fmt_int(totals.population),
+        "Superficie (km²)": fmt_float(totals.area_km2, 1),
+        "Densité (hab./km²)": fmt_int(totals.density),
+    }
 
 
 def communes_table(communes: gpd.GeoDataFrame) -> pd.DataFrame:

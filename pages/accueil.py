@@ -3,9 +3,15 @@
 import streamlit as st
 
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes
-from layers.formatting import fmt_float, fmt_int, md_escape
+from layers.formatting import md_escape
 from layers.mapping import territory_map
-from layers.territory import communes_table, describe_selection, key_figures, selected_communes
+from layers.territory import (
+    commune_totals,
+    communes_table,
+    describe_selection,
+    headline_figures,
+    selected_communes,
+)
 from pages.ui import loaders, state, widgets
 from pages.ui.shared import shared
 
@@ -26,15 +32,8 @@ def render() -> None:
     )
     st.caption(f"Territoire affiché : {md_escape(describe_selection(territory, selection))}")
 
-    figures = shared("donnees", ("chiffres", selection), lambda: key_figures(communes))
-    widgets.figures(
-        {
-            "Communes": fmt_int(figures.n_communes),
-            "Population municipale (hab.)": fmt_int(figures.population),
-            "Superficie (km²)": fmt_float(figures.area_km2, 1),
-            "Densité (hab./km²)": fmt_int(figures.density),
-        }
-    )
+    totals = shared("donnees", ("chiffres", selection), lambda: commune_totals(communes))
+    widgets.figures(headline_figures(totals))
 
     basemap = state.current_basemap()
     widgets.show_map(
@@ -45,7 +44,7 @@ def render() -> None:
     st.caption(
         "Le territoire du PMA : Lens-Liévin (CALL), Hénin-Carvin (CAHC) et Béthune-Bruay, "
         "Artois-Lys Romane (CABBALR). "
-        f"Communes colorées par intercommunalité. {widgets.QUALITY_BADGES[info.qualite]} — "
+        f"Communes colorées par intercommunalité. {widgets.QUALITY_BADGES[info.quality]} — "
         f"{md_escape(info.attribution)}. Superficies calculées en Lambert-93 sur des contours "
         "simplifiés (écart de l'ordre du pour cent avec les superficies officielles)."
     )

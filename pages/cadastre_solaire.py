@@ -24,7 +24,7 @@ from layers.cadastre import (
     roof_at_latlng,
     roof_sheet_pdf,
     roofs_near_latlng,
-    territory_figures,
+    territory_potential,
     view_bounds,
 )
 from layers.economics import water_heater
@@ -327,12 +327,13 @@ def territory_view(page: Page) -> None:
     """The selection's potential: key figures, classes, per commune, downloads."""
     cad, territory, selection = page.cad, page.territory, page.selection
     st.caption(f"Territoire : {md_escape(describe_selection(territory, selection))}")
-    figures, classes, per_commune = shared(
+    potential = shared(
         "donnees",
         ("cadastre-territoire", selection),
-        lambda: territory_figures(cad, territory, selection),
+        lambda: territory_potential(cad, territory, selection),
     )
-    widgets.figures(figures)
+    classes, per_commune = potential.classes, potential.per_commune
+    widgets.figures(potential.headline_figures)
     if per_commune.empty:
         st.info(
             "Secteur pas encore couvert : aucun toit de cette sélection n'est encore calculé. "

@@ -9,9 +9,9 @@ from layers.brownfields import (
     apply_filter,
     brownfields_map,
     figures_by_epci,
+    headline_figures,
     option_counts,
     site_table,
-    summary_numbers,
 )
 from layers.formatting import md_escape
 from layers.territory import describe_selection, selected_communes, within_selection
@@ -65,7 +65,7 @@ def render() -> None:
     friches = shared(
         "donnees", ("friches", selection, flt), lambda: apply_filter(in_selection, flt)
     )
-    widgets.figures(summary_numbers(friches))
+    widgets.figures(headline_figures(friches))
     basemap = state.current_basemap()
     with st.spinner("Construction de la carte…"):
         widgets.show_map(
@@ -153,11 +153,11 @@ def filters(in_selection, max_ha: int) -> BrownfieldFilter:
             placeholder="ex. : cokerie, garage, textile…",
         )
     return BrownfieldFilter(
-        statuts=tuple(st.session_state[K_STATUTS]),
+        statuses=tuple(st.session_state[K_STATUTS]),
         types=tuple(st.session_state[K_TYPES]),
         surface_ha=tuple(float(v) for v in st.session_state[K_SURF]),
         verified=VERIFIED[st.session_state[K_VERIF]],
-        activite=st.session_state[K_ACT],
+        activity=st.session_state[K_ACT],
     )
 
 

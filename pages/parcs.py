@@ -11,12 +11,12 @@ from layers.parks import (
     TYPE_COLORS,
     ParkFilter,
     filter_parks,
-    format_figures,
+    headline_figures,
     length_km_in,
     lengths_by_epci,
     park_at,
     park_card,
-    park_figures,
+    park_totals,
     parks_map,
     parks_table,
     unique_values,
@@ -25,8 +25,8 @@ from layers.territory import (
     METRIC_CRS,
     Selection,
     Territory,
+    commune_totals,
     describe_selection,
-    key_figures,
     selected_communes,
     within_selection,
 )
@@ -91,7 +91,7 @@ def render() -> None:
     )
     parks = shared("donnees", ("parcs", selection, flt), lambda: filter_parks(in_selection, flt))
     page = Page(territory, planning, selection, parks, flt)
-    key_numbers(page)
+    headline(page)
     park_view(page)
     st.markdown(INTRO)
     st.subheader("Liaisons par intercommunalité")
@@ -153,18 +153,18 @@ def filters(in_selection: gpd.GeoDataFrame, types: list[str], statuts: list[str]
         )  # fmt: skip
 
 
-def key_numbers(page: Page) -> None:
-    """The selection's five key figures."""
+def headline(page: Page) -> None:
+    """The selection's five headline figures."""
 
     def _figures():
         chosen = selected_communes(page.territory, page.selection)
         km = length_km_in(
             chosen.to_crs(METRIC_CRS).union_all(), page.planning.cavaliers, page.planning.links
         )
-        return park_figures(page.parks, key_figures(chosen).population, km)
+        return park_totals(page.parks, commune_totals(chosen).population, km)
 
     figures = shared("donnees", ("parcs-chiffres", page.selection, page.flt), _figures)
-    widgets.figures(format_figures(figures))
+    widgets.figures(headline_figures(figures))
 
 
 def page_url() -> dict:

@@ -19,8 +19,8 @@ from layers.signage import (
     apply_filter,
     costs_by_year,
     fingerprint,
+    headline_figures,
     installed_over_time,
-    key_numbers,
     park_choices,
     park_label,
     sign_table,
@@ -82,7 +82,7 @@ def render() -> None:
     parks_names = dict(zip(planning.parks["parc_id"], planning.parks["nom"], strict=True))
     signs = apply_filter(in_sel, _filters(in_sel, parks_names))
 
-    widgets.figures(key_numbers(signs))
+    widgets.figures(headline_figures(signs))
     by_epci, by_park = progress_tables(signs, sign_epci(signs, territory))
     parks_shown = within_selection(planning.parks, territory, selection)
     _map(signs, parks_shown, planning, settings, selection, editor)

@@ -77,6 +77,14 @@ def demo_store() -> Path:
     return GEODATA / "cadastre-demo"
 
 
+@pytest.fixture(scope="session")
+def demo_tables(demo_store: Path):
+    """``(cad, roofs, addresses)`` of the demo store, read by the tests themselves."""
+    from tests.helpers import read_demo_store
+
+    return read_demo_store(demo_store)
+
+
 @pytest.fixture
 def store_copy(tmp_path, monkeypatch):
     """A copy of the shipped signage inventory, configured as the app's (ATLAS_SIGNALETIQUE)."""

@@ -110,17 +110,18 @@ def switch_to(at, page: str):
     return at
 
 
-def demo_store():
+def read_demo_store(path: Path):
     """The demo cadastre store and its roofs and addresses, read directly (EPSG:4326).
 
-    The tests' own view of the store, independent of the app's lookups; roofs get a
-    ``toit_id`` (their cleabs) as the page's URL uses it.
+    The tests' own view of the store (``path``: the ``demo_store`` fixture, which builds
+    it), independent of the app's lookups; roofs get a ``toit_id`` (their cleabs) as the
+    page's URL uses it.
     """
 
-    from layers.cadastre import open_store
+    from layers.cadastre import open_cadastre
 
-    cad = open_store(GEODATA / "cadastre-demo")
-    assert cad is not None, "demo store missing: run `pma-atlas data prepare`"
+    cad = open_cadastre(path)
+    assert cad is not None, f"no store at {path}"
     roofs = cad.reader.read("toits").to_crs(4326)
     roofs["toit_id"] = roofs["cleabs"]
     addresses = cad.reader.read("adresses").to_crs(4326)

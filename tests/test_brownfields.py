@@ -76,7 +76,7 @@ def test_assumptions_validation(tmp_path):
     with pytest.raises(AtlasError, match="inconnue"):
         shipped.get("pv_sol", "nope")
     for item in shipped.groups["pv_sol"].values():
-        assert item.source and item.date and item.unite
+        assert item.source and item.date and item.unit
 
 
 def test_counts_match_the_source(friches, territory):
@@ -94,14 +94,14 @@ def test_counts_match_the_source(friches, territory):
 
 
 def test_filters(friches):
-    avec = apply_filter(friches, BrownfieldFilter(statuts=("friche avec projet",)))
+    avec = apply_filter(friches, BrownfieldFilter(statuses=("friche avec projet",)))
     assert len(avec) == option_counts(friches, "site_statut")["friche avec projet"] == 19
     big = apply_filter(friches, BrownfieldFilter(surface_ha=(10.0, 1000.0)))
     assert (big["surface_ha"] >= 10).all() and len(big) < len(friches)
-    cok = apply_filter(friches, BrownfieldFilter(activite="COKERIE"))
+    cok = apply_filter(friches, BrownfieldFilter(activity="COKERIE"))
     text = (cok["activite_libelle"].fillna("") + cok["site_nom"].fillna("")).str.lower()
     assert len(cok) > 0 and text.str.contains("cokerie").all()
-    assert apply_filter(friches, BrownfieldFilter(activite="zzz-introuvable")).empty
+    assert apply_filter(friches, BrownfieldFilter(activity="zzz-introuvable")).empty
 
 
 def test_site_table_units(friches):

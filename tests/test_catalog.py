@@ -16,11 +16,11 @@ def test_every_shipped_layer_states_provenance():
     catalog = load_catalog(GEODATA)
     assert {"communes", "epci", "mairies"} <= set(catalog)
     for info in catalog.values():
-        assert info.qualite in QUALITIES
+        assert info.quality in QUALITIES
         for text in (info.producer, info.source, info.licence, info.date, info.title):
             assert text.strip()
         # the file itself carries the same statement
-        assert read_layer_metadata(info, GEODATA)["ATLAS_QUALITE"] == info.qualite
+        assert read_layer_metadata(info, GEODATA)["ATLAS_QUALITE"] == info.quality
 
 
 def test_sources_md_lists_every_layer():

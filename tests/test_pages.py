@@ -54,7 +54,7 @@ def test_every_page_runs(page):
     assert at.title[0].value
 
 
-def test_home_shows_all_communes_and_key_figures():
+def test_home_shows_all_communes_and_headline_figures():
     at = app()
     assert map_features(at) == 150
     metrics = {m.label: m.value for m in at.metric}
@@ -276,20 +276,7 @@ def offline_ban(monkeypatch):
     monkeypatch.setenv("ATLAS_BAN_URL", "off")
 
 
-def _demo_store():
-    """The demo cadastre store and its tables, read directly (the tests' own view)."""
-
-    from layers.cadastre import open_store
-    from tests.helpers import GEODATA
-
-    cad = open_store(GEODATA / "cadastre-demo")
-    assert cad is not None
-    roofs = cad.reader.read("toits", read_geometry=False)
-    addresses = cad.reader.read("adresses", read_geometry=False)
-    return cad, roofs, addresses
-
-
-def test_cadastre_page_says_the_territory_is_fictional(offline_ban):
+def test_cadastre_page_says_the_territory_is_fictional(offline_ban, demo_store):
     at = app("pages/cadastre_solaire.py")
     assert not at.exception
     assert any("Territoire fictif" in e.value for e in at.error)
@@ -298,8 +285,8 @@ def test_cadastre_page_says_the_territory_is_fictional(offline_ban):
     assert feature_count(script) == 1  # the computed area only: no roof is sent unasked
 
 
-def test_cadastre_roof_card_from_the_url(offline_ban):
-    _cad, roofs, _ = _demo_store()
+def test_cadastre_roof_card_from_the_url(offline_ban, demo_tables):
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     assert not at.exception
     assert any(h.value.startswith("Votre toit") for h in at.subheader)
@@ -309,7 +296,7 @@ def test_cadastre_roof_card_from_the_url(offline_ban):
     assert any("Potentiel maximal technique" in i.value for i in at.info)
 
 
-def test_download_files_are_built_only_when_asked(offline_ban):
+def test_download_files_are_built_only_when_asked(offline_ban, demo_tables):
     """Issue 12: a rerun registers the file (same link), the click builds it, once."""
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
@@ -317,7 +304,7 @@ def test_download_files_are_built_only_when_asked(offline_ban):
     from layers.downloads import DOWNLOADS
     from layers.routes import routes
 
-    _cad, roofs, _ = _demo_store()
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[12])
     built = DOWNLOADS.files.misses
     url = {b.proto.label: b.proto.url for b in at.get("link_button")}[
@@ -341,15 +328,15 @@ def test_download_files_are_built_only_when_asked(offline_ban):
     assert gone.status_code == 404 and "expiré" in gone.text
 
 
-def test_cadastre_unknown_roof_in_the_url_is_said(offline_ban):
+def test_cadastre_unknown_roof_in_the_url_is_said(offline_ban, demo_tables):
     at = app("pages/cadastre_solaire.py", toit="BATIMENT_INCONNU<script>")
     assert not at.exception
     assert any("Toit inconnu" in w.value for w in [*at.warning, *at.info])
     assert not any(h.value.startswith("Votre toit") for h in at.subheader)
 
 
-def test_cadastre_simulator_changes_the_estimate(offline_ban):
-    _cad, roofs, _ = _demo_store()
+def test_cadastre_simulator_changes_the_estimate(offline_ban, demo_tables):
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     before = at.table[0].value.loc["Économie 1re année (€)", "central"]
     at.number_input(key="cadastre_conso").set_value(800).run()
@@ -357,8 +344,8 @@ def test_cadastre_simulator_changes_the_estimate(offline_ban):
     assert before != after
 
 
-def test_cadastre_address_search_offline(offline_ban):
-    _cad, _roofs, addresses = _demo_store()
+def test_cadastre_address_search_offline(offline_ban, demo_tables):
+    _cad, _roofs, addresses = demo_tables
     label = addresses.iloc[0]["label"]
     at = app("pages/cadastre_solaire.py")
     at.text_input(key="cadastre_adresse_un").input(label)
@@ -368,8 +355,8 @@ def test_cadastre_address_search_offline(offline_ban):
     assert at.radio(key="cadastre_choix").options[0].replace("\\", "").startswith(label)
 
 
-def test_cadastre_territory_view_per_selection(offline_ban):
-    _cad, roofs, _ = _demo_store()
+def test_cadastre_territory_view_per_selection(offline_ban, demo_tables):
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", epci="CAHC")
     assert any("Secteur pas encore couvert" in i.value for i in at.info)
     at = app("pages/cadastre_solaire.py", epci="CALL")
@@ -396,9 +383,9 @@ def test_bad_distance_in_url_is_said(value):
     assert at.select_slider(key="parcs_distance_un").value == "1000"
 
 
-def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban):
+def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban, demo_tables):
     """Issue 11: after a search, choosing another roof snapped back to the searched one."""
-    _cad, roofs, addresses = _demo_store()
+    _cad, roofs, addresses = demo_tables
     row = addresses.dropna(subset=["cleabs"]).iloc[25]
     at = app("pages/cadastre_solaire.py")
     at.text_input(key="cadastre_adresse_un").input(row["label"])
@@ -412,7 +399,7 @@ def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban):
     assert any(other["adresse"] in h.value.replace("\\", "") for h in at.subheader)
 
 
-def test_cadastre_service_labels_are_plain_text(monkeypatch):
+def test_cadastre_service_labels_are_plain_text(monkeypatch, demo_store):
     """Issue 11: a BAN label made a link and fetched a remote image (Markdown)."""
     from tests.ban import RECORDED, recorded_ban
 
@@ -437,7 +424,7 @@ def test_cadastre_service_labels_are_plain_text(monkeypatch):
     assert option.replace("\\", "").startswith(hostile)
 
 
-def test_cadastre_missing_address_file_is_said(offline_ban, monkeypatch, tmp_path):
+def test_cadastre_missing_address_file_is_said(offline_ban, monkeypatch, tmp_path, demo_store):
     """Issue 11: ATLAS_ADRESSES pointing to a missing file raised an uncaught exception."""
     monkeypatch.setenv("ATLAS_ADRESSES", str(tmp_path / "absent.csv"))
     at = app("pages/cadastre_solaire.py")
@@ -449,9 +436,9 @@ def test_cadastre_missing_address_file_is_said(offline_ban, monkeypatch, tmp_pat
     assert "Lens" in at.radio(key="cadastre_choix").options[0]
 
 
-def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban):
+def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban, demo_tables):
     """Issue 21: 4 200 → 9 000 kWh/an used to leave the card identical."""
-    _cad, roofs, _ = _demo_store()
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     before = at.table[0].value.loc["Consommé sur place (% de la production)", "central"]
     at.number_input(key="cadastre_conso").set_value(9000).run()
@@ -461,23 +448,21 @@ def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban):
     assert "9\u202f000 kWh/an" in headline
 
 
-def test_cadastre_expired_tariff_is_flagged_on_the_card(offline_ban):
-    _cad, roofs, _ = _demo_store()
+def test_cadastre_expired_tariff_is_flagged_on_the_card(offline_ban, demo_tables):
+    _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     assert any("périmée" in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("manifest", ["[]", "{pas du json"])
 def test_cadastre_page_with_a_damaged_store_says_so_in_french(
-    offline_ban, tmp_path, monkeypatch, manifest
+    offline_ban, tmp_path, monkeypatch, manifest, demo_store
 ):
     """Issue 18 §3: `[]` crashed the page; garbage JSON showed parser internals."""
     import shutil
 
-    from tests.helpers import GEODATA
-
     store = tmp_path / "magasin"
-    shutil.copytree(GEODATA / "cadastre-demo", store)
+    shutil.copytree(demo_store, store)
     (store / "manifest.json").write_text(manifest, encoding="utf-8")
     monkeypatch.setenv("ATLAS_CADASTRE", str(store))
     at = app("pages/cadastre_solaire.py")

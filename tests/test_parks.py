@@ -16,7 +16,7 @@ from layers.parks import (
     lengths_by_epci,
     park_at,
     park_card,
-    park_figures,
+    park_totals,
     parks_map,
 )
 from layers.territory import METRIC_CRS, Selection, within_selection
@@ -75,7 +75,7 @@ def test_shipped_parks_match_published_areas(planning):
 def test_filter_parks(planning):
     terrils = filter_parks(planning.parks, ParkFilter(types=("terril",)))
     assert len(terrils) and set(terrils["type"]) == {"terril"}
-    both = filter_parks(planning.parks, ParkFilter(statuts=("ouvert",), geometries=("réelle",)))
+    both = filter_parks(planning.parks, ParkFilter(statuses=("ouvert",), geometries=("réelle",)))
     assert set(both["statut"]) == {"ouvert"} and set(both["geometrie"]) == {"réelle"}
     assert len(filter_parks(planning.parks, ParkFilter())) == len(planning.parks)
 
@@ -111,7 +111,7 @@ def test_lengths_by_epci_add_up(planning, territory):
     assert table["Liaisons indicatives (km)"].sum() == pytest.approx(total_links, rel=0.02)
 
 
-def test_park_figures():
+def test_park_totals():
     parks = gpd.GeoDataFrame(
         {
             "surface_ha": [10.0, 30.0, 500.0],
@@ -121,10 +121,10 @@ def test_park_figures():
         geometry=[Point(0, 0)] * 3,
         crs=4326,
     )
-    fig = park_figures(parks, 20_000, (1.5, 2.0))
+    fig = park_totals(parks, 20_000, (1.5, 2.0))
     assert (fig.n_parks, fig.hectares, fig.hectares_indicative) == (3, 40.0, 30.0)
     assert fig.ha_per_1000 == pytest.approx(2.0)
-    assert park_figures(parks, 0, (0, 0)).ha_per_1000 == 0.0
+    assert park_totals(parks, 0, (0, 0)).ha_per_1000 == 0.0
 
 
 def test_park_at(planning):

@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from layers.cadastre import open_store
+from layers.cadastre import open_cadastre
 from layers.resident import chosen_roof, find_address, status_message
 from layers.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def cad(demo_store):
-    return open_store(demo_store)
+    return open_cadastre(demo_store)
 
 
 @pytest.fixture
@@ -85,11 +85,11 @@ def card_for(demo_store, territory, roof_changes=None, **sim_changes):
     import pyogrio
 
     from layers.assumptions import load_assumptions
-    from layers.cadastre import get_roof, open_store
+    from layers.cadastre import get_roof, open_cadastre
     from layers.resident import Simulation, roof_card
     from tests.helpers import GEODATA
 
-    cad = open_store(demo_store)
+    cad = open_cadastre(demo_store)
     table = pyogrio.read_dataframe(demo_store / "toits.gpkg", layer="toits")
     roof = get_roof(cad, table.sort_values("kwc_central")["cleabs"].iloc[-1]).copy()
     for key, value in (roof_changes or {}).items():

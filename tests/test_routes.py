@@ -163,12 +163,12 @@ def test_security_headers_on_every_response(client):
 
 def test_the_map_asks_versioned_tiles(demo_store):
     from layers.assumptions import load_assumptions
-    from layers.cadastre import cadastre_map, map_classes, open_store
+    from layers.cadastre import cadastre_map, map_classes, open_cadastre
     from layers.mapping import map_payload
     from layers.settings import Settings
     from layers.solar.store import version_of
 
-    cad = open_store(demo_store)
+    cad = open_cadastre(demo_store)
     fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(demo_store.parent)))
     assert f".png?v={version_of(demo_store)}" in map_payload(fmap)
 

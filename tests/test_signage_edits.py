@@ -134,7 +134,7 @@ def test_signs_without_a_park_are_filterable_as_sans_parc(signs_sample):
     signs.loc[signs.index[:2], ["parc_id", "parc_nom"]] = None
     choices = park_choices(signs)
     assert choices[-1] == "" and all(isinstance(c, str) for c in choices)
-    assert len(apply_filter(signs, SignFilter(parcs=("",)))) == 2
+    assert len(apply_filter(signs, SignFilter(parks=("",)))) == 2
     from layers.signage import park_label
 
     assert list(park_label(signs))[:2] == [NO_PARK, NO_PARK]

@@ -12,9 +12,9 @@ from shapely.geometry import LineString, Point, box
 
 from layers.territory import (
     Selection,
+    commune_totals,
     communes_table,
     describe_selection,
-    key_figures,
     parse_selection,
     selected_communes,
     selection_to_params,
@@ -64,29 +64,29 @@ def test_url_round_trip(territory, selection):
     ("epci", "n", "population"),
     [("CALL", 36, 242_591), ("CAHC", 14, 126_133), ("CABBALR", 100, 275_736)],
 )
-def test_key_figures_per_epci(territory, epci, n, population):
-    figures = key_figures(selected_communes(territory, Selection((epci,))))
+def test_commune_totals_per_epci(territory, epci, n, population):
+    figures = commune_totals(selected_communes(territory, Selection((epci,))))
     assert (figures.n_communes, figures.population) == (n, population)
 
 
-def test_key_figures_whole_territory(territory):
-    figures = key_figures(selected_communes(territory, Selection()))
+def test_commune_totals_whole_territory(territory):
+    figures = commune_totals(selected_communes(territory, Selection()))
     assert figures.n_communes == 150
     assert figures.population == 242_591 + 126_133 + 275_736
     assert figures.area_km2 == pytest.approx(1002, rel=0.01)  # "1,002 km²" (PMA)
     assert figures.density == pytest.approx(figures.population / figures.area_km2)
 
 
-def test_key_figures_area_is_measured_in_lambert93():
+def test_commune_totals_area_is_measured_in_lambert93():
     # a 2 km x 3 km rectangle drawn in Lambert-93, handed over in WGS84
     square = gpd.GeoDataFrame(
         {"population": [10]}, geometry=[box(680_000, 7_030_000, 682_000, 7_033_000)], crs=2154
     ).to_crs(4326)
-    assert key_figures(square).area_km2 == pytest.approx(6.0, rel=1e-4)
+    assert commune_totals(square).area_km2 == pytest.approx(6.0, rel=1e-4)
 
 
-def test_key_figures_empty(territory):
-    figures = key_figures(territory.communes.iloc[0:0])
+def test_commune_totals_empty(territory):
+    figures = commune_totals(territory.communes.iloc[0:0])
     assert (figures.n_communes, figures.population, figures.area_km2, figures.density) == (
         0,
         0,

@@ -20,7 +20,7 @@ import streamlit as st
 
 from layers.assumptions import Assumptions, load_assumptions
 from layers.brownfields import prepare
-from layers.cadastre import Cadastre, open_store
+from layers.cadastre import Cadastre, open_cadastre
 from layers.catalog import read_layer
 from layers.errors import USER_ERRORS
 from layers.formatting import md_escape, public_message
@@ -100,7 +100,7 @@ def get_brownfields() -> tuple[gpd.GeoDataFrame, Assumptions]:
 
 @st.cache_resource(show_spinner="Ouverture du cadastre solaire…", max_entries=2)
 def _cadastre(store: str, version: str) -> Cadastre | None:
-    return open_store(Path(store))
+    return open_cadastre(Path(store))
 
 
 def get_cadastre() -> Cadastre | None:

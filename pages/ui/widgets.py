@@ -160,7 +160,7 @@ def sources(layers: Iterable[LayerInfo]) -> None:
     with st.expander("Sources et licences des données"):
         for info in layers:
             st.markdown(
-                f"**{md_escape(info.title)}** — {QUALITY_BADGES[info.qualite]} "
+                f"**{md_escape(info.title)}** — {QUALITY_BADGES[info.quality]} "
                 f"({md_escape(info.quality_label)})  \n"
                 f"Producteur : {md_escape(info.producer)} · Date : {md_escape(info.date)} · "
                 f"Licence : {md_escape(info.licence)}  \n"
@@ -274,9 +274,9 @@ def assumptions_expander(hyp: Assumptions, group: str) -> None:
         for item in hyp.groups[group].values():
             link = f" — [source]({item.url})" if item.url.startswith("https://") else ""
             st.markdown(
-                f"**{md_escape(item.titre)}** : {fmt_number(item.low)} / "
+                f"**{md_escape(item.title)}** : {fmt_number(item.low)} / "
                 f"{fmt_number(item.central)} / {fmt_number(item.high)} "
-                f"{md_escape(item.unite)} (bas / central / haut)  \n"
+                f"{md_escape(item.unit)} (bas / central / haut)  \n"
                 f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
             )
             if item.expired():

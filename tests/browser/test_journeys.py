@@ -222,7 +222,7 @@ def test_a_brownfield_says_what_it_is_on_hover_and_on_tap(page, server, artifact
 
 
 @pytest.mark.parametrize("path", ["friches", "parcs"])
-def test_key_figures_are_shown_whole_at_1280_px(page, server, path):
+def test_headline_figures_are_shown_whole_at_1280_px(page, server, path):
     """Issue 21: five figures in a row cut « 809 – 2 914 » to « 809 – 2… »."""
     page.set_viewport_size({"width": 1280, "height": 900})
     open_page(page, f"{server}/{path}")

@@ -20,7 +20,7 @@ from rasterio.crs import CRS
 
 from layers.cli import main
 from tests.helpers import ROOT
-from tests.solar.conftest import EPW
+from tests.solar.helpers import EPW
 
 pytestmark = pytest.mark.build
 FAST = ["--sectors", "4", "--max-distance", "20", "--quiet"]
@@ -318,25 +318,25 @@ def test_a_full_disk_gives_one_french_line_and_a_whole_store(copy, tmp_path):
     [("[]", "mal formé"), ("{pas du json", "illisible")],
 )
 def test_a_damaged_manifest_is_said_in_french_without_internals(copy, manifest, expected):
-    from layers.cadastre import open_store
+    from layers.cadastre import open_cadastre
     from layers.solar.errors import SolarError
 
     out = copy[0]
     (out / "manifest.json").write_text(manifest, encoding="utf-8")
     with pytest.raises(SolarError) as err:
-        open_store(out)
+        open_cadastre(out)
     assert expected in str(err.value)
     assert "Expecting" not in str(err.value) and "line 1" not in str(err.value)
 
 
 def test_a_truncated_store_is_said_without_sqlite_internals(copy):
-    from layers.cadastre import open_store
+    from layers.cadastre import open_cadastre
     from layers.solar.errors import SolarError
 
     out = copy[0]
     gpkg = out / "toits.gpkg"
     gpkg.write_bytes(gpkg.read_bytes()[:4096])
     with pytest.raises(SolarError) as err:
-        open_store(out)
+        open_cadastre(out)
     text = str(err.value)
     assert "illisible" in text and "sqlite" not in text.lower() and "GDAL" not in text

@@ -22,13 +22,13 @@ from layers.cadastre import (
     get_roof,
     locate,
     map_classes,
-    open_store,
+    open_cadastre,
     roof_at_latlng,
     roof_estimate,
     roof_sheet_pdf,
     roofs_near_latlng,
     roofs_of,
-    territory_figures,
+    territory_potential,
 )
 from layers.cadastre_tiles import render_tile, tiles_under
 from layers.geocode import Address, local_search
@@ -39,7 +39,7 @@ from tests.helpers import GEODATA, feature_count, unescape_js
 
 @pytest.fixture(scope="module")
 def cad(demo_store):
-    store = open_store(demo_store)
+    store = open_cadastre(demo_store)
     assert store is not None
     return store
 
@@ -99,25 +99,27 @@ def test_address_search_reads_only_candidates(cad, territory, addresses):
     assert address_candidates(cad, "'; DROP TABLE toits; --").empty
 
 
-def test_territory_figures_equal_the_sum_of_their_roofs(cad, territory, roofs):
-    everything = Selection(("CALL", "CAHC", "CABBALR"))
-    figures, classes, per_commune = territory_figures(cad, territory, everything)
-    assert figures["Toits analysés"].replace("\u202f", "") == str(len(roofs))
+def test_territory_potential_equals_the_sum_of_its_roofs(cad, territory, roofs):
+    def counted(selection):
+        figures = territory_potential(cad, territory, selection).headline_figures
+        return figures["Toits analysés"].replace("\u202f", "")
+
+    everything = territory_potential(cad, territory, Selection(("CALL", "CAHC", "CABBALR")))
+    classes, per_commune = everything.classes, everything.per_commune
+    assert everything.headline_figures["Toits analysés"].replace("\u202f", "") == str(len(roofs))
     assert classes["Part des toits (%)"].sum() == pytest.approx(100, abs=0.5)
     assert per_commune["Toits"].sum() == len(roofs)
     gwh = roofs["kwh_an_central"].sum() / 1e6
     assert per_commune["GWh/an (central)"].sum() == pytest.approx(gwh, abs=0.01)
     excellent = (roofs["classe"] == "excellent").mean() * 100
     assert classes.set_index("Classe").loc["excellent"].iloc[0] == pytest.approx(excellent, abs=0.1)
-    call, _, _ = territory_figures(cad, territory, Selection(("CALL",)))
-    assert call["Toits analysés"].replace("\u202f", "") == str((roofs["epci"] == "CALL").sum())
+    assert counted(Selection(("CALL",))) == str((roofs["epci"] == "CALL").sum())
     one = per_commune["Commune"].iloc[0]
     insee = territory.communes.set_index("nom").loc[one, "insee"]
     epci = territory.epci_of[insee]
-    only, _, rows = territory_figures(cad, territory, Selection((epci,), (insee,)))
-    assert only["Toits analysés"].replace("\u202f", "") == str((roofs["insee"] == insee).sum())
-    empty, _, none = territory_figures(cad, territory, Selection(("CAHC",)))
-    assert empty["Toits analysés"] == "0" and none.empty
+    assert counted(Selection((epci,), (insee,))) == str((roofs["insee"] == insee).sum())
+    assert counted(Selection(("CAHC",))) == "0"
+    assert territory_potential(cad, territory, Selection(("CAHC",))).per_commune.empty
     assert covered_communes(cad, territory, Selection(("CAHC",))) == []
 
 
@@ -234,11 +236,11 @@ def test_demo_addresses_are_unique(addresses):
 def test_damaged_store_is_a_french_error(tmp_path):
     from layers.solar.errors import SolarError
 
-    assert open_store(tmp_path) is None  # nothing computed yet
+    assert open_cadastre(tmp_path) is None  # nothing computed yet
     (tmp_path / "manifest.json").write_text("{pas du json", encoding="utf-8")
     (tmp_path / "toits.gpkg").write_bytes(b"pas une base")
     with pytest.raises(SolarError, match="illisible"):
-        open_store(tmp_path)
+        open_cadastre(tmp_path)
 
 
 def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
@@ -270,7 +272,7 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
             dry_run=True,
             progress=False,
         )
-        return report["a_calculer"]
+        return report.to_compute
 
     assert stale(("[solaire.classe_bon]", " = 1100", " = 1150")) == cad.tiles
     assert stale(("[economie.prix_electricite]", " = 0.1952", " = 0.2100")) == []

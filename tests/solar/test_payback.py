@@ -87,7 +87,7 @@ def test_no_bare_greater_than_in_the_table_or_headline(hyp):
 
 def test_expired_tariffs_are_flagged(hyp):
     tariff = hyp.get("economie", "tarif_surplus_9kwc")
-    assert tariff.valable_jusqu_au
+    assert tariff.valid_until
     assert tariff.expired(dt.date(2026, 11, 29))
     assert not tariff.expired(dt.date(2025, 11, 29))
     assert "périmée" in tariff.validity_note(dt.date(2026, 11, 29))

@@ -127,10 +127,10 @@ def test_roof_slopes_and_orientations_agree_with_the_points(real_store):
 
 
 def test_the_store_says_which_climate(real_store):
-    from layers.cadastre import open_store
+    from layers.cadastre import open_cadastre
 
     base, _ = real_store
-    cad = open_store(base / "magasin")
+    cad = open_cadastre(base / "magasin")
     text = cad.climate
     assert "PVGIS TMY" in text and "50,81° N" in text and "1 099,7".replace(" ", "\u202f") in text
 

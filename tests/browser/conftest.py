@@ -37,7 +37,8 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(demo_store):
+    """The app on the bundled data, its demo cadastre store built first."""
     with streamlit_server() as url:
         yield url
 
@@ -65,20 +66,20 @@ def page(browser, router):
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory):
+def hostile_server(tmp_path_factory, demo_store):
     geodata = make_hostile_geodata(tmp_path_factory.mktemp("hostile-browser") / "geodata")
     with streamlit_server({"ATLAS_GEODATA": str(geodata)}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def offline_server(tmp_path_factory):
+def offline_server(tmp_path_factory, demo_store):
     with streamlit_server({"ATLAS_OFFLINE": "1"}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def fresh_server():
+def fresh_server(demo_store):
     """A server nobody has visited yet (first request = the test's deep link)."""
     with streamlit_server() as url:
         yield url

@@ -85,11 +85,9 @@ def focus_is_visible(page, target) -> bool:
     return focused != unfocused and target.evaluate("e => e === document.activeElement")
 
 
-def test_cadastre_by_keyboard_search_card_simulator_pdf(page, server):
+def test_cadastre_by_keyboard_search_card_simulator_pdf(page, server, demo_tables):
     """Search → roof card → simulator → PDF with the keyboard only; the focus is shown."""
-    from tests.helpers import demo_store
-
-    _cad, _roofs, addresses = demo_store()
+    _cad, _roofs, addresses = demo_tables
     row = addresses.dropna(subset=["cleabs"]).iloc[40]
     page.goto(f"{server}/cadastre_solaire")
     settle(page)

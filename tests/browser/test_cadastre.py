@@ -16,7 +16,7 @@ TIMEOUT = 30_000
 
 
 @pytest.fixture(scope="module")
-def cadastre_server():
+def cadastre_server(demo_store):
     with recorded_ban() as ban, streamlit_server({"ATLAS_BAN_URL": ban}) as url:
         yield url
 
@@ -24,16 +24,14 @@ def cadastre_server():
 class Demo:
     """The demo store's roofs and addresses, read by the test itself."""
 
-    def __init__(self) -> None:
-        from tests.helpers import demo_store
-
-        self.cad, self.roofs, addresses = demo_store()
+    def __init__(self, tables) -> None:
+        self.cad, self.roofs, addresses = tables
         self.addresses = addresses.dropna(subset=["cleabs"]).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return Demo()
+def demo(demo_tables):
+    return Demo(demo_tables)
 
 
 @pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["bureau", "telephone"])

@@ -194,5 +194,7 @@ def test_without_internet_the_page_says_why_the_map_is_missing(browser, server):
 
 def test_a_map_that_loads_gets_no_such_message(page, server):
     open_map_page(page, f"{server}/")
-    page.wait_for_timeout(9_000)  # longer than the check's wait (shell.NO_MAP_WAIT_MS)
+    # the shell marks each map once it has checked it (after shell.NO_MAP_WAIT_MS)
+    checked = page.locator(f"{MAP_FRAME}[data-atlas-checked]")
+    expect(checked.first).to_be_attached(timeout=TIMEOUT)
     assert page.locator(".atlas-carte-absente").count() == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from layers.solar.terrain import horizons, sky_view_factor, slope_aspect
-from tests.solar.conftest import plane
+from tests.solar.helpers import plane
 
 
 @pytest.mark.parametrize(

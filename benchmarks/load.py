@@ -1,6 +1,7 @@
 """Load benchmark: simulated users speaking Streamlit's own websocket protocol (no browser).
 
     .venv/bin/python benchmarks/load.py [--users 10] [--rounds 2] [--url http://host:port]
+                                        [--per-page]
 
 Each user opens one websocket (``/_stcore/stream``, as the browser does) and asks for the
 pages of the mix one after the other, ``--rounds`` times, with no pause: a rerun is a
@@ -9,7 +10,9 @@ server's ``script_finished`` message. Prints reruns/s, p50/p95/max latency and t
 RSS (when this script started it, or with ``--pid``). Without ``--url`` it starts one
 ``streamlit run serve.py`` on a free port; with ``--processes N`` it starts N of them behind
 nginx with sticky sessions (``deploy/``, as in production) and measures through the proxy,
-RSS summed over the N processes. Traffic goes to loopback only, bounded in count.
+RSS summed over the N processes. ``--per-page`` then runs each page of the mix alone (4
+users, 10 rounds) and prints the server's CPU per rerun of that page: where a slower rerun
+comes from. Traffic goes to loopback only, bounded in count.
 """
 
 from __future__ import annotations
@@ -135,6 +138,9 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=0, help="N processus derrière nginx (deploy/)"
     )
+    parser.add_argument(
+        "--per-page", action="store_true", help="puis chaque page seule : CPU serveur par rerun"
+    )
     args = parser.parse_args()
     proc = None
     deployment = None
@@ -185,6 +191,13 @@ def main() -> None:
             for e in errors[:3]:
                 print("   ", e)
         print("titres reçus :", " | ".join(sorted(t for t in TITLES if t)))
+        if args.per_page:
+            print("\npage seule (4 users × 10 tours)  CPU serveur ms/rerun  reruns/s")
+            for page, query in MIX:
+                cpu0 = sum(cpu_seconds(p) for p in pids)
+                lat, errors, wall = asyncio.run(run(url, 4, 10, [(page, query)]))
+                server_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / max(1, len(lat))
+                print(f"  {page:<31}{server_ms:20.0f}{len(lat) / wall:10.1f}")
     finally:
         if proc:
             proc.terminate()

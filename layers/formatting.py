@@ -178,14 +178,11 @@ def fmt_cell(value: object, decimals: int = 2) -> str:
 STYLED_CELLS_MAX = 5_000
 
 
-def french_table(frame, skip=()):
-    """``frame`` for ``st.dataframe``: numbers shown the French way, sorted as numbers.
+def french_columns(frame, skip=()) -> list:
+    """The columns :func:`french_table` formats: numeric, not boolean, not in ``skip``.
 
-    ``skip``: columns drawn otherwise (a progress bar configured by the page).
-
-    A pandas Styler whose display values are :func:`fmt_cell` (Streamlit shows them and
-    keeps the raw values for sorting). A frame of more than ``STYLED_CELLS_MAX`` cells is
-    returned as is (styling the 60 000 cells of 4 000 signs would cost each rerun ~1 s).
+    Empty when the frame is left as is: nothing numeric, more than ``STYLED_CELLS_MAX``
+    cells, or duplicated column names.
     """
     import pandas as pd
 
@@ -197,6 +194,21 @@ def french_table(frame, skip=()):
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
     if not numeric or frame.size > STYLED_CELLS_MAX or not frame.columns.is_unique:
+        return []
+    return numeric
+
+
+def french_table(frame, skip=()):
+    """``frame`` for ``st.dataframe``: numbers shown the French way, sorted as numbers.
+
+    ``skip``: columns drawn otherwise (a progress bar configured by the page).
+
+    A pandas Styler whose display values are :func:`fmt_cell` (Streamlit shows them and
+    keeps the raw values for sorting). A frame of more than ``STYLED_CELLS_MAX`` cells is
+    returned as is (styling the 60 000 cells of 4 000 signs would cost each rerun ~1 s).
+    """
+    numeric = french_columns(frame, skip)
+    if not numeric:
         return frame
     if not frame.index.is_unique:
         frame = frame.reset_index(drop=True)

@@ -70,12 +70,20 @@ class Territory:
         """Commune INSEE code → EPCI code."""
         return dict(zip(self.communes["insee"], self.communes["epci_code"], strict=True))
 
+    @cached_property
+    def _communes_by_name(self) -> pd.DataFrame:
+        """INSEE code, name and EPCI of every commune, sorted by name once (no geometry)."""
+        table = pd.DataFrame(self.communes[["insee", "nom", "epci_code"]])
+        return table.sort_values("nom", key=_sort_key)
+
     def communes_of(self, epci: Sequence[str]) -> pd.DataFrame:
-        """INSEE code and name of the communes of the given EPCI (all when empty), by name."""
-        frame = self.communes
-        if epci:
-            frame = frame[frame["epci_code"].isin(epci)]
-        return frame[["insee", "nom", "epci_code"]].sort_values("nom", key=_sort_key)
+        """INSEE code and name of the communes of the given EPCI (all when empty), by name.
+
+        Asked twice at every rerun (the sidebar's filter): from a table sorted once, not
+        the communes' geometries sorted again (~4 ms a call).
+        """
+        frame = self._communes_by_name
+        return frame[frame["epci_code"].isin(epci)] if epci else frame
 
 
 def _sort_key(names: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
-from layers.formatting import fmt_number, french_table, md_escape
+from layers.formatting import fmt_number, french_columns, french_table, md_escape
 from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
@@ -137,9 +137,13 @@ def table(frame, where=None, **options) -> None:
     scrolls sideways (issue 21: wide tables were cut on a phone).
 
     ``where``: a column or container to draw it in (``st`` by default).
+
+    A styled table is drawn through :func:`_styled_table`, whose element Streamlit replays
+    from its cache at the next rerun: marshalling a pandas Styler costs ~25 ms per 1 000
+    cells at every rerun (Streamlit rebuilds its display values cell by cell), which had
+    made every page's rerun 40–50 ms slower (measured with ``benchmarks/load.py``).
     """
     config = dict(options.pop("column_config", None) or {})
-    styled = french_table(frame, skip=tuple(config))  # drawn as the caller configured
     first = frame.columns[0] if len(frame.columns) else None
     if (
         first is not None
@@ -150,8 +154,31 @@ def table(frame, where=None, **options) -> None:
         # on a phone a wide table scrolls sideways: its first column (what each row is)
         # stays in view
         config[first] = st.column_config.Column(pinned=True)
-    (where or st).dataframe(
-        styled, hide_index=True, width="stretch", column_config=config or None, **options
+    skip = tuple(config)  # columns drawn as the caller configured them
+    if not french_columns(frame, skip) or options:  # nothing to style, or a widget
+        (where or st).dataframe(
+            french_table(frame, skip=skip),
+            hide_index=True,
+            width="stretch",
+            column_config=config or None,
+            **options,
+        )
+        return
+    if where is None:
+        _styled_table(frame, config)
+    else:
+        with where:
+            _styled_table(frame, config)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _styled_table(frame: pd.DataFrame, config: dict) -> None:
+    """Draw a French-styled table; Streamlit replays the element for the same frame."""
+    st.dataframe(
+        french_table(frame, skip=tuple(config)),
+        hide_index=True,
+        width="stretch",
+        column_config=config or None,
     )
 
 

@@ -7,6 +7,8 @@ property values with ``innerHTML``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from jinja2 import Template
 
 from layers.assets import map_assets
 from layers.formatting import escape, fmt_int
+from layers.memo import Memo
 from layers.settings import Settings
 from layers.territory import Territory
 
@@ -127,25 +130,50 @@ def add_outlines(fmap: folium.Map, communes: gpd.GeoDataFrame | None) -> None:
     """
     if communes is None or communes.empty:
         return
-    frame = communes.to_crs(4326)
-    lines = gpd.GeoDataFrame(geometry=frame.geometry.boundary, crs=4326)
-    lines["geometry"] = shapely.set_precision(lines.geometry.values, COORD_PRECISION)
+    lines, border = outline_geojson(communes)
     group = folium.FeatureGroup(name="Limites des communes et des EPCI", control=False)
     folium.GeoJson(
-        lines.to_json(drop_id=True),
+        lines,
         style_function=lambda _f: {"color": "#6d6d6d", "weight": 0.8, "opacity": 0.8},
         interactive=False,
     ).add_to(group)
-    if "epci_code" in frame.columns:
-        epci = frame.dissolve("epci_code")
-        border = gpd.GeoDataFrame(geometry=epci.geometry.boundary, crs=4326)
-        border["geometry"] = shapely.set_precision(border.geometry.values, COORD_PRECISION)
+    if border is not None:
         folium.GeoJson(
-            border.to_json(drop_id=True),
+            border,
             style_function=lambda _f: {"color": "#303030", "weight": 2.2, "opacity": 0.8},
             interactive=False,
         ).add_to(group)
     group.add_to(fmap)
+
+
+_OUTLINES = Memo(16)
+
+
+def outline_geojson(communes: gpd.GeoDataFrame) -> tuple[dict, dict | None]:
+    """The communes' limits and their EPCI's (``None`` without ``epci_code``) as GeoJSON.
+
+    Kept by content (the outlines' WKB): every roof's map on the cadastre page draws the
+    same limits, which cost ~70 ms to reproject, dissolve and serialise each time. The
+    dicts are shared by the maps: folium only writes each feature's ``id`` into them,
+    the same value every time.
+    """
+    digest = hashlib.sha256(b"".join(shapely.to_wkb(communes.geometry.values)))
+    if "epci_code" in communes.columns:
+        digest.update("|".join(map(str, communes["epci_code"])).encode())
+    key = (str(communes.crs), digest.hexdigest())
+    return _OUTLINES.get(key, lambda: _outline_geojson(communes))
+
+
+def _outline_geojson(communes: gpd.GeoDataFrame) -> tuple[dict, dict | None]:
+    frame = communes.to_crs(4326)
+    lines = gpd.GeoDataFrame(geometry=frame.geometry.boundary, crs=4326)
+    lines["geometry"] = shapely.set_precision(lines.geometry.values, COORD_PRECISION)
+    if "epci_code" not in frame.columns:
+        return json.loads(lines.to_json(drop_id=True)), None
+    epci = frame.dissolve("epci_code")
+    border = gpd.GeoDataFrame(geometry=epci.geometry.boundary, crs=4326)
+    border["geometry"] = shapely.set_precision(border.geometry.values, COORD_PRECISION)
+    return json.loads(lines.to_json(drop_id=True)), json.loads(border.to_json(drop_id=True))
 
 
 class MetricScale(MacroElement):

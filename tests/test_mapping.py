@@ -177,3 +177,27 @@ def test_theme_maps_carry_commune_and_epci_limits(territory, settings):
     assert feature_count(html, lines) == len(cahc) + 1
     assert feature_count(html) == 0  # lines, not polygons: clicks reach the map
     assert '"interactive": false' in html
+
+
+def test_the_limits_are_computed_once_per_set_of_outlines(territory, settings):
+    """Every roof's map on the cadastre page drew the same limits again (~70 ms each):
+    they are kept by content — the same communes give the same GeoJSON, kept once; a
+    moved outline or another EPCI gives new ones."""
+    from layers.mapping import add_outlines, new_map, outline_geojson
+    from layers.territory import Selection, selected_communes
+    from tests.helpers import feature_count
+
+    cahc = selected_communes(territory, Selection(epci=("CAHC",)))
+    first = outline_geojson(cahc)
+    again = outline_geojson(cahc.copy())  # another frame, the same content
+    assert again[0] is first[0] and again[1] is first[1]
+    moved = cahc.copy()
+    moved.loc[moved.index[0], "geometry"] = moved.geometry.iloc[0].buffer(0.001)
+    assert outline_geojson(moved)[0] is not first[0]
+    regrouped = cahc.assign(epci_code="AUTRE")
+    assert outline_geojson(regrouped)[1] is not first[1]
+    for _ in range(2):  # the kept GeoJSON draws the same map every time
+        fmap = new_map(settings, "aucun")
+        add_outlines(fmap, cahc)
+        html = fmap.get_root().render()
+        assert feature_count(html, ("LineString", "MultiLineString")) == len(cahc) + 1

@@ -171,7 +171,7 @@ def table(frame, where=None, **options) -> None:
             _styled_table(frame, config)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=128, show_spinner=False)  # ≤ 5 000 cells each: ≤ ~25 MB
 def _styled_table(frame: pd.DataFrame, config: dict) -> None:
     """Draw a French-styled table; Streamlit replays the element for the same frame."""
     st.dataframe(

@@ -61,12 +61,12 @@ def update_commune(frame, keys: set, seed: int = 3):
     """The BD TOPO after an update in the tiles ``keys``: heights, new and gone buildings."""
     import pandas as pd
 
-    from layers.solar.grid import tile_of
+    from layers.solar.grid import keys_of
 
     rng = np.random.default_rng(seed)
     frame = frame.copy()
     cent = frame.to_crs(2154).geometry.representative_point()
-    inside = np.array([tile_of(x, y) in keys for x, y in zip(cent.x, cent.y, strict=True)])
+    inside = np.array([key in keys for key in keys_of(cent.x, cent.y)])
     where = np.flatnonzero(inside)
     raised = rng.choice(where, size=len(where) // 10, replace=False)
     frame.loc[frame.index[raised], "hauteur"] = frame["hauteur"].iloc[raised] + 3.0
@@ -83,13 +83,13 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
     import pandas as pd
     import pyogrio
 
-    from layers.solar.grid import tile_of
+    from layers.solar.grid import keys_of
     from layers.solar.store import StoreLayout, key_of, tile_name
 
     densities, _per_person, _total, keys = pma_tiles(375.0)
     frame = buildings.to_crs(2154)
     cent = frame.geometry.representative_point()
-    frame["_src"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    frame["_src"] = keys_of(cent.x, cent.y)
     sources = sorted(set(frame["_src"]))
     by_source = {k: frame[frame["_src"] == k].drop(columns="_src") for k in sources}
     roofs = {
@@ -131,7 +131,7 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     """Seconds of what a rebuild does over the whole PMA whatever the commune."""
     from layers.settings import DEFAULT_GEODATA
     from layers.solar.build import BuildParams, _finish, read_buildings, scan_lidar, tile_inputs
-    from layers.solar.grid import tile_of
+    from layers.solar.grid import keys_of
     from layers.solar.inputs import check_tile, sha256_file
     from layers.territory import load_territory
 
@@ -139,7 +139,7 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     frame = read_buildings(pma["buildings"])
     cent = frame.geometry.representative_point()
-    frame["_tile"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    frame["_tile"] = keys_of(cent.x, cent.y)
     t["lecture des bâtiments"] = time.perf_counter() - t0
     one = next(iter(scan_lidar(lidar).items()))
     t0 = time.perf_counter()

@@ -506,7 +506,7 @@ def test_a_styled_table_is_replayed_not_styled_again_at_a_rerun(monkeypatch):
         return styled(frame, skip)
 
     monkeypatch.setattr(widgets, "french_table", counted)
-    widgets._styled_table.clear()  # the cache is the process's: start from nothing
+    widgets._replayed.clear()  # the cache is the process's: start from nothing
     at = app(epci="CAHC")  # the home page: one table of communes
     first = len(calls)
     assert first == 1

@@ -53,6 +53,7 @@ from layers.solar.grid import (
     GRID_TOP,
     TILE_PX,
     Key,
+    keys_of,
     parse_lidar_file_name,
     tile_box,
     tile_of,
@@ -403,7 +404,7 @@ def build(
     out = Path(out)
     buildings = read_buildings(buildings_path, log=log)
     cent = buildings.geometry.representative_point()
-    buildings["_tile"] = [tile_of(x, y) for x, y in zip(cent.x, cent.y, strict=True)]
+    buildings["_tile"] = keys_of(cent.x, cent.y)
     if not buildings["_tile"].isin(set(tiles)).any():
         x0, y0, x1, y1 = buildings.total_bounds
         raise InputError(

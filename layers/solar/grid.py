@@ -8,7 +8,6 @@ in IGN's file names). Every piece of the engine that places a pixel or a tile as
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -75,9 +74,10 @@ def tile_of(x: float, y: float) -> Key:
     -------
     Key
         ``(x_km, y_km)``, the tile's upper-left corner [km]. A point on an edge belongs to
-        the tile east or south of it, as IGN's pixels do.
+        the tile east or north of it (left and bottom edges inclusive).
     """
-    return int(math.floor((x + CELL / 2) / TILE_M)), int(math.floor((y - CELL / 2) / TILE_M)) + 1
+    x_km, y_km = tiles_of(np.asarray(x), np.asarray(y))  # one formula for both
+    return int(x_km), int(y_km)
 
 
 def tiles_of(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +96,23 @@ def tiles_of(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x_km = np.floor((np.asarray(x) + CELL / 2) / TILE_M).astype(int)
     y_km = np.floor((np.asarray(y) - CELL / 2) / TILE_M).astype(int) + 1
     return x_km, y_km
+
+
+def keys_of(x, y) -> list[Key]:
+    """The tile of each point, as keys (a building's tile, from its centroid).
+
+    Parameters
+    ----------
+    x, y
+        Lambert-93 coordinates [m]: sequences, arrays or pandas Series of equal length.
+
+    Returns
+    -------
+    list of Key
+        ``(x_km, y_km)`` per point, in order.
+    """
+    x_km, y_km = tiles_of(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return list(zip(x_km.tolist(), y_km.tolist(), strict=True))
 
 
 def tile_origin(key: Key) -> tuple[float, float]:

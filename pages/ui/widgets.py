@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -138,7 +139,7 @@ def table(frame, where=None, **options) -> None:
 
     ``where``: a column or container to draw it in (``st`` by default).
 
-    A styled table is drawn through :func:`_styled_table`, whose element Streamlit replays
+    A styled table is drawn through ``_replayed``, whose element Streamlit replays
     from its cache at the next rerun: marshalling a pandas Styler costs ~25 ms per 1 000
     cells at every rerun (Streamlit rebuilds its display values cell by cell), which had
     made every page's rerun 40–50 ms slower (measured with ``benchmarks/load.py``).
@@ -154,32 +155,26 @@ def table(frame, where=None, **options) -> None:
         # on a phone a wide table scrolls sideways: its first column (what each row is)
         # stays in view
         config[first] = st.column_config.Column(pinned=True)
-    skip = tuple(config)  # columns drawn as the caller configured them
-    if not french_columns(frame, skip) or options:  # nothing to style, or a widget
-        (where or st).dataframe(
-            french_table(frame, skip=skip),
-            hide_index=True,
-            width="stretch",
-            column_config=config or None,
-            **options,
-        )
-        return
-    if where is None:
-        _styled_table(frame, config)
-    else:
-        with where:
-            _styled_table(frame, config)
+    # a styled table is replayed by Streamlit from _replayed's cache; a plain one (nothing
+    # to style) or a widget (options: selection…) is drawn directly
+    replay = bool(french_columns(frame, tuple(config))) and not options
+    with where if where is not None else contextlib.nullcontext():
+        (_replayed if replay else _dataframe)(frame, config, **options)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)  # ≤ 5 000 cells each: ≤ ~25 MB
-def _styled_table(frame: pd.DataFrame, config: dict) -> None:
-    """Draw a French-styled table; Streamlit replays the element for the same frame."""
+def _dataframe(frame: pd.DataFrame, config: dict, **options) -> None:
+    """``frame`` French-styled (the columns in ``config`` drawn as configured), full width."""
     st.dataframe(
         french_table(frame, skip=tuple(config)),
         hide_index=True,
         width="stretch",
         column_config=config or None,
+        **options,
     )
+
+
+# ≤ 5 000 cells each (STYLED_CELLS_MAX): ≤ ~25 MB per process
+_replayed = st.cache_data(max_entries=128, show_spinner=False)(_dataframe)
 
 
 def sources(layers: Iterable[LayerInfo]) -> None:

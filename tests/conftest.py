@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,31 +53,89 @@ def signs_sample(planning):
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return Settings()
+def settings(prepared_geodata: Path) -> Settings:
+    return Settings(geodata_dir=prepared_geodata)
 
 
 @pytest.fixture
-def geodata_copy(tmp_path: Path) -> Path:
-    """A writable copy of geodata/ that a test may damage (not the shared demo store)."""
-    return copy_geodata(tmp_path / "geodata")
+def geodata_copy(tmp_path: Path, prepared_geodata: Path) -> Path:
+    """A writable copy of this run's geodata/ that a test may damage (the demo store linked)."""
+    return copy_geodata(tmp_path / "geodata", source=prepared_geodata)
 
 
 @pytest.fixture(scope="session")
-def hostile_geodata(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_hostile_geodata(tmp_path_factory.mktemp("hostile") / "geodata")
+def hostile_geodata(tmp_path_factory: pytest.TempPathFactory, prepared_geodata: Path) -> Path:
+    return make_hostile_geodata(
+        tmp_path_factory.mktemp("hostile") / "geodata", source=prepared_geodata
+    )
+
+
+def _repository_geodata_state() -> dict[str, tuple[int, int]]:
+    """Every file under the repository's geodata/ with its size and modification time."""
+    return {
+        str(p.relative_to(GEODATA)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(GEODATA.rglob("*"))
+        if p.is_file()
+    }
+
+
+@contextmanager
+def _run_lock(path: Path):
+    """An exclusive lock shared by the processes of one run (pytest-xdist workers)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
-def demo_store() -> Path:
-    """The demo cadastre store, built when missing or stale (a no-op after `make data`).
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this run, shared by its xdist workers (pytest keeps the last three)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    Several test processes at once wait on the build's lock instead of failing.
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_geodata(run_folder: Path) -> Iterator[Path]:
+    """This run's geodata/: the shipped layers copied under a temporary folder, with the
+    synthetic signage sample made there; the app under test reads it (``ATLAS_GEODATA``).
+
+    Tests never write into the repository's geodata/: what they read that is computed
+    (the demo cadastre store, the signage sample) is computed here. The repository's
+    geodata/ is compared before and after the run; a test that wrote into it fails the run.
+    """
+    target = run_folder / "geodata"
+    before = _repository_geodata_state()
+    with _run_lock(run_folder / "geodata.lock"):
+        if not target.is_dir():
+            staging = run_folder / f"geodata.{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            copy_geodata(staging, source=GEODATA)
+            from layers.signage_setup import init_store
+
+            init_store(str(staging / "signaletique.gpkg"), staging)
+            staging.rename(target)
+    os.environ["ATLAS_GEODATA"] = str(target)
+    yield target
+    after = _repository_geodata_state()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"tests wrote into the repository's geodata/: {changed}"
+
+
+@pytest.fixture(scope="session")
+def demo_store(prepared_geodata: Path, run_folder: Path) -> Path:
+    """The demo cadastre store, built by this run under its own geodata/ (see above).
+
+    Several test processes at once wait on one lock: the first builds, the others find it
+    up to date.
     """
     from layers.cadastre import prepare_demo_store
 
-    prepare_demo_store(GEODATA, cache_dir=Settings.from_env(os.environ).cache_dir)
-    return GEODATA / "cadastre-demo"
+    with _run_lock(run_folder / "demo-store.lock"):
+        prepare_demo_store(prepared_geodata, cache_dir=Settings.from_env(os.environ).cache_dir)
+    return prepared_geodata / "cadastre-demo"
 
 
 @pytest.fixture(scope="session")
@@ -86,10 +147,10 @@ def demo_tables(demo_store: Path):
 
 
 @pytest.fixture
-def store_copy(tmp_path, monkeypatch):
-    """A copy of the shipped signage inventory, configured as the app's (ATLAS_SIGNALETIQUE)."""
+def store_copy(tmp_path, monkeypatch, prepared_geodata):
+    """A copy of the signage sample, configured as the app's (ATLAS_SIGNALETIQUE)."""
 
     target = tmp_path / "signaletique.gpkg"
-    shutil.copy(GEODATA / "signaletique.gpkg", target)
+    shutil.copy(prepared_geodata / "signaletique.gpkg", target)
     monkeypatch.setenv("ATLAS_SIGNALETIQUE", str(target))
     return target

@@ -8,22 +8,28 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GEODATA = ROOT / "geodata"
+GEODATA = ROOT / "geodata"  # the shipped layers: read by the tests, never written
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
 
 
-def copy_geodata(target: Path) -> Path:
-    """Copy geodata/ to ``target``; the demo cadastre store (~60 MB) is linked, not copied."""
-    shutil.copytree(GEODATA, target, ignore=shutil.ignore_patterns("demo", "cadastre-demo*"))
-    if (GEODATA / "cadastre-demo").is_dir():
-        (target / "cadastre-demo").symlink_to(GEODATA / "cadastre-demo")
+# what `pma-atlas data prepare` adds to a geodata folder (never copied from the repository's)
+PREPARED_NAMES = ("demo", "cadastre-demo*", "signaletique.gpkg*")
+
+
+def copy_geodata(target: Path, source: Path) -> Path:
+    """Copy the geodata folder ``source`` to ``target``; its demo cadastre store (~60 MB)
+    is linked, not copied. From the repository's geodata/, only the shipped layers."""
+    ignored = PREPARED_NAMES if source == GEODATA else ("demo", "cadastre-demo*")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*ignored))
+    if source != GEODATA:  # linked even before it is built (the demo_store fixture)
+        (target / "cadastre-demo").symlink_to(source / "cadastre-demo")
     return target
 
 
-def make_hostile_geodata(target: Path) -> Path:
-    """Copy geodata/ to ``target`` with Lens renamed to a script-injection attempt."""
-    copy_geodata(target)
+def make_hostile_geodata(target: Path, source: Path) -> Path:
+    """Copy ``source`` to ``target`` with Lens renamed to a script-injection attempt."""
+    copy_geodata(target, source)
     import pyogrio
 
     from layers.catalog import load_catalog, write_layer

@@ -86,6 +86,6 @@ def test_missing_catalog_exit_code(tmp_path, capsys):
     assert "Catalogue des couches introuvable" in capsys.readouterr().err
 
 
-def test_prepare_runs_the_check(capsys):
-    assert main(["data", "prepare", "--geodata", str(GEODATA)]) == 0
+def test_prepare_runs_the_check(capsys, demo_store):
+    assert main(["data", "prepare", "--geodata", str(demo_store.parent)]) == 0
     assert "aucune erreur" in capsys.readouterr().out

@@ -13,7 +13,6 @@ from layers.store import ConflictError, DeletedError, UndoError, create_geopacka
 from tests.helpers import switch_to
 
 ROOT = Path(__file__).resolve().parents[1]
-GEODATA = ROOT / "geodata"
 EDITORS = {"editeurs": {"alice": hash_password("mot-de-passe-solide")}}
 
 

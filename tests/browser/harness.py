@@ -148,6 +148,17 @@ class OfflineRouter:
             route.fulfill(status=200, body=b"", content_type="text/plain")
 
 
+# A frame is settled when its Leaflet map (if any) neither zooms nor pans, its tiles are in,
+# and no finite CSS animation or transition (fades of clusters, popups, tiles) still runs.
+FRAME_SETTLED = """() => {
+    const m = window.map;
+    if (m && (m._animatingZoom || (m._panAnim && m._panAnim._inProgress)
+              || ![...document.querySelectorAll('img.leaflet-tile')].every(t => t.complete)))
+        return false;
+    return document.getAnimations().every(a => a.playState !== 'running'
+        || a.effect === null || a.effect.getComputedTiming().endTime === Infinity);
+}"""
+
 AXE = next(iter(sorted((ROOT / ".cache").glob("axe-core-*/axe.min.js"))), None)
 
 
@@ -163,6 +174,8 @@ def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> 
     for frame in page.frames:
         if frame.is_detached():
             continue
+        # never measure mid-animation: a cluster bubble fading in reads as low contrast
+        frame.wait_for_function(FRAME_SETTLED, timeout=30_000)
         frame.evaluate(script)
         violations = frame.evaluate(
             """async () => {

@@ -10,16 +10,15 @@ from playwright.sync_api import expect
 
 from layers.auth import hash_password
 from tests.browser.harness import axe_violations, streamlit_server
-from tests.helpers import GEODATA
 
 TIMEOUT = 30_000
 
 
 @pytest.fixture(scope="module")
-def editor_server(tmp_path_factory):
+def editor_server(tmp_path_factory, prepared_geodata, demo_store):
     tmp = tmp_path_factory.mktemp("signaletique")
     store = tmp / "signaletique.gpkg"
-    shutil.copy(GEODATA / "signaletique.gpkg", store)
+    shutil.copy(prepared_geodata / "signaletique.gpkg", store)
     secrets = tmp / "secrets.toml"
     secrets.write_text(
         f'[editeurs]\nalice = "{hash_password("mot-de-passe-solide")}"\n'

@@ -243,7 +243,7 @@ def test_damaged_store_is_a_french_error(tmp_path):
         open_cadastre(tmp_path)
 
 
-def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
+def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path, demo_store):
     """Issue 13: an edit of the ``solaire`` assumptions recomputes the demo's roofs (make
     run); an edit of the economics does not (the roof card computes those live)."""
     import shutil
@@ -251,7 +251,7 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path):
     from layers.settings import DEFAULT_WEATHER
     from layers.solar.build import BuildParams, build
 
-    inputs = GEODATA / "cadastre-demo-entrees"
+    inputs = demo_store.parent / "cadastre-demo-entrees"
 
     def stale(edit: tuple[str, str, str]) -> list[str]:
         """Tiles to recompute once ``edit[1]`` → ``edit[2]`` in section ``edit[0]``

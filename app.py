@@ -47,7 +47,7 @@ def main() -> None:
     # serious; RGAA 9.3), in the sidebar and, on a phone, even with position="top": it is
     # hidden and widgets.page_links draws plain links instead.
     navigation = st.navigation(PAGES, position="hidden")
-    shell.french_shell()
+    shell.french_shell(loaders.get_settings().offline)
     widgets.page_links(PAGES)
     state.sidebar(loaders.get_territory())
     navigation.run()

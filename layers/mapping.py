@@ -73,13 +73,43 @@ def basemap_choices(settings: Settings) -> dict[str, str]:
     return choices
 
 
+URL_BASEMAP = "fond"  # the basemap in a shared view's address: ?fond=ortho-ign
+
+
+def default_basemap(settings: Settings) -> str:
+    """The basemap a visitor gets first.
+
+    A configured local server, else Plan IGN online and none offline (``ATLAS_OFFLINE``:
+    every Géoplateforme tile would fail, a grey map).
+    """
+    if settings.tiles_url:
+        return "local"
+    return NO_BASEMAP if settings.offline else "plan-ign"
+
+
+def parse_basemap(values: Sequence[str], settings: Settings) -> tuple[str, list[str]]:
+    """The basemap a URL asks for (``?fond=``) and French notices for a value not offered."""
+    default = default_basemap(settings)
+    if not values:
+        return default, []
+    choices = basemap_choices(settings)
+    if values[0] in choices:
+        return values[0], []
+    return default, [
+        f"Valeur ignorée pour « {URL_BASEMAP} » : {values[0][:40]} "
+        f"(valeurs possibles : {', '.join(choices)})"
+    ]
+
+
 def resolve_basemap(basemap_id: str, settings: Settings) -> Basemap | None:
-    """The basemap for an id (``None`` for no basemap); unknown ids fall back to Plan IGN."""
+    """The basemap for an id (``None`` for no basemap); an unknown id gets the default."""
+    if basemap_id not in basemap_choices(settings):
+        basemap_id = default_basemap(settings)
     if basemap_id == NO_BASEMAP:
         return None
     if basemap_id == "local" and settings.tiles_url:
         return Basemap("Fond local", settings.tiles_url, escape(settings.tiles_attribution))
-    return BASEMAPS.get(basemap_id, BASEMAPS["plan-ign"])
+    return BASEMAPS[basemap_id]
 
 
 MAX_ZOOM = 19

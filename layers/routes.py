@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from layers.cadastre_tiles import render_tile
@@ -35,7 +35,7 @@ from layers.errors import USER_ERRORS, AtlasError
 from layers.memo import Memo
 from layers.settings import Settings
 from layers.solar.store import version_of
-from layers.urls import API, FILE, ROOFS, TILE, route_path
+from layers.urls import API, FILE, HOME_ALIAS, ROOFS, TILE, route_path
 
 LOG = logging.getLogger("atlas.routes")
 T = TypeVar("T")
@@ -115,8 +115,17 @@ def _not_found() -> Response:
 
 
 async def not_found(request: Request, settings: Settings) -> Response:
-    """Any other ``/api/…`` address: 404, never the app's page with a 200."""
+    """Any other ``/api`` or ``/api/…`` address: 404, never the app's page with a 200."""
     return _not_found()
+
+
+async def home_alias(request: Request, settings: Settings) -> Response:
+    """``/accueil`` (the home page's name): a redirect to ``/``, its query kept.
+
+    Relative (``./``), so that it holds behind a proxy that serves the app under a sub-path.
+    """
+    query = request.url.query
+    return RedirectResponse("./" + (f"?{query}" if query else ""), status_code=307)
 
 
 SECURITY_HEADERS = [
@@ -324,5 +333,7 @@ def routes(settings: Settings | None = None) -> list[Route]:
         Route(route_path(FILE), bound(prepared_file)),
         Route(route_path(TILE), bound(solar_tile)),
         Route(route_path(ROOFS), bound(roofs_download)),
+        Route(API, bound(not_found)),
         Route(API + "/{rest:path}", bound(not_found)),
+        Route(HOME_ALIAS, bound(home_alias)),
     ]

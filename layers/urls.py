@@ -17,6 +17,9 @@ API = "/api"
 FILE = "/fichiers/{token}/{name}"
 TILE = "/tuiles/solaire/{z}/{x}/{y}.png"
 ROOFS = "/telechargements/toits.{fmt}"
+# the home page is served at "/" (Streamlit's default page); its name in the menu's terms
+# is answered with a redirect there, the query kept, never a « Page introuvable »
+HOME_ALIAS = "/accueil"
 _CONVERTERS = {"token": "str", "name": "str", "fmt": "str", "z": "int", "x": "int", "y": "int"}
 
 

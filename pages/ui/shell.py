@@ -37,7 +37,26 @@ FRENCH = {
     "Running...": "Calcul en cours…",
     "Stop": "Arrêter",
     "Page not found": "Page introuvable",
+    # chart toolbars (Vega-Lite)
+    "Show data": "Afficher les données",
+    "Download as PNG": "Télécharger en PNG",
+    "Copy Vega-Lite spec": "Copier la spécification Vega-Lite",
+    "Copied!": "Copié !",
+    # what screen readers announce (aria-label), placeholders
+    "Choose an option": "Choisir une option",
+    "Choose options": "Choisir des options",
+    "Choose date": "Choisir une date",
+    "Clear date": "Effacer la date",
+    "Use arrow keys to navigate dates. Enter to select. Escape to close.": (
+        "Flèches : changer de date. Entrée : choisir. Échap : fermer."
+    ),
+    "Show password": "Afficher le mot de passe",
+    "Hide password": "Masquer le mot de passe",
+    "Link to heading": "Lien vers ce titre",
+    "Close": "Fermer",
 }
+# the empty segments of a date field (day, month, year), Streamlit's English placeholders
+DATE_PLACEHOLDERS = {"dd": "jj", "mm": "mm", "yyyy": "aaaa"}
 # English patterns (JavaScript regular expressions) → French, ``$1`` the captured part
 FRENCH_PATTERNS = {
     r"^Select (\d+) matches$": "Sélectionner les $1 résultats",
@@ -101,6 +120,7 @@ SCRIPT = """
     }
     return null;
   }
+  var dateWords = %(date_words)s;
   function translate(root) {
     var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     var node;
@@ -108,9 +128,18 @@ SCRIPT = """
       var fr = french(node.nodeValue);
       if (fr !== null) { node.nodeValue = fr; }
     }
-    var named = root.querySelectorAll ? root.querySelectorAll('[aria-label], [title]') : [];
+    var empty = root.querySelectorAll('[role="spinbutton"][data-placeholder="true"]');
+    for (var d = 0; d < empty.length; d++) {
+      // the text node itself (React keeps it and writes the digits typed into it)
+      var texts = document.createTreeWalker(empty[d], NodeFilter.SHOW_TEXT), t;
+      while ((t = texts.nextNode())) {
+        var word = dateWords[t.nodeValue.trim()];
+        if (word && t.nodeValue !== word) { t.nodeValue = word; }
+      }
+    }
+    var named = root.querySelectorAll('[aria-label], [title], [placeholder]');
     for (var j = 0; j < named.length; j++) {
-      ['aria-label', 'title'].forEach(function(attr) {
+      ['aria-label', 'title', 'placeholder'].forEach(function(attr) {
         var value = named[j].getAttribute(attr);
         var fr = french(value);
         if (fr !== null) { named[j].setAttribute(attr, fr); }
@@ -123,22 +152,50 @@ SCRIPT = """
     pending = true;
     requestAnimationFrame(function() { pending = false; translate(document.body); });
   }).observe(document.body, {childList: true, subtree: true, characterData: true,
-                             attributes: true, attributeFilter: ['aria-label', 'title']});
+                             attributes: true,
+                             attributeFilter: ['aria-label', 'title', 'placeholder']});
   translate(document.body);
-  // a map whose Leaflet could not load (no Internet, CDN blocked) stays 0 px high with no
-  // word: say so, and how to work offline
-  var seen = new WeakMap();
-  setInterval(function() {
+  // a map whose Leaflet could not load (no Internet, CDN blocked, files missing) stays
+  // 0 px high with no word: say so. Decided from what failed — a script of the map's frame
+  // that fired its error event, or, for a script already there when the frame was first
+  // watched, a fetch of it that fails — never from a delay: a slow machine only waits. The
+  // note goes as soon as the map is drawn.
+  function probe(src, watch) {
+    fetch(src, {mode: 'no-cors'}).then(function(r) {
+      if (r.type !== 'opaque' && !r.ok) { watch.failed = src; }
+    }).catch(function() { watch.failed = src; });
+  }
+  function watchFrame(frame) {
+    var win = null;
+    try { win = frame.contentWindow; } catch (e) { return null; }
+    if (!win || !win.document || win.location.href === 'about:blank') { return null; }
+    if (!win.__atlasWatch) {
+      var watch = {failed: null};
+      win.__atlasWatch = watch;
+      win.addEventListener('error', function(event) {
+        var t = event.target;
+        if (t && t.tagName === 'SCRIPT' && t.src) { watch.failed = t.src; }
+      }, true);
+      var earlier = win.document.querySelectorAll('script[src]');
+      for (var k = 0; k < earlier.length; k++) { probe(earlier[k].src, watch); }
+    }
+    return win.__atlasWatch;
+  }
+  function checkMaps() {
     var frames = document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]');
     for (var i = 0; i < frames.length; i++) {
       var frame = frames[i];
-      if (!seen.has(frame)) { seen.set(frame, Date.now()); continue; }
-      if (frame.dataset.atlasChecked || Date.now() - seen.get(frame) < %(wait_ms)d) { continue; }
-      var leaflet = null;
-      try { leaflet = frame.contentWindow && frame.contentWindow.L; } catch (e) { leaflet = null; }
-      if (frame.offsetHeight > 0 || leaflet) { frame.dataset.atlasChecked = '1'; continue; }
+      var note = frame.previousElementSibling;
+      note = note && note.classList.contains('atlas-carte-absente') ? note : null;
+      if (frame.offsetHeight > 0) {
+        if (note) { note.remove(); }
+        frame.dataset.atlasChecked = '1';
+        continue;
+      }
+      var watch = watchFrame(frame);
+      if (!watch || !watch.failed || note) { continue; }
       frame.dataset.atlasChecked = '1';
-      var note = document.createElement('div');
+      note = document.createElement('div');
       note.setAttribute('role', 'alert');
       note.className = 'atlas-carte-absente';
       note.textContent = %(no_map)s;
@@ -146,7 +203,8 @@ SCRIPT = """
         + 'color:#7a1a12;margin:.5rem 0;line-height:1.4';
       frame.parentNode.insertBefore(note, frame);
     }
-  }, 1000);
+  }
+  setInterval(checkMaps, 200);
   // a page link tapped in the menu closes the menu on a phone, as Streamlit's own did
   document.addEventListener('click', function(event) {
     var link = event.target.closest && event.target.closest('[data-testid="stSidebar"] a[href]');
@@ -167,18 +225,32 @@ NO_MAP = (
     "avec Internet, « .venv/bin/pma-atlas assets fetch », puis lancez « ATLAS_OFFLINE=1 "
     "make run » et choisissez « Aucun fond de carte » (README, « Mode hors ligne »)."
 )
-NO_MAP_WAIT_MS = 8000  # a map still 0 px high without Leaflet after this long has failed
+# offline, Leaflet comes from the app itself: the fix is on the server, never the Internet
+NO_MAP_OFFLINE = (
+    "La carte ne peut pas s'afficher : la bibliothèque Leaflet n'a pas pu être chargée "
+    "depuis le serveur de l'atlas (mode hors ligne, dossier static/vendor). Sur ce serveur, "
+    "lancez « .venv/bin/pma-atlas assets fetch » puis rechargez la page (README, « Mode "
+    "hors ligne »)."
+)
 
 
-SHELL_HTML = PHONE_CSS + SCRIPT % {
-    "words": json.dumps(FRENCH, ensure_ascii=False),
-    "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
-    "no_map": json.dumps(NO_MAP, ensure_ascii=False),
-    "wait_ms": NO_MAP_WAIT_MS,
-}
+def _shell_html(no_map: str) -> str:
+    return PHONE_CSS + SCRIPT % {
+        "words": json.dumps(FRENCH, ensure_ascii=False),
+        "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
+        "date_words": json.dumps(DATE_PLACEHOLDERS),
+        "no_map": json.dumps(no_map, ensure_ascii=False),
+    }
 
 
-def french_shell() -> None:
-    """Install the French words and the phone layout (once per tab; a no-op after)."""
+SHELL_HTML = {False: _shell_html(NO_MAP), True: _shell_html(NO_MAP_OFFLINE)}  # by offline
+
+
+def french_shell(offline: bool) -> None:
+    """Install the French words and the phone layout (once per tab; a no-op after).
+
+    ``offline``: the app serves Leaflet itself (``ATLAS_OFFLINE``); a map that cannot load
+    then points to the server's copy, never to the Internet.
+    """
     with st.sidebar:
-        st.html(SHELL_HTML, unsafe_allow_javascript=True)
+        st.html(SHELL_HTML[offline], unsafe_allow_javascript=True)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from layers.assets import missing_assets
 from layers.formatting import group_notices, md_escape
-from layers.mapping import basemap_choices
+from layers.mapping import URL_BASEMAP, basemap_choices, default_basemap, parse_basemap
 from layers.territory import (
     URL_COMMUNE,
     URL_EPCI,
@@ -30,9 +30,11 @@ def _init_from_url(territory: Territory) -> None:
     """Read the selection from the URL once per session (links reproduce a view)."""
     params = {k: st.query_params.get_all(k) for k in (URL_EPCI, URL_COMMUNE)}
     selection, notices = parse_selection(params, territory)
+    basemap, basemap_notices = parse_basemap(st.query_params.get_all(URL_BASEMAP), get_settings())
     st.session_state[K_EPCI] = list(selection.epci)
     st.session_state[K_COMMUNES] = list(selection.communes)
-    st.session_state[K_NOTICES] = notices
+    st.session_state[K_BASEMAP] = basemap
+    st.session_state[K_NOTICES] = notices + basemap_notices
     st.session_state[K_INIT] = True
 
 
@@ -83,13 +85,15 @@ def sidebar(territory: Territory) -> Selection:
                 "Lancez `pma-atlas assets fetch` sur une machine reliée au registre npm."
             )
     selection = Selection(tuple(st.session_state[K_EPCI]), tuple(st.session_state[K_COMMUNES]))
-    _write_url(selection)
+    _write_url(selection, current_basemap())
     return selection
 
 
-def _write_url(selection: Selection) -> None:
+def _write_url(selection: Selection, basemap: str) -> None:
     params = selection_to_params(selection)
-    for key in (URL_EPCI, URL_COMMUNE):
+    if basemap != default_basemap(get_settings()):  # a shared view keeps its basemap
+        params[URL_BASEMAP] = [basemap]
+    for key in (URL_EPCI, URL_COMMUNE, URL_BASEMAP):
         if key in params:
             if st.query_params.get_all(key) != params[key]:
                 st.query_params[key] = params[key]
@@ -105,8 +109,8 @@ def current_selection() -> Selection:
 
 
 def current_basemap() -> str:
-    """The basemap id chosen in the sidebar."""
-    return st.session_state.get(K_BASEMAP, "plan-ign")
+    """The basemap id chosen in the sidebar (the default before the sidebar is drawn)."""
+    return st.session_state.get(K_BASEMAP) or default_basemap(get_settings())
 
 
 def page_state_from_url(page: str, spec: dict[str, tuple[str, list[str] | None]]) -> list[str]:

@@ -156,7 +156,11 @@ def test_deep_link_on_a_fresh_server_keeps_the_shell(page, fresh_server):
 
 
 def click_at_lat_lng(page, lat, lng):
-    """Click the map where a geographic point is, as a user would (real mouse events)."""
+    """Click the map where a geographic point is, as a user would (real mouse events).
+
+    The map is read once idle: a position read mid-zoom or mid-pan clicks elsewhere.
+    """
+    wait_map_idle(page)
     frame = next(f for f in page.frames if "st_folium" in f.url)
     x, y = frame.evaluate(
         "([lat, lng]) => { const p = window.map.latLngToContainerPoint("
@@ -233,3 +237,51 @@ def test_headline_figures_are_shown_whole_at_1280_px(page, server, path):
             .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
     )
     assert cut == []
+
+
+def test_the_home_page_under_its_name_is_the_home_page(page, server):
+    """Issue 30: /accueil opened a blocking « Page introuvable » dialog."""
+    open_page(page, f"{server}/accueil?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    expect(page).to_have_url(re.compile(r"/\?epci=CAHC$"))
+    assert page.get_by_text("Page introuvable").count() == 0
+    assert page.get_by_role("dialog").count() == 0
+
+
+def test_api_without_a_slash_is_a_404_not_the_app(server):
+    """Issue 30: /api answered the app's HTML with a 200."""
+    import urllib.error
+    import urllib.request
+
+    for path in ("/api", "/api/", "/api/rien"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{server}{path}", timeout=10)
+        assert err.value.code == 404, path
+
+
+def basemap_box(page):
+    return page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Fond de carte")
+
+
+def test_offline_the_default_basemap_is_none(page, offline_server, router):
+    """Issue 30: offline, Plan IGN stayed the default: a grey map, every tile failing."""
+    open_page(page, f"{offline_server}/?epci=CAHC")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    expect(basemap_box(page)).to_have_value("Aucun fond de carte")
+    assert router.tiles == 0, "offline, no tile was asked for"
+    assert "fond=" not in page.url  # the default is not written in the address
+
+
+def test_the_basemap_is_in_the_shared_address(page, server, router):
+    """Issue 30: the basemap choice belongs in the shared URL, both ways."""
+    open_page(page, f"{server}/?epci=CAHC&fond=ortho-ign")
+    expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
+    expect(basemap_box(page)).to_have_value(re.compile("^Photographies aériennes"))
+    expect(page).to_have_url(re.compile(r"fond=ortho-ign"))
+    basemap_box(page).click()
+    page.get_by_role("option", name="OpenStreetMap").click()
+    expect(page).to_have_url(re.compile(r"fond=osm"), timeout=TIMEOUT)
+    open_page(page, f"{server}/?fond=inconnu")
+    expect(page.get_by_text(re.compile("Valeur ignorée pour « fond »"))).to_be_visible(
+        timeout=TIMEOUT
+    )

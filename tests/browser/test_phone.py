@@ -194,7 +194,60 @@ def test_without_internet_the_page_says_why_the_map_is_missing(browser, server):
 
 def test_a_map_that_loads_gets_no_such_message(page, server):
     open_map_page(page, f"{server}/")
-    # the shell marks each map once it has checked it (after shell.NO_MAP_WAIT_MS)
+    # the shell marks each map once it has seen it drawn
     checked = page.locator(f"{MAP_FRAME}[data-atlas-checked]")
     expect(checked.first).to_be_attached(timeout=TIMEOUT)
     assert page.locator(".atlas-carte-absente").count() == 0
+
+
+LEAFLET_FROM_THE_APP = "**/static/vendor/leaflet/leaflet.js"
+
+
+def offline_page(browser, router):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.route("**/*", router)
+    return context, page
+
+
+@pytest.mark.slow
+def test_offline_a_slow_leaflet_raises_no_alarm(browser, router, offline_server):
+    """Issue 30: offline, on a loaded machine, the first visit showed the red « Leaflet could
+    not load » box (after a fixed 8 s) though the map appeared a moment later."""
+    from playwright.sync_api import Route
+
+    context, page = offline_page(browser, router)
+    held: list[Route] = []
+    page.route(LEAFLET_FROM_THE_APP, lambda route: held.append(route))  # answered later
+    page.goto(f"{offline_server}/")
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the map never asked for Leaflet"
+    page.wait_for_timeout(10_000)  # longer than the fixed delay the alarm used to wait
+    assert page.locator(".atlas-carte-absente").count() == 0
+    for route in held:
+        route.continue_()
+    expect(
+        page.frame_locator(MAP_FRAME).first.locator("path.leaflet-interactive").first
+    ).to_be_attached(timeout=TIMEOUT)
+    expect(page.locator(f"{MAP_FRAME}[data-atlas-checked]").first).to_be_attached(timeout=TIMEOUT)
+    assert page.locator(".atlas-carte-absente").count() == 0
+    context.close()
+
+
+def test_offline_a_missing_leaflet_points_to_the_server_not_the_internet(
+    browser, router, offline_server
+):
+    """Issue 30: in offline mode the note never sends the user to the Internet."""
+    context, page = offline_page(browser, router)
+    page.route(LEAFLET_FROM_THE_APP, lambda route: route.fulfill(status=404, body="absent"))
+    page.goto(f"{offline_server}/")
+    alert = page.locator(".atlas-carte-absente")
+    expect(alert).to_be_visible(timeout=TIMEOUT)
+    expect(alert).to_contain_text("serveur de l'atlas")
+    expect(alert).to_contain_text("pma-atlas assets fetch")
+    text = alert.inner_text()
+    assert "Internet" not in text and "unpkg" not in text
+    context.close()

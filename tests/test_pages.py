@@ -545,6 +545,10 @@ def test_every_english_word_translated_still_exists_in_streamlit():
         literal = re.sub(r"\\b|\.\*|\^|\$", "", pattern)
         fragments = [f for f in re.split(r"\(.*?\)", literal) if f.strip()]
         assert fragments and all(f.replace("\\.", ".") in bundle for f in fragments), pattern
+    # the date segments' words come from the browser's Intl, asked for by the date field
+    assert "dateTimeField" in bundle and "DateField" in "".join(
+        p.name for p in (Path(streamlit.__file__).parent / "static" / "static" / "js").glob("*.js")
+    )
 
 
 @pytest.mark.parametrize("page", ["pages/accueil.py", "pages/friches.py"])

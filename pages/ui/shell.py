@@ -55,6 +55,13 @@ FRENCH = {
     "Link to heading": "Lien vers ce titre",
     "Close": "Fermer",
 }
+# a date field's segments as screen readers announce them (« day, Date de l'étape »): the
+# words come from the browser (Intl.DisplayNames, « dateTimeField ») in Streamlit's locale
+DATE_SEGMENT_PATTERNS = {
+    r"^day, (.+)$": "jour, $1",
+    r"^month, (.+)$": "mois, $1",
+    r"^year, (.+)$": "année, $1",
+}
 # the empty segments of a date field (day, month, year), Streamlit's English placeholders
 DATE_PLACEHOLDERS = {"dd": "jj", "mm": "mm", "yyyy": "aaaa"}
 # English patterns (JavaScript regular expressions) → French, ``$1`` the captured part
@@ -237,7 +244,7 @@ NO_MAP_OFFLINE = (
 def _shell_html(no_map: str) -> str:
     return PHONE_CSS + SCRIPT % {
         "words": json.dumps(FRENCH, ensure_ascii=False),
-        "patterns": json.dumps(FRENCH_PATTERNS, ensure_ascii=False),
+        "patterns": json.dumps(FRENCH_PATTERNS | DATE_SEGMENT_PATTERNS, ensure_ascii=False),
         "date_words": json.dumps(DATE_PLACEHOLDERS),
         "no_map": json.dumps(no_map, ensure_ascii=False),
     }

@@ -223,3 +223,25 @@ def download_from_link(page, act, timeout_ms: int = 30_000):
         waited += 100
     assert got, "no download started"
     return got[0]
+
+
+def english_left(page, words) -> list[str]:
+    """Streamlit's English ``words`` still on the page: as text, ``aria-label``, ``title``
+    or ``placeholder`` (what a reader sees and what a screen reader says)."""
+    return page.evaluate(
+        """(words) => {
+            const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            let node;
+            while ((node = walker.nextNode())) {
+                const t = node.nodeValue.trim();
+                if (words.includes(t)) out.push('texte : ' + t);
+            }
+            for (const e of document.querySelectorAll('[aria-label], [title], [placeholder]'))
+                for (const a of ['aria-label', 'title', 'placeholder']) {
+                    const v = (e.getAttribute(a) || '').trim();
+                    if (words.includes(v) || /^(day|month|year), /.test(v)) out.push(a + ' : ' + v);
+                }
+            return out;
+        }""",
+        list(words),
+    )

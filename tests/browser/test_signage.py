@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from layers.auth import hash_password
-from tests.browser.harness import axe_violations, streamlit_server
+from tests.browser.harness import axe_violations, english_left, streamlit_server
 
 TIMEOUT = 30_000
 
@@ -86,7 +86,7 @@ def login(page, url, name, password):
     expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_label("Identifiant").fill(name)
-    sidebar.get_by_label("Mot de passe").fill(password)
+    sidebar.get_by_label("Mot de passe", exact=True).fill(password)
     sidebar.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Modifier (éditeur)")).to_be_visible(timeout=TIMEOUT)
 
@@ -177,3 +177,34 @@ def test_editing_by_keyboard_only(page, editor_server, territory):
     expect(page.get_by_text(f"Panneau {target} enregistré.")).to_be_visible(timeout=TIMEOUT)
     assert store.get(target)["statut"] == "conçu"
     assert axe_violations(page) == []  # the editor's forms too
+
+
+def test_the_editor_reads_no_english(page, editor_server, territory):
+    """Issue 30: the date field's « dd / mm / yyyy », the chart menus (« Show data »,
+    « Download as PNG », « Copy Vega-Lite spec ») and, for screen readers, « Choose an
+    option », « Choose date », « Show password », « Link to heading », « Close »."""
+    from pages.ui.shell import DATE_PLACEHOLDERS, FRENCH
+
+    english = [*FRENCH, *(k for k, v in DATE_PLACEHOLDERS.items() if k != v)]
+    url, store_path = editor_server
+    page.goto(f"{url}/signaletique")
+    expect(page.get_by_text("Échantillon synthétique.")).to_be_visible(timeout=TIMEOUT)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_role("button", name="Afficher le mot de passe")).to_be_attached()
+    assert english_left(page, english) == []
+    login(page, url, "alice", "mot-de-passe-solide")
+    panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
+    panel.locator("input").click()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    day = page.get_by_role("spinbutton", name=re.compile(r"^jour, Date de l'étape"))
+    expect(day).to_have_text("jj", timeout=TIMEOUT)
+    year = page.get_by_role("spinbutton", name=re.compile(r"^année, Date de l'étape"))
+    expect(year).to_have_text("aaaa")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    expect(page.get_by_role("button", name="Afficher les données").first).to_be_attached(
+        timeout=TIMEOUT
+    )
+    assert english_left(page, english) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -448,10 +450,23 @@ def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban, demo_ta
     assert "9\u202f000 kWh/an" in headline
 
 
-def test_cadastre_expired_tariff_is_flagged_on_the_card(offline_ban, demo_tables):
+def test_cadastre_expired_tariff_is_flagged_on_the_card(
+    offline_ban, demo_tables, geodata_copy, monkeypatch
+):
     _cad, roofs, _ = demo_tables
+    hyp = geodata_copy / "hypotheses.toml"
+    text = hyp.read_text(encoding="utf-8")
+    hyp.write_text(
+        re.sub(r'valable_jusqu_au = "[0-9-]+"', 'valable_jusqu_au = "2025-01-01"', text),
+        encoding="utf-8",
+    )
+    shipped = os.environ["ATLAS_GEODATA"]
+    monkeypatch.setenv("ATLAS_GEODATA", str(geodata_copy))
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     assert any("périmée" in w.value for w in at.warning)
+    monkeypatch.setenv("ATLAS_GEODATA", shipped)
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
+    assert not any("périmée" in w.value for w in at.warning)  # the shipped ones are current
 
 
 @pytest.mark.parametrize("manifest", ["[]", "{pas du json"])

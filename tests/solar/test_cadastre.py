@@ -275,4 +275,4 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path, demo_
         return report.to_compute
 
     assert stale(("[solaire.classe_bon]", " = 1100", " = 1150")) == cad.tiles
-    assert stale(("[economie.prix_electricite]", " = 0.1952", " = 0.2100")) == []
+    assert stale(("[economie.prix_electricite]", " = 0.194", " = 0.2100")) == []

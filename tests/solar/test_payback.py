@@ -88,7 +88,21 @@ def test_no_bare_greater_than_in_the_table_or_headline(hyp):
 def test_expired_tariffs_are_flagged(hyp):
     tariff = hyp.get("economie", "tarif_surplus_9kwc")
     assert tariff.valid_until
-    assert tariff.expired(dt.date(2026, 11, 29))
-    assert not tariff.expired(dt.date(2025, 11, 29))
-    assert "périmée" in tariff.validity_note(dt.date(2026, 11, 29))
-    assert tariff.validity_note(dt.date(2025, 11, 29)) == ""
+    until = dt.date.fromisoformat(tariff.valid_until)
+    after, before = until + dt.timedelta(days=1), until - dt.timedelta(days=1)
+    assert tariff.expired(after)
+    assert not tariff.expired(before)
+    assert "périmée" in tariff.validity_note(after)
+    assert tariff.validity_note(before) == ""
+
+
+def test_no_dated_assumption_of_the_roof_card_is_past_its_date(hyp):
+    """Issue 30: every payback depends on the tariff and the premium; shipped past their date,
+    the card flags them « périmés ». This fails on the day one is: update it from the CRE."""
+    dated = [r for r in hyp.groups["economie"].values() if r.valid_until]
+    assert {r.title for r in dated} >= {
+        hyp.get("economie", "tarif_surplus_9kwc").title,
+        hyp.get("economie", "prime_autoconsommation_9kwc").title,
+    }
+    past = [f"{r.title} (valable jusqu'au {r.valid_until})" for r in dated if r.expired()]
+    assert past == [], "hypothèses périmées : mettez-les à jour (geodata/hypotheses.toml)"

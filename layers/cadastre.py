@@ -29,6 +29,7 @@ from layers.assumptions import Assumptions
 from layers.economics import YEARS, RoofEstimate, estimate
 from layers.errors import AtlasError
 from layers.formatting import (
+    fmt_date,
     fmt_float,
     fmt_int,
     fmt_number,
@@ -124,12 +125,13 @@ class Cadastre:
 def describe_climate(w: object) -> str:
     """Which typical year, where, from when, in one French line.
 
-    « Uccle (BEL), SRC-TMYx — EPW, 50,80° N 4,36° E, années 2009–2020, 1 113,5 kWh/m²/an
-    au sol ».
+    « Uccle (BEL), SRC-TMYx — EPW, 50,80° N 4,36° E, année type 2007–2021, 1 113,5
+    kWh/m²/an au sol »: one range of years, the one the typical year was built from.
     """
     if not isinstance(w, dict):
         return "climat non renseigné"
-    parts = [str(w.get("source", "?"))]
+    name, source = str(w.get("name", "?")), str(w.get("source", "?"))
+    parts = [source] if source != name else []
     lat, lon = w.get("latitude"), w.get("longitude")
     if isinstance(lat, int | float) and isinstance(lon, int | float):
         parts.append(
@@ -137,10 +139,10 @@ def describe_climate(w: object) -> str:
             f"{fmt_float(abs(lon), 2)}° {'E' if lon >= 0 else 'O'}"
         )
     if w.get("period"):
-        parts.append(f"années {w['period']}")
+        parts.append(f"année type {w['period']}")
     if isinstance(w.get("ghi_kwh_m2"), int | float):
         parts.append(f"{fmt_float(w['ghi_kwh_m2'], 1)} kWh/m²/an au sol")
-    return f"{w.get('name', '?')} — " + ", ".join(parts)
+    return f"{name} — " + ", ".join(parts)
 
 
 def open_cadastre(path: Path) -> Cadastre | None:
@@ -349,6 +351,19 @@ def payback_text(est: RoofEstimate) -> str:
     return text + " ni dans le cas le plus favorable"
 
 
+@dataclass(frozen=True)
+class Simulated:
+    """What the resident simulated, as the roof sheet prints it (one definition with the card).
+
+    ``kwc``: the simulated power; ``lines``: (label, French value) of every input;
+    ``replaced``: key of an ``economie`` assumption → the value the simulation used instead.
+    """
+
+    kwc: float
+    lines: tuple[tuple[str, str], ...]
+    replaced: Mapping[str, str]
+
+
 PRESENCE = {  # the simulator's question → level of ``economie.autonomie_max``
     "rare (absents en journée)": "bas",
     "partielle": "central",
@@ -374,8 +389,8 @@ def roof_headline(roof: Mapping[str, Any], est: RoofEstimate, kwc: float) -> str
 def tariff_caption(hyp: Assumptions) -> str:
     """What the estimate table's caption says of the tariff and premium, and if they expired."""
     text = (
-        "Bas : peu de soleil et installation chère ; haut : beaucoup de soleil et "
-        "installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : barème CRE"
+        "Défavorable : peu de soleil et installation chère ; favorable : beaucoup de soleil "
+        "et installation bon marché. Tarif d'achat du surplus et prime (≤ 9 kWc) : barème CRE"
     )
     expired = hyp.expired("economie")
     if not expired:
@@ -389,8 +404,13 @@ def pays_back(est: RoofEstimate) -> bool:
     return est.central.payback_year is not None
 
 
+# the three cases of an estimate, as a resident reads them: the unfavourable case has the
+# highest investment and the least sun (« bas » read as the lowest investment)
+CASES = ("défavorable", "central", "favorable")
+
+
 def estimate_table(est: RoofEstimate) -> pd.DataFrame:
-    """The estimate as one table: rows with units, columns bas / central / haut.
+    """The estimate as one table: rows with units, columns défavorable / central / favorable.
 
     The page shows it and the PDF sheet prints it: one source for both.
     """
@@ -409,7 +429,7 @@ def estimate_table(est: RoofEstimate) -> pd.DataFrame:
         "Part de la consommation du foyer": [fmt_percent(v) for v in est.household_share],
         "CO₂ évité (t/an)": [fmt_float(v, 2) for v in est.co2_t],
     }
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["bas", "central", "haut"])
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(CASES))
 
 
 ROOF_FIELDS: list[Field] = [
@@ -687,12 +707,18 @@ def roof_sheet_pdf(
     cad: Cadastre,
     roof: pd.Series,
     est: RoofEstimate,
-    kwc: float,
+    simulated: Simulated,
     hyp: Assumptions,
     link: str,
     today: str,
 ) -> bytes:
-    """A one-page A4 roof sheet: address, map extract, figures as ranges, assumptions, link."""
+    """A one-page A4 roof sheet: address, map extract, the project, its figures, link.
+
+    The simulated project and its figures as three cases; the assumptions, those the
+    simulation replaced saying so.
+
+    ``today``: an ISO date, printed the French way.
+    """
     pdf = new_pdf()
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
@@ -723,62 +749,77 @@ def roof_sheet_pdf(
         new_y="NEXT",
     )
     pdf.multi_cell(
-        0, 5, pdf_text(f"Édité le {today} — climat : {cad.climate}"), new_x="LMARGIN",
-        new_y="NEXT",
+        0, 5, pdf_text(f"Édité le {fmt_date(today)} — climat : {cad.climate}"),
+        new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     y = pdf.get_y() + 2
     breaks = map_classes(hyp)
     image, width_m = roof_thumbnail(cad, roof, breaks)
     pdf.image(io.BytesIO(image), x=10, y=y, w=70)
     _thumbnail_legend(pdf, breaks, width_m, x=10, y=y + 71, side=70)
-    pdf.set_font("Helvetica", "", 10)
     pdf.set_xy(85, y)
-    lines = [
-        f"Retour sur investissement : {payback_text(est)}",
+    _sheet_block(pdf, "Votre toit", [
+        f"Retour sur investissement (cas central) : {payback_text(est)}",
         f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m²/an, partie utile)",
         f"Surface utile : {fmt_float(roof['surface_utile_m2'], 0)} m² ; pente "
         f"{fmt_float(roof['pente_dominante'], 0)}° ; orientation {roof['orientation']}",
-        f"Puissance simulée : {fmt_float(kwc, 1)} kWc (maximum du toit "
-        f"{fmt_float(roof['kwc_central'], 1)} kWc)",
-        *(f"{label} : {' / '.join(values)}" for label, values in estimate_table(est).iterrows()),
-        "(valeurs basse / centrale / haute)",
-    ]
-    for line in lines:
-        pdf.set_x(85)
-        pdf.multi_cell(115, 5, pdf_text(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(max(pdf.get_y(), y + 71 + 8 + 3.6 * len(breaks)) + 4)
+        f"Puissance maximale du toit : {fmt_float(roof['kwc_central'], 1)} kWc",
+    ], x=85)  # fmt: skip
+    _sheet_block(pdf, "Votre simulation", [f"{k} : {v}" for k, v in simulated.lines], x=85)
+    pdf.set_y(max(pdf.get_y(), y + 71 + 8 + 3.6 * len(breaks)) + 3)
+    _estimate_grid(pdf, estimate_table(est))
+    pdf.ln(2)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(
         0,
         6,
-        pdf_text("Hypothèses (geodata/hypotheses.toml, version " + hyp.version + ")"),
+        pdf_text(f"Hypothèses (geodata/hypotheses.toml, version du {fmt_date(hyp.version)})"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font("Helvetica", "", 8)
     for group in ("economie", "solaire"):
-        for item in list(hyp.groups[group].values())[:7]:
-            pdf.multi_cell(
-                0,
-                4,
-                pdf_text(
-                    f"- {item.title} : {fmt_number(item.low)} / {fmt_number(item.central)} / "
-                    f"{fmt_number(item.high)} {item.unit} ({item.date})"
-                    + (f" - ATTENTION, {item.validity_note()}" if item.expired() else "")
-                ),
-                new_x="LMARGIN",
-                new_y="NEXT",
+        for key, item in hyp.groups[group].items():
+            used = simulated.replaced.get(key) if group == "economie" else None
+            text = (
+                f"- {item.title} : {fmt_number(item.low)} / {fmt_number(item.central)} / "
+                f"{fmt_number(item.high)} {item.unit} ({fmt_date(item.date)})"
+                + (f" - remplacée par votre simulation : {used}" if used else "")
+                + (f" - ATTENTION, {item.validity_note()}" if item.expired() else "")
             )
+            pdf.multi_cell(0, 3.8, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(
-        0,
-        4.5,
-        pdf_text(ADVICE),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.multi_cell(0, 4.5, pdf_text(ADVICE), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     pdf.set_text_color(0, 0, 160)
     pdf.cell(0, 5, pdf_text(f"Revoir ce toit : {link}"), link=link)
     return bytes(pdf.output())
+
+
+def _sheet_block(pdf, title: str, lines: list[str], x: float) -> None:
+    """A titled block of lines at ``x`` (the right of the map extract)."""
+    pdf.set_x(x)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(115, 6, pdf_text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9.5)
+    for line in lines:
+        pdf.set_x(x)
+        pdf.multi_cell(115, 4.8, pdf_text(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
+
+
+def _estimate_grid(pdf, table: pd.DataFrame) -> None:
+    """The estimate table as the page shows it: one row a figure, three cases."""
+    widths = (76, 38, 38, 38)
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.set_fill_color(235, 238, 242)
+    for width, head in zip(widths, ("Estimation", *table.columns), strict=True):
+        pdf.cell(width, 6, pdf_text(head), border=1, fill=True, align="C")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 9)
+    for label, values in table.iterrows():
+        pdf.cell(widths[0], 5.5, pdf_text(label), border=1)
+        for width, value in zip(widths[1:], values, strict=True):
+            pdf.cell(width, 5.5, pdf_text(value), border=1, align="R")
+        pdf.ln()

@@ -55,8 +55,8 @@ PDF_ENCODING = "windows-1252"  # the core fonts' widest encoding: €, « », �
 _PDF_CHARS = {
     "≈": "~",
     "₂": "2",
-    "≤": "<=",
-    "≥": ">=",
+    "≤": "jusqu'à",  # « installation ≤ 9 kWc » → « installation jusqu'à 9 kWc »
+    "≥": "au moins",
     NBSP: "\u00a0",  # a no-break space: a number is never cut at the end of a line
     "\u2009": " ",
 }
@@ -134,6 +134,43 @@ def fmt_when(value: object, with_time: bool = True) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     local = moment.astimezone(ZoneInfo("Europe/Paris"))
     return local.strftime("%d/%m/%Y à %H:%M" if with_time else "%d/%m/%Y")
+
+
+def fmt_date(value: object) -> str:
+    """An ISO date or month as a French reader writes it; anything else as it is.
+
+    ``"2026-12-07"`` → ``"07/12/2026"``, ``"2026-01"`` → ``"01/2026"``, ``"2024"`` → ``"2024"``.
+    """
+    text = "" if value is None else str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return fmt_when(text, with_time=False)
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return f"{text[5:]}/{text[:4]}"
+    return text
+
+
+_TYPED_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+
+
+def parse_number(text: object) -> float | None:
+    """A number as a French reader types it, ``None`` when it is not one.
+
+    ``"4 200"`` → 4200.0, ``"0,194"`` → 0.194, ``"2"`` → 2.0; a decimal point works too
+    (``"0.194"``); spaces of any kind between digits are thousands separators.
+    """
+    compact = re.sub(r"[\s\u202f\u00a0]", "", "" if text is None else str(text))
+    if not _TYPED_NUMBER.fullmatch(compact):
+        return None
+    number = _finite(compact.replace(",", "."))
+    return number
+
+
+def fmt_input(value: object, decimals: int) -> str:
+    """A number as a field shows it for editing: French, ``decimals`` at most.
+
+    No trailing zeros: ``4200`` → ``"4 200"``, ``0.194`` → ``"0,194"``, ``2.0`` → ``"2"``.
+    """
+    return fmt_cell(value, decimals)
 
 
 def fmt_year(value: object) -> str:

@@ -20,6 +20,7 @@ from layers.cadastre import (
     ADVICE,
     PRESENCE,
     Cadastre,
+    Simulated,
     address_candidates,
     estimate_table,
     locate,
@@ -30,7 +31,7 @@ from layers.cadastre import (
 )
 from layers.economics import RESIDENTIAL_MAX_KWC, RoofEstimate
 from layers.errors import USER_ERRORS
-from layers.formatting import fmt_float, fmt_int, md_escape
+from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
 from layers.geocode import Address, Addresses, search
 from layers.settings import Settings
 from layers.territory import Territory
@@ -169,6 +170,7 @@ class RoofCard:
     tariff: tuple[str, str]
     advice: str
     estimate: RoofEstimate  # for the PDF
+    simulated: Simulated  # the inputs, as the PDF prints them
 
 
 def roof_card(
@@ -209,7 +211,7 @@ def roof_card(
             "warning",
             "Dans le cas central, cette installation ne se rembourse pas en 20 ans (la durée "
             "du contrat d'achat du surplus). Une puissance plus petite, mieux adaptée à votre "
-            "consommation, peut changer la donne : essayez le simulateur ci-dessus.",
+            "consommation, peut changer la donne : ajustez la simulation ci-dessous.",
         )
     residential = None
     if not est.low.residential:
@@ -240,4 +242,28 @@ def roof_card(
         ),
         advice=f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
         estimate=est,
+        simulated=simulated(sim),
+    )
+
+
+def simulated(sim: Simulation) -> Simulated:
+    """The simulator's inputs worded for the roof sheet, and the assumptions they replace."""
+    consumption = f"{fmt_int(sim.consumption)} kWh/an"
+    price = f"{fmt_number(sim.price)} €/kWh"
+    growth = f"{fmt_float(sim.price_growth, 1)} %/an"
+    return Simulated(
+        kwc=sim.kwc,
+        lines=(
+            ("Puissance simulée", f"{fmt_float(sim.kwc, 1)} kWc"),
+            ("Consommation du foyer", consumption),
+            ("Présence au foyer en journée", sim.presence),
+            ("Prix de l'électricité", price),
+            ("Hausse annuelle du prix", growth),
+        ),
+        replaced={
+            "consommation_menage": consumption,
+            "prix_electricite": price,
+            "evolution_prix": growth,
+            "autonomie_max": f"présence « {sim.presence} »",
+        },
     )

@@ -224,15 +224,16 @@ def roof_view(page: Page) -> None:
 
 @st.fragment
 def roof_card(page: Page, chosen: str) -> None:
-    """The chosen roof and its simulator: moving a slider reruns only this part.
+    """The chosen roof: its verdict first, then the simulator to adjust it, then the detail.
 
-    What the card says is decided in ``layers.resident.roof_card``; drawn here.
+    What the card says is decided in ``layers.resident.roof_card``; drawn here. Moving an
+    input reruns only this part; every slot keeps one element, so that an input never
+    re-mounts (the keyboard focus stays where it is).
     """
     roof = page.roof(chosen)
     if roof is None:
         return
-    top = st.container()  # title and notes above the simulator, filled once the card is known
-    simulator(page, float(roof["kwc_central"]))
+    seed_simulation(page, float(roof["kwc_central"]))
     sim = Simulation(
         kwc=float(st.session_state[K_KWC]),
         consumption=float(st.session_state[K_CONS]),
@@ -241,17 +242,16 @@ def roof_card(page: Page, chosen: str) -> None:
         price_growth=float(st.session_state[K_GROWTH]),
     )
     card = resident_card(roof, sim, page.hyp, page.territory, page.cad.synthetic)
-    with top:
-        st.subheader(f"Votre toit : {card.title}")
-        for level, text in card.notes:
-            notice(level, text)
-    st.markdown(card.headline)
-    # always one element in this slot: a warning appearing before the inputs' followers
-    # would re-mount them and drop the keyboard focus (tested in the browser)
+    st.subheader(f"Votre toit : {card.title}")
+    for level, text in card.notes:
+        notice(level, text)
+    st.markdown(card.headline)  # the verdict: class, share of the household, payback
     notice(*card.payback, icon=":material/warning:")
-    if card.residential:
-        st.warning(card.residential)
+    with st.container():  # always there, filled above the residential scale only
+        if card.residential:
+            st.warning(card.residential)
     widgets.figures(card.figures)
+    simulator(page, float(roof["kwc_central"]))
     st.table(card.table)
     notice(*card.tariff, icon=":material/history:")
     water_heater_box(page)
@@ -263,7 +263,9 @@ def roof_card(page: Page, chosen: str) -> None:
         ("fiche", page.cad.version, chosen, tuple(st.session_state[k] for k in SIMULATED), today),
         f"atlas-pma-toit-{chosen}.pdf",
         "application/pdf",
-        lambda: roof_sheet_pdf(page.cad, roof, card.estimate, sim.kwc, page.hyp, share, today),
+        lambda: roof_sheet_pdf(
+            page.cad, roof, card.estimate, card.simulated, page.hyp, share, today
+        ),
     )
     widgets.assumptions_expander(page.hyp, "economie")
 
@@ -276,38 +278,47 @@ def notice(level: str, text: str, icon: str | None = None) -> None:
         st.caption(text)
 
 
-def simulator(page: Page, max_kwc: float) -> None:
-    """The project's inputs: power, consumption, presence, price and its growth."""
-    eco = page.hyp.groups["economie"]
+def _power_steps(max_kwc: float) -> list[float]:
     top = round(max(max_kwc, 0.1), 1)
-    with st.expander("Simuler mon projet", expanded=True):
+    return [round(i / 10, 1) for i in range(1, int(round(top * 10)) + 1)]  # 0,1 kWc
+
+
+def seed_simulation(page: Page, max_kwc: float) -> None:
+    """The simulator's values before its widgets are drawn (the verdict comes first).
+
+    A first visit gets the assumptions' central values; the power is kept within the roof's.
+    """
+    eco = page.hyp.groups["economie"]
+    steps = _power_steps(max_kwc)
+    st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
+    chosen = round(float(st.session_state[K_KWC]), 1)
+    st.session_state[K_KWC] = min(max(chosen, steps[0]), steps[-1])
+    st.session_state.setdefault(K_CONS, float(eco["consommation_menage"].central))
+    st.session_state.setdefault(K_SHARE, list(PRESENCE)[1])
+    st.session_state.setdefault(K_PRICE, float(eco["prix_electricite"].central))
+    st.session_state.setdefault(K_GROWTH, float(eco["evolution_prix"].central))
+
+
+def simulator(page: Page, max_kwc: float) -> None:
+    """The project's inputs: power, consumption, presence, price and its growth (French
+    numbers: « 4 200 », « 0,194 »)."""
+    with st.expander("Ajuster la simulation", expanded=True):
         c1, c2 = st.columns(2)
-        steps = [round(i / 10, 1) for i in range(1, int(round(top * 10)) + 1)]  # 0,1 kWc
-        st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
-        chosen = round(float(st.session_state[K_KWC]), 1)
-        st.session_state[K_KWC] = min(max(chosen, steps[0]), steps[-1])
         c1.select_slider(
-            "Puissance installée (kWc)", options=steps, key=K_KWC, format_func=fmt_number,
-            help="Jusqu'au maximum technique du toit.",
+            "Puissance installée (kWc)", options=_power_steps(max_kwc), key=K_KWC,
+            format_func=fmt_number, help="Jusqu'au maximum technique du toit.",
         )  # fmt: skip
-        c2.number_input(
-            "Consommation du foyer (kWh/an)", 500, 30000, step=100, key=K_CONS,
-            value=int(eco["consommation_menage"].central),
-        )  # fmt: skip
+        widgets.french_number(
+            c2, "Consommation du foyer (kWh/an)", K_CONS, (500, 30_000), 0, "kWh/an"
+        )
         c3, c4, c5 = st.columns(3)
         c3.selectbox(
-            "Présence au foyer en journée", list(PRESENCE), index=1, key=K_SHARE,
+            "Présence au foyer en journée", list(PRESENCE), key=K_SHARE,
             help="Plus le foyer consomme pendant que les panneaux produisent, plus la part "
             "consommée sur place est grande.",
         )  # fmt: skip
-        c4.number_input(
-            "Prix de l'électricité (€/kWh)", 0.05, 1.0, step=0.01, key=K_PRICE,
-            value=float(eco["prix_electricite"].central), format="%.4f",
-        )  # fmt: skip
-        c5.number_input(
-            "Hausse annuelle du prix (%)", -5.0, 15.0, step=0.5, key=K_GROWTH,
-            value=float(eco["evolution_prix"].central),
-        )  # fmt: skip
+        widgets.french_number(c4, "Prix de l'électricité (€/kWh)", K_PRICE, (0.05, 1.0), 4, "€/kWh")
+        widgets.french_number(c5, "Hausse annuelle du prix (%)", K_GROWTH, (-5.0, 15.0), 1, "%/an")
 
 
 def water_heater_box(page: Page) -> None:

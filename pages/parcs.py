@@ -247,7 +247,8 @@ def park_sheet(card) -> None:
             f"**Détail du statut** : {detail} · **Maître d'ouvrage** : {owner}  \n"
             f"**Source** : {md_escape(p['source'])} ({md_escape(p['date_source'])})"
         )
-        st.markdown(f"**Friches à moins de {int(card.distance_m)} m** : {len(card.brownfields)}")
+        near = fmt_int(len(card.brownfields))
+        st.markdown(f"**Friches à moins de {fmt_int(card.distance_m)} m** : {near}")
         if len(card.brownfields):
             widgets.table(card.brownfields)
         st.markdown(f"**Liaisons qui touchent le parc** : {len(card.links)}")

@@ -213,7 +213,7 @@ def test_park_card_from_the_url():
     at = app("pages/parcs.py", parc="P09")
     assert not at.exception
     assert any("Base 11/19" in h.value for h in at.subheader)
-    assert any("Friches à moins de 1000 m" in m.value for m in at.markdown)
+    assert any("Friches à moins de 1\u202f000 m" in m.value for m in at.markdown)  # issue 30
 
 
 def test_park_card_for_an_indicative_outline_warns():
@@ -341,7 +341,7 @@ def test_cadastre_simulator_changes_the_estimate(offline_ban, demo_tables):
     _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     before = at.table[0].value.loc["Économie 1re année (€)", "central"]
-    at.number_input(key="cadastre_conso").set_value(800).run()
+    at.text_input(key="cadastre_conso__saisie").input("800").run()
     after = at.table[0].value.loc["Économie 1re année (€)", "central"]
     assert before != after
 
@@ -396,7 +396,7 @@ def test_cadastre_click_after_search_is_not_undone_by_reruns(offline_ban, demo_t
     other = roofs.dropna(subset=["adresse"]).iloc[300]
     at.session_state["cadastre_toit_un"] = other["cleabs"]  # what a map click does
     at.run()
-    at.number_input(key="cadastre_conso").set_value(900).run()  # any later rerun
+    at.text_input(key="cadastre_conso__saisie").input("900").run()  # any later rerun
     assert at.session_state["cadastre_toit_un"] == other["cleabs"]
     assert any(other["adresse"] in h.value.replace("\\", "") for h in at.subheader)
 
@@ -443,11 +443,48 @@ def test_cadastre_consumption_changes_the_card_and_its_text(offline_ban, demo_ta
     _cad, roofs, _ = demo_tables
     at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
     before = at.table[0].value.loc["Consommé sur place (% de la production)", "central"]
-    at.number_input(key="cadastre_conso").set_value(9000).run()
+    at.text_input(key="cadastre_conso__saisie").input("9 000").run()
     after = at.table[0].value.loc["Consommé sur place (% de la production)", "central"]
     assert before != after
     headline = [m.value for m in at.markdown if "Classe du toit" in m.value][0]
     assert "9\u202f000 kWh/an" in headline
+
+
+def test_cadastre_simulator_reads_and_shows_french_numbers(offline_ban, demo_tables):
+    """Issue 30: the simulator showed « 0.1952 », « 2.00 », « 4200 »."""
+    _cad, roofs, _ = demo_tables
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
+    shown = {t.label: t.value for t in at.text_input if t.key.endswith("__saisie")}
+    assert shown == {
+        "Consommation du foyer (kWh/an)": "4\u202f200",
+        "Prix de l'électricité (€/kWh)": "0,194",
+        "Hausse annuelle du prix (%)": "2",
+    }
+    at.text_input(key="cadastre_prix__saisie").input("0,25").run()
+    assert at.session_state["cadastre_prix"] == 0.25
+    assert at.text_input(key="cadastre_prix__saisie").value == "0,25"
+    before = at.table[0].value.loc["Économie 1re année (€)", "central"]
+    at.text_input(key="cadastre_prix__saisie").input("beaucoup").run()  # refused, kept
+    assert at.session_state["cadastre_prix"] == 0.25
+    assert any("« beaucoup » n'est pas retenu" in e.value for e in at.error)
+    assert at.table[0].value.loc["Économie 1re année (€)", "central"] == before
+    at.text_input(key="cadastre_conso__saisie").input("90 000").run()  # out of range
+    assert at.session_state["cadastre_conso"] == 4200
+    assert any("entre 500 et 30\u202f000 kWh/an" in e.value for e in at.error)
+
+
+def test_cadastre_verdict_comes_before_the_simulator(offline_ban, demo_tables):
+    """Issue 30: the verdict sat below five inputs, at the bottom edge at 1280 × 800."""
+    _cad, roofs, _ = demo_tables
+    at = app("pages/cadastre_solaire.py", toit=roofs["cleabs"].iloc[10])
+    found = []
+    for element in at.main:  # the page's elements in reading order
+        value = getattr(element, "value", None)
+        if isinstance(value, str) and value.startswith("**Classe du toit"):
+            found.append("verdict")
+        elif getattr(element, "key", None) == "cadastre_conso__saisie":
+            found.append("simulateur")
+    assert found == ["verdict", "simulateur"], found
 
 
 def test_cadastre_expired_tariff_is_flagged_on_the_card(

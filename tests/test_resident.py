@@ -108,7 +108,7 @@ def test_the_roof_card_is_decided_without_streamlit(demo_store, territory):
     assert not [n for n in card.notes if n[0] == "warning"]  # the largest roof is usable
     assert card.headline.startswith(f"**Classe du toit : {roof['classe']}**. Avec 3,0 kWc")
     assert "4 200 kWh/an" in card.headline.replace("\u202f", " ")
-    assert list(card.table.columns) == ["bas", "central", "haut"]
+    assert list(card.table.columns) == ["défavorable", "central", "favorable"]
     assert card.table.index[0] == "Production (kWh/an)"
     epci = territory.epci_names[territory.epci_of[str(roof["insee"])]]
     assert f"**{md_escape(epci)}**" in card.advice

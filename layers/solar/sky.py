@@ -51,6 +51,7 @@ class Weather:
     source: str
     name: str
     shift: pd.Timedelta
+    period: str = ""  # the years the typical year was built from, as its source states them
 
     def describe(self) -> dict[str, object]:
         """What ``run.json``, the store's manifest and the UI say about the climate used.
@@ -59,8 +60,9 @@ class Weather:
         -------
         dict
             ``source``, ``name``, ``latitude``, ``longitude`` [deg], ``altitude`` [m],
-            ``hours``, ``period`` (years), ``ghi_kwh_m2`` (the year's horizontal sum
-            [kWh/m²]).
+            ``hours``, ``period`` (the years the typical year was built from: as its
+            source states them, else those its months were drawn from), ``ghi_kwh_m2``
+            (the year's horizontal sum [kWh/m²]).
         """
         return {
             "source": self.source,
@@ -69,7 +71,7 @@ class Weather:
             "longitude": self.longitude,
             "altitude": self.altitude,
             "hours": int(len(self.data)),
-            "period": _years(self.data.index),
+            "period": self.period or _years(self.data.index),
             "ghi_kwh_m2": round(float(self.data["ghi"].sum()) / 1000, 1),
         }
 
@@ -80,6 +82,16 @@ def _years(index) -> str:
 
     years = pd.DatetimeIndex(index).year
     return f"{years.min()}–{years.max()}"
+
+
+def _declared_period(name: str) -> str:
+    """The years a typical year was built from, as its file's name states them.
+
+    ``…TMYx.2007-2021.epw`` → ``2007–2021``, ``…tmy_50.811_3.310_2005-2020…`` →
+    ``2005–2020``; ``""`` when the name states none.
+    """
+    found = re.search(r"(?<!\d)((?:19|20)\d{2})-((?:19|20)\d{2})(?!\d)", name)
+    return f"{found[1]}–{found[2]}" if found else ""
 
 
 def read_weather(path: Path) -> Weather:
@@ -126,6 +138,7 @@ def read_weather(path: Path) -> Weather:
                 "EPW",
                 name,
                 pd.Timedelta(minutes=30),
+                _declared_period(path.name),
             )
         elif _bare_pvgis_table(path):
             weather = _read_pvgis_table(path)
@@ -138,8 +151,9 @@ def read_weather(path: Path) -> Weather:
                 float(loc.get("longitude", meta.get("longitude"))),
                 float(loc.get("elevation", meta.get("elevation", 0.0)) or 0.0),
                 "PVGIS TMY",
-                f"PVGIS TMY {path.name}",
+                "PVGIS TMY",
                 pd.Timedelta(0),
+                _declared_period(path.name),
             )
     except WeatherError:
         raise
@@ -187,9 +201,16 @@ def _read_pvgis_table(path: Path) -> Weather:
     data = frame.drop(columns="time(UTC)").apply(pd.to_numeric, errors="coerce")
     data = data.rename(columns=PVGIS_COLUMNS).set_index(index)
     data.index.name = "time(UTC)"
-    years = re.search(r"_(\d{4})-(\d{4})", path.name)
-    name = f"PVGIS TMY {path.name}" + (f" ({years[1]}–{years[2]})" if years else "")
-    return Weather(data, float(found[1]), float(found[2]), 0.0, "PVGIS TMY", name, pd.Timedelta(0))
+    return Weather(
+        data,
+        float(found[1]),
+        float(found[2]),
+        0.0,
+        "PVGIS TMY",
+        "PVGIS TMY",
+        pd.Timedelta(0),
+        _declared_period(path.name),
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ from layers.assumptions import Assumptions
 from layers.catalog import LayerInfo
 from layers.downloads import DOWNLOADS
 from layers.export import layer_metadata, to_csv_bytes, to_geojson_bytes, to_gpkg_bytes
-from layers.formatting import fmt_number, french_columns, french_table, md_escape
+from layers.formatting import (
+    fmt_date,
+    fmt_input,
+    fmt_number,
+    french_columns,
+    french_table,
+    md_escape,
+    parse_number,
+)
 from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
@@ -292,14 +300,14 @@ def downloads(
 
 def assumptions_expander(hyp: Assumptions, group: str) -> None:
     """Show every assumption of a group with its range, unit, source and date."""
-    with st.expander(f"Hypothèses de calcul (version {md_escape(hyp.version)})"):
+    with st.expander(f"Hypothèses de calcul (version du {md_escape(fmt_date(hyp.version))})"):
         for item in hyp.groups[group].values():
             link = f" — [source]({item.url})" if item.url.startswith("https://") else ""
             st.markdown(
                 f"**{md_escape(item.title)}** : {fmt_number(item.low)} / "
                 f"{fmt_number(item.central)} / {fmt_number(item.high)} "
                 f"{md_escape(item.unit)} (bas / central / haut)  \n"
-                f"{md_escape(item.source)} ({md_escape(item.date)}){link}"
+                f"{md_escape(item.source)} ({md_escape(fmt_date(item.date))}){link}"
             )
             if item.expired():
                 st.warning(md_escape(item.validity_note()), icon=":material/history:")
@@ -326,3 +334,46 @@ def page_links(pages: dict[str, list[st.Page]]) -> None:
             st.caption(section)
             for page in entries:
                 st.page_link(page)
+
+
+def _read_number(key: str, low: float, high: float, decimals: int, unit: str) -> None:
+    """``french_number``'s callback: the typed text → the number, or a French refusal."""
+    typed = st.session_state[f"{key}__saisie"]
+    value = parse_number(typed)
+    if value is None or not low <= value <= high:
+        kept = fmt_input(st.session_state[key], decimals)
+        st.session_state[f"{key}__avis"] = (
+            f"« {md_escape(str(typed)[:30])} » n'est pas retenu : un nombre entre "
+            f"{fmt_input(low, decimals)} et {fmt_input(high, decimals)} {unit} est attendu "
+            f"(valeur gardée : {kept})."
+        )
+        st.session_state[f"{key}__saisie"] = kept
+        return
+    st.session_state[key] = round(value, decimals)
+    st.session_state[f"{key}__saisie"] = fmt_input(st.session_state[key], decimals)
+    st.session_state.pop(f"{key}__avis", None)
+
+
+def french_number(
+    where, label: str, key: str, bounds: tuple[float, float], decimals: int, unit: str
+) -> None:
+    """A number field that reads and shows numbers the French way (« 4 200 », « 0,194 »).
+
+    Streamlit's ``number_input`` has no locale (« 4200 », « 0.1940 »): this is a text field
+    whose text is parsed (a decimal comma or point, spaces between thousands). The number
+    lives in ``st.session_state[key]`` (seeded by the caller); a text that is not a number
+    within ``bounds`` is refused in French and the number kept. The line under the field is
+    always there (the range, or the refusal), so that later widgets never re-mount.
+    """
+    low, high = bounds
+    text_key = f"{key}__saisie"
+    if text_key not in st.session_state:
+        st.session_state[text_key] = fmt_input(st.session_state[key], decimals)
+    where.text_input(
+        label, key=text_key, on_change=_read_number, args=(key, low, high, decimals, unit)
+    )
+    refusal = st.session_state.get(f"{key}__avis")
+    if refusal:
+        where.error(refusal, icon=":material/error:")
+    else:
+        where.caption(f"De {fmt_input(low, decimals)} à {fmt_input(high, decimals)} {unit}.")

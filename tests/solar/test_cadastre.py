@@ -24,7 +24,6 @@ from layers.cadastre import (
     map_classes,
     open_cadastre,
     roof_at_latlng,
-    roof_estimate,
     roof_sheet_pdf,
     roofs_near_latlng,
     roofs_of,
@@ -209,11 +208,15 @@ def test_map_classes_follow_the_assumptions_file(tmp_path):
     assert breaks[3][0] == 1150 and breaks[3][2].startswith("1\u202f150 à 1\u202f250")
 
 
-def test_pdf_sheet(cad, roofs):
+def test_pdf_sheet(cad, roofs, territory):
+    from layers.resident import Simulation, roof_card
+
     hyp = load_assumptions(GEODATA)
     roof = get_roof(cad, roofs["cleabs"].iloc[3])
-    est = roof_estimate(roof, hyp, 3.0)
-    pdf = roof_sheet_pdf(cad, roof, est, 3.0, hyp, "http://x/cadastre_solaire?toit=T", "2026-11-28")
+    sim = Simulation(kwc=3.0, consumption=9000, presence="partielle", price=0.21, price_growth=3)
+    card = roof_card(roof, sim, hyp, territory, True)
+    link = "http://x/cadastre_solaire?toit=T"
+    pdf = roof_sheet_pdf(cad, roof, card.estimate, card.simulated, hyp, link, "2026-11-28")
     assert pdf.startswith(b"%PDF")
     assert b"TERRITOIRE FICTIF" in pdf and b"Revoir ce toit" in pdf
     assert roof["cleabs"].encode() in pdf
@@ -223,10 +226,23 @@ def test_pdf_sheet(cad, roofs):
 
     from pypdf import PdfReader
 
-    text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    text = " ".join(page.extract_text().split()).replace("\u00a0", " ")
     assert re.search(r"\d+ m contour noir : ce toit", text)
     assert "Irradiation annuelle (kWh/m²/an)" in text and "(excellent)" in text
     assert "€" in text and "EUR" not in text
+    # issue 30: the inputs it was computed with, French dates and signs, the three cases
+    assert "Consommation du foyer : 9 000 kWh/an" in text
+    assert "remplacée par votre simulation : 9 000 kWh/an" in text
+    assert "Prix de l'électricité : 0,21 €/kWh" in text
+    assert "Édité le 28/11/2026" in text and "2026-11-28" not in text
+    assert not re.search(r"\b\d{4}-\d{2}\b", text), "an ISO date"
+    assert "<=" not in text and "jusqu'à 9 kWc" in text
+    assert "défavorable central favorable" in text
+    # the page is used to its foot: the lowest line within 30 mm of the bottom
+    lowest: list[float] = []
+    page.extract_text(visitor_text=lambda t, cm, tm, *_: t.strip() and lowest.append(tm[5]))
+    assert min(lowest) < 30 / 25.4 * 72, min(lowest)
 
 
 def test_demo_addresses_are_unique(addresses):

@@ -315,3 +315,26 @@ def test_sky_tables_are_cached_by_file_content(tmp_path):
         f.write_bytes(b"not a zip")
     damaged, _ = cached_sky_tables(epw, "perez", 12, 0.2, cache)
     assert damaged.beam.shape == first.beam.shape and np.isfinite(damaged.beam).all()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "geodata/BEL_VLG_Uccle.064470_TMYx.2007-2021.epw",
+        "tests/data/real/weather/pvgis-sarah2_tmy_50.811_3.310_2005-2020_data.csv",
+    ],
+)
+def test_the_climate_line_gives_one_range_of_years(path):
+    """Issue 30: the climate line read « 2005–2020 » and « 2007–2019 » (the file's period
+    and the years its months came from); one range now, the one the source states."""
+    import re
+
+    from layers.cadastre import describe_climate
+    from layers.solar.sky import read_weather
+    from tests.helpers import ROOT
+
+    weather = read_weather(ROOT / path)
+    stated = re.search(r"(\d{4})-(\d{4})", path.rsplit("/", 1)[1])
+    assert weather.describe()["period"] == f"{stated[1]}–{stated[2]}"
+    line = describe_climate(weather.describe())
+    assert re.findall(r"\d{4}[–-]\d{4}", line) == [f"{stated[1]}–{stated[2]}"], line

@@ -285,3 +285,39 @@ def test_the_basemap_is_in_the_shared_address(page, server, router):
     expect(page.get_by_text(re.compile("Valeur ignorée pour « fond »"))).to_be_visible(
         timeout=TIMEOUT
     )
+
+
+def test_the_server_starts_in_french_without_asking_for_its_external_ip(demo_store, tmp_path):
+    """Issue 30: `make run` printed « Did not auto detect external IP… » (Streamlit, headless,
+    asks a public service for the machine's address): started as `make run` starts it."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.browser.harness import ROOT, free_port
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
+             "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            time.sleep(1)  # the banner is printed once the server listens
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    text = log.read_text(encoding="utf-8")
+    assert f"Atlas PMA servi sur http://localhost:{port}" in text
+    assert "external IP" not in text and "You can now view" not in text, text

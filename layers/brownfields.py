@@ -202,16 +202,15 @@ def brownfields_map(
             "Friches",
             CLUSTER_UNTIL_ZOOM,
         ).add_to(fmap)
-    items = [(c, s) for s, c in STATUS_COLORS.items()]
-    Legend("Friches (Cartofriches)", items + [(OTHER_COLOR, "autre statut")], dashed=()).add_to(
-        fmap
-    )
+    items = [(c, s) for s, c in STATUS_COLORS.items()] + [(OTHER_COLOR, "autre statut")]
+    Legend(
+        "Friches (Cartofriches)", items, shapes={label: "point" for _, label in items}
+    ).add_to(fmap)
+    checked, candidate = "plein : vérifié par le Cerema", "vide : candidat non vérifié"
     Legend(
         "Vérification",
-        [
-            ("#444444", "● plein : vérifié par le Cerema"),
-            ("#444444", "○ vide : candidat non vérifié"),
-        ],
+        [("#444444", checked), ("#444444", candidate)],
+        shapes={checked: "point", candidate: "hollow"},
         position="bottomleft",
     ).add_to(fmap)
     DataAttribution([territory.catalog["friches"].attribution]).add_to(fmap)

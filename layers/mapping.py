@@ -146,6 +146,7 @@ def new_map(
     fmap.fit_bounds([list(bounds[0]), list(bounds[1])], max_zoom=fit_max_zoom)
     KeyboardFriendly(MAP_LABEL).add_to(fmap)
     MetricScale().add_to(fmap)
+    TooltipYieldsToPopup().add_to(fmap)
     CompactControls().add_to(fmap)
     FitBesideLegends(bounds, fit_max_zoom).add_to(fmap)
     return fmap
@@ -221,6 +222,31 @@ class MetricScale(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "MetricScale"
+
+
+class TooltipYieldsToPopup(MacroElement):
+    """Once a click opens a popup, the hover tooltip goes; it comes back at the next hover.
+
+    Issue 30: it stayed beside the popup and covered the legend.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on('popupopen', function(e) {
+            var map = e.target;
+            map.eachLayer(function(layer) {
+                if (layer.getTooltip && layer.getTooltip() && layer.isTooltipOpen
+                    && layer.isTooltipOpen()) { layer.closeTooltip(); }
+            });
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "TooltipYieldsToPopup"
 
 
 class CompactControls(MacroElement):
@@ -566,6 +592,7 @@ class Legend(MacroElement):
         items: Sequence[tuple[str, str]],
         *,
         dashed: Sequence[str] = (),
+        shapes: Mapping[str, str] | None = None,
         position: str = "topright",
     ) -> None:
         super().__init__()
@@ -578,14 +605,46 @@ class Legend(MacroElement):
             f"<span class='atlas-legend-title'> : {escape(title)}</span></summary>"
         ]
         for color, label in items:
-            border = "dashed" if label in dashed else "solid"
-            swatch = (
-                f"<span style='display:inline-block;width:14px;height:10px;"
-                f"margin-right:6px;background:{escape(color)}59;"
-                f"border:2px {border} {escape(color)}'></span>"
-            )
+            shape = (shapes or {}).get(label, "area")
+            swatch = legend_swatch(color, shape, dashed=label in dashed)
             lines.append(f"<div>{swatch}{escape(label)}</div>")
         self.html = "".join(lines)
+
+
+LEGEND_SHAPES = ("area", "point", "hollow", "line")
+
+
+def legend_swatch(color: str, shape: str = "area", dashed: bool = False) -> str:
+    """A legend symbol drawn as the map draws the thing (HTML, the colour escaped).
+
+    ``area``: a filled box with its outline (a polygon; dashed for an indicative one);
+    ``point``: a filled circle (a marker); ``hollow``: an empty circle (an unverified
+    point); ``line``: a stroke (a path; dashed for an indicative one).
+    """
+    if shape not in LEGEND_SHAPES:
+        raise ValueError(f"forme de légende inconnue : {shape}")
+    c = escape(color)
+    border = "dashed" if dashed else "solid"
+    base = "display:inline-block;vertical-align:middle;margin-right:6px;"
+    if shape == "point":
+        return (
+            f"<span aria-hidden='true' style='{base}width:10px;height:10px;border-radius:50%;"
+            f"background:{c};border:2px solid {c}'></span>"
+        )
+    if shape == "hollow":
+        return (
+            f"<span aria-hidden='true' style='{base}width:10px;height:10px;border-radius:50%;"
+            f"background:#ffffff;border:2px solid {c}'></span>"
+        )
+    if shape == "line":
+        return (
+            f"<span aria-hidden='true' style='{base}width:16px;height:0;"
+            f"border-top:3px {border} {c}'></span>"
+        )
+    return (
+        f"<span aria-hidden='true' style='{base}width:14px;height:10px;"
+        f"background:{c}59;border:2px {border} {c}'></span>"
+    )
 
 
 class KeyboardFriendly(MacroElement):

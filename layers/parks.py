@@ -467,15 +467,19 @@ def parks_map(
     if len(parks):
         _add_parks(fmap, parks, selected)
     types = [t for t in TYPE_COLORS if t in set(parks["type"])]
-    dashed = ["contour indicatif (tracé approximatif)"]
+    dashed = ["contour indicatif (tracé approximatif)", "liaison indicative"]
     items = [(TYPE_COLORS[t], t) for t in types]
     items += [
         ("#555555", "contour réel (couche Mission Bassin Minier)"),
         ("#555555", dashed[0]),
-        ("#6d4c41", "cavalier (réel) / liaison indicative ⋯"),
+        ("#6d4c41", "cavalier (réel)"),
+        ("#6d4c41", dashed[1]),
     ]
     items += [(CONTEXT_COLORS[k], CONTEXT_LAYERS[k]) for k in context]
-    Legend("Chaîne des Parcs", items, dashed=dashed).add_to(fmap)
+    # each symbol as the map draws it: links are lines, wells and brownfields are points
+    shapes = {"cavalier (réel)": "line", dashed[1]: "line"}
+    shapes |= {CONTEXT_LAYERS[k]: "point" for k in context if CONTEXT_STYLE[k][0] != "polygons"}
+    Legend("Chaîne des Parcs", items, dashed=dashed, shapes=shapes).add_to(fmap)
     texts = [
         planning.catalog[k].attribution for k in ("parcs", "cavaliers") if k in planning.catalog
     ]

@@ -114,7 +114,9 @@ def signage_map(
             tooltip=folium.Tooltip(escape(f"Panneau choisi : {row['sign_id']}")),
         ).add_to(fmap)
     Legend(
-        "Signalétique (échantillon synthétique)", [(STATUS_COLORS[s], s) for s in STATUSES]
+        "Signalétique (échantillon synthétique)",
+        [(STATUS_COLORS[s], s) for s in STATUSES],
+        shapes=dict.fromkeys(STATUSES, "point"),  # signs are drawn as circles
     ).add_to(fmap)
     DataAttribution(attribution).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)

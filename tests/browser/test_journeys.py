@@ -222,7 +222,41 @@ def test_a_brownfield_says_what_it_is_on_hover_and_on_tap(page, server, artifact
     expect(tooltip).to_contain_text("ha")
     site.click()
     expect(frame.locator(".leaflet-popup-content")).to_contain_text("Vérification")
+    # issue 30: the hover tooltip stayed beside the popup and covered the legend
+    expect(tooltip).to_have_count(0, timeout=TIMEOUT)
     page.screenshot(path=artifacts / "friches-fiche.png", full_page=True)
+
+
+def swatch_style(page, label):
+    """The legend symbol before ``label`` as the browser draws it (radius, size, fill)."""
+    frame = next(f for f in page.frames if "st_folium" in f.url)
+    frame.wait_for_function("() => !!document.querySelector('.atlas-legend')", timeout=TIMEOUT)
+    return frame.evaluate(
+        """(label) => {
+            const line = [...document.querySelectorAll('.atlas-legend div')]
+                .find(d => d.textContent.trim() === label);
+            const s = getComputedStyle(line.querySelector('span'));
+            return {radius: s.borderTopLeftRadius, height: parseFloat(s.height),
+                    top: s.borderTopStyle, fill: s.backgroundColor};
+        }""",
+        label,
+    )
+
+
+def test_legend_symbols_are_drawn_as_the_map_draws(page, server):
+    """Issue 30: legend symbols were squares for circles and a filled box for a line."""
+    open_page(page, f"{server}/friches?commune=62215")
+    expect(polygons(page).first).to_be_attached(timeout=TIMEOUT)
+    point = swatch_style(page, "friche avec projet")
+    assert point["radius"] == "50%" or point["radius"].startswith("5")  # a circle
+    assert swatch_style(page, "vide : candidat non vérifié")["fill"] == "rgb(255, 255, 255)"
+    open_page(page, f"{server}/parcs")
+    expect(polygons(page).first).to_be_attached(timeout=TIMEOUT)
+    line = swatch_style(page, "cavalier (réel)")
+    assert line["height"] == 0 and line["top"] == "solid"  # a stroke, not a box
+    assert swatch_style(page, "liaison indicative")["top"] == "dashed"
+    area = swatch_style(page, "contour réel (couche Mission Bassin Minier)")
+    assert area["height"] > 0 and area["radius"] == "0px"  # parks are areas
 
 
 @pytest.mark.parametrize("path", ["friches", "parcs"])

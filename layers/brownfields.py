@@ -203,9 +203,9 @@ def brownfields_map(
             CLUSTER_UNTIL_ZOOM,
         ).add_to(fmap)
     items = [(c, s) for s, c in STATUS_COLORS.items()] + [(OTHER_COLOR, "autre statut")]
-    Legend(
-        "Friches (Cartofriches)", items, shapes={label: "point" for _, label in items}
-    ).add_to(fmap)
+    Legend("Friches (Cartofriches)", items, shapes={label: "point" for _, label in items}).add_to(
+        fmap
+    )
     checked, candidate = "plein : vérifié par le Cerema", "vide : candidat non vérifié"
     Legend(
         "Vérification",

@@ -55,13 +55,29 @@ def _finish(chart: alt.Chart, description: str) -> alt.Chart:
     )
 
 
+SHORT_LABEL = 12  # characters: categories this short are written level under their bar
+
+
+def _category_axis(labels) -> alt.Axis:
+    """Level labels when they are short, else slanted, never upright.
+
+    Vega turned « CALL », « CABBALR » 90° (issue 30).
+    """
+    longest = max((len(str(v)) for v in labels), default=0)
+    if longest <= SHORT_LABEL:
+        return alt.Axis(labelAngle=0)
+    return alt.Axis(labelAngle=-40, labelAlign="right", labelLimit=160)
+
+
 def bar(frame: pd.DataFrame, category: str, value: str, title: str, decimals: int = 1) -> alt.Chart:
     """Vertical bars of ``value`` per ``category``."""
     chart = (
         alt.Chart(frame)
         .mark_bar(color="#1b6e5a")
         .encode(
-            x=alt.X(f"{category}:N", sort=None, title=category),
+            x=alt.X(
+                f"{category}:N", sort=None, title=category, axis=_category_axis(frame[category])
+            ),
             y=alt.Y(f"{value}:Q", title=value),
             tooltip=[category, alt.Tooltip(value, format=f".{decimals}f")],
         )
@@ -88,17 +104,27 @@ def line(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
     return _finish(chart, description)
 
 
-def grouped_bars(frame: pd.DataFrame, category: str, title: str, unit: str) -> alt.Chart:
-    """Side-by-side bars of every other column of ``frame`` per ``category``."""
+def grouped_bars(
+    frame: pd.DataFrame,
+    category: str,
+    title: str,
+    unit: str,
+    colors: dict[str, str] | None = None,
+) -> alt.Chart:
+    """Side-by-side bars of every other column of ``frame`` per ``category``.
+
+    ``colors``: column → colour (the same as the PDF's, one palette); Vega's otherwise.
+    """
     long = frame.melt(id_vars=[category], var_name="série", value_name="valeur")
+    scale = alt.Scale(domain=list(colors), range=list(colors.values())) if colors else alt.Undefined
     chart = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X(f"{category}:N", title=category),
+            x=alt.X(f"{category}:N", title=category, axis=_category_axis(frame[category])),
             xOffset="série:N",
             y=alt.Y("valeur:Q", title=unit),
-            color=alt.Color("série:N", title=None),
+            color=alt.Color("série:N", title=None, scale=scale),
             tooltip=[category, "série", alt.Tooltip("valeur", format=",.0f")],
         )
     )

@@ -526,6 +526,12 @@ def steps_since(signs: pd.DataFrame, since: dt.date) -> pd.DataFrame:
     return out.drop(columns="_jour").reset_index(drop=True)
 
 
+COST = "Coût HT (€)"
+REGION = "Cofinancement Région (€)"
+# one palette for the cost and the Region's share, on the page's chart and the council PDF
+COST_COLORS = {COST: "#546e7a", REGION: "#2e7d32"}
+
+
 def costs_by_year(signs: pd.DataFrame) -> pd.DataFrame:
     """HT costs and Region co-funding per year [€]."""
     years = pd.to_numeric(signs["annee"], errors="coerce")
@@ -536,7 +542,7 @@ def costs_by_year(signs: pd.DataFrame) -> pd.DataFrame:
         .sum()
         .reset_index(level=0, drop=True)
     )
-    grouped.columns = ["Coût HT (€)", "Cofinancement Région (€)"]
+    grouped.columns = [COST, REGION]
     return grouped.reset_index().rename(columns={"_annee": "Année"})
 
 

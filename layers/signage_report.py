@@ -36,7 +36,10 @@ from layers.mapping import (
 )
 from layers.settings import Settings
 from layers.signage import (
+    COST,
+    COST_COLORS,
     INSTALLED_DEFINITION,
+    REGION,
     STATUS_COLORS,
     STATUSES,
     costs_by_year,
@@ -363,29 +366,25 @@ def _costs(pdf, costs: pd.DataFrame, x: float, y: float, width: float) -> float:
         pdf.set_font("Helvetica", "", 7.5)
         pdf.cell(width, 4, pdf_text("Aucun coût renseigné."))
         return y + 5
-    top = float(costs[["Coût HT (€)", "Cofinancement Région (€)"]].to_numpy().max()) or 1.0
+    top = float(costs[[COST, REGION]].to_numpy().max()) or 1.0
     label_w, text_w = 18.0, 22.0
     bar_w = width - label_w - text_w - 2
     pdf.set_font("Helvetica", "", 7.5)
     for _, r in costs.iterrows():
-        for column, color in (("Coût HT (€)", (84, 110, 122)), ("Cofinancement Région (€)", GREEN)):
+        for column in (COST, REGION):
             pdf.set_xy(x, y)
-            pdf.cell(label_w, 3.4, pdf_text(r["Année"]) if column == "Coût HT (€)" else "")
-            pdf.set_fill_color(*color)
+            pdf.cell(label_w, 3.4, pdf_text(r["Année"]) if column == COST else "")
+            pdf.set_fill_color(*hex_rgb(COST_COLORS[column]))
             pdf.rect(x + label_w, y + 0.5, bar_w * float(r[column]) / top, 2.4, style="F")
             pdf.set_xy(x + label_w + bar_w + 1, y)
             pdf.cell(text_w, 3.4, pdf_text(fmt_int(r[column]) + " €"), align="R")
             y += 3.4
         y += 1.2
-    pdf.set_xy(x, y)
-    pdf.set_fill_color(84, 110, 122)
-    pdf.rect(x, y + 0.8, 3, 2.2, style="F")
-    pdf.set_xy(x + 4, y)
-    pdf.cell(30, 3.8, pdf_text("coût HT"))
-    pdf.set_fill_color(*GREEN)
-    pdf.rect(x + 22, y + 0.8, 3, 2.2, style="F")
-    pdf.set_xy(x + 26, y)
-    pdf.cell(50, 3.8, pdf_text("cofinancement de la Région"))
+    for column, label, at in ((COST, "coût HT", x), (REGION, "cofinancement de la Région", x + 22)):
+        pdf.set_fill_color(*hex_rgb(COST_COLORS[column]))
+        pdf.rect(at, y + 0.8, 3, 2.2, style="F")
+        pdf.set_xy(at + 4, y)
+        pdf.cell(50 if column == REGION else 30, 3.8, pdf_text(label))
     return y + 5
 
 

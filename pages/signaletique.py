@@ -11,6 +11,7 @@ from layers.errors import AtlasError
 from layers.export import to_csv_bytes, to_geojson_bytes
 from layers.formatting import fmt_float, fmt_int, fmt_when, md_escape, public_message
 from layers.signage import (
+    COST_COLORS,
     INSTALLED_DEFINITION,
     NO_PARK,
     STATUSES,
@@ -197,7 +198,11 @@ def _progress(signs, by_epci, by_park) -> None:
     st.markdown("**Coûts et cofinancement régional par année (€ HT)**")
     st.altair_chart(
         charts.grouped_bars(
-            costs_by_year(signs), "Année", "Coûts HT et cofinancement régional par année", "€ HT"
+            costs_by_year(signs),
+            "Année",
+            "Coûts HT et cofinancement régional par année",
+            "€ HT",
+            colors=COST_COLORS,
         ),
         width="stretch",
     )

@@ -554,3 +554,39 @@ def test_readers_see_no_server_path_or_error_details(tmp_path, monkeypatch):
     assert not any(leak in shown for leak in ("dbuser", "127.0.0.1", "basename"))
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"  # no traceback in a browser
+
+
+def test_the_page_and_the_council_pdf_use_one_palette_for_costs(sample, planning, territory):
+    """Issue 30: the page's cost chart (Vega's blue and orange) and the council PDF (grey and
+    green) told cost and Région apart with different colours."""
+    import io
+
+    from pypdf import PdfReader
+
+    from layers import charts
+    from layers.signage import COST_COLORS, costs_by_year
+    from layers.signage_report import council_pdf
+    from layers.web_tiles import hex_rgb
+
+    chart = charts.grouped_bars(costs_by_year(sample), "Année", "Coûts", "€ HT", COST_COLORS)
+    scale = chart.to_dict()["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == COST_COLORS
+    pdf = council_pdf(council_report(sample, planning, territory))
+    content = PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
+    for color in COST_COLORS.values():
+        fill = " ".join(f"{c / 255:.4f}" for c in hex_rgb(color))  # fpdf2's fill colour
+        assert f"{fill} rg".encode() in content, (color, fill)
+
+
+def test_short_category_labels_are_written_level():
+    """Issue 30: the EPCI names under the signage bars were turned 90°."""
+    import pandas as pd
+
+    from layers import charts
+
+    epci = pd.DataFrame({"EPCI": ["CALL", "CAHC", "CABBALR"], "% posés": [40.0, 55.0, 30.0]})
+    axis = charts.bar(epci, "EPCI", "% posés", "Part").to_dict()["encoding"]["x"]["axis"]
+    assert axis["labelAngle"] == 0
+    long = pd.DataFrame({"Commune": ["Hénin-Beaumont-sur-Deûle"], "v": [1.0]})
+    axis = charts.bar(long, "Commune", "v", "x").to_dict()["encoding"]["x"]["axis"]
+    assert -90 < axis["labelAngle"] < 0

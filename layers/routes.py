@@ -290,11 +290,21 @@ async def roofs_download(request: Request, settings: Settings) -> Response:
 
 async def prepared_file(request: Request, settings: Settings) -> Response:
     """A file a page registered (:mod:`layers.downloads`), built on its first request."""
-    from layers.downloads import DOWNLOADS
+    from layers.downloads import DOWNLOADS, EDITOR_COOKIE, SessionRequired
 
     token = request.path_params["token"]
+    session = request.cookies.get(EDITOR_COOKIE)
     try:
-        found = await run_in_threadpool(DOWNLOADS.fetch, token, gated)
+        found = await run_in_threadpool(DOWNLOADS.fetch, token, gated, session)
+    except SessionRequired:
+        return Response(
+            "Ce fichier contient des données réservées aux éditeurs : ouvrez le lien depuis "
+            "votre session d'éditeur (connectez-vous sur la page Signalétique, puis cliquez "
+            "à nouveau).",
+            status_code=403,
+            media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "private, no-store"},
+        )
     except Exception as err:
         return error_answer(err, f"fichier à télécharger {token}")
     if found is None:

@@ -118,10 +118,14 @@ def read_import(path: Path) -> gpd.GeoDataFrame:
 def import_file(
     path: Path, target: str, geodata_dir: Path, user: str, update_existing: bool = False
 ) -> ImportReport:
-    """Validate every row, then add them all in one transaction (or nothing)."""
+    """Validate every row (its park must exist), then add them all in one transaction."""
+    from layers.parks import load_planning
+
     territory = load_territory(geodata_dir)
+    parks = set(load_planning(geodata_dir, territory).parks["parc_id"].astype(str))
+    frame = read_import(path)  # read and checked before the store is opened
     store = open_store(target, territory)
-    return store.import_signs(read_import(path), user, update_existing=update_existing)
+    return store.import_signs(frame, user, update_existing=update_existing, parks=parks)
 
 
 def write_example_csv(path: Path, rows: int, territory: Territory, seed: int = 1) -> None:

@@ -16,7 +16,7 @@ import logging
 import math
 import sqlite3
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,10 +286,12 @@ class _Store:
             (sign_id,),
         )
         last = cur.fetchone()
+        from layers.formatting import fmt_when
+
         what = describe_change(_parse_json(last[0]), _parse_json(last[1])) if last else ""
         return ConflictError(
             f"Le panneau {sign_id} a été modifié par {current.get('modifie_par')} le "
-            f"{current.get('modifie_le')} depuis que vous l'avez ouvert"
+            f"{fmt_when(current.get('modifie_le'))} depuis que vous l'avez ouvert"
             + (f" ({what})" if what else "")
             + ". Vos modifications n'ont pas été enregistrées : rechargez le panneau et "
             "refaites-les si elles sont toujours utiles."
@@ -438,7 +440,11 @@ class _Store:
         return f"Modification du panneau {sign_id} annulée."
 
     def import_signs(
-        self, frame: gpd.GeoDataFrame, user: str, update_existing: bool = False
+        self,
+        frame: gpd.GeoDataFrame,
+        user: str,
+        update_existing: bool = False,
+        parks: Collection[str] | None = None,
     ) -> ImportReport:
         """Import rows in **one** transaction: all of them, or nothing.
 
@@ -447,16 +453,25 @@ class _Store:
         and position (``I`` + 10 hex digits). A row whose id exists with the same content
         is left as is; with a different content it is refused, unless ``update_existing``
         (then it is updated, version + 1, traced as « import »). Two rows with the same
-        id are refused.
+        id are refused, and so is the id of a deleted sign (ids are never reused: its
+        deletion stays undoable). ``parks``: the known park ids; a row naming another park
+        is refused (a row may have no park).
         """
         records = [_record(row) for row in frame.to_dict("records")]
         problems: list[str] = []
         line = frame.attrs.get("first_line", 1)
         lines: dict[str, int] = {}
+        known = sorted(parks) if parks is not None else None
         for i, rec in enumerate(records):
             n = line + i
             rec["sign_id"] = rec.get("sign_id") or stable_id(rec)
             problems += [f"ligne {n} : {msg}" for msg in validate(rec, None)]
+            park = rec.get("parc_id")
+            if known is not None and str(park or "").strip() and str(park) not in known:
+                shown = ", ".join(known[:6]) + (" …" if len(known) > 6 else "")
+                problems.append(
+                    f"ligne {n} : parc inconnu « {str(park)[:40]} » (parcs connus : {shown})"
+                )
             if rec["sign_id"] in lines:
                 problems.append(
                     f"ligne {n} : identifiant {rec['sign_id']} déjà utilisé ligne "
@@ -480,6 +495,20 @@ class _Store:
         with self._tx() as cur:
             self._lock_for_insert(cur)
             existing = {r["sign_id"]: r for r in self._read_rows(cur)}
+            cur.execute(f"SELECT DISTINCT sign_id FROM {HISTORY}")
+            deleted = {str(r[0]) for r in cur.fetchall()} - set(existing)
+            reused = [rec["sign_id"] for rec in records if rec["sign_id"] in deleted]
+            if reused:
+                raise StoreError(
+                    _refusal(
+                        [
+                            f"ligne {lines[sid]} : {sid} est l'identifiant d'un panneau "
+                            "supprimé ; un identifiant n'est jamais réutilisé (la suppression "
+                            "reste annulable) : donnez-en un autre ou laissez-le vide"
+                            for sid in reused
+                        ]
+                    )
+                )
             new, changed = [], []
             for rec in records:
                 old = existing.get(rec["sign_id"])

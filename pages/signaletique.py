@@ -373,8 +373,10 @@ def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -
     table = sign_table(signs, editor=bool(editor))
     widgets.table(table)
     d1, d2, d3 = st.columns(3)
-    # built when clicked; the key holds the exact inventory shown and who may see it
+    # built when clicked; the key holds the exact inventory shown and who may see it; an
+    # editor's files (logins, notes) need the editor's session, not only the link
     content = (selection, fingerprint(signs), editor or "lecteur")
+    session = editors.file_session() if editor else None
     with d1:
         widgets.download_link(
             "Tableau (CSV)",
@@ -382,6 +384,7 @@ def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -
             "atlas-pma-signaletique.csv",
             "text/csv",
             lambda: to_csv_bytes(table),
+            session=session,
         )
     with d2:
         widgets.download_link(
@@ -390,6 +393,7 @@ def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -
             "atlas-pma-signaletique.geojson",
             "application/geo+json",
             lambda: to_geojson_bytes(signs if editor else public, {"qualite": "synthétique"}),
+            session=session,
         )
     with d3:
         widgets.download_link(
@@ -398,6 +402,7 @@ def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -
             "atlas-pma-signaletique-synthese.pdf",
             "application/pdf",
             lambda: council_pdf(report()),
+            session=session,
         )
     with st.expander("Importer l'inventaire réel (format)"):
         st.markdown(

@@ -260,6 +260,44 @@ def test_download_tokens_cannot_be_computed_from_public_inputs():
     assert token != hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
+def test_an_editors_file_needs_the_editors_session():
+    """Issue 30: an editor's download link (logins, notes) worked without any session."""
+    from layers.downloads import Downloads, SessionRequired
+
+    files = Downloads()
+    built = []
+    token = files.register(("csv", "alice"), "a.csv", "text/csv", lambda: built.append(1) or b"x",
+                           session="secret-alice")  # fmt: skip
+    for cookie in (None, "", "secret-bob"):
+        with pytest.raises(SessionRequired):
+            files.fetch(token, session=cookie)
+    assert built == []  # nothing built for a refused request
+    _recipe, body = files.fetch(token, session="secret-alice")
+    assert body == b"x"
+    files.revoke("secret-alice")  # logout
+    with pytest.raises(SessionRequired):
+        files.fetch(token, session="secret-alice")
+    reader = files.register(("csv", "lecteur"), "b.csv", "text/csv", lambda: b"y")
+    assert files.fetch(reader)[1] == b"y"  # a reader's file needs no session
+
+
+def test_the_route_refuses_an_editors_file_without_the_session_cookie():
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from layers.downloads import DOWNLOADS, EDITOR_COOKIE
+    from layers.routes import routes
+
+    token = DOWNLOADS.register(("test", "notes"), "n.csv", "text/csv", lambda: b"notes",
+                               session="s3cret")  # fmt: skip
+    client = TestClient(Starlette(routes=routes()))
+    refused = client.get(f"/api/fichiers/{token}/n.csv")
+    assert refused.status_code == 403 and "session d'éditeur" in refused.text
+    assert "notes" not in refused.text
+    client.cookies.set(EDITOR_COOKIE, "s3cret")
+    assert client.get(f"/api/fichiers/{token}/n.csv").content == b"notes"
+
+
 def test_the_cost_message_is_written_the_french_way(territory, signs_sample):
     from layers.signage import validate
 

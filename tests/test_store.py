@@ -7,6 +7,7 @@ it); without it the PostGIS tests fail — they never skip silently.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point
 
+from layers.formatting import fmt_when
 from layers.signage import SignValidationError
 from layers.store import (
     ConflictError,
@@ -83,9 +85,13 @@ def test_concurrent_editors_do_not_overwrite_each_other(store, sample):
     sid = sample["sign_id"].iloc[1]
     opened = store.get(sid)["version"]
     store.update(sid, {"notes": "première"}, opened, "alice")
-    with pytest.raises(ConflictError, match="modifié par alice"):
+    with pytest.raises(ConflictError, match="modifié par alice") as conflict:
         store.update(sid, {"notes": "seconde"}, opened, "bob")
     assert store.get(sid)["notes"] == "première"
+    # issue 30: when, as the deletion message says it (Paris time), not a raw UTC timestamp
+    when = fmt_when(store.get(sid)["modifie_le"])
+    assert re.search(r"le \d{2}/\d{2}/\d{4} à \d{2}:\d{2} depuis", str(conflict.value))
+    assert f"le {when} depuis" in str(conflict.value) and "+00:00" not in str(conflict.value)
 
 
 def test_race_between_two_threads(store, sample):
@@ -207,6 +213,38 @@ def test_import_refuses_duplicate_ids(store, sample):
     with pytest.raises(SignValidationError, match="ligne 3 : identifiant A1 déjà utilisé ligne 1"):
         store.import_signs(rows, "import")
     assert len(store.signs()) == len(sample)
+
+
+def test_import_never_reuses_a_deleted_signs_id(store, sample):
+    """Issue 30: importing a sign with a deleted one's id was accepted, and the deletion
+    could then no longer be undone."""
+    sid = sample["sign_id"].iloc[5]
+    store.delete(sid, store.get(sid)["version"], "alice")
+    rows = sample[sample["sign_id"] == sid].copy()
+    n, hist = len(store.signs()), len(store.history())
+    with pytest.raises(
+        StoreError, match=f"ligne 1 : {sid} est l'identifiant d'un panneau supprimé"
+    ):
+        store.import_signs(rows, "import")
+    assert len(store.signs()) == n and len(store.history()) == hist
+    deletion = int(store.history(sign_id=sid).iloc[0]["id"])
+    store.undo(deletion, "alice")  # still undoable
+    assert store.get(sid)["statut"] == sample.iloc[5]["statut"]
+
+
+def test_import_refuses_an_unknown_park(store, sample, planning):
+    """Issue 30: a sign of park « P99 » was accepted; the line and the known parks are said."""
+    rows = _fresh(sample.head(3))
+    rows.loc[rows.index[1], "parc_id"] = "P99"
+    rows.loc[rows.index[2], "parc_id"] = None  # a sign may have no park
+    parks = set(planning.parks["parc_id"])
+    with pytest.raises(
+        SignValidationError, match="ligne 2 : parc inconnu « P99 » \\(parcs connus : P01"
+    ):
+        store.import_signs(rows, "import", parks=parks)
+    assert len(store.signs()) == len(sample)
+    rows.loc[rows.index[1], "parc_id"] = "P02"
+    assert store.import_signs(rows, "import", parks=parks).added == 3
 
 
 def test_import_failing_midway_leaves_nothing(store, sample, monkeypatch):

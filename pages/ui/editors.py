@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import secrets as _random
+
 import streamlit as st
 
 from layers.auth import LoginGuard, allowed_oidc_editor, editor_accounts
+from layers.downloads import DOWNLOADS, EDITOR_COOKIE
 from layers.formatting import md_escape
 from pages.ui.loaders import LOG
+
+K_FILES = "_editeur_fichiers"  # the editor session's secret for its files (see file_session)
+
+
+def file_session() -> str:
+    """The logged-in editor session's secret: its files need it (``download_link``).
+
+    Made at the first call of a session and put in the editor's browser as the cookie
+    ``EDITOR_COOKIE`` (SameSite=Strict): the editor's links work in that browser only.
+    """
+    secret = st.session_state.get(K_FILES)
+    if not secret:
+        secret = st.session_state[K_FILES] = _random.token_urlsafe(24)
+    st.html(
+        f"<script>document.cookie = '{EDITOR_COOKIE}={secret}; path=/; SameSite=Strict';</script>",
+        unsafe_allow_javascript=True,
+    )
+    return secret
+
+
+def _end_file_session() -> None:
+    """At logout: the session's file links stop working, even in the editor's browser."""
+    secret = st.session_state.pop(K_FILES, None)
+    if secret:
+        DOWNLOADS.revoke(secret)
+
+
+def _logout_oidc() -> None:
+    _end_file_session()
+    st.logout()
 
 
 def _secrets() -> dict:
@@ -40,7 +73,7 @@ def editor_session() -> str | None:
             if getattr(st.user, "is_logged_in", False):
                 identity = str(st.user.get("email") or "")
                 st.caption(f"Connecté : {md_escape(st.user.get('name') or identity)}")
-                st.button("Se déconnecter", on_click=st.logout)
+                st.button("Se déconnecter", on_click=_logout_oidc)
                 if allowed_oidc_editor(identity, secrets.get("editeurs_autorises")):
                     return identity
                 st.warning(
@@ -64,6 +97,7 @@ def editor_session() -> str | None:
             st.caption(f"Connecté en éditeur : {md_escape(user)}")
             if st.button("Se déconnecter"):
                 del st.session_state["_editeur"]
+                _end_file_session()
                 st.rerun()
             return user
         st.caption(md_escape(login_guard().rule()))

@@ -240,15 +240,22 @@ def route_query() -> str:
 
 
 def download_link(
-    label: str, key: tuple, filename: str, mime: str, build: Callable[[], bytes]
+    label: str,
+    key: tuple,
+    filename: str,
+    mime: str,
+    build: Callable[[], bytes],
+    session: str | None = None,
 ) -> None:
     """A download, built only when clicked (``/api/fichiers/…``, see layers.downloads).
 
     ``key`` is everything the file depends on; the settings are added. The link survives
     reruns: the same key gives the same link, and the route builds the file once.
+    ``session``: the editor session's secret (``editors.file_session``) for an editor's
+    file — the link then works only in that editor's browser.
     """
     settings = get_settings()
-    token = DOWNLOADS.register((key, settings), filename, mime, build)
+    token = DOWNLOADS.register((key, settings), filename, mime, build, session=session)
     st.link_button(
         label,
         link(settings, FILE, token=token, name=filename) + route_query(),

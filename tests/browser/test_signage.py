@@ -208,3 +208,20 @@ def test_the_editor_reads_no_english(page, editor_server, territory):
         timeout=TIMEOUT
     )
     assert english_left(page, english) == []
+
+
+def test_an_editors_link_needs_the_editors_session(page, browser, router, editor_server):
+    """Issue 30: the editor's download link (logins and notes) worked without a session."""
+    from tests.browser.harness import download_from_link
+
+    url, _store = editor_server
+    login(page, url, "alice", "mot-de-passe-solide")
+    link = page.get_by_role("link", name="Tableau (CSV)")
+    expect(link).to_be_visible(timeout=TIMEOUT)
+    href = link.get_attribute("href")
+    download = download_from_link(page, link.click)
+    assert "Modifié par" in download.path().read_text(encoding="utf-8-sig")  # editor's file
+    stranger = browser.new_context(locale="fr-FR")
+    answer = stranger.request.get(href if href.startswith("http") else f"{url}{href}")
+    assert answer.status == 403 and "session d'éditeur" in answer.text()
+    stranger.close()

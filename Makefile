@@ -14,13 +14,15 @@ run: install data
 	ATLAS_PUBLIC_URL=$(ATLAS_PUBLIC_URL) $(BIN)/streamlit run serve.py --server.port $(PORT)
 
 ## make test: install test extras, Debian chromium, the Leaflet assets and a throwaway
-## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite
-test: install-test chromium nginx assets axe data lint
+## PostgreSQL + PostGIS (scripts/postgis.sh), then run the whole suite; the tests build what
+## they read (demo store, signage sample) under pytest's temporary folder, never in geodata/
+test: install-test chromium nginx assets axe lint
 	ATLAS_TEST_POSTGIS_DSN=$$(bash scripts/postgis.sh) $(BIN)/python -m pytest
 
 ## make test-fast: the library, CLI and store on GeoPackage — no browser, no PostGIS, no
-## AppTest pages, no deliberate waits, no nginx — on both cores, in well under a minute
-test-fast: install-test data
+## AppTest pages, no deliberate waits, no nginx — on both cores: ~80 s on the reference
+## machine when quiet (about 30 s of it builds the demo store the tests read), 2–3 min loaded
+test-fast: install-test
 	$(BIN)/python -m pytest -n 2 -m "not browser and not postgis and not apptest and not slow and not build and not deploy"
 
 # Installs come from uv.lock (exact versions the tests passed with); `make lock` refreshes it.

@@ -285,6 +285,32 @@ def covered_communes(cad: Cadastre | None, territory: Territory, selection: Sele
     return sorted(set(cad.communes["insee"].dropna()) & keep)
 
 
+NOT_YET_COVERED = (
+    "Secteur pas encore couvert : aucun toit de la sélection n'est encore calculé. "
+    "La carte montre en pointillés le secteur déjà calculé."
+)
+
+
+def coverage_note(cad: Cadastre, territory: Territory, selection: Selection) -> str | None:
+    """What the map's page says when the selection has no computed roof (``None`` if it has).
+
+    A store computed outside the PMA (another territory's LiDAR) has roofs on the map that
+    no EPCI or commune of the atlas holds: « pas encore couvert » would deny what the map
+    shows (issue 30), so it says where the store is instead.
+    """
+    if covered_communes(cad, territory, selection):
+        return None
+    if not cad.coverage.is_empty and not cad.coverage.intersects(territory.union_4326):
+        named = cad.communes.get("commune", pd.Series(dtype=str)).dropna().astype(str)
+        where = f" ({', '.join(sorted(set(named))[:3])})" if len(named) else ""
+        return (
+            f"Ce cadastre couvre un secteur hors du Pôle Métropolitain de l'Artois{where} : "
+            "ses toits s'affichent sur la carte et se choisissent d'un clic ou par adresse ; "
+            "le filtre par intercommunalité et par commune ne s'y applique pas."
+        )
+    return NOT_YET_COVERED
+
+
 MAP_COLORS = ("#3b4b5c", "#6c8ebf", "#f3d250", "#f28c28", "#c62828")
 
 

@@ -17,6 +17,7 @@ from layers.cadastre import (
     PRESENCE,
     Cadastre,
     cadastre_map,
+    coverage_note,
     covered_communes,
     get_roof,
     locate,
@@ -178,11 +179,9 @@ def roof_view(page: Page) -> None:
         st.rerun(scope="app")
     chosen = st.session_state.get(K_ROOF) or None
     basemap = state.current_basemap()
-    if not chosen and not covered_communes(page.cad, page.territory, page.selection):
-        st.info(
-            "Secteur pas encore couvert : aucun toit de la sélection n'est encore calculé. "
-            "La carte montre en pointillés le secteur déjà calculé."
-        )
+    note = None if chosen else coverage_note(page.cad, page.territory, page.selection)
+    if note:
+        st.info(note)
 
     def _map():
         roof = page.roof(chosen)

@@ -409,13 +409,15 @@ def _table_and_files(signs, public, report, pdf_key: tuple, selection, editor) -
             "CSV (séparateur `;` ou `,`) avec les colonnes `lon`, `lat` (WGS84), `type_panneau` "
             f"({', '.join(TYPES)}), `statut` ({', '.join(STATUSES)}), les dates d'étape "
             "`date_demande`, `date_conception`, `date_fabrication`, `date_pose`, `date_reprise` "
-            "(AAAA-MM-JJ), `parc_id` (facultatif : sans lui, le panneau est « sans parc »), "
+            "(AAAA-MM-JJ), `parc_id` (facultatif : sans lui, le panneau est « sans parc » ; "
+            "un parc inconnu est refusé), "
             "`parc_nom`, `maitre_ouvrage`, `cout_ht`, "
             "`cofinancement_region`, `annee`, `notes` ; ou une couche GeoPackage/GeoJSON avec les "
             "mêmes champs. Commande : `pma-atlas signs import fichier.csv`. Toutes les lignes sont "
             "vérifiées d'abord (statut, dates non futures, point dans le PMA, "
-            "cofinancement ≤ 50 %) ; à la moindre erreur rien n'est importé, et le fichier "
-            "entre en une seule transaction."
+            "cofinancement ≤ 50 %, parc connu, jamais l'identifiant d'un panneau supprimé) ; "
+            "à la moindre erreur rien n'est importé, et le fichier entre en une seule "
+            "transaction."
         )
 
 

@@ -292,3 +292,26 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path, demo_
 
     assert stale(("[solaire.classe_bon]", " = 1100", " = 1150")) == cad.tiles
     assert stale(("[economie.prix_electricite]", " = 0.194", " = 0.2100")) == []
+
+
+def test_the_coverage_note_says_where_a_store_is(cad, territory):
+    """Issue 30: a store built outside the PMA said « Secteur pas encore couvert » over the
+    roofs its map showed."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from shapely.geometry import box
+
+    from layers.cadastre import NOT_YET_COVERED, coverage_note
+    from layers.territory import Selection
+
+    assert coverage_note(cad, territory, Selection()) is None  # the demo: Loos-en-Gohelle
+    lens = Selection(communes=("62498",))
+    assert coverage_note(cad, territory, lens) == NOT_YET_COVERED  # inside, not computed
+    olemps = SimpleNamespace(  # a store of real IGN tiles in the Aveyron
+        coverage=box(2.53, 44.33, 2.56, 44.36),
+        communes=pd.DataFrame({"insee": ["12174"], "commune": ["Olemps"]}),
+    )
+    note = coverage_note(olemps, territory, Selection())
+    assert note is not None and "hors du Pôle Métropolitain de l'Artois (Olemps)" in note
+    assert "pas encore couvert" not in note

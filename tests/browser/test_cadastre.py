@@ -137,3 +137,29 @@ def test_search_click_simulate_download(
     )
     expect(page).not_to_have_url(re.compile("toit="), timeout=TIMEOUT)
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)], ids=["bureau", "telephone"])
+def test_the_verdict_leads_the_roof_card(browser, router, cadastre_server, demo, viewport):
+    """Issue 30: the verdict (class, production, payback) sat below five simulator inputs;
+    at 1280 × 800 it started at the bottom edge of the screen that showed the card's title.
+    The inputs then speak French numbers (« 4 200 », « 0,194 »)."""
+    width, height = viewport
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="fr-FR", is_mobile=width < 500
+    )
+    page = context.new_page()
+    page.route("**/*", router)
+    roof = demo.roofs["toit_id"].iloc[10]
+    page.goto(f"{cadastre_server}/cadastre_solaire?toit={roof}")
+    title = page.get_by_role("heading", name=re.compile("^Votre toit"))
+    expect(title).to_be_visible(timeout=TIMEOUT)
+    title.evaluate("e => e.scrollIntoView({block: 'start'})")
+    verdict = page.get_by_text(re.compile("^Classe du toit"))
+    expect(verdict).to_be_visible(timeout=TIMEOUT)
+    box, field = verdict.bounding_box(), page.get_by_label("Consommation du foyer (kWh/an)")
+    assert box is not None and box["y"] + box["height"] <= height * 0.6, box  # read first
+    assert field.bounding_box()["y"] > box["y"]  # then the simulator
+    expect(field).to_have_value("4\u202f200")
+    expect(page.get_by_label("Prix de l'électricité (€/kWh)")).to_have_value("0,194")
+    context.close()

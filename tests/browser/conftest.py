@@ -67,7 +67,9 @@ def page(browser, router):
 
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory, demo_store):
-    geodata = make_hostile_geodata(tmp_path_factory.mktemp("hostile-browser") / "geodata")
+    geodata = make_hostile_geodata(
+        tmp_path_factory.mktemp("hostile-browser") / "geodata", source=demo_store.parent
+    )
     with streamlit_server({"ATLAS_GEODATA": str(geodata)}) as url:
         yield url
 

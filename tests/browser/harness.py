@@ -245,3 +245,29 @@ def english_left(page, words) -> list[str]:
         }""",
         list(words),
     )
+
+
+# Streamlit shows its running icon while a rerun is under way (a map reporting its view on
+# load, a widget's change): what is clicked then may be re-drawn under the pointer
+APP_IDLE = """() => !document.querySelector(
+    '[data-testid="stStatusWidget"] [data-testid^="stStatusWidgetRunning"]')"""
+
+
+def choose_option(page, field, name, tries: int = 3, timeout_ms: int = 30_000) -> None:
+    """Open the list of ``field`` (a select or multiselect) and click the option ``name``.
+
+    As a person would: the app is let finish its rerun first, and when a late rerun (a map
+    reporting its view on a loaded machine) closes the list before the click, it is opened
+    again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries):
+        page.wait_for_function(APP_IDLE, timeout=timeout_ms)
+        field.click()
+        try:
+            page.get_by_role("option", name=name).click(timeout=timeout_ms // 3)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"option {name!r} never offered by {field}")

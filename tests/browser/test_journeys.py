@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import MAP_FRAME, wait_map_idle
+from tests.browser.harness import MAP_FRAME, choose_option, wait_map_idle
 from tests.helpers import HOSTILE_NAME
 
 TIMEOUT = 30_000
@@ -25,8 +25,7 @@ def open_page(page, url):
 
 def pick_epci(page, label):
     box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
-    box.locator("input").click()
-    page.get_by_role("option", name=label).click()
+    choose_option(page, box.locator("input"), label)
     page.keyboard.press("Escape")
 
 
@@ -190,8 +189,7 @@ def test_filter_brownfields_by_status_changes_the_map(page, server, artifacts):
     expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
     page.get_by_text("Filtres", exact=True).click()  # folded by default (phone: map first)
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Statut (")
-    box.locator("input").click()
-    page.get_by_role("option", name=re.compile(r"^friche avec projet")).click()
+    choose_option(page, box.locator("input"), re.compile(r"^friche avec projet"))
     page.keyboard.press("Escape")
     expect(polygons(page)).to_have_count(2, timeout=TIMEOUT)
     expect(page).to_have_url(re.compile(r"statut=friche"), timeout=TIMEOUT)
@@ -312,8 +310,7 @@ def test_the_basemap_is_in_the_shared_address(page, server, router):
     expect(polygons(page)).to_have_count(14, timeout=TIMEOUT)
     expect(basemap_box(page)).to_have_value(re.compile("^Photographies aériennes"))
     expect(page).to_have_url(re.compile(r"fond=ortho-ign"))
-    basemap_box(page).click()
-    page.get_by_role("option", name="OpenStreetMap").click()
+    choose_option(page, basemap_box(page), "OpenStreetMap")
     expect(page).to_have_url(re.compile(r"fond=osm"), timeout=TIMEOUT)
     open_page(page, f"{server}/?fond=inconnu")
     expect(page.get_by_text(re.compile("Valeur ignorée pour « fond »"))).to_be_visible(

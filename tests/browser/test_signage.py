@@ -9,7 +9,12 @@ import pytest
 from playwright.sync_api import expect
 
 from layers.auth import hash_password
-from tests.browser.harness import axe_violations, english_left, streamlit_server
+from tests.browser.harness import (
+    axe_violations,
+    choose_option,
+    english_left,
+    streamlit_server,
+)
 
 TIMEOUT = 30_000
 
@@ -194,9 +199,7 @@ def test_the_editor_reads_no_english(page, editor_server, territory):
     assert english_left(page, english) == []
     login(page, url, "alice", "mot-de-passe-solide")
     panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
-    panel.locator("input").click()
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
+    choose_option(page, panel.locator("input"), re.compile(r"^S\d+ —"))
     day = page.get_by_role("spinbutton", name=re.compile(r"^jour, Date de l'étape"))
     expect(day).to_have_text("jj", timeout=TIMEOUT)
     year = page.get_by_role("spinbutton", name=re.compile(r"^année, Date de l'étape"))

@@ -199,7 +199,7 @@ def test_the_editor_reads_no_english(page, editor_server, territory):
     assert english_left(page, english) == []
     login(page, url, "alice", "mot-de-passe-solide")
     panel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Panneau").first
-    choose_option(page, panel.locator("input"), re.compile(r"^S\d+ —"))
+    choose_option(page, panel.locator("input"), re.compile(r"^S0002 —"))
     day = page.get_by_role("spinbutton", name=re.compile(r"^jour, Date de l'étape"))
     expect(day).to_have_text("jj", timeout=TIMEOUT)
     year = page.get_by_role("spinbutton", name=re.compile(r"^année, Date de l'étape"))

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import (
+    APP_IDLE,
     MAP_FRAME,
     axe_violations,
     download_from_link,
@@ -54,10 +55,15 @@ def test_no_serious_violation(sized_page, server, name):
 
 
 def tab_to(page, target, limit: int = 120) -> None:
-    """Press Tab until ``target`` has the focus (it must be reachable by keyboard)."""
-    handle = target.element_handle()
+    """Press Tab until ``target`` has the focus (it must be reachable by keyboard).
+
+    The app's rerun is let finish first, and ``target`` is found again at each press: a
+    late rerun (a map reporting its view on a loaded machine) may draw it anew, and a
+    handle kept from before would never be the focused element.
+    """
+    page.wait_for_function(APP_IDLE, timeout=30_000)
     for _ in range(limit):
-        if page.evaluate("e => e === document.activeElement", handle):
+        if target.evaluate("e => e === document.activeElement"):
             return
         page.keyboard.press("Tab")
     raise AssertionError(f"not reachable with Tab in {limit} presses: {target}")

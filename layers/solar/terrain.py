@@ -178,6 +178,29 @@ def line_stretches(
     Lines without a wanted pixel (fields, the halo) are then neither gathered nor swept.
     A pixel's line is ``k = row − floor(col · t + 0.5)`` (global indices, as :func:`_line`
     places observers); its two neighbours are marked too, against a rounding tie.
+
+    Parameters
+    ----------
+    t
+        The sweep direction's slope, rows per column [-].
+    r_off, c_off
+        Global row and column of the window's first pixel [pixels].
+    r0, c0
+        Row and column of ``todo``'s first pixel within the window [pixels].
+    todo
+        Wanted pixels (2-D bool): those whose horizon is asked for.
+    k_lo, k_hi
+        The first and last line of the sweep (:func:`k_range`).
+    pad
+        Columns added each way, the reach [pixels].
+    c_min, c_max
+        Output, one per line ``k_lo … k_hi`` (int64): the first and last column that
+        matter; ``c_min > c_max`` for a line without a wanted pixel.
+
+    Returns
+    -------
+    None
+        ``c_min`` and ``c_max`` are written in place.
     """
     n = k_hi - k_lo + 1
     for i in range(n):
@@ -205,6 +228,24 @@ def reverse_line(m, s, zs, zo, rr, cc, sign):  # pragma: no cover
     """Reverse a gathered line in place.
 
     ``sign`` −1 also turns its distances around: the opposite direction along the same line.
+
+    Parameters
+    ----------
+    m
+        The number of points gathered on the line.
+    s
+        Distances along the line [m].
+    zs, zo
+        The line's heights (obstacles) and its observers' heights [m].
+    rr, cc
+        Each point's row and column in the window [pixels].
+    sign
+        ``1.0`` keeps the distances, ``-1.0`` negates them.
+
+    Returns
+    -------
+    None
+        The first ``m`` values of each array are reversed in place.
     """
     for i in range(m // 2):
         j = m - 1 - i
@@ -235,6 +276,41 @@ def swept_line(
     outside the core or ``todo`` (a tile's halo) only cast shade: their own horizon is not
     looked for. ``hs``/``hz`` are the scratch buffers, returned with ``need`` for a second
     sweep of the same line the other way.
+
+    Parameters
+    ----------
+    z
+        The window's surface heights (2-D, NaN for no data) [m].
+    k
+        The line: ``row = k + col · t`` in global indices.
+    t
+        The direction's slope, rows per column [-].
+    ux, uy
+        The direction's unit vector along columns and rows [-].
+    cell
+        The pixel size [m].
+    r_off, c_off
+        Global row and column of the window's first pixel [pixels].
+    reach
+        How far obstacles are looked for [m].
+    r0, r1, c0, c1
+        The core (the pixels whose horizon is wanted) within the window [pixels].
+    todo
+        Wanted pixels of the core (2-D bool, ``r1 − r0`` × ``c1 − c0``).
+    c_min, c_max
+        The stretch of columns that matters (:func:`line_stretches`); all by default.
+
+    Returns
+    -------
+    tuple
+        ``m`` (points gathered), ``s`` [m], ``zs`` and ``zo`` [m], the points' rows and
+        columns, the scratch buffers ``hs`` and ``hz``, ``best`` (each wanted point's
+        horizon slope [m/m], −inf when nothing is in reach) and ``need`` (bool).
+
+    References
+    ----------
+    Dozier, J. and Frew, J. (1990). Rapid calculation of terrain parameters for radiation
+    modeling from digital elevation data. IEEE TGRS 28(5), 963–969.
     """
     n = z.shape[1]
     s, zs, zo = np.empty(n), np.empty(n), np.empty(n)
@@ -262,6 +338,35 @@ def line_horizon(s, z, zo, m, reach, hs, hz, out, need):  # pragma: no cover
     neither obstructs nor gets a value. ``hs``/``hz`` are scratch buffers. Points outside
     the stretch that matters (first wanted point … last one + ``reach``) are not visited:
     their ``out`` is left as it was (never read: they are not wanted).
+
+    Parameters
+    ----------
+    s
+        Distances along the line, increasing [m].
+    z
+        The line's heights, the obstacles [m] (NaN: no data).
+    zo
+        The observers' own heights [m].
+    m
+        The number of points on the line.
+    reach
+        How far obstacles are looked for [m].
+    hs, hz
+        Scratch buffers (at least ``m`` long).
+    out
+        Output: each wanted point's horizon slope [m/m].
+    need
+        Which points are wanted (bool).
+
+    Returns
+    -------
+    None
+        ``out`` is written in place for the wanted points.
+
+    References
+    ----------
+    Dozier, J. and Frew, J. (1990). Rapid calculation of terrain parameters for radiation
+    modeling from digital elevation data. IEEE TGRS 28(5), 963–969.
     """
     if m == 0:
         return
@@ -393,6 +498,20 @@ def k_range(rows, cols, t, r_off, c_off):  # pragma: no cover
 
     The window is ``rows`` × ``cols`` pixels whose first pixel is global row ``r_off``,
     column ``c_off``.
+
+    Parameters
+    ----------
+    rows, cols
+        The window's size [pixels].
+    t
+        The direction's slope, rows per column [-].
+    r_off, c_off
+        Global row and column of the window's first pixel [pixels].
+
+    Returns
+    -------
+    tuple of int
+        ``(k_first, k_last)``.
     """
     e0 = int(math.floor(c_off * t + 0.5))
     e1 = int(math.floor((c_off + cols - 1) * t + 0.5))

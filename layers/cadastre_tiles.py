@@ -21,7 +21,7 @@ from rio_tiler.errors import TileOutsideBounds  # imported with the server, not 
 from rio_tiler.io import Reader  # first tile (rio-tiler and pydantic take ~0.5 s)
 
 from layers.solar.store import StoreLayout
-from layers.web_tiles import Breaks, colorize, tile_bounds
+from layers.web_tiles import Breaks, colorize, map_tile_bounds
 
 MIN_ZOOM, MAX_ZOOM = 11, 21
 OVERVIEW_UP_TO = 14  # zooms drawn from the store's 4 m overview (one file), when it has one
@@ -30,7 +30,7 @@ _TO_L93 = Transformer.from_crs(3857, 2154, always_xy=True)
 
 def tiles_under(store: Path, z: int, x: int, y: int) -> list[Path]:
     """The store's COGs that a Web Mercator tile touches (the store's own grid says which)."""
-    west, south, east, north = tile_bounds(z, x, y)
+    west, south, east, north = map_tile_bounds(z, x, y)
     xs, ys = _TO_L93.transform([west, east, west, east], [south, south, north, north])
     return StoreLayout(Path(store)).cogs_touching((min(xs), min(ys), max(xs), max(ys)))
 

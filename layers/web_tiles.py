@@ -17,7 +17,7 @@ HALF = 20037508.342789244  # half the Web Mercator world width [m]
 Breaks = Sequence[tuple[float, str, str]]
 
 
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+def map_tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """(west, south, east, north) of an XYZ tile in EPSG:3857 metres."""
     size = 2 * HALF / 2**z
     west, north = -HALF + x * size, HALF - y * size

@@ -461,7 +461,8 @@ def _build_locked(
         or not layout.roofs_part(name[k]).is_file()
     ]
     # a partial run (--area, a folder with only new tiles) adds to the store: the tiles
-    # computed before stay, with their records; removing tiles is `solar remove`
+    # computed before stay, with their records (no command removes tiles: a store with
+    # fewer tiles is built anew in another folder)
     kept = sorted(
         n
         for n in manifest["tuiles"]

@@ -163,10 +163,10 @@ def test_map_tiles_show_the_raster_values(cad, roofs):
     with rasterio.open(cad.vrt) as src:
         value = next(src.sample([(pt.iloc[0].x, pt.iloc[0].y)]))[0]
     # where the point falls in the tile (Web Mercator pixel)
-    from layers.web_tiles import tile_bounds
+    from layers.web_tiles import map_tile_bounds
 
     merc = pt.to_crs(3857).iloc[0]
-    west, south, east, north = tile_bounds(19, x, y)
+    west, south, east, north = map_tile_bounds(19, x, y)
     col = int((merc.x - west) / (east - west) * 256)
     r = int((north - merc.y) / (north - south) * 256)
     expected = colorize(np.array([[value]], dtype="float32"), breaks)[0, 0]

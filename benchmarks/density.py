@@ -32,7 +32,6 @@ once (loading the compiled kernels, ~1 s) and the assembly of the store are meas
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -49,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from layers.demo.territory import write_territory  # noqa: E402
 from layers.settings import DEFAULT_GEODATA  # noqa: E402
 from layers.solar.build import BLOCK  # noqa: E402
+from layers.solar.store import Manifest, StoreLayout  # noqa: E402
 
 BENCH_TILE = (684, 7043)  # north-west tile: each 2 × 2 tiles make one compute block
 KM = 4  # 16 tiles, 4 blocks: the first pays the process's one-time costs, 3 are steady
@@ -81,15 +81,15 @@ def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest = Manifest.read(StoreLayout(out).manifest)
     by_process: dict[str, dict[str, float]] = {}
-    for record in manifest["tuiles"].values():  # in the order they finished
-        blocks = by_process.setdefault(record["calcule_par"], {})
-        blocks.setdefault(record["bloc"][0], record["duree_s"])
+    for record in manifest.dalles.values():  # in the order they finished
+        blocks = by_process.setdefault(record.calcule_par, {})
+        blocks.setdefault(record.bloc[0], record.duree_s)
     firsts = [list(b.values())[0] for b in by_process.values()]
     others = [t for b in by_process.values() for t in list(b.values())[1:]]
     steady = statistics.mean(others or firsts)
-    once = manifest["dernier_calcul"]
+    once = manifest.dernier_calcul
     return {
         "wall": wall,
         "tile_s": steady / len(by_process),

@@ -33,9 +33,10 @@ def main() -> None:
     import pyogrio
 
     from layers.settings import Settings
+    from layers.solar.store import StoreLayout
 
     store = Settings.from_env({}).cadastre_path
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits", columns=["insee"])
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits", columns=["insee"])
     insee = sorted(set(roofs["insee"]))
     proc, url = start_server()
     try:

@@ -26,7 +26,6 @@ fixed parts of step 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from density import BENCH_TILE, EPW, pma_tiles  # noqa: E402
 
 from layers.demo.territory import write_territory  # noqa: E402
+from layers.solar.store import Manifest, StoreLayout  # noqa: E402
 
 
 def run_build(lidar: Path, buildings: Path, out: Path) -> dict:
@@ -53,7 +53,7 @@ def run_build(lidar: Path, buildings: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest = Manifest.read(StoreLayout(out).manifest)
     return {"wall": wall, "manifest": manifest, "said": done.stdout.strip()}
 
 
@@ -130,7 +130,8 @@ def pma_sized(store: Path, buildings, tmp: Path) -> dict:
 def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     """Seconds of what a rebuild does over the whole PMA whatever the commune."""
     from layers.settings import DEFAULT_GEODATA
-    from layers.solar.build import BuildParams, _finish, read_buildings, scan_lidar, tile_inputs
+    from layers.solar.build import BuildParams, read_buildings, scan_lidar, tile_inputs
+    from layers.solar.build_assemble import Context, assemble
     from layers.solar.grid import keys_of
     from layers.solar.inputs import check_tile, sha256_file
     from layers.territory import load_territory
@@ -158,11 +159,11 @@ def fixed_parts(pma: dict, lidar: Path) -> dict[str, float]:
     by_tile = dict(iter(frame.groupby("_tile", sort=False)))  # as the build does
     none = frame.iloc[:0]
     for key in pma["keys"]:
-        tile_inputs(key, tiles, by_tile.get(key, none), BuildParams(), "meteo", shas)
+        tile_inputs(key, tiles, by_tile.get(key, none), BuildParams(), shas, ("meteo", None))
     t["fiches des dalles"] = time.perf_counter() - t0
     communes = load_territory(DEFAULT_GEODATA).communes
     t0 = time.perf_counter()
-    _finish(pma["store"], pma["names"], communes, None)
+    assemble(pma["store"], pma["names"], Context(communes))
     t["assemblage (toits.gpkg, aperçu)"] = time.perf_counter() - t0
     return t
 
@@ -179,7 +180,7 @@ def main() -> None:
         files = write_territory(tmp / "t", km=args.km, first_tile=BENCH_TILE)
         store = tmp / "magasin"
         first = run_build(files.lidar_dir, files.buildings, store)
-        tiles = first["manifest"]["tuiles"]
+        tiles = first["manifest"].dalles
         per_tile = np.mean([t["duree_s"] for t in tiles.values()])
         print(
             f"Construction complète : {len(tiles)} dalles en {first['wall']:.0f} s "
@@ -192,9 +193,9 @@ def main() -> None:
         path = tmp / "batiment-maj.gpkg"
         pyogrio.write_dataframe(updated, path, layer="batiment", driver="GPKG")
         again = run_build(files.lidar_dir, path, store)
-        redone = sorted(n for n, t in again["manifest"]["tuiles"].items() if t != tiles.get(n))
-        once = again["manifest"]["dernier_calcul"]
-        tile_s = sum(again["manifest"]["tuiles"][n]["duree_s"] for n in redone)
+        redone = sorted(n for n, t in again["manifest"].dalles.items() if t != tiles.get(n))
+        once = again["manifest"].dernier_calcul
+        tile_s = sum(again["manifest"].dalles[n].duree_s for n in redone)
         print(
             f"Mise à jour de la BD TOPO dans une commune de {len(commune)} dalles "
             f"({inside} bâtiments : un dixième rehaussé de 3 m, 20 nouveaux, 5 disparus) : "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from layers.demo.territory import write_territory  # noqa: E402
-from layers.solar.store import Reader  # noqa: E402
+from layers.solar.store import Manifest, Reader, StoreLayout  # noqa: E402
 from layers.territory import load_territory  # noqa: E402
 
 EPW = ROOT / "geodata" / "BEL_VLG_Uccle.064470_TMYx.2007-2021.epw"
@@ -68,11 +67,10 @@ def run_build(files, store: Path, args, workers: int, threads: int | None = None
 def report_build(store: Path, label: str, wall: float, base: tuple[str, float] | None) -> dict:
     import pyogrio
 
-    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
-    tiles = manifest["tuiles"].values()
-    per_tile = [t["duree_s"] for t in tiles]
-    rss = max(t.get("rss_mo", float("nan")) for t in tiles)
-    n_roofs = pyogrio.read_info(store / "toits.gpkg", layer="toits")["features"]
+    tiles = Manifest.read(StoreLayout(store).manifest).dalles.values()
+    per_tile = [t.duree_s for t in tiles]
+    rss = max(t.rss_mo for t in tiles)
+    n_roofs = pyogrio.read_info(StoreLayout(store).gpkg, layer="toits")["features"]
     size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
     speed = f" ; accélération ×{base[1] / wall:.2f} face à « {base[0]} »" if base else ""
     print(
@@ -87,7 +85,7 @@ def report_build(store: Path, label: str, wall: float, base: tuple[str, float] |
 def lookups(store: Path) -> None:
     import pyogrio
 
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits", columns=["cleabs"])
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits", columns=["cleabs"])
     rng = np.random.default_rng(0)
     pts = roofs.geometry.representative_point().to_numpy()[
         rng.choice(len(roofs), size=min(200, len(roofs)), replace=False)
@@ -117,10 +115,10 @@ def app_figures(stores: dict[str, Path]) -> None:
     for label, store in stores.items():
         proc, url = start_server({"ATLAS_CADASTRE": str(store)})
         try:
-            cover = pyogrio.read_dataframe(store / "toits.gpkg", layer="couverture").to_crs(4326)
+            cover = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="couverture").to_crs(4326)
             west, south, east, north = cover.total_bounds
             roofs = pyogrio.read_dataframe(
-                store / "toits.gpkg", layer="toits", columns=["cleabs"], read_geometry=False
+                StoreLayout(store).gpkg, layer="toits", columns=["cleabs"], read_geometry=False
             )
             picks = roofs["cleabs"].sample(20, random_state=1).tolist()
             mix = [("cadastre_solaire", "epci=CALL")] + [

@@ -82,11 +82,6 @@ class Cadastre:
         return self.reader.path
 
     @property
-    def manifest(self) -> dict:
-        """The store's manifest."""
-        return self.reader.manifest
-
-    @property
     def communes(self) -> pd.DataFrame:
         """Per-commune totals (insee, commune, epci, toits, kWc, kWh…)."""
         return self.reader.communes
@@ -130,7 +125,7 @@ def describe_climate(w: object) -> str:
     """
     if not isinstance(w, dict):
         return "climat non renseigné"
-    name, source = str(w.get("name", "?")), str(w.get("source", "?"))
+    name, source = str(w.get("nom", "?")), str(w.get("source", "?"))
     parts = [source] if source != name else []
     lat, lon = w.get("latitude"), w.get("longitude")
     if isinstance(lat, int | float) and isinstance(lon, int | float):
@@ -138,8 +133,8 @@ def describe_climate(w: object) -> str:
             f"{fmt_float(abs(lat), 2)}° {'N' if lat >= 0 else 'S'} "
             f"{fmt_float(abs(lon), 2)}° {'E' if lon >= 0 else 'O'}"
         )
-    if w.get("period"):
-        parts.append(f"année type {w['period']}")
+    if w.get("periode"):
+        parts.append(f"année type {w['periode']}")
     if isinstance(w.get("ghi_kwh_m2"), int | float):
         parts.append(f"{fmt_float(w['ghi_kwh_m2'], 1)} kWh/m²/an au sol")
     return f"{name} — " + ", ".join(parts)
@@ -253,7 +248,7 @@ def prepare_demo_store(
     from layers.assumptions import load_assumptions
     from layers.demo.territory import write_territory
     from layers.settings import DEFAULT_WEATHER, DEMO_STORE
-    from layers.solar.build import BuildParams, build
+    from layers.solar.build import BuildJob, BuildOptions, build
     from layers.territory import load_territory
 
     geodata_dir = Path(geodata_dir)
@@ -262,17 +257,17 @@ def prepare_demo_store(
     if not (inputs / "LISEZMOI.json").is_file():
         write_territory(inputs, DEMO_KM, communes=communes)
     report = build(
-        inputs / "lidar",
-        inputs / "batiment.gpkg",
-        geodata_dir / DEFAULT_WEATHER,
-        store,
-        BuildParams(),
-        load_assumptions(geodata_dir).roof_rules(),
-        progress=progress,
-        communes=communes,
-        addresses=inputs / "adresses-62.csv",
-        wait=True,  # two app processes (or test workers) starting at once: one builds
-        cache_dir=cache_dir,
+        BuildJob(
+            lidar_dir=inputs / "lidar",
+            buildings=inputs / "batiment.gpkg",
+            weather=geodata_dir / DEFAULT_WEATHER,
+            out=store,
+            rules=load_assumptions(geodata_dir).roof_rules(),
+            communes=communes,
+            addresses=inputs / "adresses-62.csv",
+            # two app processes (or test workers) starting at once: one builds
+            options=BuildOptions(progress=progress, wait=True, cache_dir=cache_dir),
+        )
     )
     return report.assembled  # True whenever a tile was computed, too
 

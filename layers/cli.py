@@ -126,7 +126,7 @@ def _cmd_solar_fetch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
     from layers.assumptions import load_assumptions
-    from layers.solar.build import BuildParams, build
+    from layers.solar.build import BuildJob, BuildOptions, BuildParams, build
 
     weather = args.weather or settings.geodata_dir / DEFAULT_WEATHER
     inputs = [("LiDAR", args.lidar), ("bâtiments", args.buildings), ("météo", weather)]
@@ -164,21 +164,25 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
             weather = fetched
             print(f"Climat : {fetched} (TMY PVGIS récupéré par solar fetch).", file=sys.stderr)
     report = build(
-        args.lidar,
-        args.buildings,
-        weather,
-        args.out,
-        params,
-        load_assumptions(settings.geodata_dir).roof_rules(),
-        dry_run=args.dry_run,
-        progress=not args.quiet,
-        communes=communes,
-        area=area,
-        addresses=args.addresses,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        log=lambda text: print(text, file=sys.stderr),
-        cache_dir=settings.cache_dir,
+        BuildJob(
+            lidar_dir=args.lidar,
+            buildings=args.buildings,
+            weather=weather,
+            out=args.out,
+            rules=load_assumptions(settings.geodata_dir).roof_rules(),
+            params=params,
+            communes=communes,
+            area=area,
+            addresses=args.addresses,
+            options=BuildOptions(
+                dry_run=args.dry_run,
+                progress=not args.quiet,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                log=lambda text: print(text, file=sys.stderr),
+                cache_dir=settings.cache_dir,
+            ),
+        )
     )
     todo = report.to_compute
     verb = "à calculer" if args.dry_run else "calculées"

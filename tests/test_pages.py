@@ -9,6 +9,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from layers.solar.store import StoreLayout
 from tests.helpers import HOSTILE_NAME, ROOT, feature_count, geojson_collections, switch_to
 
 PAGES = [
@@ -515,7 +516,7 @@ def test_cadastre_page_with_a_damaged_store_says_so_in_french(
 
     store = tmp_path / "magasin"
     shutil.copytree(demo_store, store)
-    (store / "manifest.json").write_text(manifest, encoding="utf-8")
+    (StoreLayout(store).manifest).write_text(manifest, encoding="utf-8")
     monkeypatch.setenv("ATLAS_CADASTRE", str(store))
     at = app("pages/cadastre_solaire.py")
     assert not at.exception, at.exception

@@ -9,6 +9,7 @@ import pytest
 from layers.cadastre import open_cadastre
 from layers.resident import chosen_roof, find_address, status_message
 from layers.settings import Settings
+from layers.solar.store import StoreLayout
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def card_for(demo_store, territory, roof_changes=None, **sim_changes):
     from tests.helpers import GEODATA
 
     cad = open_cadastre(demo_store)
-    table = pyogrio.read_dataframe(demo_store / "toits.gpkg", layer="toits")
+    table = pyogrio.read_dataframe(StoreLayout(demo_store).gpkg, layer="toits")
     roof = get_roof(cad, table.sort_values("kwc_central")["cleabs"].iloc[-1]).copy()
     for key, value in (roof_changes or {}).items():
         roof[key] = value

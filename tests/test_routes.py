@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from layers.routes import routes
+from layers.solar.store import StoreLayout
 from layers.web_tiles import lonlat_to_tile
 
 
@@ -24,7 +25,7 @@ def client(monkeypatch, demo_store):
 
 @pytest.fixture(scope="module")
 def roofs(demo_store):
-    return pyogrio.read_dataframe(demo_store / "toits.gpkg", layer="toits")
+    return pyogrio.read_dataframe(StoreLayout(demo_store).gpkg, layer="toits")
 
 
 def test_tile_of_a_roof_is_a_coloured_png_cached_by_version(client, roofs):

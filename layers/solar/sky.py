@@ -396,7 +396,7 @@ def sky_tables(
     )
 
 
-SKY_CACHE_FORMAT = 1
+SKY_CACHE_FORMAT = 2  # 2: the description states the period the source declares
 
 
 def cached_sky_tables(

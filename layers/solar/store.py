@@ -3,6 +3,7 @@
 The only module that knows where things are in a store::
 
     STORE/manifest.json                what each tile was computed from, its time, the climate
+                                       (:class:`Manifest`, read and written here only)
     STORE/irradiation/XXXX_YYYY.tif    one Cloud-Optimised GeoTIFF per LiDAR tile [kWh/m²/an]
     STORE/irradiation-apercu.tif       the whole territory at 4 m (map tiles at low zoom)
     STORE/irradiation.vrt              every tile's COG on one grid (QGIS)
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -82,6 +85,309 @@ def key_of(name: str) -> Key:
         ``(684, 7042)``.
     """
     return int(name[:4]), int(name[5:])
+
+
+MANIFEST_VERSION = 2  # 2: French keys throughout, tiles named as in the store; 1 is read
+# the build's parameters and the climate, as the engine names them → as the manifest does
+PARAMETER_KEYS = {
+    "n_sectors": "secteurs",
+    "max_distance": "distance_ombre_m",
+    "model": "modele_ciel",
+    "albedo": "albedo",
+    "margin": "marge_m",
+    "ground": "sol",
+}
+CLIMATE_KEYS = {
+    "source": "source",
+    "name": "nom",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "altitude": "altitude_m",
+    "hours": "heures",
+    "period": "periode",
+    "ghi_kwh_m2": "ghi_kwh_m2",
+}
+
+
+def manifest_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """A build's parameters under the manifest's keys (:data:`PARAMETER_KEYS`).
+
+    Parameters
+    ----------
+    params
+        ``dataclasses.asdict`` of the build's parameters (English field names).
+
+    Returns
+    -------
+    dict
+        The same values under French keys, in the same order; a key without a translation
+        is kept as it is.
+    """
+    return {PARAMETER_KEYS.get(k, k): v for k, v in params.items()}
+
+
+def manifest_climate(described: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The engine's climate description (``Weather.describe()``) under the manifest's keys.
+
+    Parameters
+    ----------
+    described
+        ``source``, ``name``, ``latitude``… as :mod:`layers.solar.sky` describes a weather
+        file; keys already French are kept.
+
+    Returns
+    -------
+    dict or None
+        ``source``, ``nom``, ``latitude``, ``longitude`` [deg], ``altitude_m`` [m],
+        ``heures``, ``periode``, ``ghi_kwh_m2`` [kWh/m²]; ``None`` when none was given.
+    """
+    if not isinstance(described, dict):
+        return None
+    return {CLIMATE_KEYS.get(k, k): v for k, v in described.items()}
+
+
+def _neighbour_name(name: str) -> str:
+    """``684_7041`` (version 1's spelling) → ``0684_7041`` (the store's)."""
+    x, _, y = str(name).partition("_")
+    return tile_name((int(x), int(y))) if x.isdigit() and y.isdigit() else str(name)
+
+
+@dataclass(frozen=True)
+class TileInputs:
+    """Everything a tile's outputs depend on, as checksums: its record in the manifest.
+
+    A tile is recomputed when they change. Persisted under ``dalles.<tile>.entrees``.
+
+    Attributes
+    ----------
+    mns, mnt
+        SHA-256 of the tile's surface and terrain models (``mnt`` ``None`` when absent).
+    voisins
+        Store name (``0684_7042``) → SHA-256 of each neighbour's MNS within the shadows'
+        reach and the buildings' margin (``None``: no tile there, no shade from there).
+    batiments
+        SHA-256 of the tile's buildings (geometries and every attribute).
+    parametres
+        The build's parameters under :data:`PARAMETER_KEYS`.
+    meteo
+        SHA-256 of the weather file.
+    regles_toits
+        ``RoofRules.digest()``: thresholds, panel power, performance ratio.
+    format
+        What the computation writes (``build.FORMAT``): a change recomputes every tile.
+    """
+
+    mns: str
+    mnt: str | None
+    voisins: dict[str, str | None]
+    batiments: str
+    parametres: dict[str, Any]
+    meteo: str
+    regles_toits: str | None
+    format: int
+
+
+@dataclass(frozen=True)
+class TileRecord:
+    """A computed tile in the manifest (``dalles.<tile>``).
+
+    Attributes
+    ----------
+    entrees
+        What it was computed from (:class:`TileInputs`).
+    sans_batiment
+        No building on it: nothing computed, an empty raster written.
+    voisins_absents
+        Tiles within reach that were missing (no shade from there), store names.
+    duree_s
+        Its share of its block's time in its process [s].
+    bloc
+        The tiles computed in the same window.
+    calcule_par
+        ``host:pid`` of the process.
+    rss_mo
+        That process's peak resident memory [MB].
+    climat
+        The typical year's name.
+    """
+
+    entrees: TileInputs
+    sans_batiment: bool
+    voisins_absents: list[str]
+    duree_s: float
+    bloc: list[str]
+    calcule_par: str
+    rss_mo: float
+    climat: str | None
+
+
+@dataclass
+class Manifest:
+    """What a store was computed from and how: ``manifest.json``, read and written here only.
+
+    Keys are French, as persisted (ARCHITECTURE.md): the file is a JSON object with these
+    attributes as keys; tiles are named as in the store (``0684_7042``). Stores written
+    before version 2 (``tuiles``, the parameters and climate under the engine's English
+    keys, neighbours named ``684_7042``) are read and translated; the next build writes
+    them in the current form without recomputing any tile.
+
+    Attributes
+    ----------
+    dalles
+        Store name → :class:`TileRecord`, for every tile computed.
+    empreintes
+        LiDAR file → ``[size, mtime_ns, sha256]``: checksums a later build reuses when a
+        file's size and modification time are unchanged.
+    finition
+        What the assembled tables were built from (a digest): equal, they are up to date.
+    climat
+        The typical year (:func:`manifest_climate`).
+    parametres
+        The last build's parameters (:func:`manifest_parameters`).
+    dernier_calcul
+        ``demarrage_s`` (loading the kernels) and ``assemblage_s`` (the tables) of the last
+        build [s], what the tiles' own times leave out.
+    synthetique
+        The roofs come from fictional buildings.
+    termine
+        The store's tables are complete (``False`` while a first build runs).
+    format
+        ``build.FORMAT`` of the last build.
+    version
+        The layout it was read in (1 for stores written before :data:`MANIFEST_VERSION`);
+        always written in the current one.
+    """
+
+    dalles: dict[str, TileRecord] = field(default_factory=dict)
+    empreintes: dict[str, list] = field(default_factory=dict)
+    finition: str | None = None
+    climat: dict[str, Any] | None = None
+    parametres: dict[str, Any] | None = None
+    dernier_calcul: dict[str, float] = field(default_factory=dict)
+    synthetique: bool = False
+    termine: bool = False
+    format: int | None = None
+    version: int = MANIFEST_VERSION
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Read a manifest (any version).
+
+        Parameters
+        ----------
+        path
+            ``manifest.json``.
+
+        Returns
+        -------
+        Manifest
+
+        Raises
+        ------
+        OSError
+            The file cannot be read.
+        ValueError
+            Not JSON, or not a manifest.
+        """
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_json(cls, data: object) -> Manifest:
+        """A manifest from its JSON object (any version).
+
+        Parameters
+        ----------
+        data
+            What ``json.loads`` gave.
+
+        Returns
+        -------
+        Manifest
+            A tile whose record cannot be read is left out (the next build recomputes it).
+
+        Raises
+        ------
+        ValueError
+            Not an object, or its tiles are not an object.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("manifeste : objet JSON attendu")
+        old = "dalles" not in data and "tuiles" in data
+        tiles = data.get("tuiles" if old else "dalles", {})
+        if not isinstance(tiles, dict):
+            raise ValueError("manifeste : « dalles » doit être un objet")
+        records = {}
+        for name, record in tiles.items():
+            parsed = _tile_record(record)
+            if parsed is not None:
+                records[str(name)] = parsed
+        params = data.get("parametres")
+        return cls(
+            dalles=records,
+            empreintes=dict(data.get("empreintes") or {}),
+            finition=data.get("finition"),
+            climat=manifest_climate(data.get("climat")),
+            parametres=manifest_parameters(params) if isinstance(params, dict) else None,
+            dernier_calcul=dict(data.get("dernier_calcul") or {}),
+            synthetique=bool(data.get("synthetique")),
+            termine=bool(data.get("termine")),
+            format=data.get("format"),
+            version=int(data.get("version", 1)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as its JSON object (the current version).
+
+        Returns
+        -------
+        dict
+            The attributes as keys; ``termine`` only once true (a store being built for
+            the first time has none).
+        """
+        out = asdict(self)
+        if not self.termine:
+            out.pop("termine")
+        return out
+
+    def write(self, path: Path) -> None:
+        """Write the manifest atomically (a temporary file, then renamed).
+
+        Parameters
+        ----------
+        path
+            ``manifest.json``.
+
+        Returns
+        -------
+        None
+        """
+        self.version = MANIFEST_VERSION
+        tmp = Path(path).with_suffix(".tmp")
+        text = json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _tile_record(record: object) -> TileRecord | None:
+    """A tile's record from its JSON (version 1 or 2); ``None`` when unreadable."""
+    if not isinstance(record, dict):
+        return None
+    try:
+        inputs = dict(record["entrees"])
+        inputs["parametres"] = manifest_parameters(inputs["parametres"])
+        inputs["voisins"] = {_neighbour_name(k): v for k, v in inputs["voisins"].items()}
+        return TileRecord(
+            entrees=TileInputs(**inputs),
+            sans_batiment=bool(record["sans_batiment"]),
+            voisins_absents=[_neighbour_name(n) for n in record["voisins_absents"]],
+            duree_s=float(record["duree_s"]),
+            bloc=list(record["bloc"]),
+            calcule_par=str(record["calcule_par"]),
+            rss_mo=float(record["rss_mo"]),
+            climat=record.get("climat"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -231,7 +537,7 @@ class Reader:
     """
 
     layout: StoreLayout
-    manifest: dict
+    manifest: Manifest
     coverage: BaseGeometry  # the computed tiles' union [Lambert-93]
     communes: pd.DataFrame  # per-commune totals (insee, commune, epci, toits, kWc, kWh…)
     synthetic: bool  # the roofs come from fictional buildings (BD TOPO « qualite »)
@@ -262,11 +568,14 @@ class Reader:
         if not layout.manifest.is_file() or not layout.gpkg.is_file():
             return None
         try:
-            manifest = json.loads(layout.manifest.read_text(encoding="utf-8"))
+            text = layout.manifest.read_text(encoding="utf-8")
+            data = json.loads(text)
         except (OSError, ValueError) as err:
             raise damaged(root, "son manifeste est abîmé") from err
-        if not isinstance(manifest, dict):
-            raise damaged(root, "manifeste mal formé")
+        try:
+            manifest = Manifest.from_json(data)
+        except ValueError as err:
+            raise damaged(root, "manifeste mal formé") from err
         try:
             layers = {str(name) for name, _ in pyogrio.list_layers(layout.gpkg)}
             cover = pyogrio.read_dataframe(layout.gpkg, layer="couverture")
@@ -277,14 +586,14 @@ class Reader:
             )
         except Exception as err:  # a corrupt or truncated GeoPackage
             raise damaged(root, "le fichier des toits est abîmé ou incomplet") from err
-        if not manifest.get("termine") or cover.empty:
+        if not manifest.termine or cover.empty:
             return None
         return cls(
             layout=layout,
             manifest=manifest,
             coverage=cover.to_crs(2154).geometry.iloc[0],
             communes=communes,
-            synthetic=bool(manifest.get("synthetique")),
+            synthetic=manifest.synthetique,
             has_addresses="adresses" in layers,
             version=version_of(root),
         )
@@ -297,13 +606,12 @@ class Reader:
     @property
     def tiles(self) -> list[str]:
         """Names of the computed LiDAR tiles (``0684_7041``…)."""
-        return sorted(self.manifest.get("tuiles", {}))
+        return sorted(self.manifest.dalles)
 
     @property
     def climate(self) -> dict | None:
-        """The typical year the figures used (``Weather.describe()``), as recorded."""
-        climate = self.manifest.get("climat")
-        return climate if isinstance(climate, dict) else None
+        """The typical year the figures used, as recorded (:func:`manifest_climate`)."""
+        return self.manifest.climat
 
     def read(self, layer: str, **kwargs) -> gpd.GeoDataFrame:
         """Read a layer of the store's GeoPackage.
@@ -471,10 +779,18 @@ class Reader:
 __all__ = [
     "ADDRESS_TO_ROOF_M",
     "CLASSES",
+    "CLIMATE_KEYS",
+    "MANIFEST_VERSION",
+    "PARAMETER_KEYS",
     "ROOF_ID",
+    "Manifest",
     "Reader",
     "StoreLayout",
+    "TileInputs",
+    "TileRecord",
     "key_of",
+    "manifest_climate",
+    "manifest_parameters",
     "tile_name",
     "version_of",
 ]

@@ -13,11 +13,12 @@ from shapely.geometry import Point
 
 from layers.assumptions import load_assumptions
 from layers.cli import main
-from layers.solar.build import _mosaic, scan_lidar
+from layers.solar.build import mosaic, scan_lidar
 from layers.solar.grid import CELL, GRID_LEFT, GRID_TOP
 from layers.solar.irradiation import irradiation_sweep
 from layers.solar.raster import Raster
 from layers.solar.sky import cached_sky_tables
+from layers.solar.store import Manifest, StoreLayout
 from tests.helpers import ROOT
 from tests.solar.helpers import EPW
 
@@ -42,14 +43,14 @@ def test_a_building_across_the_tile_corner_gets_the_one_piece_figures(built):
     from layers.solar.roofs import roof_statistics
 
     base, store, _ = built
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")
     corner = roofs[roofs["usage_1"] == "Industriel"]
     assert len(corner) == 1 and corner.geometry.iloc[0].contains(Point(685_000, 7_041_000))
     # the reference: the whole mosaic computed in one piece, the same engine and grid
     tiles = scan_lidar(base / "lidar")
     left, top = 684_000 - CELL / 2, 7_042_000 + CELL / 2
-    dsm, _ = _mosaic(tiles, "MNS", left, top, 4000, 4000)
-    dtm, _ = _mosaic(tiles, "MNT", left, top, 4000, 4000)
+    dsm, _ = mosaic(tiles, "MNS", left, top, 4000, 4000)
+    dtm, _ = mosaic(tiles, "MNT", left, top, 4000, 4000)
     tables, _ = cached_sky_tables(EPW, "perez", 8, 0.2)
     origin = (round((GRID_TOP - top) / CELL), round((left - GRID_LEFT) / CELL))
     whole = irradiation_sweep(dsm, CELL, tables, 8, 40.0, origin=origin)
@@ -76,15 +77,15 @@ def test_store_has_cogs_a_vrt_and_one_row_per_building(built):
     import rasterio
 
     base, store, _ = built
-    with rasterio.open(store / "irradiation.vrt") as vrt:
+    with rasterio.open(StoreLayout(store).vrt) as vrt:
         assert (vrt.width, vrt.height) == (4000, 4000) and vrt.crs.to_epsg() == 2154
         assert np.nanmedian(vrt.read(1, out_shape=(400, 400))) > 500
-    with rasterio.open(store / "irradiation" / "0684_7042.tif") as cog:
+    with rasterio.open(StoreLayout(store).cog_dir / "0684_7042.tif") as cog:
         assert cog.overviews(1) and cog.profile.get("tiled")
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")
     buildings = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
     assert sorted(roofs["cleabs"]) == sorted(buildings["cleabs"])  # each counted once
-    assert pyogrio.read_info(store / "toits.gpkg", layer="toits")["capabilities"][
+    assert pyogrio.read_info(StoreLayout(store).gpkg, layer="toits")["capabilities"][
         "fast_spatial_filter"
     ]
 
@@ -135,25 +136,25 @@ def test_a_missing_neighbour_is_recorded(built, tmp_path):
     args = ["solar", "build", "--lidar", str(lidar), "--buildings", str(base / "batiment.gpkg"),
             "--weather", str(EPW), "--out", str(store), *FAST]  # fmt: skip
     assert main(args) == 0
-    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["tuiles"]) == {"0684_7041", "0684_7042", "0685_7042"}
+    manifest = Manifest.read(StoreLayout(store).manifest)
+    assert set(manifest.dalles) == {"0684_7041", "0684_7042", "0685_7042"}
     # outside the territory nothing ever comes; the tile that has not arrived is recorded
-    assert "685_7041" in manifest["tuiles"]["0684_7041"]["voisins_absents"]
-    full = json.loads((built[1] / "manifest.json").read_text(encoding="utf-8"))
-    assert "685_7041" not in full["tuiles"]["0684_7041"]["voisins_absents"]
-    assert manifest["termine"] is True
+    assert "0685_7041" in manifest.dalles["0684_7041"].voisins_absents
+    full = Manifest.read(StoreLayout(built[1]).manifest)
+    assert "0685_7041" not in full.dalles["0684_7041"].voisins_absents
+    assert manifest.termine is True
 
 
 def test_roofs_carry_commune_and_epci_and_totals_add_up(built):
     _, store, _ = built
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")
     assert roofs["insee"].notna().all() and set(roofs["epci"]) <= {"CALL", "CAHC", "CABBALR"}
-    totals = pyogrio.read_dataframe(store / "toits.gpkg", layer="communes", read_geometry=False)
+    totals = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="communes", read_geometry=False)
     by_epci = totals.groupby("epci")["kwh_an_central"].sum()
     direct = roofs.groupby("epci")["kwh_an_central"].sum()
     assert np.allclose(by_epci.sort_index(), direct.sort_index())
     assert totals["toits"].sum() == len(roofs)
-    cover = pyogrio.read_dataframe(store / "toits.gpkg", layer="couverture")
+    cover = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="couverture")
     assert cover.geometry.iloc[0].area == pytest.approx(4e6)
 
 
@@ -168,23 +169,23 @@ def test_killed_build_resumes_without_redoing_finished_tiles(built, tmp_path):
     resumed = [str(fresh) if a == str(store) else a for a in args]
     cmd = [sys.executable, "-m", "layers.cli", *resumed]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    manifest = fresh / "manifest.json"
+    manifest = StoreLayout(fresh).manifest
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.is_file() and json.loads(manifest.read_text())["tuiles"]:
+        if manifest.is_file() and Manifest.read(manifest).dalles:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = json.loads(manifest.read_text())["tuiles"]
+    done = Manifest.read(manifest).dalles
     assert 1 <= len(done) < 4 and "termine" not in json.loads(manifest.read_text())
-    assert not (fresh / "toits.gpkg").exists()  # nothing half-finished is published
+    assert not StoreLayout(fresh).gpkg.exists()  # nothing half-finished is published
     assert main(resumed) == 0
-    after = json.loads(manifest.read_text())["tuiles"]
+    after = Manifest.read(manifest).dalles
     for name, record in done.items():
-        assert after[name]["duree_s"] == record["duree_s"]  # not computed again
-    one = pyogrio.read_dataframe(fresh / "toits.gpkg", layer="toits").sort_values("cleabs")
-    ref = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").sort_values("cleabs")
+        assert after[name] == record  # not computed again
+    one = pyogrio.read_dataframe(StoreLayout(fresh).gpkg, layer="toits").sort_values("cleabs")
+    ref = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits").sort_values("cleabs")
     assert np.array_equal(one["kwh_an_central"].to_numpy(), ref["kwh_an_central"].to_numpy())
 
 
@@ -206,15 +207,15 @@ def test_impossible_parameters_are_refused_before_any_work(built, capsys):
 
 
 def _same_store(one, other) -> None:
-    a = pyogrio.read_dataframe(one / "toits.gpkg", layer="toits").sort_values("cleabs")
-    b = pyogrio.read_dataframe(other / "toits.gpkg", layer="toits").sort_values("cleabs")
+    a = pyogrio.read_dataframe(StoreLayout(one).gpkg, layer="toits").sort_values("cleabs")
+    b = pyogrio.read_dataframe(StoreLayout(other).gpkg, layer="toits").sort_values("cleabs")
     assert list(a["cleabs"]) == list(b["cleabs"])
     for field in ("surface_utile_m2", "kwh_an_central", "classe"):
         assert np.array_equal(a[field].to_numpy(), b[field].to_numpy())
     import rasterio
 
     for tif in (one / "irradiation").glob("*.tif"):
-        with rasterio.open(tif) as x, rasterio.open(other / "irradiation" / tif.name) as y:
+        with rasterio.open(tif) as x, rasterio.open(StoreLayout(other).cog_dir / tif.name) as y:
             assert np.array_equal(x.read(1), y.read(1), equal_nan=True)
 
 
@@ -223,8 +224,8 @@ def test_local_workers_give_the_same_store(built, tmp_path):
     out = tmp_path / "magasin"
     assert main([*[str(out) if a == str(store) else a for a in args], "--workers", "2"]) == 0
     _same_store(store, out)
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    ran = {t["calcule_par"].rsplit(":", 1)[1] for t in manifest["tuiles"].values()}
+    manifest = Manifest.read(StoreLayout(out).manifest)
+    ran = {t.calcule_par.rsplit(":", 1)[1] for t in manifest.dalles.values()}
     assert len(ran) == 2 and str(os.getpid()) not in ran  # two worker processes
 
 
@@ -240,16 +241,16 @@ def test_a_dask_cluster_gives_the_same_store(built, tmp_path):
         with distributed.Client(cluster) as client:
             worker_pids = {str(pid) for pid in client.run(os.getpid).values()}
     _same_store(store, out)
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["termine"] is True and len(manifest["tuiles"]) == 4
-    ran = {t["calcule_par"].rsplit(":", 1)[1] for t in manifest["tuiles"].values()}
+    manifest = Manifest.read(StoreLayout(out).manifest)
+    assert manifest.termine is True and len(manifest.dalles) == 4
+    ran = {t.calcule_par.rsplit(":", 1)[1] for t in manifest.dalles.values()}
     assert ran <= worker_pids and str(os.getpid()) not in ran  # on the cluster, not here
 
 
 def test_addresses_are_tied_to_the_building_they_stand_on(built):
     _, store, _ = built
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").set_index("cleabs")
-    ban = pyogrio.read_dataframe(store / "toits.gpkg", layer="adresses")
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits").set_index("cleabs")
+    ban = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="adresses")
     tied = ban.dropna(subset=["cleabs"])
     assert len(tied) > 0.95 * len(ban)
     dist = tied.geometry.distance(roofs.geometry.reindex(tied["cleabs"]), align=False)
@@ -262,7 +263,7 @@ def test_3d_and_invalid_buildings_each_get_one_valid_2d_roof(built):
     base, store, _ = built
     given = pyogrio.read_dataframe(base / "batiment.gpkg", layer="batiment")
     assert given.geometry.has_z.all() and (~given.geometry.is_valid).sum() == 1
-    roofs = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")
     assert sorted(roofs["cleabs"]) == sorted(given["cleabs"])  # one roof per building
     assert roofs.geometry.is_valid.all() and not roofs.geometry.has_z.any()
     bow_tie = given.loc[~given.geometry.is_valid, "cleabs"].iloc[0]
@@ -273,15 +274,15 @@ def test_a_bad_address_file_is_refused_and_the_store_stays_whole(built, tmp_path
     _, store, args = built
     copy = tmp_path / "magasin"
     shutil.copytree(store, copy)
-    before = (copy / "toits.gpkg").read_bytes()
+    before = (StoreLayout(copy).gpkg).read_bytes()
     bad = tmp_path / "adresses.csv"
     bad.write_text("pas;un;fichier;ban\n1;2;3;4\n", encoding="utf-8")
     rerun = [str(copy) if a == str(store) else a for a in args]
     rerun[rerun.index("--addresses") + 1] = str(bad)
     assert main(rerun) == 1
     assert "sans colonnes BAN" in capsys.readouterr().err
-    assert (copy / "toits.gpkg").read_bytes() == before
-    assert json.loads((copy / "manifest.json").read_text(encoding="utf-8"))["termine"] is True
+    assert (StoreLayout(copy).gpkg).read_bytes() == before
+    assert Manifest.read(StoreLayout(copy).manifest).termine is True
 
 
 def test_roof_only_computation_equals_the_full_one_on_roofs(built, tmp_path):
@@ -295,15 +296,15 @@ def test_roof_only_computation_equals_the_full_one_on_roofs(built, tmp_path):
     _, store, args = built
     full = tmp_path / "complet"
     assert main([*[str(full) if a == str(store) else a for a in args], "--sol"]) == 0
-    a = pyogrio.read_dataframe(store / "toits.gpkg", layer="toits").sort_values("cleabs")
-    b = pyogrio.read_dataframe(full / "toits.gpkg", layer="toits").sort_values("cleabs")
+    a = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits").sort_values("cleabs")
+    b = pyogrio.read_dataframe(StoreLayout(full).gpkg, layer="toits").sort_values("cleabs")
     assert list(a["cleabs"]) == list(b["cleabs"])
     for field in ("surface_utile_m2", "irradiation_utile", "pente_dominante", "kwh_an_central"):
         assert np.array_equal(a[field].to_numpy(), b[field].to_numpy(), equal_nan=True), field
     assert (a["classe"].to_numpy() == b["classe"].to_numpy()).all()
     with (
-        rasterio.open(store / "irradiation" / "0684_7042.tif") as roofs_only,
-        rasterio.open(full / "irradiation" / "0684_7042.tif") as everything,
+        rasterio.open(StoreLayout(store).cog_dir / "0684_7042.tif") as roofs_only,
+        rasterio.open(StoreLayout(full).cog_dir / "0684_7042.tif") as everything,
     ):
         r, e = roofs_only.read(1), everything.read(1)
     assert np.isfinite(e).mean() > 0.99 and np.isfinite(r).mean() < 0.5
@@ -322,9 +323,9 @@ def test_a_tile_without_buildings_is_skipped_and_recorded(built, tmp_path):
     cmd = [str(out) if a == str(store) else a for a in args]
     cmd[cmd.index("--buildings") + 1] = str(only)
     assert main(cmd) == 0
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["tuiles"]["0685_7041"]["sans_batiment"] is True
-    assert manifest["tuiles"]["0684_7042"]["sans_batiment"] is False
-    assert manifest["termine"] is True
-    roofs = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits")
+    manifest = Manifest.read(StoreLayout(out).manifest)
+    assert manifest.dalles["0685_7041"].sans_batiment is True
+    assert manifest.dalles["0684_7042"].sans_batiment is False
+    assert manifest.termine is True
+    roofs = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits")
     assert (roofs["dalle"] == "0685_7041").sum() == 0 and len(roofs) == keep.sum()

@@ -7,7 +7,6 @@ it byte for byte as it was, with one French line and exit ≠ 0.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import rasterio
 from rasterio.crs import CRS
 
 from layers.cli import main
+from layers.solar.store import Manifest, StoreLayout
 from tests.helpers import ROOT
 from tests.solar.helpers import EPW
 
@@ -199,13 +199,13 @@ def test_wrong_buildings_are_refused(copy, tmp_path, capsys, change, expected):
 
 def test_a_partial_run_adds_and_never_removes(copy, tmp_path, capsys):
     out, lidar, args = copy
-    before = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits", read_geometry=False)
+    before = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
     names = sorted(before["cleabs"])
     # --area on one commune: its tiles only are looked at, the others stay
     assert main(_cmd(args, "--area", "62401")) == 0
     capsys.readouterr()
     assert names == sorted(
-        pyogrio.read_dataframe(out / "toits.gpkg", layer="toits", read_geometry=False)["cleabs"]
+        pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)["cleabs"]
     )
     # a folder holding one tile only, with a building changed there: real work, nothing lost
     for extra in sorted(lidar.glob("*.tif")):
@@ -218,17 +218,17 @@ def test_a_partial_run_adds_and_never_removes(copy, tmp_path, capsys):
     assert main(_cmd({**args, "--buildings": str(changed)})) == 0
     text = capsys.readouterr().out
     assert "gardées du magasin (hors de ce calcul) : 3" in text, text
-    after = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits", read_geometry=False)
+    after = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
     assert sorted(after["cleabs"]) == names
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert len(manifest["tuiles"]) == 4 and manifest["termine"] is True
+    manifest = Manifest.read(StoreLayout(out).manifest)
+    assert len(manifest.dalles) == 4 and manifest.termine is True
 
 
 def test_a_second_build_into_a_locked_store_is_refused(copy, capsys):
     import fcntl
 
     out, _, args = copy
-    with open(out / ".verrou-build", "w", encoding="utf-8") as held:
+    with open(StoreLayout(out).lock, "w", encoding="utf-8") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         held.write("autre-machine:4242 depuis 29/11/2026 10:00")
         held.flush()
@@ -263,7 +263,7 @@ def test_addresses_header_only_or_unreadable_coordinates(copy, tmp_path, capsys)
     bad.write_text("\n".join(spoiled) + "\n", encoding="utf-8")
     assert main(_cmd({**args, "--addresses": str(bad)})) == 0
     assert "4 ignorée(s)" in capsys.readouterr().out
-    stored = pyogrio.read_dataframe(out / "toits.gpkg", layer="adresses")
+    stored = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="adresses")
     assert np.isfinite(stored.geometry.x).all() and np.isfinite(stored.geometry.y).all()
     assert len(stored) <= len(lines) - 1 - 4
 
@@ -295,7 +295,7 @@ def test_a_full_disk_gives_one_french_line_and_a_whole_store(copy, tmp_path):
     frame.loc[0, "hauteur"] = 99.0
     changed = tmp_path / "batiment.gpkg"
     pyogrio.write_dataframe(frame, changed, layer="batiment", driver="GPKG")
-    before = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits", read_geometry=False)
+    before = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
     code = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000));"
         "from layers.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -309,7 +309,7 @@ def test_a_full_disk_gives_one_french_line_and_a_whole_store(copy, tmp_path):
     )
     assert run.returncode == 1, run.stderr[-2000:]
     assert "Disque plein, quota ou droits" in run.stderr and "Traceback" not in run.stderr
-    after = pyogrio.read_dataframe(out / "toits.gpkg", layer="toits", read_geometry=False)
+    after = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
     assert after.equals(before)  # the app still reads the store as it was
 
 
@@ -322,7 +322,7 @@ def test_a_damaged_manifest_is_said_in_french_without_internals(copy, manifest, 
     from layers.solar.errors import SolarError
 
     out = copy[0]
-    (out / "manifest.json").write_text(manifest, encoding="utf-8")
+    (StoreLayout(out).manifest).write_text(manifest, encoding="utf-8")
     with pytest.raises(SolarError) as err:
         open_cadastre(out)
     assert expected in str(err.value)
@@ -334,7 +334,7 @@ def test_a_truncated_store_is_said_without_sqlite_internals(copy):
     from layers.solar.errors import SolarError
 
     out = copy[0]
-    gpkg = out / "toits.gpkg"
+    gpkg = StoreLayout(out).gpkg
     gpkg.write_bytes(gpkg.read_bytes()[:4096])
     with pytest.raises(SolarError) as err:
         open_cadastre(out)

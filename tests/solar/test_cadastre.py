@@ -31,6 +31,7 @@ from layers.cadastre import (
 )
 from layers.cadastre_tiles import render_tile, tiles_under
 from layers.geocode import Address, local_search
+from layers.solar.store import StoreLayout
 from layers.territory import Selection
 from layers.web_tiles import colorize, lonlat_to_tile
 from tests.helpers import GEODATA, feature_count, unescape_js
@@ -181,7 +182,7 @@ def test_map_tiles_show_the_raster_values(cad, roofs):
     assert colours <= {(0, 0, 0)} | {
         tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for _v, c, _l in breaks
     }
-    assert (cad.path / "irradiation-apercu.tif").is_file()
+    assert (StoreLayout(cad.path).overview).is_file()
 
 
 def test_colorize_classes():
@@ -253,8 +254,8 @@ def test_damaged_store_is_a_french_error(tmp_path):
     from layers.solar.errors import SolarError
 
     assert open_cadastre(tmp_path) is None  # nothing computed yet
-    (tmp_path / "manifest.json").write_text("{pas du json", encoding="utf-8")
-    (tmp_path / "toits.gpkg").write_bytes(b"pas une base")
+    (StoreLayout(tmp_path).manifest).write_text("{pas du json", encoding="utf-8")
+    (StoreLayout(tmp_path).gpkg).write_bytes(b"pas une base")
     with pytest.raises(SolarError, match="illisible"):
         open_cadastre(tmp_path)
 
@@ -265,7 +266,7 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path, demo_
     import shutil
 
     from layers.settings import DEFAULT_WEATHER
-    from layers.solar.build import BuildParams, build
+    from layers.solar.build import BuildJob, BuildOptions, build
 
     inputs = demo_store.parent / "cadastre-demo-entrees"
 
@@ -279,14 +280,14 @@ def test_editing_the_solar_assumptions_makes_the_demo_stale(cad, tmp_path, demo_
         text = text[:start] + text[start:end].replace(edit[1], edit[2]) + text[end:]
         (tmp_path / "hypotheses.toml").write_text(text, encoding="utf-8")
         report = build(
-            inputs / "lidar",
-            inputs / "batiment.gpkg",
-            GEODATA / DEFAULT_WEATHER,
-            cad.path,
-            BuildParams(),
-            load_assumptions(tmp_path).roof_rules(),
-            dry_run=True,
-            progress=False,
+            BuildJob(
+                lidar_dir=inputs / "lidar",
+                buildings=inputs / "batiment.gpkg",
+                weather=GEODATA / DEFAULT_WEATHER,
+                out=cad.path,
+                rules=load_assumptions(tmp_path).roof_rules(),
+                options=BuildOptions(dry_run=True, progress=False),
+            )
         )
         return report.to_compute
 

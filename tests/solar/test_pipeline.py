@@ -331,10 +331,11 @@ def test_the_climate_line_gives_one_range_of_years(path):
 
     from layers.cadastre import describe_climate
     from layers.solar.sky import read_weather
+    from layers.solar.store import manifest_climate
     from tests.helpers import ROOT
 
     weather = read_weather(ROOT / path)
     stated = re.search(r"(\d{4})-(\d{4})", path.rsplit("/", 1)[1])
     assert weather.describe()["period"] == f"{stated[1]}–{stated[2]}"
-    line = describe_climate(weather.describe())
+    line = describe_climate(manifest_climate(weather.describe()))
     assert re.findall(r"\d{4}[–-]\d{4}", line) == [f"{stated[1]}–{stated[2]}"], line

@@ -20,6 +20,7 @@ from affine import Affine
 from shapely.geometry import box
 
 from layers.cli import main
+from layers.solar.store import StoreLayout
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.build
@@ -42,7 +43,7 @@ def real_store(tmp_path_factory):
             str(base / "contours.gpkg"), "--weather", str(PVGIS), "--out", str(base / "magasin"),
             *FAST]  # fmt: skip
     assert main(args) == 0
-    roofs = pyogrio.read_dataframe(base / "magasin" / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(base / "magasin").gpkg, layer="toits")
     return base, roofs
 
 
@@ -167,7 +168,7 @@ def olemps(tmp_path_factory):
             str(PVGIS), "--out", str(base / "magasin"), "--sectors", "8", "--max-distance",
             "30", "--quiet"]  # fmt: skip
     assert main(args) == 0
-    roofs = pyogrio.read_dataframe(base / "magasin" / "toits.gpkg", layer="toits")
+    roofs = pyogrio.read_dataframe(StoreLayout(base / "magasin").gpkg, layer="toits")
     on_tiles = sum(counts[k] for k in chosen)
     return frame, roofs, on_tiles
 

@@ -45,7 +45,7 @@ def _cmd_data_prepare(args: argparse.Namespace, settings: Settings) -> int:
     The shipped layers are checked, the demo cadastre store computed once (later runs find
     it up to date in seconds), the signage sample made.
     """
-    from layers.cadastre import prepare_demo_store
+    from layers.cadastre_demo import prepare_demo_store
 
     geodata = args.geodata or settings.geodata_dir
     print("Préparation de geodata/ : les couches du territoire sont livrées avec le dépôt.")

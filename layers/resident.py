@@ -15,15 +15,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layers.assumptions import Assumptions
-from layers.cadastre import (
-    ADDRESS_TO_ROOF_M,
+from layers.cadastre import ADDRESS_TO_ROOF_M, Cadastre, address_candidates, locate
+from layers.cadastre_estimate import (
     ADVICE,
     PRESENCE,
-    Cadastre,
     Simulated,
-    address_candidates,
     estimate_table,
-    locate,
     pays_back,
     roof_estimate,
     roof_headline,

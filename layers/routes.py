@@ -44,7 +44,7 @@ T = TypeVar("T")
 @lru_cache(maxsize=4)
 def _breaks(geodata_dir: str):
     from layers.assumptions import load_assumptions
-    from layers.cadastre import map_classes
+    from layers.cadastre_colours import map_classes
 
     return map_classes(load_assumptions(Path(geodata_dir)))
 
@@ -247,7 +247,8 @@ def error_answer(err: Exception, what: str) -> Response:
 
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
     """(file bytes, MIME type) of the roofs of some communes from a store."""
-    from layers.cadastre import open_cadastre, roof_table, roofs_of
+    from layers.cadastre import open_cadastre, roofs_of
+    from layers.cadastre_figures import roof_table
     from layers.export import to_csv_bytes, to_gpkg_bytes
 
     cad = open_cadastre(store)

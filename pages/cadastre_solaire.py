@@ -14,20 +14,19 @@ from layers import charts
 from layers.assumptions import Assumptions
 from layers.cadastre import (
     CLASS_ORDER,
-    PRESENCE,
     Cadastre,
-    cadastre_map,
     coverage_note,
     covered_communes,
     get_roof,
     locate,
-    map_classes,
     roof_at_latlng,
-    roof_sheet_pdf,
     roofs_near_latlng,
-    territory_potential,
-    view_bounds,
 )
+from layers.cadastre_colours import map_classes
+from layers.cadastre_estimate import PRESENCE
+from layers.cadastre_figures import territory_potential
+from layers.cadastre_map import MapView, cadastre_map, view_bounds
+from layers.cadastre_sheet import RoofSheet, roof_sheet_pdf
 from layers.economics import water_heater
 from layers.formatting import fmt_int, fmt_number, md_escape
 from layers.resident import Simulation, chosen_roof, find_address, status_message
@@ -193,11 +192,13 @@ def roof_view(page: Page) -> None:
             page.cad,
             page.settings,
             map_classes(page.hyp),
-            basemap,
-            selected=roof,
-            near=near,
-            bounds=view_bounds(page.cad, page.territory, page.selection),
-            area=selected_communes(page.territory, page.selection),
+            MapView(
+                basemap,
+                selected=roof,
+                near=near,
+                bounds=view_bounds(page.cad, page.territory, page.selection),
+                area=selected_communes(page.territory, page.selection),
+            ),
         )
 
     with st.spinner("Carte…"):
@@ -263,7 +264,7 @@ def roof_card(page: Page, chosen: str) -> None:
         f"atlas-pma-toit-{chosen}.pdf",
         "application/pdf",
         lambda: roof_sheet_pdf(
-            page.cad, roof, card.estimate, card.simulated, page.hyp, share, today
+            page.cad, page.hyp, RoofSheet(roof, card.estimate, card.simulated, share, today)
         ),
     )
     widgets.assumptions_expander(page.hyp, "economie")

@@ -131,7 +131,7 @@ def demo_store(prepared_geodata: Path, run_folder: Path) -> Path:
     Several test processes at once wait on one lock: the first builds, the others find it
     up to date.
     """
-    from layers.cadastre import prepare_demo_store
+    from layers.cadastre_demo import prepare_demo_store
 
     with _run_lock(run_folder / "demo-store.lock"):
         prepare_demo_store(prepared_geodata, cache_dir=Settings.from_env(os.environ).cache_dir)

@@ -117,7 +117,7 @@ def test_the_roof_card_is_decided_without_streamlit(demo_store, territory):
 
 
 def test_the_roof_card_warns_when_the_central_case_does_not_pay_back(demo_store, territory):
-    from layers.cadastre import pays_back
+    from layers.cadastre_estimate import pays_back
 
     _roof, dear = card_for(demo_store, territory, price=0.06, price_growth=0.0)
     assert not pays_back(dear.estimate)

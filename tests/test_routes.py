@@ -164,7 +164,9 @@ def test_security_headers_on_every_response(client):
 
 def test_the_map_asks_versioned_tiles(demo_store):
     from layers.assumptions import load_assumptions
-    from layers.cadastre import cadastre_map, map_classes, open_cadastre
+    from layers.cadastre import open_cadastre
+    from layers.cadastre_colours import map_classes
+    from layers.cadastre_map import cadastre_map
     from layers.mapping import map_payload
     from layers.settings import Settings
     from layers.solar.store import version_of

@@ -17,24 +17,24 @@ from PIL import Image
 from layers.assumptions import load_assumptions
 from layers.cadastre import (
     address_candidates,
-    cadastre_map,
     covered_communes,
     get_roof,
     locate,
-    map_classes,
     open_cadastre,
     roof_at_latlng,
-    roof_sheet_pdf,
     roofs_near_latlng,
     roofs_of,
-    territory_potential,
 )
+from layers.cadastre_colours import map_classes
+from layers.cadastre_figures import territory_potential
+from layers.cadastre_map import MapView, cadastre_map
+from layers.cadastre_sheet import RoofSheet, roof_sheet_pdf
 from layers.cadastre_tiles import render_tile, tiles_under
 from layers.geocode import Address, local_search
 from layers.solar.store import StoreLayout
 from layers.territory import Selection
 from layers.web_tiles import colorize, lonlat_to_tile
-from tests.helpers import GEODATA, feature_count, unescape_js
+from tests.helpers import GEODATA, ROOT, feature_count, unescape_js
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_map_has_tiles_coverage_nearby_outlines_and_legend(cad, settings, roofs)
     assert 1 < len(near) < len(roofs)
     html = unescape_js(
         cadastre_map(
-            cad, settings, map_classes(load_assumptions(GEODATA)), selected=roof, near=near
+            cad, settings, map_classes(load_assumptions(GEODATA)), MapView(selected=roof, near=near)
         )
         .get_root()
         .render()
@@ -217,7 +217,8 @@ def test_pdf_sheet(cad, roofs, territory):
     sim = Simulation(kwc=3.0, consumption=9000, presence="partielle", price=0.21, price_growth=3)
     card = roof_card(roof, sim, hyp, territory, True)
     link = "http://x/cadastre_solaire?toit=T"
-    pdf = roof_sheet_pdf(cad, roof, card.estimate, card.simulated, hyp, link, "2026-11-28")
+    sheet = RoofSheet(roof, card.estimate, card.simulated, link, "2026-11-28")
+    pdf = roof_sheet_pdf(cad, hyp, sheet)
     assert pdf.startswith(b"%PDF")
     assert b"TERRITOIRE FICTIF" in pdf and b"Revoir ce toit" in pdf
     assert roof["cleabs"].encode() in pdf
@@ -316,3 +317,49 @@ def test_the_coverage_note_says_where_a_store_is(cad, territory):
     note = coverage_note(olemps, territory, Selection())
     assert note is not None and "hors du Pôle Métropolitain de l'Artois (Olemps)" in note
     assert "pas encore couvert" not in note
+
+
+def test_the_app_reads_the_store_rasters_as_gdal_reads_its_vrt(cad, roofs):
+    """Issue 29: map tiles and the sheet's extract read the COGs one way
+    (``cadastre_tiles.read_irradiation``); the extract equals what GDAL reads through the
+    store's VRT, an independent path, pixel for pixel, also across a tile edge."""
+    import rasterio
+    from rasterio.windows import from_bounds
+
+    from layers.cadastre_tiles import irradiation_around
+
+    edge = 685_000.25  # the line between tiles 0684 and 0685 (IGN's quarter-metre offset)
+    l93 = roofs.to_crs(2154).geometry
+    boxes = [l93.iloc[i].buffer(25).bounds for i in (5, 500, 3000)]
+    # roofs on both sides of the edge: the box around the one nearest to it
+    y = l93.centroid.y.iloc[int((l93.centroid.x - edge).abs().argmin())]
+    boxes.append((edge - 30.0, y - 30.0, edge + 30.0, y + 30.0))
+    with rasterio.open(cad.vrt) as vrt:
+        for box in boxes:
+            window = from_bounds(*box, transform=vrt.transform)
+            expected = vrt.read(1, window=window, boundless=True, fill_value=np.nan)
+            values, transform = irradiation_around(cad.path, box)
+            assert values.shape == expected.shape
+            assert np.array_equal(values, expected, equal_nan=True), box
+            assert transform == vrt.window_transform(window)
+    assert np.isfinite(values).any() and np.isfinite(values[:, :60]).any()
+    assert np.isfinite(values[:, 60:]).any()  # both tiles read
+
+
+def test_the_tile_route_loads_neither_maps_nor_pdfs(demo_store):
+    """Issue 29: the tile route imported the whole cadastre module (folium, the PDF code)
+    to get the colour classes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from layers.routes import _breaks, solar_tile; "
+        f"_breaks({str(demo_store.parent)!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('folium', 'fpdf', "
+        "'streamlit', 'numba') or m in ('layers.cadastre', 'layers.cadastre_map', "
+        "'layers.cadastre_sheet', 'layers.cadastre_estimate', 'layers.solar.build')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]", out.stdout

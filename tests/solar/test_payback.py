@@ -9,7 +9,7 @@ import math
 import pytest
 
 from layers.assumptions import load_assumptions
-from layers.cadastre import estimate_table, payback_text, pays_back, roof_headline
+from layers.cadastre_estimate import estimate_table, payback_text, pays_back, roof_headline
 from layers.economics import Scenario, estimate, self_consumed, simulate
 from tests.helpers import GEODATA
 

@@ -129,7 +129,7 @@ def main() -> None:
     from layers.cadastre_colours import map_classes
     from layers.cadastre_map import MapView, cadastre_map
     from layers.signage_report import signage_map
-    from layers.store import open_store
+    from layers.signage_store import open_store
 
     cad = open_cadastre(settings.cadastre_path)
     if cad is not None:

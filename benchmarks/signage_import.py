@@ -19,7 +19,7 @@ from layers.parks import load_planning
 from layers.settings import DEFAULT_GEODATA
 from layers.signage import generate_sample
 from layers.signage_setup import import_file, read_import, write_example_csv
-from layers.store import create_geopackage, create_postgis, open_store
+from layers.signage_store import create_geopackage, create_postgis, open_store
 from layers.territory import load_territory
 
 

@@ -31,7 +31,7 @@ def page_time(target: Path, runs: int) -> tuple[float, int]:
     from layers.parks import load_planning
     from layers.settings import DEFAULT_GEODATA, Settings
     from layers.signage_report import signage_map
-    from layers.store import open_store
+    from layers.signage_store import open_store
     from layers.territory import load_territory
     from tests.helpers import switch_to
 

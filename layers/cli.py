@@ -332,7 +332,7 @@ def _cmd_solar_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_signs_init(args: argparse.Namespace, settings: Settings) -> int:
     from layers.signage_setup import init_store
-    from layers.store import mask_dsn
+    from layers.signage_store import mask_dsn
 
     target = args.target or settings.signage_target
     n = init_store(target, settings.geodata_dir, force=args.force)
@@ -345,7 +345,7 @@ def _cmd_signs_init(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_signs_import(args: argparse.Namespace, settings: Settings) -> int:
     from layers.signage_setup import import_file
-    from layers.store import mask_dsn
+    from layers.signage_store import mask_dsn
 
     target = args.target or settings.signage_target
     report = import_file(
@@ -544,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except USER_ERRORS as err:
-        from layers.store import StoreError, mask_dsn
+        from layers.signage_store import StoreError, mask_dsn
 
         print(f"Erreur : {mask_dsn(str(err))}", file=sys.stderr)
         if isinstance(err, StoreError) and err.__cause__ is not None:

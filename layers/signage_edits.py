@@ -2,14 +2,14 @@
 
 The page collects an editor's input and calls these functions; each returns an
 :class:`Outcome` (accepted or not, the French message to show, whether the open form must
-be re-read from the store). The rules live here and in :mod:`layers.store`:
+be re-read from the store). The rules live here and in :mod:`layers.signage_store`:
 
 - a save or a deletion names the sign *and the version* the editor opened; a sign changed
   since is a conflict, a sign deleted since is refused with who deleted it and when —
   never written onto another sign;
 - undoing a deletion restores the sign at a *higher* version, so a form opened before the
   deletion stays stale;
-- ids are never reused (see :meth:`layers.store._Store.add`).
+- ids are never reused (see :meth:`layers.signage_store._Store.add`).
 """
 
 from __future__ import annotations

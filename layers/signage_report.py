@@ -49,7 +49,7 @@ from layers.signage import (
     progress_by,
     steps_since,
 )
-from layers.store import describe_change
+from layers.signage_store import describe_change
 from layers.territory import Territory
 from layers.web_tiles import hex_rgb
 

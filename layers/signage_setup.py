@@ -14,7 +14,7 @@ import pandas as pd
 
 from layers.errors import AtlasError
 from layers.signage import FIELDS, STATUSES, TYPES, generate_sample, parse_number
-from layers.store import (
+from layers.signage_store import (
     ImportReport,
     StoreError,
     create_geopackage,

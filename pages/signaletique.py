@@ -36,7 +36,7 @@ from layers.signage_report import (
     sign_epci,
     signage_map,
 )
-from layers.store import open_store
+from layers.signage_store import open_store
 from layers.territory import describe_selection, selected_communes, within_selection
 from pages.ui import editors, loaders, state, widgets
 

@@ -234,7 +234,7 @@ def test_reader_sees_no_edit_controls(store_copy):
 
 
 def test_editor_logs_in_and_changes_a_status(store_copy):
-    from layers.store import open_store
+    from layers.signage_store import open_store
     from layers.territory import load_territory
 
     secrets = {"editeurs": {"alice": hash_password("mot-de-passe-solide")}}
@@ -295,7 +295,7 @@ def open_sign(at: AppTest, sign_id: str) -> AppTest:
 
 
 def _store(path):
-    from layers.store import open_store
+    from layers.signage_store import open_store
     from layers.territory import load_territory
 
     return open_store(path, load_territory(GEODATA))
@@ -420,7 +420,7 @@ def test_oidc_accounts_need_the_allow_list():
 
 @pytest.fixture
 def gpkg_store(tmp_path, sample):
-    from layers.store import create_geopackage
+    from layers.signage_store import create_geopackage
 
     path = tmp_path / "inventaire.gpkg"
     create_geopackage(path, sample.head(5))
@@ -441,7 +441,7 @@ def _csv_rows(sample, n=3, **overrides):
 
 def test_excel_csv_with_bom_and_french_decimals_imports(tmp_path, sample, gpkg_store, capsys):
     from layers.cli import main
-    from layers.store import open_store
+    from layers.signage_store import open_store
     from layers.territory import load_territory
 
     rows = _csv_rows(sample, cout_ht="1 234,50")
@@ -487,7 +487,7 @@ def test_geopackage_with_typed_dates_imports(tmp_path, sample, gpkg_store, terri
     import pandas as pd
 
     from layers.signage_setup import import_file
-    from layers.store import open_store
+    from layers.signage_store import open_store
 
     rows = sample.iloc[20:24].drop(columns="sign_id").copy()
     for col in ("date_demande", "date_conception", "date_fabrication", "date_pose"):
@@ -504,7 +504,7 @@ def test_geopackage_with_typed_dates_imports(tmp_path, sample, gpkg_store, terri
 def test_cli_signs_default_to_the_configured_store(tmp_path, sample, monkeypatch, capsys):
     """`signs import` without --target writes where the app reads (ATLAS_SIGNALETIQUE)."""
     from layers.cli import main
-    from layers.store import create_geopackage
+    from layers.signage_store import create_geopackage
 
     target = tmp_path / "configuree.gpkg"
     create_geopackage(target, sample.head(2))

@@ -9,7 +9,13 @@ import pytest
 
 from layers.auth import LoginGuard, hash_password
 from layers.signage import NO_PARK, SignFilter, apply_filter, park_choices, status_change
-from layers.store import ConflictError, DeletedError, UndoError, create_geopackage, open_store
+from layers.signage_store import (
+    ConflictError,
+    DeletedError,
+    UndoError,
+    create_geopackage,
+    open_store,
+)
 from tests.helpers import switch_to
 
 ROOT = Path(__file__).resolve().parents[1]

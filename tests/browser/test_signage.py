@@ -47,7 +47,7 @@ def metric(page, label):
 
 
 def test_editor_changes_a_status_and_it_persists(page, editor_server, artifacts, territory):
-    from layers.store import open_store
+    from layers.signage_store import open_store
 
     url, store_path = editor_server
     store = open_store(store_path, territory)
@@ -118,7 +118,7 @@ def choose_status(page, status):
 
 def test_two_editors_stale_form_gets_the_conflict(browser, router, editor_server, territory):
     """Issue 11, critical 5: bob's form, opened before alice saved, must not overwrite her."""
-    from layers.store import open_store
+    from layers.signage_store import open_store
 
     url, store_path = editor_server
     store = open_store(store_path, territory)
@@ -150,7 +150,7 @@ def test_two_editors_stale_form_gets_the_conflict(browser, router, editor_server
 
 def test_editing_by_keyboard_only(page, editor_server, territory):
     """Issue 13: log in, choose a sign, change its status and save with the keyboard only."""
-    from layers.store import open_store
+    from layers.signage_store import open_store
     from tests.browser.test_accessibility import tab_to
 
     url, store_path = editor_server

@@ -18,7 +18,7 @@ from shapely.geometry import Point
 
 from layers.formatting import fmt_when
 from layers.signage import SignValidationError
-from layers.store import (
+from layers.signage_store import (
     ConflictError,
     StoreError,
     UndoError,

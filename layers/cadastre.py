@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import geopandas as gpd
@@ -150,22 +151,33 @@ def roofs_near_latlng(
     return rows.to_crs(4326).assign(toit_id=rows["cleabs"])
 
 
-def locate(address: Address, cad: Cadastre | None, territory: Territory) -> tuple[str, str | None]:
-    """Status of an address and its roof: ``hors_pma``, ``non_couvert``, ``sans_toit``, ``toit``."""
+class AddressStatus(StrEnum):
+    """Where an address stands with the cadastre."""
+
+    OUTSIDE = "hors_pma"  # outside the PMA's communes
+    NOT_COVERED = "non_couvert"  # in the PMA, not computed yet
+    NO_ROOF = "sans_toit"  # computed, no roof within ADDRESS_TO_ROOF_M
+    ROOF = "toit"  # its roof is known
+
+
+def locate(
+    address: Address, cad: Cadastre | None, territory: Territory
+) -> tuple[AddressStatus, str | None]:
+    """Status of an address (:class:`AddressStatus`) and its roof's ``cleabs``."""
     from layers.geocode import in_pma
 
     if not in_pma(address, territory):
-        return "hors_pma", None
+        return AddressStatus.OUTSIDE, None
     if cad is None or not cad.coverage.contains(Point(address.lon, address.lat)):
-        return "non_couvert", None
+        return AddressStatus.NOT_COVERED, None
     x, y = _TO_L93.transform(address.lon, address.lat)
     near = cad.reader.roofs_near(x, y, ADDRESS_TO_ROOF_M)
     if near.empty:
-        return "sans_toit", None
+        return AddressStatus.NO_ROOF, None
     dist = near.distance(Point(x, y))
     if dist.min() > ADDRESS_TO_ROOF_M:
-        return "sans_toit", None
-    return "toit", str(near.loc[dist.idxmin(), "cleabs"])
+        return AddressStatus.NO_ROOF, None
+    return AddressStatus.ROOF, str(near.loc[dist.idxmin(), "cleabs"])
 
 
 SEARCH_CANDIDATES = 200

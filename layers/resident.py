@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layers.assumptions import Assumptions
-from layers.cadastre import ADDRESS_TO_ROOF_M, Cadastre, address_candidates, locate
+from layers.cadastre import ADDRESS_TO_ROOF_M, AddressStatus, Cadastre, address_candidates, locate
 from layers.cadastre_estimate import (
     ADVICE,
     PRESENCE,
@@ -30,6 +30,7 @@ from layers.economics import RESIDENTIAL_MAX_KWC, RoofEstimate
 from layers.errors import USER_ERRORS
 from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
 from layers.geocode import Address, Addresses, search
+from layers.messages import Level, Message
 from layers.settings import Settings
 from layers.territory import Territory
 
@@ -47,22 +48,22 @@ class SearchOutcome:
 
     results: list[Address]
     roof: str | None
-    messages: list[tuple[str, str]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
 
 
 STATUS_TEXT = {
-    "hors_pma": (
-        "warning",
+    AddressStatus.OUTSIDE: (
+        Level.WARNING,
         "Cette adresse est hors du Pôle Métropolitain de l'Artois : Atlas PMA ne couvre que "
         "ses 150 communes.",
     ),
-    "non_couvert": (
-        "info",
+    AddressStatus.NOT_COVERED: (
+        Level.INFO,
         "Secteur pas encore couvert : aucun toit n'a encore été calculé à cette adresse. La "
         "carte montre en pointillés le secteur déjà calculé.",
     ),
-    "sans_toit": (
-        "info",
+    AddressStatus.NO_ROOF: (
+        Level.INFO,
         f"Aucun toit calculé à moins de {ADDRESS_TO_ROOF_M:.0f} m de cette adresse : "
         "cliquez-le sur la carte.",
     ),
@@ -105,17 +106,20 @@ def find_address(
     """
     status_of = status_of or (lambda a: locate(a, cad, territory))
     source, warning = address_source(cad, settings, read_file)
-    messages = [("warning", warning)] if warning else []
+    messages = [(Level.WARNING, warning)] if warning else []
     try:
         results, notice = search(query, territory, settings.ban_url, source)
     except USER_ERRORS as err:
-        return SearchOutcome([], None, [*messages, ("error", str(err))])
+        return SearchOutcome([], None, [*messages, (Level.ERROR, str(err))])
     if notice:
-        messages.append(("info", notice))
+        messages.append((Level.INFO, notice))
     if not results:
         if query.strip():
             messages.append(
-                ("warning", "Aucune adresse trouvée. Vérifiez l'orthographe ou cliquez votre toit.")
+                (
+                    Level.WARNING,
+                    "Aucune adresse trouvée. Vérifiez l'orthographe ou cliquez votre toit.",
+                )
             )
         return SearchOutcome([], None, messages)
     return SearchOutcome(results, chosen_roof(results[0], status_of), messages)
@@ -126,10 +130,10 @@ def chosen_roof(
 ) -> str | None:
     """The roof to show for a chosen address: its own, or none (never the previous one)."""
     status, roof = status_of(address)
-    return roof if status == "toit" else None
+    return roof if status == AddressStatus.ROOF else None
 
 
-def status_message(status: str) -> tuple[str, str] | None:
+def status_message(status: AddressStatus) -> Message | None:
     """(level, French text) of an address's status; ``None`` when its roof is shown."""
     return STATUS_TEXT.get(status)
 
@@ -158,13 +162,13 @@ class RoofCard:
     """
 
     title: str
-    notes: list[tuple[str, str]]
+    notes: list[Message]
     headline: str
-    payback: tuple[str, str]
+    payback: Message
     residential: str | None
     figures: dict[str, str]
     table: pd.DataFrame
-    tariff: tuple[str, str]
+    tariff: Message
     advice: str
     estimate: RoofEstimate  # for the PDF
     simulated: Simulated  # the inputs, as the PDF prints them
@@ -188,24 +192,24 @@ def roof_card(
     title = address if isinstance(address, str) and address else f"bâtiment {roof['toit_id']}"
     notes = []
     if synthetic:
-        notes.append(("caption", "Toit et adresse fictifs (territoire de démonstration)."))
+        notes.append((Level.CAPTION, "Toit et adresse fictifs (territoire de démonstration)."))
     if float(roof["kwc_central"]) < 0.5:
         notes.append(
             (
-                "warning",
+                Level.WARNING,
                 "Ce toit n'offre pas de surface utile suffisante pour des panneaux "
                 "(pente, ombre ou taille).",
             )
         )
     if pays_back(est):
         payback = (
-            "caption",
+            Level.CAPTION,
             "Dans le cas central, l'installation se rembourse dans les 20 ans du contrat "
             "d'achat du surplus ; le cas défavorable est dans le tableau.",
         )
     else:
         payback = (
-            "warning",
+            Level.WARNING,
             "Dans le cas central, cette installation ne se rembourse pas en 20 ans (la durée "
             "du contrat d'achat du surplus). Une puissance plus petite, mieux adaptée à votre "
             "consommation, peut changer la donne : ajustez la simulation ci-dessous.",
@@ -234,7 +238,7 @@ def roof_card(
         },
         table=estimate_table(est),
         tariff=(
-            "warning" if hyp.expired("economie") else "caption",
+            Level.WARNING if hyp.expired("economie") else Level.CAPTION,
             md_escape(tariff_caption(hyp)),
         ),
         advice=f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import geopandas as gpd
 import numpy as np
@@ -21,21 +22,36 @@ from shapely.geometry import Point
 from layers.errors import AtlasError
 from layers.territory import Territory
 
-STATUSES = ("demandé", "conçu", "fabriqué", "posé", "à reprendre")
-STEP_DATES = {
-    "demandé": "date_demande",
-    "conçu": "date_conception",
-    "fabriqué": "date_fabrication",
-    "posé": "date_pose",
-    "à reprendre": "date_reprise",
+
+class Status(StrEnum):
+    """A sign's rollout step, as the inventory's ``statut`` column spells it.
+
+    Members are the persisted French strings (``Status.INSTALLED == "posé"``): compare and
+    store them as such; the order is the rollout's.
+    """
+
+    REQUESTED = "demandé"
+    DESIGNED = "conçu"
+    MADE = "fabriqué"
+    INSTALLED = "posé"
+    TO_REDO = "à reprendre"  # installed, then to be redone
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)  # plain strings, rollout order
+STEP_DATES: dict[str, str] = {  # a step → its date column
+    Status.REQUESTED: "date_demande",
+    Status.DESIGNED: "date_conception",
+    Status.MADE: "date_fabrication",
+    Status.INSTALLED: "date_pose",
+    Status.TO_REDO: "date_reprise",
 }
 TYPES = ("totem d'entrée", "panneau d'information", "jalonnement directionnel", "balise")
-STATUS_COLORS = {
-    "demandé": "#9e9e9e",
-    "conçu": "#42a5f5",
-    "fabriqué": "#ffa726",
-    "posé": "#2e7d32",
-    "à reprendre": "#c62828",
+STATUS_COLORS: dict[str, str] = {
+    Status.REQUESTED: "#9e9e9e",
+    Status.DESIGNED: "#42a5f5",
+    Status.MADE: "#ffa726",
+    Status.INSTALLED: "#2e7d32",
+    Status.TO_REDO: "#c62828",
 }
 FIELDS = (
     "sign_id",
@@ -340,10 +356,10 @@ def generate_sample(
         steps = {}
         base = dt.date(year, 1, 15) + dt.timedelta(days=int(rng.integers(0, 200)))
         for i, step in enumerate(STATUSES[:4]):
-            if STATUSES.index(status if status != "à reprendre" else "posé") >= i:
+            if STATUSES.index(status if status != Status.TO_REDO else Status.INSTALLED) >= i:
                 steps[STEP_DATES[step]] = (base + dt.timedelta(days=60 * i)).isoformat()
-        if status == "à reprendre":
-            steps["date_reprise"] = (base + dt.timedelta(days=400)).isoformat()
+        if status == Status.TO_REDO:
+            steps[STEP_DATES[Status.TO_REDO]] = (base + dt.timedelta(days=400)).isoformat()
         rows.append(
             {
                 "parc_id": park["parc_id"],
@@ -394,7 +410,7 @@ def generate_sample(
         cost.iloc[0] += 75_000 - cost.sum()  # exact total after rounding
         signs.loc[done_2020, "cout_ht"] = cost
         signs.loc[done_2020, "cofinancement_region"] = cost / 2
-    other = ~done_2020 & (signs["statut"].isin(["fabriqué", "posé", "à reprendre"]))
+    other = ~done_2020 & (signs["statut"].isin([Status.MADE, Status.INSTALLED, Status.TO_REDO]))
     signs.loc[other, "cofinancement_region"] = (signs.loc[other, "cout_ht"] / 2).round(2)
     signs.insert(0, "sign_id", [f"S{i + 1:04d}" for i in range(len(signs))])
     signs["qualite"] = SYNTHETIC
@@ -406,7 +422,7 @@ def generate_sample(
 
 def _draw(rng: np.random.Generator, done_2020: bool) -> tuple[str, int]:
     if done_2020:
-        return "posé", 2020
+        return Status.INSTALLED, 2020
     status = str(rng.choice(STATUSES, p=[0.15, 0.15, 0.15, 0.45, 0.10]))
     return status, int(rng.integers(2021, 2026))
 
@@ -470,14 +486,14 @@ def progress_by(signs: pd.DataFrame, column: str) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "panneaux": grouped.size(),
-            "posés": grouped["statut"].agg(lambda s: int((s == "posé").sum())),
+            "posés": grouped["statut"].agg(lambda s: int((s == Status.INSTALLED).sum())),
         }
     )
     out["% posés"] = (out["posés"] / out["panneaux"] * 100).round(1)
     return out.reset_index()
 
 
-INSTALLED = "posé"
+INSTALLED = Status.INSTALLED
 INSTALLED_DEFINITION = (
     "« Posés » : panneaux dont le statut actuel est « posé », comptés à leur date de pose ; "
     "les panneaux « à reprendre » (posés puis à refaire) n'y sont pas."
@@ -558,7 +574,7 @@ def headline_figures(signs: pd.DataFrame) -> dict[str, str]:
         "% posés": f"{posed / n * 100:.0f} %" if n else "—",
         "Coût HT (€)": fmt_int(signs["cout_ht"].sum()),
         "Cofinancement Région (€)": fmt_int(signs["cofinancement_region"].sum()),
-        "À reprendre": fmt_int(int((signs["statut"] == "à reprendre").sum())),
+        "À reprendre": fmt_int(int((signs["statut"] == Status.TO_REDO).sum())),
     }
 
 

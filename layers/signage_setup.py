@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from layers.errors import AtlasError
-from layers.signage import FIELDS, STATUSES, TYPES, generate_sample, parse_number
+from layers.signage import FIELDS, STATUSES, TYPES, Status, generate_sample, parse_number
 from layers.signage_store import (
     ImportReport,
     StoreError,
@@ -155,9 +155,11 @@ def write_example_csv(path: Path, rows: int, territory: Territory, seed: int = 1
             "type_panneau": rng.choice(TYPES, rows),
             "statut": status,
             "date_demande": "2024-01-15",
-            "date_conception": np.where(status != "demandé", "2024-03-01", ""),
-            "date_fabrication": np.where(np.isin(status, ["fabriqué", "posé"]), "2024-05-01", ""),
-            "date_pose": np.where(status == "posé", "2024-07-01", ""),
+            "date_conception": np.where(status != Status.REQUESTED, "2024-03-01", ""),
+            "date_fabrication": np.where(
+                np.isin(status, [Status.MADE, Status.INSTALLED]), "2024-05-01", ""
+            ),
+            "date_pose": np.where(status == Status.INSTALLED, "2024-07-01", ""),
             "parc_id": "P01",
             "cout_ht": [
                 f"{c:,.2f}".replace(",", " ").replace(".", ",")

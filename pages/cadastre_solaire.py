@@ -134,7 +134,7 @@ def search_form(page: Page) -> None:
             page.status,
         )
     for level, text in outcome.messages:
-        getattr(st, level)(md_escape(text))
+        widgets.message(level, md_escape(text))
     st.session_state[K_RESULTS] = outcome.results
     st.session_state[K_PICK] = 0
     st.session_state[K_ROOF] = outcome.roof  # none when the address has no roof: no old card
@@ -157,7 +157,7 @@ def search_results(page: Page) -> None:
     )
     said = status_message(page.status(results[pick])[0])
     if said:
-        getattr(st, said[0])(said[1])
+        widgets.message(*said)
 
 
 def _clicked(page: Page, lat: float, lng: float) -> None:
@@ -244,16 +244,16 @@ def roof_card(page: Page, chosen: str) -> None:
     card = resident_card(roof, sim, page.hyp, page.territory, page.cad.synthetic)
     st.subheader(f"Votre toit : {card.title}")
     for level, text in card.notes:
-        notice(level, text)
+        widgets.message(level, text)
     st.markdown(card.headline)  # the verdict: class, share of the household, payback
-    notice(*card.payback, icon=":material/warning:")
+    widgets.message(*card.payback, icon=":material/warning:")
     with st.container():  # always there, filled above the residential scale only
         if card.residential:
             st.warning(card.residential)
     widgets.figures(card.figures)
     simulator(page, float(roof["kwc_central"]))
     st.table(card.table)
-    notice(*card.tariff, icon=":material/history:")
+    widgets.message(*card.tariff, icon=":material/history:")
     water_heater_box(page)
     st.info(card.advice, icon=":material/info:")
     share = f"{page.settings.public_url}/cadastre_solaire?toit={chosen}"
@@ -268,14 +268,6 @@ def roof_card(page: Page, chosen: str) -> None:
         ),
     )
     widgets.assumptions_expander(page.hyp, "economie")
-
-
-def notice(level: str, text: str, icon: str | None = None) -> None:
-    """A card's line: a warning (``level == "warning"``) or a caption; one element."""
-    if level == "warning":
-        st.warning(text, icon=icon)
-    else:
-        st.caption(text)
 
 
 def _power_steps(max_kwc: float) -> list[float]:

@@ -26,6 +26,7 @@ from layers.formatting import (
     md_escape,
     parse_number,
 )
+from layers.messages import Level
 from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
 from pages.ui.maps import MapPayload, component_payload
@@ -106,6 +107,23 @@ def show_map(
 
 
 WIDE_FIGURE = 8  # characters: a longer value (a range « 809 – 2 914 ») needs a wider column
+
+
+def message(level: Level, text: str, icon: str | None = None) -> None:
+    """One message of a workflow, as its level says (one element, always the same kind).
+
+    ``text`` is drawn as Markdown: the workflow escapes what it did not write.
+    """
+    if level == Level.CAPTION:
+        st.caption(text)
+        return
+    draw = {
+        Level.INFO: st.info,
+        Level.WARNING: st.warning,
+        Level.ERROR: st.error,
+        Level.SUCCESS: st.success,
+    }[Level(level)]
+    draw(text, icon=icon)
 
 
 def figures(values: dict[str, str]) -> None:

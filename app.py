@@ -10,29 +10,41 @@ the legacy mode — public API only (covered by a browser test on a fresh server
 
 import streamlit as st
 
+from layers.urls import PagePath
 from pages import accueil, cadastre_solaire, friches, parcs, signaletique
 from pages.ui import loaders, shell, state, widgets
 
 PAGES = {
     "Atlas PMA": [
         st.Page(
-            accueil.render, title="Accueil", icon=":material/map:", url_path="accueil", default=True
+            accueil.render,
+            title="Accueil",
+            icon=":material/map:",
+            url_path=PagePath.HOME,
+            default=True,
         ),
     ],
     "Thématiques": [
-        st.Page(parcs.render, title="Chaîne des Parcs", icon=":material/park:", url_path="parcs"),
+        st.Page(
+            parcs.render, title="Chaîne des Parcs", icon=":material/park:", url_path=PagePath.PARKS
+        ),
         st.Page(
             signaletique.render,
             title="Signalétique",
             icon=":material/signpost:",
-            url_path="signaletique",
+            url_path=PagePath.SIGNAGE,
         ),
-        st.Page(friches.render, title="Friches", icon=":material/factory:", url_path="friches"),
+        st.Page(
+            friches.render,
+            title="Friches",
+            icon=":material/factory:",
+            url_path=PagePath.BROWNFIELDS,
+        ),
         st.Page(
             cadastre_solaire.render,
             title="Cadastre solaire",
             icon=":material/solar_power:",
-            url_path="cadastre_solaire",
+            url_path=PagePath.SOLAR,
         ),
     ],
 }

@@ -33,7 +33,7 @@ from layers.resident import Simulation, chosen_roof, find_address, status_messag
 from layers.resident import roof_card as resident_card
 from layers.settings import Settings
 from layers.territory import Selection, Territory, describe_selection, selected_communes
-from layers.urls import ROOFS, link
+from layers.urls import ROOFS, PagePath, link, page_link
 from pages.ui import loaders, state, widgets
 from pages.ui.shared import shared
 
@@ -252,11 +252,11 @@ def roof_card(page: Page, chosen: str) -> None:
             st.warning(card.residential)
     widgets.figures(card.figures)
     simulator(page, float(roof["kwc_central"]))
-    st.table(card.table)
+    widgets.table(card.table, static=True)
     widgets.message(*card.tariff, icon=":material/history:")
     water_heater_box(page)
     st.info(card.advice, icon=":material/info:")
-    share = f"{page.settings.public_url}/cadastre_solaire?toit={chosen}"
+    share = page_link(page.settings, PagePath.SOLAR, toit=chosen)
     today = dt.date.today().isoformat()
     widgets.download_link(
         "Télécharger la fiche du toit (PDF)",

@@ -38,6 +38,7 @@ from layers.signage_report import (
 )
 from layers.signage_store import open_store
 from layers.territory import describe_selection, selected_communes, within_selection
+from layers.urls import PagePath, page_link
 from pages.ui import editors, loaders, state, widgets
 
 FILTER_KEYS = {
@@ -106,7 +107,7 @@ def render() -> None:
             today=today,
             since=since,
             edits=edits,
-            link=f"{settings.public_url}/signaletique",
+            link=page_link(settings, PagePath.SIGNAGE),
         )
 
     _table_and_files(signs, public, report, (today, since, edits), selection, editor)

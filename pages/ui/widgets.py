@@ -157,19 +157,25 @@ def filters_box(label: str, active: int, key: str):
     return st.expander(label, expanded=False, key=key, icon=":material/filter_list:")
 
 
-def table(frame, where=None, **options) -> None:
+def table(frame, where=None, static: bool = False, **options) -> None:
     """A table, its numbers the French way (``layers.formatting.french_table``), full width.
 
     A table of more than three columns keeps its first (text) column pinned while it
     scrolls sideways (issue 21: wide tables were cut on a phone).
 
-    ``where``: a column or container to draw it in (``st`` by default).
+    ``where``: a column or container to draw it in (``st`` by default). ``static``: a
+    small read-only table whose rows are named by its index (a roof's estimate) drawn as
+    an HTML table — screen readers read it as a table, row and column headers included;
+    a data grid is a canvas they cannot walk.
 
     A styled table is drawn through ``_replayed``, whose element Streamlit replays
     from its cache at the next rerun: marshalling a pandas Styler costs ~25 ms per 1 000
     cells at every rerun (Streamlit rebuilds its display values cell by cell), which had
     made every page's rerun 40–50 ms slower (measured with ``benchmarks/load.py``).
     """
+    if static:
+        (where if where is not None else st).table(french_table(frame))
+        return
     config = dict(options.pop("column_config", None) or {})
     first = frame.columns[0] if len(frame.columns) else None
     if (

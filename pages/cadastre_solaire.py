@@ -14,6 +14,7 @@ from layers import charts
 from layers.assumptions import Assumptions
 from layers.cadastre import (
     CLASS_ORDER,
+    AddressStatus,
     Cadastre,
     coverage_note,
     covered_communes,
@@ -61,7 +62,7 @@ class Page:
         key = ("cadastre-toit", self.cad.version, cleabs)
         return shared("donnees", key, lambda: get_roof(self.cad, cleabs))
 
-    def status(self, address) -> tuple[str, str | None]:
+    def status(self, address) -> tuple[AddressStatus, str | None]:
         """Status and roof of an address (spatial index), shared by all sessions."""
         key = ("cadastre-adresse", self.cad.version, address)
         return shared("donnees", key, lambda: locate(address, self.cad, self.territory))

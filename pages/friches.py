@@ -155,7 +155,7 @@ def filters(in_selection, max_ha: int) -> BrownfieldFilter:
     return BrownfieldFilter(
         statuses=tuple(st.session_state[K_STATUTS]),
         types=tuple(st.session_state[K_TYPES]),
-        surface_ha=tuple(float(v) for v in st.session_state[K_SURF]),
+        surface_ha=(float(st.session_state[K_SURF][0]), float(st.session_state[K_SURF][1])),
         verified=VERIFIED[st.session_state[K_VERIF]],
         activity=st.session_state[K_ACT],
     )

@@ -10,6 +10,7 @@ from layers.parks import (
     CONTEXT_LAYERS,
     TYPE_COLORS,
     ParkFilter,
+    Planning,
     filter_parks,
     headline_figures,
     length_km_in,
@@ -52,7 +53,7 @@ class Page:
     """What the parts of the page read (loaded once per run)."""
 
     territory: Territory
-    planning: object
+    planning: Planning
     selection: Selection
     parks: gpd.GeoDataFrame  # the selection's parks, filtered
     flt: ParkFilter

@@ -334,7 +334,7 @@ def _add_sign(store, parks_names: dict, clicked, editor: str) -> None:
             return
         with st.form("ajouter", clear_on_submit=True):
             a, b, c = st.columns(3)
-            park = a.selectbox("Parc", list(parks_names), format_func=parks_names.get)
+            park = a.selectbox("Parc", list(parks_names), format_func=lambda k: parks_names[k])
             kind = b.selectbox("Type", list(TYPES))
             status = c.selectbox("Statut", list(STATUSES))
             d, e, f = st.columns(3)
@@ -351,7 +351,7 @@ def _add_sign(store, parks_names: dict, clicked, editor: str) -> None:
                 _show(
                     edits.add(
                         store,
-                        (park, parks_names[park]),
+                        (str(park), parks_names[park]),
                         kind,
                         status,
                         day,

@@ -1,12 +1,16 @@
-"""Explicit settings, read once from the environment by ``app.py`` (or the CLI) and passed down.
+"""Explicit settings, read from the environment once per process and passed down.
 
-Nothing here runs at import time.
+The app reads them through ``pages.ui.loaders.get_settings`` (once per process and per
+``ATLAS_*`` environment), the CLI and the server's routes through
+:meth:`Settings.from_env`; nothing else reads an ``ATLAS_*`` variable (``fetch_services``
+reads the download mirrors for ``pma-atlas solar fetch``). Nothing here reads the
+environment or the disk at import time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +45,8 @@ class Settings:
     address_file
         A local address file in the BAN CSV format (``ATLAS_ADRESSES``), searched offline.
     public_url
-        The app's public address, for links printed in PDF sheets (``ATLAS_PUBLIC_URL``).
+        The app's public address (``ATLAS_PUBLIC_URL``): every link that leaves the
+        browser — PDF sheets, shared views — is built on it (``urls.page_link``).
     signage_store
         The signage inventory (``ATLAS_SIGNALETIQUE``): a GeoPackage path or a PostGIS DSN.
     cadastre_store
@@ -67,7 +72,7 @@ class Settings:
     signage_store: str | None = None
     cadastre_store: Path | None = None
     api_url: str = "/api"
-    cache_dir: Path = Path.home() / ".cache" / "atlas-pma"
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "atlas-pma")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -8,17 +8,26 @@
   grid, so a tile gives what a one-piece run of the mosaic gives. A missing neighbour
   means no shade from there; the manifest records it.
 - **Buildings** (BD TOPO ``batiment``: MultiPolygon Z, sometimes invalid) belong to the tile
-  holding their centroid; their statistics use the grown window, so a building across a
+  holding their inner point; their statistics use the grown window, so a building across a
   tile corner is counted once, whole.
 - **Resumable and incremental**: a tile's outputs are written then renamed, and the
-  manifest (rewritten atomically after each tile) records the checksums of everything the
-  tile depends on (its MNS and MNT, its neighbours' MNS, its buildings, the parameters and
-  the weather). A rerun skips the tiles whose record still matches and recomputes the
-  others — killed half-way or given new tiles alike. ``dry_run`` only lists them.
+  manifest (rewritten atomically after each block) records the checksums of everything the
+  tile depends on (its MNS and MNT, its neighbours' MNS, its buildings, the parameters, the
+  roof rules and the weather). A rerun skips the tiles whose record still matches and
+  recomputes the others — killed half-way or given new tiles alike. ``dry_run`` only lists
+  them.
 
-The store: ``irradiation/<tile>.tif`` (COG with overviews), ``irradiation.vrt`` (the whole
-territory for QGIS), ``toits/<tile>.parquet`` per tile, ``toits.gpkg`` (all roofs, R-tree),
-``manifest.json``.
+The stages, one module each, readable alone: this module checks the inputs and runs the
+others (:class:`BuildJob` in, :class:`BuildReport` out); :mod:`~layers.solar.build_plan`
+decides which tiles to compute (:class:`~layers.solar.build_plan.BuildState`);
+:mod:`~layers.solar.build_blocks` computes 2 × 2-tile blocks (sweep, each tile's COG and
+roof statistics through :func:`layers.solar.roofs.roof_statistics`);
+:mod:`~layers.solar.build_assemble` writes the store's tables; the manifest is
+:class:`layers.solar.store.Manifest`. A new per-tile product (roof faces, panels) is one
+more step of :func:`~layers.solar.build_blocks.compute_block`, recorded by the tile's
+inputs, assembled by ``build_assemble``.
+
+The store's files are named by :class:`layers.solar.store.StoreLayout` only.
 """
 
 from __future__ import annotations

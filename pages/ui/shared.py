@@ -1,10 +1,12 @@
 """What pages build, kept once per server process and shared by every session.
 
 A rerun should rebuild only what its change touched. Maps (rendered to their component
-payload), tables and download files are kept here under a key made of everything they
-depend on (selection, filters, basemap, settings), in bounded least-recently-used stores:
-the second session asking for ``epci=CALL`` pays nothing. Values are shared, never copied:
-callers must not modify them.
+payload) and data (tables, figures, a roof read from the store) are kept here under a key
+made of everything they depend on (selection, filters, basemap, settings), in bounded
+least-recently-used stores: the second session asking for ``epci=CALL`` pays nothing.
+Values are shared, never copied: callers must not modify them. Download files (CSV,
+GeoPackage, PDF sheets) are not kept here: ``layers.downloads`` builds each when its link
+is opened and keeps it in its own bounded store.
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ __all__ = ["Memo", "shared"]
 
 T = TypeVar("T")
 
-# entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB; roof
-# sheets (one per roof and simulation) have their own store so they never push out the
-# territory's shared files
+# entries per store: a rendered cadastre map is ~1 MB, a territory table a few kB
 SIZES = {"cartes": 48, "donnees": 256}
 
 

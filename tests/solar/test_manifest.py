@@ -132,3 +132,20 @@ def test_a_store_written_before_opens_and_is_not_recomputed(demo_store, tmp_path
     assert StoreLayout(store).cog(reader.tiles[0]).stat().st_mtime_ns == before
     text = json.loads(StoreLayout(store).manifest.read_text(encoding="utf-8"))
     assert text["version"] == MANIFEST_VERSION and "tuiles" not in text
+
+
+def test_every_key_of_the_manifest_is_documented():
+    """Issue 29: the manifest is documented like the roof columns, every key."""
+    import inspect
+    from dataclasses import fields
+
+    from layers.solar.store import TileInputs, TileRecord
+
+    for kind in (Manifest, TileRecord, TileInputs):
+        doc = inspect.getdoc(kind) or ""
+        section = doc.split("Attributes\n----------\n", 1)[-1]
+        named = {
+            n.strip() for line in section.splitlines() if line and not line.startswith(" ")
+            for n in line.split(",")
+        }  # fmt: skip
+        assert {f.name for f in fields(kind)} <= named, kind.__name__

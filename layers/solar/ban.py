@@ -52,10 +52,16 @@ def read_ban(path: Path, required: Sequence[str]) -> pd.DataFrame:
     SolarError
         The file is missing, unreadable or lacks a required column (French message).
     """
+    import zlib
+
     try:
         frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise SolarError(f"Fichier d'adresses illisible ({path}) : {err}") from err
+    except (OSError, EOFError, zlib.error, pd.errors.ParserError, UnicodeDecodeError) as err:
+        why = "archive tronquée" if isinstance(err, EOFError) else str(err)[:160]
+        raise SolarError(
+            f"Fichier d'adresses illisible ({Path(path).name}) : {why}. Relancez « pma-atlas "
+            "solar fetch » (il le retélécharge) ou remplacez-le."
+        ) from err
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise SolarError(f"Fichier d'adresses sans colonnes BAN {missing} : {path}")

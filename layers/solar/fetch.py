@@ -47,6 +47,13 @@ LAYERS = {
 }
 WHAT = ("lidar", "batiments", "adresses", "climat")
 TILE_MB = 16.0  # a LiDAR HD MNS/MNT GeoTIFF, 2000² float32, uncompressed: the upper bound [MB]
+# the largest body each answer may have (a bigger one is cut and refused: a gzip bomb, a
+# body without length that never ends) [bytes]
+MAX_BYTES = {
+    "tile": int(TILE_MB * 1e6) + 1_000_000,  # the raster and its GeoTIFF header
+    "json": 64_000_000,  # a WFS page of 1 000 buildings is ~1–3 MB, a PVGIS TMY ~2 MB
+    "ban": 400_000_000,  # adresses-62.csv.gz is ~40 MB
+}
 BUILDINGS_MB_PER_KM2 = 0.6  # the BD TOPO batiment layer of a built-up km² (GeoPackage) [MB]
 BAN_MB = 60.0  # adresses-62.csv.gz
 WFS_PAGE = 1000
@@ -66,9 +73,28 @@ class Services:
     ban: str = "https://adresse.data.gouv.fr/data/ban/adresses/latest/csv"
     pvgis: str = "https://re.jrc.ec.europa.eu/api/v5_3"
     user_agent: str = USER_AGENT
-    timeout: float = 60.0  # [s] per request
+    timeout: float = 60.0  # [s] per read, and the least a whole file is given
     retries: int = 6
     backoff: float = 1.0  # [s] first wait; doubled at every retry (capped at 60 s)
+    # [bytes/s] the slowest a body may come: a file gets max(timeout, its largest size /
+    # min_rate) in all, then is retried (a server trickling a byte every 2 s never trips a
+    # per-read time-out); 50 kB/s gives a 16 MB tile 5 min 20 s
+    min_rate: float = 50_000.0
+
+    def deadline_s(self, max_bytes: int) -> float:
+        """The time a whole file of at most ``max_bytes`` is given [s].
+
+        Parameters
+        ----------
+        max_bytes
+            The largest the file may be [bytes].
+
+        Returns
+        -------
+        float
+            ``max(timeout, max_bytes / min_rate)``.
+        """
+        return max(self.timeout, max_bytes / self.min_rate)
 
 
 @dataclass
@@ -196,11 +222,17 @@ class Fetcher:
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = self.services.user_agent
+            session.max_redirects = 5
             self._local.session = session
         return session
 
     def download(
-        self, url: str, params: dict | None, target: Path, validate: Callable[[Path], None]
+        self,
+        url: str,
+        params: dict | None,
+        target: Path,
+        validate: Callable[[Path], None],
+        max_bytes: int = MAX_BYTES["json"],
     ) -> None:
         """Download into a file: written aside, validated, renamed; retried when transient.
 
@@ -215,6 +247,9 @@ class Fetcher:
         validate
             Raises on a body that is not what was asked (an XML exception or an HTML page
             served with status 200, a truncated GeoTIFF…).
+        max_bytes
+            The largest the body may be (:data:`MAX_BYTES`): a bigger one is cut and the file
+            fails; it also sets the file's overall deadline (``Services.deadline_s``).
 
         Returns
         -------
@@ -224,24 +259,36 @@ class Fetcher:
         ------
         FetchError
             Still failing after ``services.retries`` attempts (exponential back-off), or a
-            permanent error (4xx), in French.
+            permanent error (4xx, a redirect away from the web or in a loop, a body larger
+            than ``max_bytes``), in French, with the real reason.
         """
         import requests
+        import urllib3.exceptions as u3
 
         tmp = target.with_name(f".{target.name}.part")
         last = "?"
         for attempt in range(self.services.retries + 1):
             try:
-                self._get_to(url, params, tmp)
+                self._get_to(url, params, tmp, max_bytes)
                 validate(tmp)
                 os.replace(tmp, target)
                 return
             except _Retry as err:
                 last, wait = str(err), err.wait
-            except (requests.ConnectionError, requests.Timeout) as err:
+            except (requests.ConnectionError, requests.Timeout, u3.ReadTimeoutError) as err:
                 last, wait = f"connexion coupée ou trop lente ({type(err).__name__})", None
-            except requests.exceptions.ChunkedEncodingError:
+            except (requests.exceptions.ChunkedEncodingError, u3.ProtocolError):
                 last, wait = "réponse coupée en cours de route", None
+            except (u3.DecodeError, requests.exceptions.ContentDecodingError):
+                last, wait = "réponse compressée illisible (gzip abîmé)", None
+            except requests.TooManyRedirects as err:
+                raise FetchError("redirections en boucle : adresse du service à vérifier") from err
+            except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as err:
+                raise FetchError(
+                    f"le service renvoie vers une adresse qui n'est pas web ({str(err)[:80]})"
+                ) from err
+            except requests.RequestException as err:  # never read as a disk error
+                raise FetchError(f"requête impossible ({type(err).__name__})") from err
             finally:
                 tmp.unlink(missing_ok=True)
             if attempt < self.services.retries:
@@ -249,7 +296,9 @@ class Fetcher:
                 self.sleep(max(wait or 0.0, backoff))
         raise FetchError(last)
 
-    def _get_to(self, url: str, params: dict | None, tmp: Path) -> None:
+    def _get_to(self, url: str, params: dict | None, tmp: Path, max_bytes: int) -> None:
+        """One request into ``tmp``, within the file's deadline and size (see :meth:`download`)."""
+        deadline = time.monotonic() + self.services.deadline_s(max_bytes)
         response = self._session().get(
             url, params=params, stream=True, timeout=self.services.timeout
         )
@@ -260,13 +309,12 @@ class Fetcher:
                 raise _Retry(f"erreur du service ({response.status_code})")
             if response.status_code != 200:
                 raise FetchError(f"refusé par le service ({response.status_code})")
+            encoded = bool(response.headers.get("Content-Encoding"))
             expected = response.headers.get("Content-Length")
-            size = 0
-            with open(tmp, "wb") as fh:
-                for chunk in response.iter_content(1 << 16):
-                    fh.write(chunk)
-                    size += len(chunk)
-            if expected is not None and size != int(expected):
+            if expected is not None and not encoded and int(expected) > max_bytes:
+                raise FetchError(_too_big(max_bytes))
+            size = _copy_body(response.raw, tmp, max_bytes, deadline)
+            if expected is not None and not encoded and size != int(expected):
                 raise _Retry(f"réponse tronquée ({size} octets sur {expected})")
         with open(tmp, "rb") as fh:
             problem = _looks_like_error(fh.read(400))
@@ -306,6 +354,30 @@ class Fetcher:
         with tempfile.TemporaryDirectory(prefix="atlas-fetch-") as holder:
             self.download(url, params, Path(holder) / "page.json", parse)
         return out["value"]
+
+
+def _too_big(max_bytes: int) -> str:
+    return f"réponse plus grosse que prévu (au plus {max_bytes / 1e6:.0f} Mo) : arrêtée"
+
+
+def _copy_body(raw, tmp: Path, max_bytes: int, deadline: float) -> int:
+    """Write a response body (decoded) to ``tmp`` as it arrives; its size [bytes].
+
+    Each read returns what has arrived (``read1``), so a body trickling a byte at a time
+    still meets the deadline check; a body past ``max_bytes`` is cut and refused.
+    """
+    size = 0
+    with open(tmp, "wb") as fh:
+        while True:
+            chunk = raw.read1(1 << 16, decode_content=True)
+            if not chunk:
+                return size
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchError(_too_big(max_bytes))
+            fh.write(chunk)
+            if time.monotonic() > deadline:
+                raise _Retry(f"réponse trop lente ({size / 1e3:.0f} ko reçus dans le délai)")
 
 
 def _retry_after(response) -> float | None:
@@ -537,7 +609,7 @@ def _tile_job(fetcher, services, key, kind, target, journal):
     def job() -> None:
         params = wms_params(key, kind)
         try:
-            fetcher.download(services.wms, params, target, _tile_validator(key))
+            fetcher.download(services.wms, params, target, _tile_validator(key), MAX_BYTES["tile"])
         except _Empty:
             journal.empty(target.name)
             raise
@@ -645,17 +717,21 @@ def _wfs_box(fetcher, services, bbox) -> list[dict]:
 
 def _ban_job(fetcher, services, dep, target, journal):
     def validate(path: Path) -> None:
-        try:
+        import zlib
+
+        try:  # the whole archive: a truncated one fails only at its end
             with gzip.open(path, "rt", encoding="utf-8") as fh:
                 header = fh.readline()
-        except (OSError, EOFError, UnicodeDecodeError) as err:
+                while fh.read(1 << 22):
+                    pass
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as err:
             raise _Retry("fichier BAN compressé illisible ou tronqué") from err
         if not {"numero", "nom_voie", "lon", "lat"} <= set(header.strip().split(";")):
             raise _Retry("en-tête BAN attendu (numero;…;lon;lat)")
 
     def job() -> None:
         url = f"{services.ban.rstrip('/')}/adresses-{dep}.csv.gz"
-        fetcher.download(url, None, target, validate)
+        fetcher.download(url, None, target, validate, MAX_BYTES["ban"])
         journal.record(target.name, url, target)
 
     return job

@@ -6,7 +6,11 @@ maps a file name (a tile's ``FILENAME``, ``wfs``, ``ban``, ``pvgis``) to the lis
 its next requests get, one per request: ``429``, ``503``, ``cut`` (half the body, then the
 connection closes), ``exception200`` (a WMS ServiceException with status 200), ``html200``,
 ``wrongbbox`` (a tile one metre off), ``empty`` (a tile without heights), ``stall`` (half the
-body, then a long wait). Every request is logged. Used by the fetch tests only: no test
+body, then a long wait), ``trickle`` (the body a byte every 0.1 s), ``bomb`` (a small gzip
+body that inflates to 60 MB), ``endless`` (a body without length that never ends),
+``redirect_file`` (a redirect to ``file:///etc/passwd``), ``redirect_loop`` (a redirect to
+itself), ``truncated_gzip`` (a gzip archive cut short, served whole). Every request is
+logged. Used by the fetch tests only: no test
 touches the internet.
 """
 
@@ -158,6 +162,38 @@ class FakeServices:
                 elif fault == "html200":
                     self._send(200, b"<!DOCTYPE html><html><body>Maintenance</body></html>",
                                "text/html")  # fmt: skip
+                elif fault == "trickle":
+                    self.send_response(200)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    try:
+                        for i in range(min(len(body), 600)):  # a minute at most
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass  # the client gave up
+                    self.close_connection = True
+                elif fault == "bomb":
+                    packed = gzip.compress(b"\0" * 60_000_000, compresslevel=9)
+                    self._send(200, packed, ctype, {"Content-Encoding": "gzip"})
+                elif fault == "endless":
+                    self.send_response(200)
+                    self.send_header("Content-Type", ctype)
+                    self.end_headers()  # no length: the body ends when the connection does
+                    try:
+                        for _ in range(2000):  # 2 GB at most
+                            self.wfile.write(b"\0" * 1_000_000)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                elif fault == "redirect_file":
+                    self._send(302, b"", "text/plain", {"Location": "file:///etc/passwd"})
+                elif fault == "redirect_loop":
+                    self._send(302, b"", "text/plain", {"Location": self.path})
+                elif fault == "truncated_gzip":
+                    self._send(200, body[: len(body) * 2 // 3], ctype)
                 elif fault in ("cut", "stall"):
                     self.send_response(200)
                     self.send_header("Content-Type", ctype)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pyogrio
 import pytest
@@ -177,3 +178,69 @@ def test_killed_mid_download_then_rerun_completes_without_asking_twice(fake, tmp
     again = [name for s, name in fake.log[len(before) :] if s == "wms"]
     assert not set(again) & done_before  # what was complete was not asked again
     assert len(list((tmp_path / "lidar").glob("LHD_*.tif"))) == 18
+
+
+# issue 28: services that misbehave — a fetch ends by itself and says why
+
+
+def test_a_trickling_server_is_cut_at_the_files_deadline_then_the_file_retried(fake, tmp_path):
+    """One byte every 0.1 s never trips a per-read time-out: the file's deadline does."""
+    fake.faults[NAME] = ["trickle", "trickle"]
+    services = replace(_services(fake), timeout=2, min_rate=1e8, retries=1)
+    started = time.monotonic()
+    report = fetch(AREA, (2.83, 50.43), ["62"], tmp_path, services, what=("lidar",),
+                   progress=False, sleep=lambda s: None)  # fmt: skip
+    assert time.monotonic() - started < 60
+    failed = dict(report.failed)
+    assert "trop lente" in failed[NAME] and not (tmp_path / "lidar" / NAME).exists()
+    assert len(report.fetched) == 17  # the others came
+    again = fetch(AREA, (2.83, 50.43), ["62"], tmp_path, services, what=("lidar",),
+                  progress=False, sleep=lambda s: None)  # fmt: skip
+    assert again.fetched == [NAME] and not again.failed  # the service recovered: complete
+    served = fake._tiles[next(k for k in fake._tiles if k.startswith(f"{NAME}-False"))]
+    assert (tmp_path / "lidar" / NAME).read_bytes() == served
+
+
+@pytest.mark.parametrize("fault", ["bomb", "endless"])
+def test_a_body_past_its_size_is_cut_and_refused(fake, tmp_path, fault):
+    """A 60 MB gzip bomb, a body without length that never ends: cut at the cap, the file
+    fails with the reason, nothing large is left on disk, the rest goes on."""
+    fake.faults[NAME] = [fault] * 10
+    report = _run(fake, tmp_path, what=("lidar",))
+    assert "plus grosse que prévu" in dict(report.failed)[NAME]
+    assert len(report.fetched) == 17
+    left = sum(p.stat().st_size for p in (tmp_path / "lidar").iterdir() if NAME in p.name)
+    assert left == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [("redirect_file", "pas web"), ("redirect_loop", "redirections en boucle")],
+)
+def test_an_odd_answer_fails_its_file_with_the_real_reason(fake, tmp_path, fault, said):
+    fake.faults[NAME] = [fault] * 20
+    report = _run(fake, tmp_path, what=("lidar",))
+    reason = dict(report.failed)[NAME]
+    assert said in reason and "Disque" not in reason
+    assert len(report.fetched) == 17
+
+
+def test_a_truncated_address_archive_is_never_saved(fake, tmp_path):
+    fake.faults["ban"] = ["truncated_gzip"] * 10
+    report = _run(fake, tmp_path, what=("adresses",))
+    assert "tronqué" in dict(report.failed)["adresses-62.csv.gz"]
+    assert not (tmp_path / "adresses-62.csv.gz").exists()
+
+
+def test_build_says_which_address_file_is_broken(tmp_path):
+    import gzip
+
+    from layers.solar.ban import read_ban
+    from layers.solar.errors import SolarError
+
+    whole = gzip.compress(("numero;nom_voie;lon;lat\n" + "1;Rue;2.8;50.4\n" * 5000).encode())
+    broken = tmp_path / "adresses-62.csv.gz"
+    broken.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SolarError) as err:
+        read_ban(broken, ["numero"])
+    assert "adresses-62.csv.gz" in str(err.value) and "tronquée" in str(err.value)

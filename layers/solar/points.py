@@ -137,22 +137,58 @@ def _fill_nearest(values: np.ndarray, max_px: float) -> np.ndarray:
 def _fill_linear(values: np.ndarray) -> np.ndarray:
     """NaN pixels inside the valid pixels' convex hull get linear interpolation (Delaunay)."""
     from scipy.interpolate import griddata
+    from scipy.spatial import QhullError
 
     valid = ~np.isnan(values)
     if valid.sum() < 3 or valid.all():
         return values
     rows, cols = np.nonzero(valid)
     r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    if r1 - r0 < 2 or c1 - c0 < 2:  # a strip one pixel thin: nothing to interpolate across
+        return values
     window = values[r0:r1, c0:c1]
     inside = ~np.isnan(window)
     gaps = np.argwhere(~inside)
     if len(gaps) == 0:
         return values
     known = np.argwhere(inside)
-    filled = griddata(known, window[inside], gaps, method="linear")
+    try:
+        filled = griddata(known, window[inside], gaps, method="linear")
+    except QhullError:  # every known pixel on one line: left as it is
+        return values
     out = values.copy()
     out[r0:r1, c0:c1][~inside] = filled
     return out
+
+
+def _existing(path: Path) -> np.ndarray | None:
+    """The heights of a tile already in the output folder (NaN where it has none)."""
+    import rasterio
+
+    from layers.solar.inputs import valid_heights
+
+    if not path.is_file():
+        return None
+    with rasterio.open(path) as src:
+        data = src.read(1, masked=True).astype("float64").filled(np.nan)
+    data[~valid_heights(data, None)] = np.nan
+    return data
+
+
+def _merged(out: Path, key: tuple[int, int], surface: np.ndarray, ground: np.ndarray):
+    """The raw heights of this run merged into the tiles already in ``out``, never replaced.
+
+    A cloud covers part of a tile (IGN's tiles sit 0.25 m off the kilometre: a 1 km cloud
+    spills a row into its neighbours): the surface keeps the higher of the two heights,
+    the terrain the lower, and what this cloud did not cover stays as it was.
+    """
+    old = _existing(out / lidar_file_name(key, "MNS"))
+    if old is not None:
+        surface = np.fmax(old, surface)
+    old = _existing(out / lidar_file_name(key, "MNT"))
+    if old is not None:
+        ground = np.fmin(old, ground)
+    return surface, ground
 
 
 def _write(path: Path, key: tuple[int, int], kind: str, data: np.ndarray, source: str) -> None:
@@ -177,7 +213,9 @@ def rasterise(
     Every file is read (and checked) before anything is written; each tile is written
     under a temporary name, then renamed. The surface (MNS) takes each pixel's highest
     point, the terrain (MNT) the mean of its ground points (class 2); gaps in the surface
-    up to ``max_gap_m`` are filled from the nearest pixel, the terrain's linearly.
+    up to ``max_gap_m`` are filled from the nearest pixel, the terrain's linearly. A tile
+    already in ``out`` is merged into, never replaced (:func:`_merged`): clouds may come
+    one run at a time, and a cloud's spill into a neighbour tile leaves it whole.
 
     Parameters
     ----------
@@ -230,6 +268,7 @@ def rasterise(
         top = np.where(np.isfinite(acc.top), acc.top, acc.loose)
         surface = np.where(np.isfinite(top), top, np.nan)
         ground = np.where(acc.ground_n > 0, acc.ground_sum / np.maximum(acc.ground_n, 1), np.nan)
+        surface, ground = _merged(out, key, surface, ground)
         surface = _fill_nearest(surface, max_gap_m / CELL)
         ground = _fill_linear(ground)
         if math.isfinite(max_gap_m):  # the surface never lies below the terrain

@@ -80,7 +80,7 @@ def _chosen_communes(communes, codes_given):
 def _cmd_solar_fetch(args: argparse.Namespace, settings: Settings) -> int:
     from layers.formatting import fmt_int
     from layers.settings import fetch_services
-    from layers.solar.fetch import WHAT, fetch
+    from layers.solar.fetch import WHAT, FetchOptions, FetchRequest, fetch
     from layers.territory import load_territory
 
     communes = load_territory(settings.geodata_dir).communes
@@ -97,18 +97,9 @@ def _cmd_solar_fetch(args: argparse.Namespace, settings: Settings) -> int:
     if args.bdtopo is not None and not args.bdtopo.exists():
         print(f"Erreur : fichier BD TOPO introuvable : {args.bdtopo}", file=sys.stderr)
         return 1
-    report = fetch(
-        area,
-        (lon, lat),
-        departements,
-        args.out,
-        fetch_services(os.environ),
-        what=what,
-        workers=args.workers,
-        dry_run=args.dry_run,
-        bdtopo_file=args.bdtopo,
-        progress=not args.quiet,
-    )
+    request = FetchRequest(area, (lon, lat), departements, args.out, what, args.bdtopo)
+    options = FetchOptions(workers=args.workers, dry_run=args.dry_run, progress=not args.quiet)
+    report = fetch(request, fetch_services(os.environ), options)
     if args.dry_run:
         tiles = [n for n in report.planned if n.startswith("LHD_")]
         todo = len(report.planned) - len(report.present) - len(report.empty)

@@ -61,6 +61,7 @@ from layers.solar.inputs import (
     check_tiles,
     sha256_file,
 )
+from layers.solar.locks import hold
 from layers.solar.pipeline import SkyParams
 from layers.solar.rules import RoofRules
 from layers.solar.sky import cached_sky_tables
@@ -637,32 +638,15 @@ def store_lock(out: Path, dry_run: bool, wait: bool = False) -> Iterator[None]:
     if dry_run:
         yield
         return
-    import fcntl
-    import os
-    import socket
-
-    out.mkdir(parents=True, exist_ok=True)
-    handle = open(StoreLayout(out).lock, "a+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            handle.seek(0)
-            who = handle.read().strip() or "un autre processus"
-            raise SolarError(
-                f"Un autre calcul écrit déjà dans ce magasin ({who}) : rien n'a été fait. "
-                "Attendez qu'il se termine, puis relancez (les dalles à jour ne sont pas "
-                "refaites)."
-            ) from err
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
-            f"{socket.gethostname()}:{os.getpid()} depuis {time.strftime('%d/%m/%Y %H:%M')}"
-        )
-        handle.flush()
+    with hold(StoreLayout(out).lock, _busy, wait):
         yield
-    finally:
-        handle.close()
+
+
+def _busy(who: str) -> str:
+    return (
+        f"Un autre calcul écrit déjà dans ce magasin ({who}) : rien n'a été fait. "
+        "Attendez qu'il se termine, puis relancez (les dalles à jour ne sont pas refaites)."
+    )
 
 
 __all__ = [

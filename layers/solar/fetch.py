@@ -15,11 +15,18 @@ EPSG:2154, 2000 × 2000 px, BBOX ``x·1000 − 0.25, (y − 1)·1000 + 0.25, x·
 y·1000 + 0.25`` for tile ``x_y``, ``FILENAME`` the tile's IGN name. Every tile touching the
 area is fetched, plus the ring around them that lends the build its halo.
 
-A real network is unreliable: requests run ``workers`` at a time; 429 (``Retry-After``
-honoured), 5xx, time-outs and cut connections are retried with exponential back-off; a
-file is written under a temporary name and renamed only once complete **and valid** (a
-GeoTIFF of the tile's exact grid; a WMS ``ServiceException`` or an HTML page answered with
-status 200 is retried, never saved); a rerun asks nothing for the files it has.
+Requests run ``workers`` at a time through :mod:`layers.solar.fetch_http` (retries,
+deadlines, size caps); a file is renamed into place only once complete **and valid**: a
+tile on its exact grid whose heights pass ``build``'s own rules
+(:func:`layers.solar.inputs.height_problem`), a whole BAN archive, a readable TMY, the
+buildings of verified WFS answers (:mod:`layers.solar.fetch_buildings`).
+
+What a rerun does: it asks nothing for the files it has, and it knows them by the journal
+(size and modification time, the SHA-256 when those changed: a damaged file is fetched
+again); a file not in the journal (put there by hand) is checked as ``build`` would. An
+empty answer is never final: a tile that came without heights, a WFS box that came
+empty or unverified are asked again. One fetch writes into a folder at a time (a lock,
+``DIR/.verrou-fetch``).
 """
 
 from __future__ import annotations
@@ -31,81 +38,39 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from layers.solar.errors import SolarError
-from layers.solar.grid import lidar_file_name, tile_bounds, tile_box, tiles_touching
-from layers.solar.inputs import check_tile, sha256_file
+from layers.solar.fetch_buildings import POLYGONS, area_buildings
+from layers.solar.fetch_http import MAX_BYTES, TILE_MB, Fetcher, FetchError, Retry, Services
+from layers.solar.grid import Key, lidar_file_name, tile_bounds, tile_box, tiles_touching
+from layers.solar.inputs import NO_HEIGHT, check_tile, height_problem, sha256_file
+from layers.solar.locks import hold
 
 LAYERS = {
     "MNS": "IGNF_LIDAR-HD_MNS_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
     "MNT": "IGNF_LIDAR-HD_MNT_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
 }
 WHAT = ("lidar", "batiments", "adresses", "climat")
-TILE_MB = 16.0  # a LiDAR HD MNS/MNT GeoTIFF, 2000² float32, uncompressed: the upper bound [MB]
-# the largest body each answer may have (a bigger one is cut and refused: a gzip bomb, a
-# body without length that never ends) [bytes]
-MAX_BYTES = {
-    "tile": int(TILE_MB * 1e6) + 1_000_000,  # the raster and its GeoTIFF header
-    "json": 64_000_000,  # a WFS page of 1 000 buildings is ~1–3 MB, a PVGIS TMY ~2 MB
-    "ban": 400_000_000,  # adresses-62.csv.gz is ~40 MB
-}
 BUILDINGS_MB_PER_KM2 = 0.6  # the BD TOPO batiment layer of a built-up km² (GeoPackage) [MB]
 BAN_MB = 60.0  # adresses-62.csv.gz
-WFS_PAGE = 1000
-USER_AGENT = "atlas-pma/0.1 (cadastre solaire du Pôle Métropolitain de l'Artois; pma-atlas)"
-
-
-class FetchError(SolarError):
-    """A service answered something unusable (after every retry)."""
-
-
-@dataclass(frozen=True)
-class Services:
-    """Where each service is (settings: ``ATLAS_GEOPF_WMS`` …; an intranet mirror works)."""
-
-    wms: str = "https://data.geopf.fr/wms-r"
-    wfs: str = "https://data.geopf.fr/wfs/ows"
-    ban: str = "https://adresse.data.gouv.fr/data/ban/adresses/latest/csv"
-    pvgis: str = "https://re.jrc.ec.europa.eu/api/v5_3"
-    user_agent: str = USER_AGENT
-    timeout: float = 60.0  # [s] per read, and the least a whole file is given
-    retries: int = 6
-    backoff: float = 1.0  # [s] first wait; doubled at every retry (capped at 60 s)
-    # [bytes/s] the slowest a body may come: a file gets max(timeout, its largest size /
-    # min_rate) in all, then is retried (a server trickling a byte every 2 s never trips a
-    # per-read time-out); 50 kB/s gives a 16 MB tile 5 min 20 s
-    min_rate: float = 50_000.0
-
-    def deadline_s(self, max_bytes: int) -> float:
-        """The time a whole file of at most ``max_bytes`` is given [s].
-
-        Parameters
-        ----------
-        max_bytes
-            The largest the file may be [bytes].
-
-        Returns
-        -------
-        float
-            ``max(timeout, max_bytes / min_rate)``.
-        """
-        return max(self.timeout, max_bytes / self.min_rate)
+LOCK = ".verrou-fetch"
 
 
 @dataclass
 class FetchReport:
-    """What a fetch did: files fetched, already there, empty (no LiDAR yet), failed."""
+    """What a fetch did: files fetched, already there, damaged, empty, failed."""
 
     fetched: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
-    empty: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # on disk but not as fetched: asked again
+    empty: list[str] = field(default_factory=list)  # answered without heights: asked again
     failed: list[tuple[str, str]] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    workers: int = 0
     download_mb: float = 0.0
     disk_mb: float = 0.0
 
@@ -115,23 +80,77 @@ class FetchReport:
         Returns
         -------
         str
-            The counts, then each failure with its reason, in French.
+            The counts, then each failure with its reason, each empty answer and each note,
+            in French.
         """
         lines = [
-            f"Récupérés : {len(self.fetched)} ; déjà là : {len(self.present)} ; "
-            f"sans données LiDAR (hors couverture) : {len(self.empty)} ; "
-            f"en échec : {len(self.failed)}."
+            f"Récupérés : {len(self.fetched)} ; déjà là : {len(self.present)} ; abîmés sur le "
+            f"disque (récupérés à nouveau) : {len(self.damaged)} ; réponses sans hauteur : "
+            f"{len(self.empty)} ; en échec : {len(self.failed)} "
+            f"({self.workers} requête(s) simultanée(s))."
         ]
         lines += [f"  échec {name} : {reason}" for name, reason in self.failed]
+        lines += [
+            f"  vide {name} : le service n'a renvoyé aucune hauteur (hors couverture LiDAR HD "
+            "ou panne) ; redemandée au prochain lancement"
+            for name in self.empty
+        ]
+        lines += [f"  {note}" for note in self.notes]
+        if self.failed or self.empty:
+            lines.append(
+                "Relancez la même commande : seuls les fichiers manquants seront demandés."
+            )
         return "\n".join(lines)
 
 
-class _Retry(Exception):
-    """A transient failure: try again (after ``wait`` seconds if given)."""
+@dataclass(frozen=True)
+class FetchRequest:
+    """What to fetch, and where.
 
-    def __init__(self, reason: str, wait: float | None = None) -> None:
-        super().__init__(reason)
-        self.wait = wait
+    Attributes
+    ----------
+    area
+        A shapely geometry [Lambert-93 m].
+    centroid_lonlat
+        The area's centre [deg] (PVGIS's point).
+    departements
+        INSEE department codes of the BAN files (``["62"]``).
+    out
+        The folder: ``lidar/``, ``batiment.gpkg``, ``adresses-XX.csv.gz``, ``climat/``.
+    what
+        A subset of ``("lidar", "batiments", "adresses", "climat")``.
+    bdtopo_file
+        A BD TOPO ``batiment`` layer on disk, clipped instead of the WFS.
+    """
+
+    area: Any
+    centroid_lonlat: tuple[float, float]
+    departements: list[str]
+    out: Path
+    what: tuple[str, ...] = WHAT
+    bdtopo_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """How to fetch.
+
+    Attributes
+    ----------
+    workers
+        Requests at once (1–16; 4 by default: the Géoplateforme throttles more).
+    dry_run
+        Plan only: count the files and their size, fetch nothing.
+    progress
+        Show tqdm bars.
+    sleep
+        Waits between retries (injected by tests) [s].
+    """
+
+    workers: int = 4
+    dry_run: bool = False
+    progress: bool = True
+    sleep: Callable[[float], None] = time.sleep
 
 
 def tiles_for(area, ring: int = 1) -> list[tuple[int, int]]:
@@ -195,230 +214,41 @@ def wms_params(key: tuple[int, int], kind: str) -> dict[str, str]:
     }
 
 
-def _looks_like_error(head: bytes) -> str | None:
-    """An XML exception or an HTML page where data was expected (servers answer 200)."""
-    text = head[:400].lstrip().lower()
-    if b"serviceexception" in text or b"exceptionreport" in text:
-        return "exception WMS/WFS renvoyée avec le statut 200"
-    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text[:200]:
-        return "page HTML renvoyée à la place des données"
-    if text.startswith(b"<?xml"):
-        return "document XML renvoyé à la place des données"
-    return None
-
-
-class Fetcher:
-    """Downloads with retries, validation and atomic renames; one HTTP session per thread."""
-
-    def __init__(self, services: Services, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.services = services
-        self.sleep = sleep
-        self._local = threading.local()
-
-    def _session(self):
-        import requests
-
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = self.services.user_agent
-            session.max_redirects = 5
-            self._local.session = session
-        return session
-
-    def download(
-        self,
-        url: str,
-        params: dict | None,
-        target: Path,
-        validate: Callable[[Path], None],
-        max_bytes: int = MAX_BYTES["json"],
-    ) -> None:
-        """Download into a file: written aside, validated, renamed; retried when transient.
-
-        Parameters
-        ----------
-        url
-            The service's address.
-        params
-            Query parameters, or ``None``.
-        target
-            The file; it appears whole and validated, or not at all.
-        validate
-            Raises on a body that is not what was asked (an XML exception or an HTML page
-            served with status 200, a truncated GeoTIFF…).
-        max_bytes
-            The largest the body may be (:data:`MAX_BYTES`): a bigger one is cut and the file
-            fails; it also sets the file's overall deadline (``Services.deadline_s``).
-
-        Returns
-        -------
-        None
-
-        Raises
-        ------
-        FetchError
-            Still failing after ``services.retries`` attempts (exponential back-off), or a
-            permanent error (4xx, a redirect away from the web or in a loop, a body larger
-            than ``max_bytes``), in French, with the real reason.
-        """
-        import requests
-        import urllib3.exceptions as u3
-
-        tmp = target.with_name(f".{target.name}.part")
-        last = "?"
-        for attempt in range(self.services.retries + 1):
-            try:
-                self._get_to(url, params, tmp, max_bytes)
-                validate(tmp)
-                os.replace(tmp, target)
-                return
-            except _Retry as err:
-                last, wait = str(err), err.wait
-            except (requests.ConnectionError, requests.Timeout, u3.ReadTimeoutError) as err:
-                last, wait = f"connexion coupée ou trop lente ({type(err).__name__})", None
-            except (requests.exceptions.ChunkedEncodingError, u3.ProtocolError):
-                last, wait = "réponse coupée en cours de route", None
-            except (u3.DecodeError, requests.exceptions.ContentDecodingError):
-                last, wait = "réponse compressée illisible (gzip abîmé)", None
-            except requests.TooManyRedirects as err:
-                raise FetchError("redirections en boucle : adresse du service à vérifier") from err
-            except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as err:
-                raise FetchError(
-                    f"le service renvoie vers une adresse qui n'est pas web ({str(err)[:80]})"
-                ) from err
-            except requests.RequestException as err:  # never read as a disk error
-                raise FetchError(f"requête impossible ({type(err).__name__})") from err
-            finally:
-                tmp.unlink(missing_ok=True)
-            if attempt < self.services.retries:
-                backoff = min(60.0, self.services.backoff * 2**attempt)
-                self.sleep(max(wait or 0.0, backoff))
-        raise FetchError(last)
-
-    def _get_to(self, url: str, params: dict | None, tmp: Path, max_bytes: int) -> None:
-        """One request into ``tmp``, within the file's deadline and size (see :meth:`download`)."""
-        deadline = time.monotonic() + self.services.deadline_s(max_bytes)
-        response = self._session().get(
-            url, params=params, stream=True, timeout=self.services.timeout
-        )
-        with response:
-            if response.status_code == 429:
-                raise _Retry("trop de requêtes (429)", _retry_after(response))
-            if response.status_code >= 500:
-                raise _Retry(f"erreur du service ({response.status_code})")
-            if response.status_code != 200:
-                raise FetchError(f"refusé par le service ({response.status_code})")
-            encoded = bool(response.headers.get("Content-Encoding"))
-            expected = response.headers.get("Content-Length")
-            if expected is not None and not encoded and int(expected) > max_bytes:
-                raise FetchError(_too_big(max_bytes))
-            size = _copy_body(response.raw, tmp, max_bytes, deadline)
-            if expected is not None and not encoded and size != int(expected):
-                raise _Retry(f"réponse tronquée ({size} octets sur {expected})")
-        with open(tmp, "rb") as fh:
-            problem = _looks_like_error(fh.read(400))
-        if problem:
-            raise _Retry(problem)
-
-    def get_json(self, url: str, params: dict) -> Any:
-        """A JSON answer, retried like a download.
-
-        Parameters
-        ----------
-        url
-            The service's address.
-        params
-            Query parameters.
-
-        Returns
-        -------
-        object
-            The parsed JSON.
-
-        Raises
-        ------
-        FetchError
-            As :meth:`download`.
-        """
-        out: dict[str, Any] = {}
-
-        def parse(path: Path) -> None:
-            try:
-                out["value"] = json.loads(path.read_bytes())
-            except ValueError as err:
-                raise _Retry("réponse JSON illisible") from err
-
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="atlas-fetch-") as holder:
-            self.download(url, params, Path(holder) / "page.json", parse)
-        return out["value"]
-
-
-def _too_big(max_bytes: int) -> str:
-    return f"réponse plus grosse que prévu (au plus {max_bytes / 1e6:.0f} Mo) : arrêtée"
-
-
-def _copy_body(raw, tmp: Path, max_bytes: int, deadline: float) -> int:
-    """Write a response body (decoded) to ``tmp`` as it arrives; its size [bytes].
-
-    Each read returns what has arrived (``read1``), so a body trickling a byte at a time
-    still meets the deadline check; a body past ``max_bytes`` is cut and refused.
-    """
-    size = 0
-    with open(tmp, "wb") as fh:
-        while True:
-            chunk = raw.read1(1 << 16, decode_content=True)
-            if not chunk:
-                return size
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(_too_big(max_bytes))
-            fh.write(chunk)
-            if time.monotonic() > deadline:
-                raise _Retry(f"réponse trop lente ({size / 1e3:.0f} ko reçus dans le délai)")
-
-
-def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return min(300.0, max(0.0, float(value)))
-    except ValueError:
-        return None
-
-
 class _Empty(Exception):
-    """The service answered a valid tile holding no height at all (not yet covered)."""
+    """The service answered a valid tile holding no height at all."""
 
 
-def _tile_validator(key: tuple[int, int]):
+def _tile_validator(key: Key) -> Callable[[Path], None]:
+    """A tile's check: its grid, then its heights by ``build``'s own rules."""
+
     def validate(path: Path) -> None:
         import rasterio
         from rasterio.errors import RasterioError
 
         problem = check_tile(path, key, read_data=False)
         if problem:
-            raise _Retry(problem.split(" : ", 1)[-1])
+            raise Retry(problem.split(" : ", 1)[-1])
         try:
             with rasterio.open(path) as src:
-                data = src.read(1, masked=True)
-        except RasterioError as err:
-            raise _Retry("GeoTIFF illisible") from err
-        from layers.solar.inputs import valid_heights
-
-        filled = data.filled(np.nan).astype("float32")
-        if not valid_heights(filled, None).any():
+                data, nodata = src.read(1), src.nodata
+        except (RasterioError, OSError) as err:
+            raise Retry("GeoTIFF illisible") from err
+        problem = height_problem(data, nodata)
+        if problem == NO_HEIGHT:
             raise _Empty()
+        if problem:
+            raise Retry(f"hauteurs refusées par les règles de solar build : {problem}")
 
     return validate
 
 
 @dataclass
 class _Journal:
-    """``fetch.json``: rewritten atomically after every file (a kill loses nothing done)."""
+    """``fetch.json``: rewritten atomically after every file (a kill loses nothing done).
+
+    ``fichiers`` maps each file to its source, size, modification time and SHA-256;
+    ``vides`` lists the tiles last answered without heights (asked again by every run).
+    """
 
     path: Path
     data: dict = field(default_factory=dict)
@@ -426,29 +256,64 @@ class _Journal:
 
     @classmethod
     def open(cls, path: Path, services: Services) -> _Journal:
+        """The journal of a folder (empty if missing or unreadable)."""
         data: dict[str, Any] = {}
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except ValueError:
                 data = {}
+        if not isinstance(data, dict):
+            data = {}
         data.setdefault("fichiers", {})
         data.setdefault("vides", [])
         data["services"] = {k: getattr(services, k) for k in ("wms", "wfs", "ban", "pvgis")}
         return cls(path, data)
 
-    def record(self, name: str, url: str, path: Path) -> None:
+    def entry(self, name: str) -> dict | None:
+        """What the journal says of a file, or ``None``."""
+        entry = self.data["fichiers"].get(name)
+        return entry if isinstance(entry, dict) else None
+
+    def intact(self, name: str, path: Path) -> bool | None:
+        """Whether a file on disk is the one fetched: ``None`` when the journal does not know it.
+
+        Same size and modification time: intact (as ``build`` trusts its inputs); the size
+        differs: damaged; the time changed: its SHA-256 decides.
+        """
+        entry = self.entry(name)
+        if entry is None or "sha256" not in entry:
+            return None
+        stat = path.stat()
+        if stat.st_size != entry.get("octets"):
+            return False
+        if entry.get("mtime_ns") == stat.st_mtime_ns:
+            return True
+        if sha256_file(path) != entry["sha256"]:
+            return False
+        with self.lock:
+            entry["mtime_ns"] = stat.st_mtime_ns  # saved with the next record
+        return True
+
+    def record(self, name: str, url: str, path: Path, **extra: Any) -> None:
+        """A file fetched whole and valid."""
+        stat = path.stat()
         entry = {
             "source": url,
-            "octets": path.stat().st_size,
+            "octets": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
             "sha256": sha256_file(path),
             "recupere_le": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
         }
         with self.lock:
             self.data["fichiers"][name] = entry
+            if name in self.data["vides"]:
+                self.data["vides"].remove(name)
             self._save()
 
     def empty(self, name: str) -> None:
+        """A tile answered without heights (asked again next run)."""
         with self.lock:
             if name not in self.data["vides"]:
                 self.data["vides"].append(name)
@@ -460,133 +325,232 @@ class _Journal:
         os.replace(tmp, self.path)
 
 
+Job = tuple[str, Callable[[], None]]
+
+
+@dataclass
+class _Plan:
+    """The files of a request: what is there (checked), what to ask, and each one's job."""
+
+    request: FetchRequest
+    services: Services
+    fetcher: Fetcher
+    journal: _Journal
+    report: FetchReport
+
+    def _needed(self, name: str, path: Path, check: Callable[[Path], bool], mb: float) -> bool:
+        """Plan one file: ``False`` when it is there and sound."""
+        self.report.planned.append(name)
+        if path.is_file():
+            intact = self.journal.intact(name, path)
+            if intact is None:  # not fetched by us: checked as build will
+                intact = check(path)
+            if intact:
+                self.report.present.append(name)
+                return False
+            self.report.damaged.append(name)
+        self.report.download_mb += mb
+        return True
+
+    def lidar(self, keys: list[Key]) -> list[Job]:
+        jobs = []
+        for key in keys:
+            for kind in ("MNS", "MNT"):
+                name = lidar_file_name(key, kind)
+                target = self.request.out / "lidar" / name
+                if self._needed(name, target, _tile_sound(key), TILE_MB):
+                    jobs.append((name, self._tile_job(key, kind, target)))
+        return jobs
+
+    def _tile_job(self, key: Key, kind: str, target: Path) -> Callable[[], None]:
+        def job() -> None:
+            params = wms_params(key, kind)
+            validate = _tile_validator(key)
+            try:
+                self.fetcher.download(
+                    self.services.wms, params, target, validate, MAX_BYTES["tile"]
+                )
+            except _Empty:  # asked once more before it is believed for this run
+                try:
+                    self.fetcher.sleep(self.services.backoff)
+                    self.fetcher.download(
+                        self.services.wms, params, target, validate, MAX_BYTES["tile"]
+                    )
+                except _Empty:
+                    self.journal.empty(target.name)
+                    raise
+            self.journal.record(target.name, _url(self.services.wms, params), target)
+
+        return job
+
+    def buildings(self, keys: list[Key]) -> list[Job]:
+        target = self.request.out / "batiment.gpkg"
+        pending = (self.journal.entry(target.name) or {}).get("carres_a_redemander")
+        mb = BUILDINGS_MB_PER_KM2 * len(keys) * 3  # GeoJSON is ~3× the GPKG
+        if not self._needed(target.name, target, lambda p: True, mb) and not pending:
+            return []
+        if pending and target.name in self.report.present:
+            self.report.present.remove(target.name)
+            self.report.download_mb += mb
+        return [(target.name, lambda: self._buildings_job(keys, target))]
+
+    def _buildings_job(self, keys: list[Key], target: Path) -> None:
+        import geopandas as gpd
+        import pyogrio
+
+        extra: dict[str, Any] = {}
+        if self.request.bdtopo_file is not None:
+            frame = _clipped(self.request.bdtopo_file, keys)
+            source = f"fichier {Path(self.request.bdtopo_file).name}"
+        else:
+            got = area_buildings(
+                self.fetcher, self.services.wfs, keys, self.request.out / ".bdtopo"
+            )
+            if not got.features:
+                raise FetchError("aucun bâtiment renvoyé par le WFS pour cette zone")
+            frame = gpd.GeoDataFrame.from_features(got.features, crs=2154)
+            source = self.services.wfs + " (BDTOPO_V3:batiment)"
+            extra = {"carres_a_redemander": got.unverified, "non_polygones": got.left_out}
+            self._note_buildings(got.unverified, got.left_out)
+        tmp = self.request.out / ".batiment-en-cours.gpkg"
+        tmp.unlink(missing_ok=True)
+        pyogrio.write_dataframe(
+            frame, tmp, layer="batiment", driver="GPKG", layer_metadata={"SOURCE": source}
+        )
+        os.replace(tmp, target)
+        self.journal.record(target.name, source, target, **extra)
+
+    def _note_buildings(self, unverified: list[str], left_out: int) -> None:
+        if unverified:
+            shown = ", ".join(unverified[:5]) + (" …" if len(unverified) > 5 else "")
+            self.report.notes.append(
+                f"batiment.gpkg : {len(unverified)} carré(s) de 1 km dont la réponse du WFS n'a "
+                f"pu être vérifiée (vide, ou sans nombre annoncé) : {shown} ; redemandé(s) au "
+                "prochain lancement"
+            )
+        if left_out:
+            self.report.notes.append(
+                f"batiment.gpkg : {left_out} entité(s) du WFS qui ne sont pas des polygones "
+                "(points, lignes) laissée(s) de côté"
+            )
+
+    def addresses(self) -> list[Job]:
+        jobs = []
+        for dep in self.request.departements:
+            target = self.request.out / f"adresses-{dep}.csv.gz"
+            if self._needed(target.name, target, _ban_sound, BAN_MB):
+                jobs.append((target.name, self._ban_job(dep, target)))
+        return jobs
+
+    def _ban_job(self, dep: str, target: Path) -> Callable[[], None]:
+        def job() -> None:
+            url = f"{self.services.ban.rstrip('/')}/adresses-{dep}.csv.gz"
+            self.fetcher.download(url, None, target, _check_ban, MAX_BYTES["ban"])
+            self.journal.record(target.name, url, target)
+
+        return job
+
+    def climate(self) -> list[Job]:
+        lon, lat = self.request.centroid_lonlat
+        target = self.request.out / "climat" / f"pvgis-tmy_{lat:.3f}_{lon:.3f}.json"
+        name = f"climat/{target.name}"
+        if not self._needed(name, target, lambda p: True, 2.0):
+            return []
+
+        def job() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            params = {"lat": f"{lat:.4f}", "lon": f"{lon:.4f}", "outputformat": "json"}
+            url = f"{self.services.pvgis.rstrip('/')}/tmy"
+            self.fetcher.download(url, params, target, _check_tmy)
+            self.journal.record(name, _url(url, params), target)
+
+        return [(name, job)]
+
+
 def fetch(
-    area,
-    centroid_lonlat: tuple[float, float],
-    departements: list[str],
-    out: Path,
-    services: Services,
-    what: tuple[str, ...] = WHAT,
-    workers: int = 4,
-    dry_run: bool = False,
-    bdtopo_file: Path | None = None,
-    progress: bool = True,
-    sleep: Callable[[float], None] = time.sleep,
+    request: FetchRequest, services: Services, options: FetchOptions = FetchOptions()
 ) -> FetchReport:
     """Fetch every input of ``solar build`` for an area into a folder.
 
     LiDAR HD height tiles (Géoplateforme WMS-R), BD TOPO buildings (WFS, paged, or clipped
     from a file), BAN addresses of the departments, a PVGIS TMY. Resumable: a journal
-    records each file with its checksum; files already there are checked, not fetched
-    again; every file is written under a temporary name, then renamed.
+    records each file with its size, time and checksum; files already there are checked,
+    not fetched again; every file is written under a temporary name, then renamed. One
+    fetch at a time writes into a folder.
 
     Parameters
     ----------
-    area
-        A shapely geometry [Lambert-93 m].
-    centroid_lonlat
-        The area's centre [deg] (PVGIS's point).
-    departements
-        INSEE department codes of the BAN files (``["62"]``).
-    out
-        The folder: ``lidar/``, ``batiment.gpkg``, ``adresses-XX.csv``, ``climat/``.
+    request
+        The area, its departments, the folder, what to fetch.
     services
         The services' addresses, time-outs and retries.
-    what
-        A subset of ``("lidar", "batiments", "adresses", "climat")``.
-    workers
-        Requests at once (1–16).
-    dry_run
-        Plan only: count the files and their size, fetch nothing.
-    bdtopo_file
-        A BD TOPO ``batiment`` layer on disk, clipped instead of the WFS.
-    progress
-        Show tqdm bars.
-    sleep
-        Waits between retries (injected by tests) [s].
+    options
+        Requests at once, dry run, progress bars.
 
     Returns
     -------
     FetchReport
-        Files fetched, already present, empty (no LiDAR there yet) and failed, with sizes
-        [MB].
+        Files fetched, present, damaged, empty and failed, with sizes [MB] and notes.
 
     Raises
     ------
     SolarError
-        Bad arguments (unknown ``what``, workers out of range), in French.
+        Bad arguments (unknown ``what``, workers out of range), or another fetch writing
+        into the folder; in French.
     """
-    from tqdm import tqdm
-
-    unknown = set(what) - set(WHAT)
+    unknown = set(request.what) - set(WHAT)
     if unknown:
         raise SolarError(f"--what : inconnu(s) {', '.join(sorted(unknown))} ({', '.join(WHAT)}).")
-    if not 1 <= workers <= 16:
+    if not 1 <= options.workers <= 16:
         raise SolarError("--workers : entre 1 et 16 requêtes simultanées.")
-    out = Path(out)
-    keys = tiles_for(area)
-    report = FetchReport()
-    lidar = out / "lidar"
-    jobs: list[tuple[str, Callable[[], None]]] = []
-    journal = _Journal.open(out / "fetch.json", services) if not dry_run else None
-    fetcher = Fetcher(services, sleep=sleep)
-    if "lidar" in what:
-        for key in keys:
-            for kind in ("MNS", "MNT"):
-                name = lidar_file_name(key, kind)
-                report.planned.append(name)
-                target = lidar / name
-                if target.is_file() and check_tile(target, key, read_data=False) is None:
-                    report.present.append(name)
-                    continue
-                if journal is not None and name in journal.data["vides"]:
-                    report.empty.append(name)
-                    continue
-                report.download_mb += TILE_MB
-                jobs.append((name, _tile_job(fetcher, services, key, kind, target, journal)))
-    if "batiments" in what:
-        target = out / "batiment.gpkg"
-        report.planned.append(target.name)
-        if target.is_file():
-            report.present.append(target.name)
-        else:
-            km2 = len(keys)
-            report.download_mb += BUILDINGS_MB_PER_KM2 * km2 * 3  # GeoJSON is ~3× the GPKG
-            jobs.append(
-                (
-                    target.name,
-                    lambda: _buildings_job(
-                        fetcher, services, area, keys, out, bdtopo_file, journal
-                    ),
-                )
-            )
-    if "adresses" in what:
-        for dep in departements:
-            target = out / f"adresses-{dep}.csv.gz"
-            report.planned.append(target.name)
-            if target.is_file():
-                report.present.append(target.name)
-                continue
-            report.download_mb += BAN_MB
-            jobs.append((target.name, _ban_job(fetcher, services, dep, target, journal)))
-    if "climat" in what:
-        lon, lat = centroid_lonlat
-        target = out / "climat" / f"pvgis-tmy_{lat:.3f}_{lon:.3f}.json"
-        report.planned.append(f"climat/{target.name}")
-        if target.is_file():
-            report.present.append(f"climat/{target.name}")
-        else:
-            report.download_mb += 2.0
-            jobs.append(
-                (f"climat/{target.name}", _pvgis_job(fetcher, services, lat, lon, target, journal))
-            )
+    out = Path(request.out)
+    request = replace(request, out=out)
+    if options.dry_run:
+        return _planned(request, services, options)[0]
+    with hold(out / LOCK, _busy):
+        report, jobs = _planned(request, services, options)
+        (out / "lidar").mkdir(parents=True, exist_ok=True)
+        _run(jobs, report, options)
+    return report
+
+
+def _busy(who: str) -> str:
+    return (
+        f"Un autre téléchargement écrit déjà dans ce dossier ({who}) : rien n'a été fait. "
+        "Attendez qu'il se termine, puis relancez (ce qui est là n'est pas redemandé)."
+    )
+
+
+def _planned(
+    request: FetchRequest, services: Services, options: FetchOptions
+) -> tuple[FetchReport, list[Job]]:
+    """The report's plan and the jobs to run."""
+    report = FetchReport(workers=options.workers)
+    journal = _Journal.open(request.out / "fetch.json", services)
+    plan = _Plan(request, services, Fetcher(services, sleep=options.sleep), journal, report)
+    keys = tiles_for(request.area)
+    jobs: list[Job] = []
+    if "lidar" in request.what:
+        jobs += plan.lidar(keys)
+    if "batiments" in request.what:
+        jobs += plan.buildings(keys)
+    if "adresses" in request.what:
+        jobs += plan.addresses()
+    if "climat" in request.what:
+        jobs += plan.climate()
     report.disk_mb = report.download_mb + TILE_MB * len(report.present)
-    if dry_run:
-        return report
-    lidar.mkdir(parents=True, exist_ok=True)
+    return report, jobs
+
+
+def _run(jobs: list[Job], report: FetchReport, options: FetchOptions) -> None:
+    """Run the jobs ``options.workers`` at a time; each ends in one of the report's lists."""
+    from tqdm import tqdm
+
     with (
-        ThreadPoolExecutor(workers) as pool,
-        tqdm(total=len(jobs), desc="Téléchargements", unit="fichier", disable=not progress) as bar,
+        ThreadPoolExecutor(options.workers) as pool,
+        tqdm(
+            total=len(jobs), desc="Téléchargements", unit="fichier", disable=not options.progress
+        ) as bar,
     ):
         futures = {pool.submit(job): name for name, job in jobs}
         for future in as_completed(futures):
@@ -595,27 +559,11 @@ def fetch(
                 future.result()
             except _Empty:
                 report.empty.append(name)
-            except FetchError as err:
-                report.failed.append((name, str(err)))
             except SolarError as err:
                 report.failed.append((name, str(err)))
             else:
                 report.fetched.append(name)
             bar.update(1)
-    return report
-
-
-def _tile_job(fetcher, services, key, kind, target, journal):
-    def job() -> None:
-        params = wms_params(key, kind)
-        try:
-            fetcher.download(services.wms, params, target, _tile_validator(key), MAX_BYTES["tile"])
-        except _Empty:
-            journal.empty(target.name)
-            raise
-        journal.record(target.name, _url(services.wms, params), target)
-
-    return job
 
 
 def _url(base: str, params: dict) -> str:
@@ -624,140 +572,61 @@ def _url(base: str, params: dict) -> str:
     return f"{base}?{urlencode(params)}"
 
 
-def wfs_params(bbox: tuple[float, float, float, float], start: int, count: int) -> dict:
-    """The WFS 2.0.0 GetFeature parameters of one page of BD TOPO buildings.
-
-    Parameters
-    ----------
-    bbox
-        ``(left, bottom, right, top)`` [Lambert-93 m].
-    start
-        Index of the page's first building.
-    count
-        Buildings per page.
-
-    Returns
-    -------
-    dict
-        Query parameters (``BDTOPO_V3:batiment``, GeoJSON, EPSG:2154).
-    """
-    return {
-        "SERVICE": "WFS",
-        "VERSION": "2.0.0",
-        "REQUEST": "GetFeature",
-        "TYPENAMES": "BDTOPO_V3:batiment",
-        "OUTPUTFORMAT": "application/json",
-        "SRSNAME": "EPSG:2154",
-        "BBOX": "{:.2f},{:.2f},{:.2f},{:.2f},EPSG:2154".format(*bbox),
-        "COUNT": str(count),
-        "STARTINDEX": str(start),
-    }
-
-
-def _buildings_job(fetcher, services, area, keys, out, bdtopo_file, journal):
-    """BD TOPO buildings of the tiles: from the WFS (paged), or clipped from a file."""
-    import geopandas as gpd
+def _clipped(bdtopo_file: Path, keys: list[Key]):
+    """The polygons of a BD TOPO file inside the tiles' extent."""
     import pyogrio
+    from shapely.geometry import box
 
-    target = out / "batiment.gpkg"
-    if bdtopo_file is not None:
-        from shapely.geometry import box
-
-        x0 = min(tile_bounds(k)[0] for k in keys)
-        y0 = min(tile_bounds(k)[1] for k in keys)
-        x1 = max(tile_bounds(k)[2] for k in keys)
-        y1 = max(tile_bounds(k)[3] for k in keys)
-        frame = pyogrio.read_dataframe(bdtopo_file, bbox=(x0, y0, x1, y1))
-        frame = frame[frame.intersects(box(x0, y0, x1, y1))]
-        source = f"fichier {Path(bdtopo_file).name}"
-    else:
-        cache = out / ".bdtopo"
-        cache.mkdir(parents=True, exist_ok=True)
-        parts = []
-        for key in keys:
-            part = cache / f"{key[0]:04d}_{key[1]:04d}.json"
-            if not part.is_file():
-                features = _wfs_box(fetcher, services, tile_bounds(key))
-                tmp = part.with_name(f".{part.name}.tmp")
-                tmp.write_text(json.dumps(features), encoding="utf-8")
-                os.replace(tmp, part)
-            parts.extend(json.loads(part.read_text(encoding="utf-8")))
-        if not parts:
-            raise FetchError("aucun bâtiment renvoyé par le WFS pour cette zone")
-        frame = gpd.GeoDataFrame.from_features(parts, crs=2154)
-        source = services.wfs + " (BDTOPO_V3:batiment)"
-    if "cleabs" in frame.columns:
-        frame = frame.drop_duplicates("cleabs")  # a building across two boxes comes twice
-    tmp = out / ".batiment-en-cours.gpkg"
-    tmp.unlink(missing_ok=True)
-    pyogrio.write_dataframe(
-        frame, tmp, layer="batiment", driver="GPKG", layer_metadata={"SOURCE": source}
-    )
-    os.replace(tmp, target)
-    journal.record(target.name, source, target)
+    x0 = min(tile_bounds(k)[0] for k in keys)
+    y0 = min(tile_bounds(k)[1] for k in keys)
+    x1 = max(tile_bounds(k)[2] for k in keys)
+    y1 = max(tile_bounds(k)[3] for k in keys)
+    frame = pyogrio.read_dataframe(bdtopo_file, bbox=(x0, y0, x1, y1))
+    frame = frame[frame.intersects(box(x0, y0, x1, y1)) & frame.geom_type.isin(POLYGONS)]
+    return frame.drop_duplicates("cleabs") if "cleabs" in frame.columns else frame
 
 
-def _wfs_box(fetcher, services, bbox) -> list[dict]:
-    """Every feature in one box, page after page until ``numberMatched`` is reached."""
-    features: list[dict] = []
-    start = 0
-    while True:
-        page = fetcher.get_json(services.wfs, wfs_params(bbox, start, WFS_PAGE))
-        if not isinstance(page, dict) or "features" not in page:
-            raise FetchError("réponse WFS sans « features »")
-        got = page["features"]
-        features.extend(got)
-        matched = page.get("numberMatched")
-        start += len(got)
-        if not got or (isinstance(matched, int) and start >= matched):
-            return features
-        if not isinstance(matched, int) and len(got) < WFS_PAGE:
-            return features
+def _check_ban(path: Path) -> None:
+    """The whole archive read (a truncated one fails only at its end), its header checked."""
+    import zlib
+
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            header = fh.readline()
+            while fh.read(1 << 22):
+                pass
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as err:
+        raise Retry("fichier BAN compressé illisible ou tronqué") from err
+    if not {"numero", "nom_voie", "lon", "lat"} <= set(header.strip().split(";")):
+        raise Retry("en-tête BAN attendu (numero;…;lon;lat)")
 
 
-def _ban_job(fetcher, services, dep, target, journal):
-    def validate(path: Path) -> None:
-        import zlib
+def _tile_sound(key: Key) -> Callable[[Path], bool]:
+    def sound(path: Path) -> bool:
+        return check_tile(path, key) is None
 
-        try:  # the whole archive: a truncated one fails only at its end
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                header = fh.readline()
-                while fh.read(1 << 22):
-                    pass
-        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as err:
-            raise _Retry("fichier BAN compressé illisible ou tronqué") from err
-        if not {"numero", "nom_voie", "lon", "lat"} <= set(header.strip().split(";")):
-            raise _Retry("en-tête BAN attendu (numero;…;lon;lat)")
-
-    def job() -> None:
-        url = f"{services.ban.rstrip('/')}/adresses-{dep}.csv.gz"
-        fetcher.download(url, None, target, validate, MAX_BYTES["ban"])
-        journal.record(target.name, url, target)
-
-    return job
+    return sound
 
 
-def _pvgis_job(fetcher, services, lat, lon, target, journal):
-    def validate(path: Path) -> None:
-        from layers.solar.sky import WeatherError, read_weather
+def _ban_sound(path: Path) -> bool:
+    try:
+        _check_ban(path)
+    except Retry:
+        return False
+    return True
 
-        ready = path.with_name(path.name.removesuffix(".part") + ".json")
-        os.replace(path, ready)
-        try:
-            read_weather(ready)
-        except WeatherError as err:
-            raise _Retry(f"TMY PVGIS illisible ({err})") from err
-        finally:
-            os.replace(ready, path)
 
-    def job() -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        params = {"lat": f"{lat:.4f}", "lon": f"{lon:.4f}", "outputformat": "json"}
-        url = f"{services.pvgis.rstrip('/')}/tmy"
-        fetcher.download(url, params, target, validate)
-        journal.record(f"climat/{target.name}", _url(url, params), target)
+def _check_tmy(path: Path) -> None:
+    from layers.solar.sky import WeatherError, read_weather
 
-    return job
+    ready = path.with_name(path.name.removesuffix(".part") + ".json")
+    os.replace(path, ready)
+    try:
+        read_weather(ready)
+    except WeatherError as err:
+        raise Retry(f"TMY PVGIS illisible ({err})") from err
+    finally:
+        os.replace(ready, path)
 
 
 def default_weather(folder: Path) -> Path | None:
@@ -775,3 +644,17 @@ def default_weather(folder: Path) -> Path | None:
     """
     found = sorted((Path(folder).parent / "climat").glob("pvgis-tmy_*.json"))
     return found[0] if found else None
+
+
+__all__ = [
+    "WHAT",
+    "FetchError",
+    "FetchOptions",
+    "FetchReport",
+    "FetchRequest",
+    "Services",
+    "default_weather",
+    "fetch",
+    "tiles_for",
+    "wms_params",
+]

@@ -100,6 +100,9 @@ def write_height_tile(path: Path, array: np.ndarray, key: Key, what: str, tags: 
     tmp.replace(path)  # a tile appears whole or not at all
 
 
+NO_HEIGHT = "aucune hauteur valide (tout est « sans donnée »)"
+
+
 def valid_heights(data: np.ndarray, nodata: float | None) -> np.ndarray:
     """Where a height tile holds a height.
 
@@ -153,20 +156,37 @@ def check_tile(path: Path, key: tuple[int, int], read_data: bool = True) -> str 
             nodata = src.nodata
     except (RasterioError, OSError) as err:
         return f"{name} : fichier illisible ou tronqué ({type(err).__name__})"
+    problem = height_problem(data, nodata)
+    return f"{name} : {problem}" if problem else None
+
+
+def height_problem(data: np.ndarray, nodata: float | None) -> str | None:
+    """What is wrong with a tile's heights, in French: the rules ``build`` and ``fetch`` share.
+
+    Parameters
+    ----------
+    data
+        The heights as read [m].
+    nodata
+        The file's declared nodata value, or ``None``.
+
+    Returns
+    -------
+    str or None
+        Not floats, infinite heights, no valid height at all (:data:`NO_HEIGHT`), heights
+        out of [``HEIGHT_MIN`` ; ``HEIGHT_MAX``] m; ``None`` for sound heights.
+    """
     if not np.issubdtype(data.dtype, np.floating):
-        return f"{name} : hauteurs de type {data.dtype}, des flottants (float32) sont attendus"
+        return f"hauteurs de type {data.dtype}, des flottants (float32) sont attendus"
     if np.isinf(data).any():
-        return f"{name} : {int(np.isinf(data).sum())} hauteurs infinies"
+        return f"{int(np.isinf(data).sum())} hauteurs infinies"
     ok = valid_heights(data, nodata)
     if not ok.any():
-        return f"{name} : aucune hauteur valide (tout est « sans donnée »)"
+        return NO_HEIGHT
     values = data[ok]
     low, high = float(values.min()), float(values.max())
     if low < HEIGHT_MIN or high > HEIGHT_MAX:
-        return (
-            f"{name} : hauteurs de {low:.4g} à {high:.4g} m, hors de "
-            f"[{HEIGHT_MIN:g} ; {HEIGHT_MAX:g}] m"
-        )
+        return f"hauteurs de {low:.4g} à {high:.4g} m, hors de [{HEIGHT_MIN:g} ; {HEIGHT_MAX:g}] m"
     return None
 
 

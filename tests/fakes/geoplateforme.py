@@ -9,9 +9,13 @@ connection closes), ``exception200`` (a WMS ServiceException with status 200), `
 body, then a long wait), ``trickle`` (the body a byte every 0.1 s), ``bomb`` (a small gzip
 body that inflates to 60 MB), ``endless`` (a body without length that never ends),
 ``redirect_file`` (a redirect to ``file:///etc/passwd``), ``redirect_loop`` (a redirect to
-itself), ``truncated_gzip`` (a gzip archive cut short, served whole). Every request is
-logged. Used by the fetch tests only: no test
-touches the internet.
+itself), ``truncated_gzip`` (a gzip archive cut short, served whole), ``inf`` and ``huge``
+(a tile with infinite heights, with heights of 10 000 km), ``emptywfs`` (a WFS page with no
+feature and ``numberMatched`` 0), ``malformed`` (a WFS page whose features are not
+objects). ``wfs_ignores_start`` makes the WFS serve its first page whatever ``STARTINDEX``
+says, ``wfs_matched_unknown`` answers ``numberMatched: "unknown"`` (both allowed by WFS
+2.0); past ``wfs_limit`` requests the WFS answers 400. Every request is logged. Used by
+the fetch tests only: no test touches the internet.
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ PVGIS_TABLE = (
 )
 
 
-def tile_bytes(bbox: tuple[float, float, float, float], empty: bool = False) -> bytes:
-    """A 2000 × 2000 float32 GeoTIFF of heights over ``bbox`` (Lambert-93), as the WMS sends."""
+def tile_bytes(
+    bbox: tuple[float, float, float, float], empty: bool = False, bad: str = ""
+) -> bytes:
+    """A 2000 × 2000 float32 GeoTIFF of heights over ``bbox`` (Lambert-93), as the WMS sends;
+    ``bad``: ``"inf"`` or ``"huge"`` spoils a corner of it."""
     import rasterio
     from rasterio.io import MemoryFile
     from rasterio.transform import from_bounds
@@ -47,6 +54,8 @@ def tile_bytes(bbox: tuple[float, float, float, float], empty: bool = False) -> 
     data = (40.0 + 5 * rows + np.zeros((1, 2000), dtype="float32")).astype("float32")
     if empty:
         data[:] = -9999.0
+    if bad:
+        data[:10, :10] = np.inf if bad == "inf" else 1e7
     profile = {
         "driver": "GTiff",
         "width": 2000,
@@ -83,6 +92,14 @@ def buildings(bbox, n: int) -> list[dict]:
     return out
 
 
+def _first_xy(geometry: dict) -> list[float]:
+    """The first vertex of a GeoJSON point or polygon."""
+    coords = geometry["coordinates"]
+    while isinstance(coords[0], list):
+        coords = coords[0]
+    return coords
+
+
 def pvgis_json() -> bytes:
     """A PVGIS TMY answer (``outputformat=json``) from the real table in tests/data/real."""
     import pandas as pd
@@ -105,6 +122,9 @@ class FakeServices:
         self.log: list[tuple[str, str]] = []  # (service, name)
         self.stalled = threading.Event()
         self.wfs_features = wfs_features or []
+        self.wfs_ignores_start = False
+        self.wfs_matched_unknown = False
+        self.wfs_limit = 10_000
         self._lock = threading.Lock()
         self._tiles: dict[str, bytes] = {}
         handler = self._handler()
@@ -221,30 +241,42 @@ class FakeServices:
                     bbox = tuple(float(v) for v in q["BBOX"].split(","))
                     if fault == "wrongbbox":
                         bbox = (bbox[0] + 1, bbox[1], bbox[2] + 1, bbox[3])
-                    key = f"{name}-{fault == 'empty'}-{bbox}"
+                    bad = fault if fault in ("inf", "huge") else ""
+                    key = f"{name}-{fault == 'empty'}-{bad}-{bbox}"
                     if key not in fake._tiles:
-                        fake._tiles[key] = tile_bytes(bbox, empty=fault == "empty")
+                        fake._tiles[key] = tile_bytes(bbox, empty=fault == "empty", bad=bad)
                     body = fake._tiles[key]
                     if not self._misbehave(fault, body, "image/geotiff"):
                         self._send(200, body, "image/geotiff")
                 elif url.path.endswith("/wfs/ows"):
                     fake.log.append(("wfs", q["BBOX"]))
+                    if len(fake.requested("wfs")) > fake.wfs_limit:
+                        self._send(400, b"trop de pages", "text/plain")
+                        return
                     box = [float(v) for v in q["BBOX"].split(",")[:4]]
                     inside = [
                         f
                         for f in fake.wfs_features
-                        if box[0] <= f["geometry"]["coordinates"][0][0][0] < box[2]
-                        and box[1] <= f["geometry"]["coordinates"][0][0][1] < box[3]
+                        if box[0] <= _first_xy(f["geometry"])[0] < box[2]
+                        and box[1] <= _first_xy(f["geometry"])[1] < box[3]
                     ]
                     start, count = int(q.get("STARTINDEX", 0)), int(q.get("COUNT", 1000))
+                    if fake.wfs_ignores_start:
+                        start = 0
+                    fault = fake._fault("wfs")
+                    features = inside[start : start + count]
+                    if fault == "emptywfs":
+                        inside, features = [], []
+                    elif fault == "malformed":
+                        features = ["x"] * len(features)
                     page = {
                         "type": "FeatureCollection",
-                        "numberMatched": len(inside),
-                        "numberReturned": len(inside[start : start + count]),
-                        "features": inside[start : start + count],
+                        "numberMatched": "unknown" if fake.wfs_matched_unknown else len(inside),
+                        "numberReturned": len(features),
+                        "features": features,
                     }
                     body = json.dumps(page).encode()
-                    if not self._misbehave(fake._fault("wfs"), body, "application/json"):
+                    if not self._misbehave(fault, body, "application/json"):
                         self._send(200, body, "application/json")
                 elif url.path.endswith(".csv.gz"):
                     fake.log.append(("ban", url.path.rsplit("/", 1)[-1]))

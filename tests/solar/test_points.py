@@ -90,3 +90,86 @@ def test_a_spill_one_row_thin_is_written_without_an_interpolation_error(tmp_path
     assert "Qhull" not in capsys.readouterr().err
     strip = _valid(out / lidar_file_name(BELOW, "MNT"))
     assert 0 < strip.count() <= 2 * 2000 and strip[0].count() > 0
+
+
+def _few(path, x, y, cls=6, scale=0.01) -> None:
+    """A small cloud: points at (x, y), 40 m high, one class."""
+    import laspy
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    header = laspy.LasHeader(point_format=1, version="1.4")
+    header.scales = np.array([scale, scale, 0.01])
+    header.offsets = np.array([np.floor(x.min()), np.floor(y.min()), 0.0])
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = x, y, np.full(len(x), 40.0)
+    las.classification = np.full(len(x), cls, dtype="uint8")
+    las.write(path)
+
+
+def _dsm(tmp_path, *extra) -> int:
+    out = tmp_path / "lidar"
+    return main(["solar", "dsm", "--points", str(tmp_path / "nuages"), "--out", str(out),
+                 "--quiet", *extra])  # fmt: skip
+
+
+def test_points_outside_their_header_are_refused(tmp_path, capsys):
+    """Issue 28: a header patched into France over points at 1e9 m gave
+    LHD_FXX_1000000_1000000_*, exit 0. The points are checked against the header."""
+    import struct
+
+    (tmp_path / "nuages").mkdir()
+    path = tmp_path / "nuages" / "faux.las"
+    _few(path, [1e9, 1e9 + 1], [1e9, 1e9 + 1])
+    with open(path, "r+b") as fh:  # LAS 1.4 header: max x, min x, max y, min y at 179
+        fh.seek(179)
+        fh.write(struct.pack("<4d", 685_000.0, 684_000.0, 7_042_000.0, 7_041_000.0))
+    assert _dsm(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "faux.las" in err and "emprise annoncée par l'en-tête" in err
+    assert not list((tmp_path / "lidar").glob("*.tif"))
+
+
+def test_points_spread_over_many_tiles_do_not_fill_the_memory(tmp_path):
+    """Issue 28: memory grew ~77 MB per tile touched (40 points over 40 tiles: 3 GB).
+    A tile's few points are kept as they come; a tile is finished when its last cloud is
+    read. Measured with tracemalloc (numpy reports its arrays to it)."""
+    import tracemalloc
+
+    from layers.solar.points import rasterise
+
+    (tmp_path / "nuages").mkdir()
+    xs = 684_500.0 + 1000.0 * np.arange(12)
+    _few(tmp_path / "nuages" / "epars.las", xs, np.full(12, 7_041_500.0))
+    tracemalloc.start()
+    try:
+        names = rasterise([tmp_path / "nuages" / "epars.las"], tmp_path / "lidar")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(names) == 12  # one MNS per tile (no ground point: no MNT)
+    assert peak < 600e6, f"{peak / 1e6:.0f} Mo"  # 12 tiles at once took 1.3 GB
+
+
+def test_a_cloud_never_classified_is_refused_with_the_reason(tmp_path, capsys):
+    """Issue 28: points of class 0 (never classified) gave « 0 dalles », exit 0."""
+    (tmp_path / "nuages").mkdir()
+    _few(tmp_path / "nuages" / "brut.las", [684_500.0, 684_501.0], [7_041_500.0] * 2, cls=0)
+    assert _dsm(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "Aucune dalle écrite" in err and "classes lues : 0" in err
+
+
+@pytest.mark.parametrize("gap", ["-1", "nan", "inf", "500"])
+def test_an_impossible_max_gap_is_refused(tmp_path, capsys, gap):
+    (tmp_path / "nuages").mkdir()
+    _few(tmp_path / "nuages" / "n.las", [684_500.0, 684_501.0], [7_041_500.0] * 2)
+    assert _dsm(tmp_path, "--max-gap", gap) == 1
+    assert "--max-gap : entre 0 et 50 m" in capsys.readouterr().err
+    assert not (tmp_path / "lidar").exists() or not list((tmp_path / "lidar").iterdir())
+
+
+def test_a_coordinate_step_of_a_kilometre_is_refused(tmp_path, capsys):
+    (tmp_path / "nuages").mkdir()
+    _few(tmp_path / "nuages" / "km.las", [684_000.0, 685_000.0], [7_041_000.0] * 2, scale=1000)
+    assert _dsm(tmp_path) == 1
+    assert "trop grossier" in capsys.readouterr().err

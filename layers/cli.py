@@ -184,6 +184,12 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         + (f" ; gardées du magasin (hors de ce calcul) : {len(kept)}" if kept else "")
         + "."
     )
+    if report.steady:
+        print(
+            f"Gardées telles quelles, avec l'ombre de leurs voisines absentes de ce dossier : "
+            f"{len(report.steady)} ({', '.join(report.steady)}). Une voisine modifiée ou "
+            "nouvelle les fait recalculer."
+        )
     if report.addresses:
         print(f"Adresses : {report.addresses}.")
     return 0

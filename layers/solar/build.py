@@ -106,6 +106,8 @@ class BuildReport:
     to_compute: list[str] = field(default_factory=list)  # computed (dry run: to compute)
     up_to_date: int = 0  # tiles of this run whose inputs had not changed: not recomputed
     kept: list[str] = field(default_factory=list)  # tiles outside this run, kept as they were
+    # tiles of this run kept with the horizon of neighbours absent from its folder
+    steady: list[str] = field(default_factory=list)
     addresses: str = ""  # what the address file gave (kept, refused lines); "" without one
     startup_s: float = 0.0  # loading the kernels, once per process [s]
     assembly_s: float = 0.0  # assembling the store's tables [s]
@@ -419,6 +421,7 @@ def _build_locked(job: BuildJob, inputs: CheckedInputs, report: BuildReport) -> 
     report.to_compute = [state.names[k] for k in state.todo]
     report.up_to_date = len(inputs.wanted) - len(state.todo)
     report.kept = state.kept
+    report.steady = state.steady
     if job.options.dry_run:
         return report
     # the data of every tile that will be read (the blocks' tiles and their halos)

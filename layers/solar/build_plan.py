@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -125,6 +125,9 @@ class BuildState:
         The wanted tiles whose record changed or whose roofs are missing.
     kept
         Tiles of earlier runs outside this one, kept as they are (store names).
+    steady
+        Wanted tiles left as they are although neighbours computed with them are absent
+        from this run's folder (store names): their stored horizon stays.
     """
 
     manifest: Manifest
@@ -132,6 +135,7 @@ class BuildState:
     names: dict[Key, str]
     todo: list[Key]
     kept: list[str]
+    steady: list[str] = field(default_factory=list)
 
     @property
     def stored(self) -> list[str]:
@@ -184,6 +188,12 @@ def plan(inputs: PlanInputs, params: SkyParams, manifest: Manifest, out: Path) -
     }
     manifest.empreintes = checksum_cache(shas)
     names = {k: tile_name(k) for k in inputs.wanted}
+    steady = []
+    for k in inputs.wanted:
+        record = manifest.dalles.get(names[k])
+        if record is not None and only_neighbours_absent(record.entrees, records[k]):
+            records[k] = record.entrees  # computed with them: their horizon is in the tile
+            steady.append(names[k])
     todo = [
         k
         for k in inputs.wanted
@@ -196,7 +206,37 @@ def plan(inputs: PlanInputs, params: SkyParams, manifest: Manifest, out: Path) -
     # fewer tiles is built anew in another folder)
     mine = set(names.values())
     kept = sorted(n for n in manifest.dalles if n not in mine and layout.roofs_part(n).is_file())
-    return BuildState(manifest=manifest, records=records, names=names, todo=todo, kept=kept)
+    steady = [n for n in steady if layout.roofs_part(n).is_file()]
+    return BuildState(manifest, records, names, todo, kept, steady)
+
+
+def only_neighbours_absent(before: TileInputs, now: TileInputs) -> bool:
+    """Whether a tile's record changed only by neighbours absent from this run.
+
+    A folder holding one tile of a territory (a tile re-delivered, a test) must not
+    recompute it without the neighbours it was computed with: it would lose their shade
+    (seen: 235 of 1 384 roofs moved by up to 0,6 %). A neighbour that changed, or arrived
+    where there was none, still recomputes the tile.
+
+    Parameters
+    ----------
+    before
+        The tile's record in the manifest.
+    now
+        Its record from this run's inputs.
+
+    Returns
+    -------
+    bool
+        ``True`` when the records differ, and only by neighbours present before and absent
+        now.
+    """
+    if before == now or replace(before, voisins={}) != replace(now, voisins={}):
+        return False
+    for name, sha in now.voisins.items():
+        if sha != before.voisins.get(name) and not (sha is None and before.voisins.get(name)):
+            return False
+    return True
 
 
 def known_checksums(manifest: Manifest) -> dict[Path, str]:

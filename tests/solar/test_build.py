@@ -145,6 +145,47 @@ def test_a_missing_neighbour_is_recorded(built, tmp_path):
     assert manifest.termine is True
 
 
+def test_a_folder_with_one_unchanged_tile_keeps_its_neighbours_shade(built, tmp_path, capsys):
+    """Issue 28: a folder holding one tile of the territory recomputed it without the
+    neighbours it was computed with (235 of 1 384 roofs moved by up to 0,6 %). It is kept
+    as it is; a neighbour that changed still recomputes it."""
+    base, store, args = built
+    copy = tmp_path / "magasin"
+    shutil.copytree(store, copy)
+    one = tmp_path / "une"
+    one.mkdir()
+    for f in (base / "lidar").glob("LHD_FXX_0684_7042_*"):
+        shutil.copy2(f, one / f.name)
+    again = [str(one) if a == str(base / "lidar") else str(copy) if a == str(store) else a
+             for a in args]  # fmt: skip
+    capsys.readouterr()
+    assert main(again) == 0
+    said = capsys.readouterr().out
+    assert (
+        "Dalles calculées : 0" in said and "Gardées telles quelles" in said and "0684_7042" in said
+    )
+    before = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")
+    after = pyogrio.read_dataframe(StoreLayout(copy).gpkg, layer="toits")
+    cols = ["cleabs", "kwh_an_central", "irradiation_utile"]
+    assert (
+        before[cols]
+        .sort_values("cleabs")
+        .reset_index(drop=True)
+        .equals(after[cols].sort_values("cleabs").reset_index(drop=True))
+    )
+    # a neighbour that changed comes with it: the tile is recomputed
+    import rasterio
+
+    src_path = next((base / "lidar").glob("LHD_FXX_0685_7042_MNS_*"))
+    with rasterio.open(src_path) as src:
+        profile, data = src.profile, src.read(1)
+    data[data > -1000] += 0.5
+    with rasterio.open(one / src_path.name, "w", **profile) as dst:
+        dst.write(data, 1)
+    assert main([*again, "--dry-run"]) == 0
+    assert "0684_7042" in capsys.readouterr().out.split("à jour")[0]
+
+
 def test_roofs_carry_commune_and_epci_and_totals_add_up(built):
     _, store, _ = built
     roofs = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="toits")

@@ -40,7 +40,7 @@ def prepare_demo_store(
             communes=communes,
             addresses=inputs / "adresses-62.csv",
             # two app processes (or test workers) starting at once: one builds
-            options=BuildOptions(progress=progress, wait=True, cache_dir=cache_dir),
+            options=BuildOptions(progress=progress, wait=True, cache_dir=cache_dir, workers=1),
         )
     )
     return report.assembled  # True whenever a tile was computed, too

@@ -127,7 +127,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
         if not path.exists():
             print(f"Erreur : {label} introuvable : {path}", file=sys.stderr)
             return 1
-    if not 1 <= args.workers <= 64:
+    if args.workers is not None and not 1 <= args.workers <= 64:
         print("Erreur : --workers entre 1 et 64.", file=sys.stderr)
         return 2
     params = BuildParams(n_sectors=args.sectors, max_distance=args.max_distance, ground=args.ground)
@@ -165,6 +165,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
             communes=communes,
             area=area,
             addresses=args.addresses,
+            ids_from_geometry=args.ids,
             options=BuildOptions(
                 dry_run=args.dry_run,
                 progress=not args.quiet,
@@ -422,7 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
         "build", help="cadastre d'un territoire : dalles LiDAR HD + bâtiments BD TOPO"
     )
     bld.add_argument("--lidar", type=Path, required=True, help="dossier des dalles MNS/MNT")
-    bld.add_argument("--buildings", type=Path, required=True, help="BD TOPO batiment (GPKG)")
+    bld.add_argument(
+        "--buildings",
+        type=Path,
+        required=True,
+        help="bâtiments BD TOPO : GeoPackage (couche batiment, du WFS ou de solar fetch) ou "
+        "shapefile BATIMENT.shp d'IGN, tout système de coordonnées déclaré",
+    )
+    bld.add_argument(
+        "--ids",
+        action="store_true",
+        help="contours sans identifiant IGN (nuage de points, couche communale) : les numéroter "
+        "d'après leur géométrie (stable d'un lancement à l'autre)",
+    )
     bld.add_argument(
         "--weather", type=Path, help=f"EPW ou PVGIS TMY (défaut : geodata/{DEFAULT_WEATHER})"
     )
@@ -438,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--area", nargs="+", help="codes d'EPCI (CALL, CAHC, CABBALR) ou INSEE : dalles à calculer"
     )
     bld.add_argument(
-        "--workers", type=int, default=1, help="dalles calculées en même temps (processus locaux)"
+        "--workers",
+        type=int,
+        help="processus de calcul locaux (défaut : ce qui tient, un par cœur et ~2,5 Go chacun)",
     )
     bld.add_argument(
         "--scheduler", help="grappe dask.distributed (tcp://hôte:8786) ; disque partagé requis"

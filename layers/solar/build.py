@@ -37,7 +37,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,14 @@ from shapely.geometry.base import BaseGeometry
 from tqdm import tqdm
 
 from layers.solar.build_assemble import Context, assemble, signature
-from layers.solar.build_blocks import BlockJob, BlockResult, mosaic, roof_mask, run_blocks
+from layers.solar.build_blocks import (
+    BlockJob,
+    BlockResult,
+    default_workers,
+    mosaic,
+    roof_mask,
+    run_blocks,
+)
 from layers.solar.build_plan import FORMAT, BuildState, PlanInputs, plan, reach_km, tile_inputs
 from layers.solar.errors import SolarError
 from layers.solar.grid import Key, keys_of, parse_lidar_file_name, tile_box
@@ -109,6 +116,7 @@ class BuildReport:
     # tiles of this run kept with the horizon of neighbours absent from its folder
     steady: list[str] = field(default_factory=list)
     addresses: str = ""  # what the address file gave (kept, refused lines); "" without one
+    duplicates: int = 0  # building rows present twice (same cleabs, same geometry), once kept
     startup_s: float = 0.0  # loading the kernels, once per process [s]
     assembly_s: float = 0.0  # assembling the store's tables [s]
     assembled: bool = False  # the store's tables were rebuilt (False: nothing had changed)
@@ -135,8 +143,12 @@ def scan_lidar(folder: Path) -> dict[Key, dict[str, Path]]:
     return {k: v for k, v in found.items() if "MNS" in v}
 
 
-def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
+def read_buildings(path: Path, log=None, ids_from_geometry: bool = False) -> gpd.GeoDataFrame:
     """Read BD TOPO buildings: Lambert-93, 2-D, repaired; refused in French when unusable.
+
+    Rows present twice (same ``cleabs``, same geometry: what a join or overlapping WFS
+    pages leave) are kept once and counted (``frame.attrs["doublons"]``); one ``cleabs``
+    carrying different geometries is refused.
 
     Parameters
     ----------
@@ -144,7 +156,11 @@ def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
         A GeoPackage with a layer ``batiment`` (lower-case columns), or IGN's shapefile
         ``BATIMENT.shp`` (upper-case v3 columns, ``ID`` is the cleabs); any CRS.
     log
-        Called with a French line when the layer is reprojected; ``None``: silent.
+        Called with a French line when the layer is reprojected or rows were dropped;
+        ``None``: silent.
+    ids_from_geometry
+        Outlines without IGN identifiers (drawn from a point cloud, a commune's own layer)
+        get one from their geometry (:func:`geometry_ids`); without it they are refused.
 
     Returns
     -------
@@ -154,8 +170,8 @@ def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
     Raises
     ------
     InputError
-        Unreadable or empty file, no ``batiment`` layer, and everything
-        :func:`inputs.check_buildings` refuses.
+        Unreadable or empty file, no ``batiment`` layer, no identifiers (without
+        ``ids_from_geometry``), and everything :func:`inputs.check_buildings` refuses.
     """
     name = Path(path).name
     options: dict[str, Any] = {}
@@ -177,11 +193,19 @@ def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
     if "cleabs" not in frame.columns and "ID" in frame.columns:  # IGN's shapefile schema
         frame = frame.rename(columns={"ID": "cleabs"})
     frame = frame.rename(columns={c: c.lower() for c in frame.columns if c != "geometry"})
+    if ids_from_geometry:
+        frame["cleabs"] = geometry_ids(frame, frame.get("cleabs"))
     if "cleabs" not in frame.columns:
         raise InputError(
             f"Bâtiments sans champ « cleabs » ni « ID » ({name}) : couche BD TOPO batiment "
-            "attendue."
+            "attendue. Des contours sans identifiant IGN (tirés d'un nuage de points, couche "
+            "d'une commune) : relancez avec --ids pour les numéroter d'après leur géométrie."
         )
+    frame, twice = _without_exact_duplicates(frame)
+    frame.attrs["doublons"] = twice
+    if twice and log is not None:
+        log(f"Bâtiments : {twice} ligne(s) en double exact (même cleabs, même géométrie) "
+            "comptée(s) une fois.")  # fmt: skip
     check_buildings(frame, name)
     if frame.crs.to_epsg() != 2154 and log is not None:
         log(f"Bâtiments en {frame.crs.to_string()[:40]} : reprojetés en Lambert-93.")
@@ -190,7 +214,56 @@ def read_buildings(path: Path, log=None) -> gpd.GeoDataFrame:
     bad = ~frame.geometry.is_valid
     if bad.any():
         frame.loc[bad, "geometry"] = frame.geometry[bad].make_valid()
-    return frame[~frame.geometry.is_empty].reset_index(drop=True)
+    out = frame[~frame.geometry.is_empty].reset_index(drop=True)
+    out.attrs["doublons"] = twice
+    return out
+
+
+def geometry_ids(frame: gpd.GeoDataFrame, ids: pd.Series | None = None) -> pd.Series:
+    """Identifiers for outlines without one, from their geometry: stable between runs.
+
+    Parameters
+    ----------
+    frame
+        The outlines as read.
+    ids
+        Identifiers already there (kept where present), or ``None``.
+
+    Returns
+    -------
+    pandas.Series
+        ``GEOM`` and 16 hexadecimal digits of the SHA-256 of each outline's normalised
+        2-D WKB (the same outline always gets the same identifier); missing where the
+        geometry is.
+    """
+    import hashlib
+
+    import shapely
+
+    geoms = shapely.normalize(force_2d(frame.geometry.to_numpy()))
+    made = [
+        None
+        if g is None or shapely.is_empty(g)
+        else "GEOM" + hashlib.sha256(shapely.to_wkb(g, output_dimension=2)).hexdigest()[:16].upper()
+        for g in geoms
+    ]
+    computed = pd.Series(made, index=frame.index, dtype="object")
+    if ids is None:
+        return computed
+    given = ids.astype("object").where(ids.notna() & (ids.astype(str).str.strip() != ""))
+    return given.fillna(computed)
+
+
+def _without_exact_duplicates(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """The rows once each where a ``cleabs`` comes twice with the same geometry."""
+    import shapely
+
+    ids = frame["cleabs"]
+    if not ids.duplicated().any():
+        return frame, 0
+    wkb = pd.Series(shapely.to_wkb(frame.geometry.to_numpy()), index=frame.index)
+    twice = pd.DataFrame({"c": ids.astype(str), "g": wkb}).duplicated() & ids.notna()
+    return frame[~twice.to_numpy()], int(twice.sum())
 
 
 def _has_layer(path: Path) -> bool:
@@ -212,7 +285,8 @@ class BuildOptions:
         Show a tqdm bar.
     workers
         Blocks computed at once in local processes (each with ``cores / workers`` numba
-        threads).
+        threads); ``None``: what fits (``build_blocks.default_workers``: one per core, ~2.5
+        GB each), said through ``log``.
     scheduler
         A dask.distributed scheduler (``tcp://host:8786``) whose workers see the LiDAR
         folder and the store at the same paths (shared disk).
@@ -226,7 +300,7 @@ class BuildOptions:
 
     dry_run: bool = False
     progress: bool = True
-    workers: int = 1
+    workers: int | None = None
     scheduler: str | None = None
     wait: bool = False
     cache_dir: Path | None = None
@@ -262,6 +336,9 @@ class BuildJob:
         the building under it or within ``ADDRESS_TO_ROOF_M`` [m].
     options
         How it runs (:class:`BuildOptions`).
+    ids_from_geometry
+        Outlines without IGN identifiers are numbered from their geometry
+        (:func:`geometry_ids`, ``--ids``) instead of refused.
     """
 
     lidar_dir: Path
@@ -274,6 +351,7 @@ class BuildJob:
     area: BaseGeometry | None = None
     addresses: Path | None = None
     options: BuildOptions = field(default_factory=BuildOptions)
+    ids_from_geometry: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -355,7 +433,8 @@ def check_inputs(job: BuildJob, report: BuildReport) -> CheckedInputs:
             read_ban(job.addresses, BAN_FIELDS), Path(job.addresses).name
         )
         report.addresses = str(kept)
-    buildings = read_buildings(job.buildings, log=job.options.log)
+    buildings = read_buildings(job.buildings, job.options.log, job.ids_from_geometry)
+    report.duplicates = int(buildings.attrs.get("doublons", 0))
     cent = buildings.geometry.representative_point()
     buildings["_tile"] = keys_of(cent.x, cent.y)
     if not buildings["_tile"].isin(set(lidar)).any():
@@ -511,7 +590,14 @@ def compute_tiles(
     path = StoreLayout(Path(job.out)).manifest
     bar = tqdm(total=len(state.todo), desc="Dalles", unit="dalle", disable=not opts.progress)
     startup = 0.0
-    for result in run_blocks(block_jobs(job, inputs, state), tables, opts.workers, opts.scheduler):
+    blocks = block_jobs(job, inputs, state)
+    workers = opts.workers
+    if workers is None:  # what fits: one per core, as memory allows
+        choice = default_workers()
+        workers = min(choice.workers, max(1, len(blocks)))
+        if opts.log is not None and opts.scheduler is None and blocks:
+            opts.log(f"Calcul : {replace(choice, workers=workers)}.")
+    for result in run_blocks(blocks, tables, workers, opts.scheduler):
         startup += result.startup_s
         record_block(state, result, weather.get("name"))
         state.manifest.write(path)

@@ -461,6 +461,67 @@ def block_task(threads: int, job: BlockJob, tables: SkyTables) -> BlockResult:
     return BlockResult(done, seconds, f"{socket.gethostname()}:{os.getpid()}", peak, startup)
 
 
+WORKER_BYTES = 2.5e9  # what one block process holds at its peak (2 × 2 tiles and halo) [bytes]
+
+
+@dataclass(frozen=True)
+class WorkerChoice:
+    """How many local processes a build takes, and why (said to the user)."""
+
+    workers: int
+    cores: int
+    available_gb: float | None
+
+    def __str__(self) -> str:
+        memory = (
+            f", {self.available_gb:.0f} Go de mémoire disponibles (~{WORKER_BYTES / 1e9:.1f} Go "
+            "par processus)"
+            if self.available_gb is not None
+            else ""
+        )
+        return f"{self.workers} processus de calcul ({self.cores} cœur(s){memory})".replace(
+            ".", ","
+        )
+
+
+def default_workers(cores: int | None = None, available: float | None = None) -> WorkerChoice:
+    """The local processes that fit: one per core, as memory allows.
+
+    Parameters
+    ----------
+    cores
+        Cores this process may use (default: its CPU affinity).
+    available
+        Memory available [bytes] (default: ``MemAvailable`` of ``/proc/meminfo``; unknown
+        elsewhere: cores only).
+
+    Returns
+    -------
+    WorkerChoice
+        ``min(cores, available / WORKER_BYTES)``, at least 1.
+    """
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cores = os.cpu_count() or 1
+    if available is None:
+        available = _available_memory()
+    workers = cores if available is None else min(cores, int(available // WORKER_BYTES))
+    gb = None if available is None else available / 1e9
+    return WorkerChoice(max(1, workers), cores, gb)
+
+
+def _available_memory() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def run_blocks(
     jobs: list[BlockJob], tables: SkyTables, workers: int, scheduler: str | None
 ) -> Iterator[BlockResult]:
@@ -484,6 +545,7 @@ def run_blocks(
     """
     if not jobs:
         return
+    workers = min(workers, len(jobs))  # a process per block at most
     if scheduler is None and workers <= 1:
         for job in jobs:
             yield block_task(0, job, tables)

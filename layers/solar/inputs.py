@@ -319,7 +319,10 @@ def check_buildings(frame: gpd.GeoDataFrame, name: str) -> None:
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         first = str(ids[dup].iloc[0])
-        raise InputError(f"{where} : identifiant cleabs en double « {first} » ({_lines(dup)}).")
+        raise InputError(
+            f"{where} : identifiant cleabs en double « {first} » avec des géométries "
+            f"différentes ({_lines(dup)}) : un bâtiment, un contour."
+        )
 
 
 @dataclass

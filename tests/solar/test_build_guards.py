@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -340,3 +341,71 @@ def test_a_truncated_store_is_said_without_sqlite_internals(copy):
         open_cadastre(out)
     text = str(err.value)
     assert "illisible" in text and "sqlite" not in text.lower() and "GDAL" not in text
+
+
+# issue 28: what real extracts hold, and outlines without IGN identifiers
+
+
+def test_exact_duplicate_rows_are_counted_once(copy, tmp_path, capsys):
+    """A real BD TOPO extract with 4 buildings present twice (same cleabs, same geometry:
+    what a join or overlapping WFS pages leave) was refused whole. They count once, said."""
+    out, args = _buildings(copy, tmp_path, lambda f: pd.concat([f, f.iloc[[3, 5, 8, 13]]]))
+    assert main(_cmd(args)) == 0
+    assert "4 ligne(s) en double exact" in capsys.readouterr().err
+    roofs = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
+    source = pyogrio.read_dataframe(copy[2]["--buildings"], layer="batiment", read_geometry=False)
+    assert roofs["cleabs"].is_unique and set(roofs["cleabs"]) == set(source["cleabs"])
+
+
+def test_one_cleabs_with_two_geometries_is_refused(copy, tmp_path, capsys):
+    def moved(f):
+        twin = f.iloc[[3]].copy()
+        twin["geometry"] = twin.geometry.translate(5, 0)
+        return pd.concat([f, twin])
+
+    out, args = _buildings(copy, tmp_path, moved)
+    before = _digest(out)
+    assert main(_cmd(args)) != 0
+    assert "géométries différentes" in capsys.readouterr().err
+    assert _digest(out) == before
+
+
+def test_outlines_without_ids_are_numbered_with_ids_and_only_then(copy, tmp_path, capsys):
+    """Outlines drawn from a point cloud or a commune's own layer had no way on: the error
+    names --ids; with it each outline gets an identifier from its geometry, the same on
+    every run."""
+    out, args = _buildings(copy, tmp_path, lambda f: f.drop(columns=["cleabs"]))
+    before = _digest(out)
+    assert main(_cmd(args)) != 0
+    assert "--ids" in capsys.readouterr().err
+    assert _digest(out) == before
+    assert main(_cmd(args, "--ids")) == 0
+    roofs = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits", read_geometry=False)
+    made = roofs["cleabs"][roofs["cleabs"].str.startswith("GEOM")]
+    assert len(made) > 100 and made.str.fullmatch(r"GEOM[0-9A-F]{16}").all()
+    from layers.solar.build import read_buildings
+
+    again = read_buildings(args["--buildings"], ids_from_geometry=True)
+    assert set(made) <= set(again["cleabs"])  # stable: the same outline, the same id
+
+
+def test_the_help_says_what_buildings_are_accepted(capsys):
+    with pytest.raises(SystemExit):
+        main(["solar", "build", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "GeoPackage" in said and "BATIMENT.shp" in said and "--ids" in said
+
+
+def test_workers_default_to_what_fits_and_the_build_says_so(copy, capsys):
+    from layers.solar.build_blocks import default_workers
+
+    assert default_workers(cores=8, available=6e9).workers == 2  # memory decides
+    assert default_workers(cores=2, available=64e9).workers == 2  # cores decide
+    assert default_workers(cores=4, available=1e9).workers == 1  # at least one
+    assert default_workers(cores=3, available=None).workers == 3  # memory unknown
+    out, lidar, args = copy
+    for tif in lidar.glob("*.tif"):
+        _rewrite(tif, data=lambda v: np.where(v > -1000, v + 0.25, v))  # every tile changed
+    assert main(_cmd(args)) == 0
+    said = capsys.readouterr().err
+    assert "processus de calcul (" in said and "cœur(s)" in said

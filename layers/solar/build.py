@@ -58,6 +58,7 @@ from layers.solar.build_blocks import (
     roof_mask,
     run_blocks,
 )
+from layers.solar.build_faces import FaceStage, TileFaces, faces_todo, run_faces
 from layers.solar.build_plan import FORMAT, BuildState, PlanInputs, plan, reach_km, tile_inputs
 from layers.solar.errors import SolarError
 from layers.solar.grid import Key, keys_of, parse_lidar_file_name, tile_box
@@ -117,6 +118,7 @@ class BuildReport:
     steady: list[str] = field(default_factory=list)
     addresses: str = ""  # what the address file gave (kept, refused lines); "" without one
     duplicates: int = 0  # building rows present twice (same cleabs, same geometry), once kept
+    faces: int = 0  # tiles whose roof faces and modules were made (build_faces)
     startup_s: float = 0.0  # loading the kernels, once per process [s]
     assembly_s: float = 0.0  # assembling the store's tables [s]
     assembled: bool = False  # the store's tables were rebuilt (False: nothing had changed)
@@ -517,6 +519,7 @@ def _build_locked(job: BuildJob, inputs: CheckedInputs, report: BuildReport) -> 
     layout.roofs_dir.mkdir(exist_ok=True)
     try:
         weather = compute_tiles(job, inputs, state, report)
+        compute_faces(job, inputs, state, report)
         finish(job, Context(job.communes, job.addresses, inputs.ban_rows), state, weather, report)
     except WRITE_ERRORS as err:
         raise SolarError(
@@ -607,6 +610,53 @@ def compute_tiles(
     return weather
 
 
+def compute_faces(
+    job: BuildJob, inputs: CheckedInputs, state: BuildState, report: BuildReport
+) -> None:
+    """The faces stage (:mod:`~layers.solar.build_faces`) for every stored tile that needs it.
+
+    From the LiDAR folder and the store's COGs, no sweep: a store built before faces
+    existed gets them from ``solar build`` without its sky recomputed. A tile whose LiDAR
+    is not in this run's folder waits for a run that has it.
+
+    Parameters
+    ----------
+    job
+        The build.
+    inputs
+        Its checked inputs.
+    state
+        The build's state; its manifest gets each tile's faces digest.
+    report
+        Gets the tiles whose faces were made.
+
+    Returns
+    -------
+    None
+    """
+    stage = FaceStage(roofs=job.rules)
+    out = Path(job.out)
+    todo = faces_todo(state.manifest, state.stored, stage, out)
+    none = next(iter(inputs.by_tile.values())).iloc[:0] if inputs.by_tile else None
+    tiles = {}
+    for name in todo:
+        key = (int(name[:4]), int(name[5:]))
+        if key in inputs.lidar and none is not None:
+            mine = inputs.by_tile.get(key, none).drop(columns="_tile", errors="ignore")
+            tiles[name] = TileFaces(name, inputs.lidar, mine, job.params.margin, out)
+    if not tiles:
+        return
+    opts = job.options
+    tables, _ = cached_sky_tables(
+        job.weather, job.params.model, job.params.n_sectors, job.params.albedo, opts.cache_dir
+    )
+    with tqdm(total=len(tiles), desc="Pans", unit="dalle", disable=not opts.progress) as bar:
+        for name in sorted(tiles):
+            report.faces += run_faces([name], tiles, stage, tables, state.manifest)
+            state.manifest.write(StoreLayout(out).manifest)
+            bar.update(1)
+
+
 def record_block(state: BuildState, result: BlockResult, climate: object) -> None:
     """Each tile of a finished block into the manifest (not yet written).
 
@@ -665,7 +715,9 @@ def finish(
         manifest.dalles.pop(gone)
     done = signature(manifest, context)
     layout = StoreLayout(Path(job.out))
-    report.assembled = bool(state.todo or manifest.finition != done or not layout.gpkg.is_file())
+    report.assembled = bool(
+        state.todo or report.faces or manifest.finition != done or not layout.gpkg.is_file()
+    )
     if not report.assembled:  # nothing changed: the store stays as it is, untouched
         if manifest.version != MANIFEST_VERSION:  # but its manifest in the current layout
             manifest.write(layout.manifest)

@@ -115,10 +115,19 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
     if ban is not None:
         first = ban.dropna(subset=["cleabs"]).drop_duplicates("cleabs").set_index("cleabs")
         roofs["adresse"] = roofs["cleabs"].map(first["label"])
+    faces, panels = _faces_and_panels(layout, names)
+    if faces is not None:
+        roofs["pans"] = roofs["cleabs"].map(faces.groupby("cleabs").size()).fillna(0).astype(int)
+        roofs["panneaux"] = roofs["cleabs"].map(panels.groupby("cleabs").size()).fillna(0)
+        roofs["panneaux"] = roofs["panneaux"].astype(int)
     tmp = layout.gpkg_in_progress
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
     index_column(tmp, "toits", "cleabs")
+    if faces is not None:
+        for layer, frame in (("pans", faces), ("panneaux", panels)):
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG", spatial_index=True)
+            index_column(tmp, layer, "cleabs")
     if ban is not None:
         pyogrio.write_dataframe(ban, tmp, layer="adresses", driver="GPKG", spatial_index=True)
     if "insee" in roofs.columns:
@@ -129,6 +138,18 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
     write_overview(out, names)
     quality = roofs["qualite"] if "qualite" in roofs.columns else pd.Series([], dtype=str)
     return bool(len(quality) and str(quality.iloc[0]).startswith("synthétique"))
+
+
+def _faces_and_panels(layout: StoreLayout, names: list[str]):
+    """The faces and modules of every tile that has them (``None``, ``None``: no tile yet)."""
+    ready = [n for n in names if layout.faces_part(n).is_file() and layout.panels_part(n).is_file()]
+    if not ready:
+        return None, None
+    frames = []
+    for part in (layout.faces_part, layout.panels_part):
+        pieces = [gpd.read_parquet(part(n)) for n in ready]
+        frames.append(gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=2154))
+    return frames[0], frames[1]
 
 
 def _place_in_communes(roofs: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> None:

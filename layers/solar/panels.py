@@ -199,27 +199,35 @@ def _allowed(face: BaseGeometry, obstacles: BaseGeometry | None, rules: PanelRul
 def _best_grid(
     allowed: BaseGeometry, size: tuple[float, float], pitch: tuple[float, float], n: int
 ):
-    """The grid position holding the most whole modules: their boxes (face frame)."""
+    """The grid position holding the most whole modules: their boxes (face frame).
+
+    Every position (``n × n`` offsets, the first on the allowed area's corner) is tested
+    in one vectorised call; ties go to the first position.
+    """
     if allowed.is_empty:
         return np.empty(0, dtype=object)
     shapely.prepare(allowed)
     x0, y0, x1, y1 = allowed.bounds
-    best = np.empty(0, dtype=object)
-    for ox in np.arange(n) * pitch[0] / n:
-        xs = np.arange(x0 + ox, x1 - size[0] + 1e-9, pitch[0])
-        for oy in np.arange(n) * pitch[1] / n:
-            ys = np.arange(y0 + oy, y1 - size[1] + 1e-9, pitch[1])
-            if len(xs) == 0 or len(ys) == 0:
-                continue
-            gx, gy = np.meshgrid(xs, ys)
-            x, y = gx.ravel(), gy.ravel()
-            boxes = shapely.box(x, y, x + size[0], y + size[1])
-            e = 1e-6  # a module on the allowed edge fits (rounding of the frame's turn)
-            test = shapely.box(x + e, y + e, x + size[0] - e, y + size[1] - e)
-            inside = boxes[shapely.contains(allowed, test)]
-            if len(inside) > len(best):
-                best = inside
-    return best
+    kx = int((x1 - x0 - size[0]) // pitch[0]) + 1
+    ky = int((y1 - y0 - size[1]) // pitch[1]) + 1
+    if kx <= 0 or ky <= 0:
+        return np.empty(0, dtype=object)
+    ox, oy = np.arange(n) * pitch[0] / n, np.arange(n) * pitch[1] / n
+    # (offset x, offset y, row, column) → the box's lower-left corner
+    x = x0 + ox[:, None, None, None] + np.arange(kx)[None, None, None, :] * pitch[0]
+    y = y0 + oy[None, :, None, None] + np.arange(ky)[None, None, :, None] * pitch[1]
+    x, y = np.broadcast_arrays(x, y)
+    grid = np.broadcast_to(np.arange(n * n).reshape(n, n, 1, 1), x.shape).ravel()
+    x, y = x.ravel(), y.ravel()
+    fits = (x + size[0] <= x1 + 1e-9) & (y + size[1] <= y1 + 1e-9)
+    x, y, grid = x[fits], y[fits], grid[fits]
+    e = 1e-6  # a module on the allowed edge fits (rounding of the frame's turn)
+    inside = shapely.contains(allowed, shapely.box(x + e, y + e, x + size[0] - e, y + size[1] - e))
+    counts = np.bincount(grid[inside], minlength=n * n)
+    if counts.max() == 0:
+        return np.empty(0, dtype=object)
+    chosen = inside & (grid == int(np.argmax(counts)))
+    return shapely.box(x[chosen], y[chosen], x[chosen] + size[0], y[chosen] + size[1])
 
 
 def layout_face(
@@ -328,7 +336,7 @@ def shading_factor(
 
 
 def panel_irradiation(
-    panels: np.ndarray, shade: np.ndarray, transform, plane_irradiation: float
+    panels: np.ndarray, shade: np.ndarray, transform, plane_irradiation: float | np.ndarray
 ) -> np.ndarray:
     """Each module's irradiation: its plane unshaded × the mean shading under it.
 
@@ -341,7 +349,8 @@ def panel_irradiation(
     transform
         The raster's affine transform (``rasterio``).
     plane_irradiation
-        The modules' plane unshaded [kWh/m²/yr] (:func:`unshaded_irradiation`).
+        The modules' plane unshaded [kWh/m²/yr] (:func:`unshaded_irradiation`): one value,
+        or one per module (the modules of a whole tile in one call).
 
     Returns
     -------
@@ -349,19 +358,14 @@ def panel_irradiation(
         [kWh/m²/yr] per module; a module over no known pixel centre takes the pixel under
         its centroid (NaN if unknown).
     """
-    from rasterio.features import rasterize
     from rasterio.transform import rowcol
+
+    from layers.solar.raster import rasterize_ids
 
     n = len(panels)
     if n == 0:
         return np.zeros(0)
-    ids = rasterize(
-        ((g, i + 1) for i, g in enumerate(panels)),
-        out_shape=shade.shape,
-        transform=transform,
-        fill=0,
-        dtype="int32",
-    ).ravel()
+    ids = rasterize_ids(panels, transform, shade.shape).ravel()  # modules never overlap
     known = np.isfinite(shade.ravel()) & (ids > 0)
     count = np.bincount(ids[known], minlength=n + 1)[1:]
     total = np.bincount(ids[known], weights=shade.ravel()[known], minlength=n + 1)[1:]
@@ -381,6 +385,30 @@ class Configuration:
     panels: int
     kwc: float
     kwh: tuple[float, float, float]
+
+
+def configurations_from_yields(
+    kwh_central: np.ndarray, rules: PanelRules, performance_ratio: tuple[float, float, float]
+) -> list[Configuration]:
+    """:func:`configurations` from the modules' yields at the central performance ratio.
+
+    That is what the store keeps per module.
+
+    Parameters
+    ----------
+    kwh_central
+        Each module's kWh/yr at ``performance_ratio[1]``.
+    rules
+        The module.
+    performance_ratio
+        Low, central, high [-].
+
+    Returns
+    -------
+    list of Configuration
+    """
+    per_kwc = np.asarray(kwh_central, dtype="float64") / (rules.kwc * performance_ratio[1])
+    return configurations(per_kwc, rules, performance_ratio)
 
 
 def configurations(
@@ -420,6 +448,7 @@ __all__ = [
     "Layout",
     "PanelRules",
     "configurations",
+    "configurations_from_yields",
     "layout_face",
     "panel_irradiation",
     "row_pitch",

@@ -253,6 +253,9 @@ class Manifest:
         The store's tables are complete (``False`` while a first build runs).
     format
         ``build.FORMAT`` of the last build.
+    pans
+        Store name → digest of what its faces and modules were made from
+        (``build_faces.FaceStage.digest``): equal, they are up to date.
     version
         The layout it was read in (1 for stores written before :data:`MANIFEST_VERSION`);
         always written in the current one.
@@ -267,6 +270,7 @@ class Manifest:
     synthetique: bool = False
     termine: bool = False
     format: int | None = None
+    pans: dict[str, str] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
 
     @classmethod
@@ -332,6 +336,7 @@ class Manifest:
             synthetique=bool(data.get("synthetique")),
             termine=bool(data.get("termine")),
             format=data.get("format"),
+            pans={str(k): str(v) for k, v in dict(data.get("pans") or {}).items()},
             version=int(data.get("version", 1)),
         )
 
@@ -465,6 +470,36 @@ class StoreLayout:
             ``toits/0684_7042.parquet`` (GeoParquet).
         """
         return self.roofs_dir / f"{name}.parquet"
+
+    def faces_part(self, name: str) -> Path:
+        """A tile's roof faces before assembly.
+
+        Parameters
+        ----------
+        name
+            The tile's store name (``0684_7042``).
+
+        Returns
+        -------
+        Path
+            ``pans/0684_7042.parquet`` (GeoParquet).
+        """
+        return self.root / "pans" / f"{name}.parquet"
+
+    def panels_part(self, name: str) -> Path:
+        """A tile's modules before assembly.
+
+        Parameters
+        ----------
+        name
+            The tile's store name (``0684_7042``).
+
+        Returns
+        -------
+        Path
+            ``panneaux/0684_7042.parquet`` (GeoParquet).
+        """
+        return self.root / "panneaux" / f"{name}.parquet"
 
     def cogs_touching(self, bounds: tuple[float, float, float, float]) -> list[Path]:
         """The irradiation COGs that exist for the tiles a box touches.
@@ -670,6 +705,32 @@ class Reader:
             return None  # never put a hostile string into SQL
         rows = self.read("toits", where=f"cleabs = '{cleabs}'")
         return None if rows.empty else rows.iloc[0]
+
+    def faces_of(self, cleabs: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """A roof's faces and modules (indexed reads; empty for a store without faces).
+
+        Parameters
+        ----------
+        cleabs
+            The building's ``cleabs``; anything not matching ``ROOF_ID`` is refused unread.
+
+        Returns
+        -------
+        tuple of geopandas.GeoDataFrame
+            ``(pans, panneaux)``: the faces by number, the modules by rank (1: the best).
+        """
+        empty = gpd.GeoDataFrame(geometry=[], crs=2154)
+        if not isinstance(cleabs, str) or not ROOF_ID.match(cleabs):
+            return empty, empty
+        try:
+            layers = set(pyogrio.list_layers(self.layout.gpkg)[:, 0])
+        except Exception as err:
+            raise damaged(self.path, f"couches : {str(err)[:120]}") from err
+        if not {"pans", "panneaux"} <= layers:
+            return empty, empty
+        faces = self.read("pans", where=f"cleabs = '{cleabs}'").sort_values("pan")
+        panels = self.read("panneaux", where=f"cleabs = '{cleabs}'").sort_values("rang")
+        return faces.reset_index(drop=True), panels.reset_index(drop=True)
 
     def roofs_near(self, x: float, y: float, radius: float) -> gpd.GeoDataFrame:
         """The roofs near a point (the R-tree, one small read).

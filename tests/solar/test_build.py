@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 from shapely.geometry import Point
@@ -370,3 +372,94 @@ def test_a_tile_without_buildings_is_skipped_and_recorded(built, tmp_path):
     assert manifest.termine is True
     roofs = pyogrio.read_dataframe(StoreLayout(out).gpkg, layer="toits")
     assert (roofs["dalle"] == "0685_7041").sum() == 0 and len(roofs) == keep.sum()
+
+
+# issue 27: roof faces and modules, a stage of the build
+
+
+def test_faces_and_modules_are_in_the_store(built):
+    _, store, _ = built
+    gpkg = StoreLayout(store).gpkg
+    assert {"pans", "panneaux"} <= set(pyogrio.list_layers(gpkg)[:, 0])
+    roofs = pyogrio.read_dataframe(gpkg, layer="toits", read_geometry=False).set_index("cleabs")
+    faces = pyogrio.read_dataframe(gpkg, layer="pans")
+    panels = pyogrio.read_dataframe(gpkg, layer="panneaux")
+    assert len(faces) > len(roofs) and len(panels) > len(roofs)
+    by_roof = faces.groupby("cleabs").size().reindex(roofs.index, fill_value=0)
+    assert (roofs["pans"] == by_roof).all()
+    modules = panels.groupby("cleabs").size().reindex(roofs.index, fill_value=0)
+    assert (roofs["panneaux"] == modules).all()
+    # every module lies on its own face; a face's kWh is its modules' sum
+    face_of = faces.set_index(["cleabs", "pan"])
+    outline = face_of.geometry.reindex(pd.MultiIndex.from_frame(panels[["cleabs", "pan"]]))
+    assert (
+        panels.geometry.reset_index(drop=True)
+        .within(gpd.GeoSeries(outline.to_numpy(), crs=2154).buffer(0.01))
+        .all()
+    )
+    sums = panels.groupby(["cleabs", "pan"])["kwh_an"].sum()
+    with_modules = face_of[face_of["panneaux"] > 0]
+    assert (with_modules["kwh_an"] == sums.reindex(with_modules.index)).all()
+    assert np.allclose(with_modules["kwc"], with_modules["panneaux"] * 0.425, atol=0.006)
+    # ranks 1 … n on each roof, the best yield first
+    for _, mine in panels.groupby("cleabs"):
+        assert list(mine["rang"]) == list(range(1, len(mine) + 1))
+        assert mine["kwh_an"].is_monotonic_decreasing
+    # the demo's gables: modules on the south faces, none on the north ones (under 900)
+    north = faces["azimut"].between(315, 360) | faces["azimut"].between(0, 45)
+    assert (faces.loc[north & (faces["pente"] > 20), "panneaux"] == 0).all()
+    south = faces["azimut"].between(135, 225) & (faces["surface_m2"] > 20)
+    assert (faces.loc[south, "panneaux"] > 0).mean() > 0.9
+    assert faces["azimut"].isna().eq(faces["pente"] < 3).all()
+
+
+def test_a_store_without_faces_gets_them_without_its_sky_recomputed(built, tmp_path, capsys):
+    """Issue 27: an existing store is brought up to date by solar build: the faces stage
+    reads its COGs; no tile is swept again."""
+    _, store, args = built
+    copy = tmp_path / "magasin"
+    shutil.copytree(store, copy)
+    layout = StoreLayout(copy)
+    shutil.rmtree(copy / "pans")
+    shutil.rmtree(copy / "panneaux")
+    manifest = Manifest.read(layout.manifest)
+    manifest.pans = {}
+    manifest.write(layout.manifest)
+    cogs = {p.name: p.stat().st_mtime_ns for p in layout.cog_dir.glob("*.tif")}
+    again = [str(copy) if a == str(store) else a for a in args]
+    capsys.readouterr()
+    assert main(again) == 0
+    assert "Dalles calculées : 0" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in layout.cog_dir.glob("*.tif")} == cogs
+    before = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="pans", read_geometry=False)
+    after = pyogrio.read_dataframe(layout.gpkg, layer="pans", read_geometry=False)
+    assert (
+        before.sort_values(["cleabs", "pan"])
+        .reset_index(drop=True)
+        .equals(after.sort_values(["cleabs", "pan"]).reset_index(drop=True))
+    )
+    # and once done, a rerun leaves them alone
+    parts = {p.name: p.stat().st_mtime_ns for p in (copy / "pans").glob("*.parquet")}
+    assert main(again) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (copy / "pans").glob("*.parquet")} == parts
+
+
+def test_the_roof_command_gives_faces_and_configurations(built, capsys):
+    from pyproj import Transformer
+
+    _, store, _ = built
+    faces = pyogrio.read_dataframe(StoreLayout(store).gpkg, layer="pans")
+    target = faces[faces["panneaux"] > 0].iloc[0]
+    point = target.geometry.representative_point()
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(point.x, point.y)
+    assert main(["solar", "roof", "--store", str(store), "--lon", str(lon), "--lat", str(lat)]) == 0
+    roof = json.loads(capsys.readouterr().out)
+    assert roof["cleabs"] == target["cleabs"]
+    assert [f["pan"] for f in roof["pans"]] == list(range(1, len(roof["pans"]) + 1))
+    assert {"pente", "azimut", "surface_m2", "irradiation_utile", "ombrage", "residu_m",
+            "panneaux", "kwc", "kwh_an"} <= set(roof["pans"][0])  # fmt: skip
+    configs = roof["configurations"]
+    total = sum(f["panneaux"] for f in roof["pans"])
+    assert [c["panneaux"] for c in configs] == list(range(1, total + 1))
+    assert configs[-1]["kwh_an_central"] == sum(f["kwh_an"] for f in roof["pans"])
+    assert all(c["kwh_an_bas"] < c["kwh_an_central"] < c["kwh_an_haut"] for c in configs)

@@ -650,10 +650,13 @@ def compute_faces(
     tables, _ = cached_sky_tables(
         job.weather, job.params.model, job.params.n_sectors, job.params.albedo, opts.cache_dir
     )
+    workers = opts.workers or default_workers().workers
+    manifest, path = state.manifest, StoreLayout(out).manifest
     with tqdm(total=len(tiles), desc="Pans", unit="dalle", disable=not opts.progress) as bar:
-        for name in sorted(tiles):
-            report.faces += run_faces([name], tiles, stage, tables, state.manifest)
-            state.manifest.write(StoreLayout(out).manifest)
+        for name in run_faces([tiles[n] for n in sorted(tiles)], stage, tables, workers):
+            manifest.pans[name] = stage.digest(manifest.dalles[name])
+            manifest.write(path)  # a kill loses no tile done
+            report.faces += 1
             bar.update(1)
 
 

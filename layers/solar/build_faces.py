@@ -324,43 +324,54 @@ def _frames(face_rows: list[dict], panel_rows: list[dict]):
     return pans, panels
 
 
-def run_faces(todo: list[str], tiles: dict[str, TileFaces], stage: FaceStage, tables: SkyTables,
-              manifest: Manifest) -> int:  # fmt: skip
-    """Compute and write the faces of the tiles ``todo``; record each in the manifest.
+def _write_parts(name: str, out: Path, frames) -> None:
+    layout = StoreLayout(out)
+    for frame, path in zip(
+        frames, (layout.faces_part(name), layout.panels_part(name)), strict=True
+    ):
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame.to_parquet(tmp)
+        tmp.replace(path)
+
+
+def _one(args):
+    tile, stage, tables = args
+    return tile_faces(tile, stage, tables)
+
+
+def run_faces(tiles: list[TileFaces], stage: FaceStage, tables: SkyTables, workers: int):
+    """Compute the faces of ``tiles``; yield each tile's name once its parts are written.
 
     Parameters
     ----------
-    todo
-        Store names (:func:`faces_todo`).
     tiles
-        Each tile's inputs.
+        The tiles (:func:`faces_todo`'s, with their inputs).
     stage
         The rules.
     tables
         The year's sky.
-    manifest
-        Gets ``pans[name]`` once a tile's parts are written.
+    workers
+        Local processes (1: this one), as for the blocks.
 
-    Returns
-    -------
-    int
-        Tiles done.
+    Yields
+    ------
+    str
+        The store name of each tile done, in order; the caller records it.
     """
-    done = 0
-    for name in todo:
-        tile = tiles.get(name)
-        if tile is None:
-            continue
-        pans, panels = tile_faces(tile, stage, tables)
-        layout = StoreLayout(tile.out)
-        for frame, path in ((pans, layout.faces_part(name)), (panels, layout.panels_part(name))):
-            path.parent.mkdir(exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            frame.to_parquet(tmp)
-            tmp.replace(path)
-        manifest.pans[name] = stage.digest(manifest.dalles[name])
-        done += 1
-    return done
+    jobs = [(tile, stage, tables) for tile in tiles]
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            _write_parts(job[0].name, job[0].out, _one(job))
+            yield job[0].name
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        for job, frames in zip(jobs, pool.map(_one, jobs), strict=True):
+            _write_parts(job[0].name, job[0].out, frames)
+            yield job[0].name
 
 
 __all__ = [

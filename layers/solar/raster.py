@@ -278,7 +278,7 @@ def write_cog(path: Path, raster: Raster, tags: dict[str, str], description: str
 
 
 def rasterize_ids(
-    geometries: Sequence[object], transform: Affine, shape: tuple[int, int]
+    geometries: Sequence[object] | np.ndarray, transform: Affine, shape: tuple[int, int]
 ) -> np.ndarray:
     """Burn polygon ``i`` as value ``i + 1`` (0 elsewhere), later polygons on top.
 

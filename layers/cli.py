@@ -98,7 +98,9 @@ def _cmd_solar_fetch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Erreur : fichier BD TOPO introuvable : {args.bdtopo}", file=sys.stderr)
         return 1
     request = FetchRequest(area, (lon, lat), departements, args.out, what, args.bdtopo)
-    options = FetchOptions(workers=args.workers, dry_run=args.dry_run, progress=not args.quiet)
+    options = FetchOptions(dry_run=args.dry_run, progress=not args.quiet)
+    if args.workers is not None:
+        options = FetchOptions(args.workers, args.dry_run, not args.quiet)
     report = fetch(request, fetch_services(os.environ), options)
     if args.dry_run:
         tiles = [n for n in report.planned if n.startswith("LHD_")]
@@ -511,7 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
     fet.add_argument("--out", type=Path, required=True, help="dossier d'entrées de solar build")
     fet.add_argument("--what", help="lidar,batiments,adresses,climat (défaut : tout)")
     fet.add_argument("--bdtopo", type=Path, help="découper un fichier BD TOPO déjà téléchargé")
-    fet.add_argument("--workers", type=int, default=4, help="requêtes simultanées (défaut 4)")
+    fet.add_argument(
+        "--workers", type=int, help="requêtes simultanées (défaut : une par cœur, de 4 à 8)"
+    )
     fet.add_argument("--dry-run", action="store_true", help="liste les fichiers et la taille")
     fet.add_argument("--quiet", action="store_true")
     fet.set_defaults(func=_cmd_solar_fetch)

@@ -138,7 +138,7 @@ class FetchOptions:
     Attributes
     ----------
     workers
-        Requests at once (1–16; 4 by default: the Géoplateforme throttles more).
+        Requests at once (1–16); by default :func:`default_requests`.
     dry_run
         Plan only: count the files and their size, fetch nothing.
     progress
@@ -147,10 +147,33 @@ class FetchOptions:
         Waits between retries (injected by tests) [s].
     """
 
-    workers: int = 4
+    workers: int = field(default_factory=lambda: default_requests())
     dry_run: bool = False
     progress: bool = True
     sleep: Callable[[float], None] = time.sleep
+
+
+def default_requests(cores: int | None = None) -> int:
+    """Requests at once by default: one per core, at least 4, at most 8.
+
+    Each request's own work (checking a tile's heights, a page of buildings) takes a core
+    for a moment; past 8 the Géoplateforme throttles (429) more than it serves.
+
+    Parameters
+    ----------
+    cores
+        Cores this process may use (default: its CPU affinity).
+
+    Returns
+    -------
+    int
+    """
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cores = os.cpu_count() or 1
+    return max(4, min(8, cores))
 
 
 def tiles_for(area, ring: int = 1) -> list[tuple[int, int]]:
@@ -648,6 +671,7 @@ def default_weather(folder: Path) -> Path | None:
 
 __all__ = [
     "WHAT",
+    "default_requests",
     "FetchError",
     "FetchOptions",
     "FetchReport",

@@ -437,3 +437,11 @@ def test_a_service_that_misbehaves_then_recovers(fake, tmp_path):
     with gzip.open(tmp_path / "adresses-62.csv.gz", "rt", encoding="utf-8") as fh:
         assert "Rue de la Gare" in fh.read()
     assert len(list((tmp_path / "climat").glob("pvgis-tmy_*.json"))) == 1
+
+
+def test_requests_default_to_the_cores_within_what_the_service_bears(fake, tmp_path):
+    from layers.solar.fetch import default_requests
+
+    assert [default_requests(c) for c in (1, 2, 6, 32)] == [4, 4, 6, 8]
+    report = _run(fake, tmp_path, what=("climat",))
+    assert report.workers == default_requests() and "requête(s) simultanée(s)" in report.summary()

@@ -8,6 +8,9 @@
 - ``GET /api/telechargements/toits.{csv|gpkg}?insee=…``: the roofs of some communes,
   built when asked — never on a page rerun — and the same from any app process, so the
   link works behind a load balancer without sticky sessions.
+- ``GET /api/toits/{cleabs}.geojson``: one roof, its faces and its modules as RFC 7946
+  GeoJSON (WGS84), for installers and citizen cooperatives; ``ETag`` = the store's
+  version and the roof; 404 for an unknown roof.
 
 The handlers read the settings from the environment, like the pages, and run blocking
 work in a thread so the server keeps answering.
@@ -35,7 +38,7 @@ from layers.errors import USER_ERRORS, AtlasError
 from layers.memo import Memo
 from layers.settings import Settings
 from layers.solar.store import version_of
-from layers.urls import API, FILE, HOME_ALIAS, ROOFS, TILE, route_path
+from layers.urls import API, FILE, HOME_ALIAS, ROOF_GEOJSON, ROOFS, TILE, route_path
 
 LOG = logging.getLogger("atlas.routes")
 T = TypeVar("T")
@@ -245,6 +248,59 @@ def error_answer(err: Exception, what: str) -> Response:
     return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
 
 
+def roof_geojson(store: Path, cleabs: str) -> bytes | None:
+    """A roof, its faces and its modules as one RFC 7946 FeatureCollection (WGS84).
+
+    Each feature says what it is in ``properties.objet`` (« toit », « pan », « panneau »)
+    and carries the store's columns (NaN as ``null``); ``None`` for an unknown roof or no
+    store.
+    """
+    import json
+
+    import geopandas as gpd
+
+    from layers.solar.store import Reader
+
+    reader = Reader.open(store)
+    if reader is None:
+        return None
+    roof = reader.roof(cleabs)
+    if roof is None:
+        return None
+    faces, panels = reader.faces_of(cleabs)
+    one = gpd.GeoDataFrame([roof], geometry="geometry", crs=2154)
+    features = []
+    for what, frame in (("toit", one), ("pan", faces), ("panneau", panels)):
+        if frame.empty:
+            continue
+        frame = frame.to_crs(4326)
+        frame.insert(0, "objet", what)
+        features += json.loads(frame.to_json(drop_id=True, to_wgs84=True))["features"]
+    doc = {"type": "FeatureCollection", "features": features}
+    return json.dumps(doc, ensure_ascii=False, default=str).encode()
+
+
+async def roof_geojson_answer(request: Request, settings: Settings) -> Response:
+    """``/api/toits/{cleabs}.geojson`` (:func:`roof_geojson`), revalidated by ``ETag``."""
+    from layers.solar.store import ROOF_ID
+
+    cleabs = request.path_params["cleabs"]
+    store = settings.cadastre_path
+    if not ROOF_ID.fullmatch(cleabs):
+        return _not_found()
+    etag = f'"{version_of(store)}-{cleabs}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    try:
+        body = await run_in_threadpool(roof_geojson, store, cleabs)
+    except Exception as err:
+        return error_answer(err, f"GeoJSON du toit {cleabs}")
+    if body is None:
+        return _not_found()
+    return Response(body, media_type="application/geo+json", headers=headers)
+
+
 def roofs_file(store: Path, insee: list[str], fmt: str) -> tuple[bytes, str]:
     """(file bytes, MIME type) of the roofs of some communes from a store."""
     from layers.cadastre import open_cadastre, roofs_of
@@ -344,6 +400,7 @@ def routes(settings: Settings | None = None) -> list[Route]:
         Route(route_path(FILE), bound(prepared_file)),
         Route(route_path(TILE), bound(solar_tile)),
         Route(route_path(ROOFS), bound(roofs_download)),
+        Route(route_path(ROOF_GEOJSON), bound(roof_geojson_answer)),
         Route(API, bound(not_found)),
         Route(API + "/{rest:path}", bound(not_found)),
         Route(HOME_ALIAS, bound(home_alias)),

@@ -21,6 +21,7 @@ API = "/api"
 FILE = "/fichiers/{token}/{name}"
 TILE = "/tuiles/solaire/{z}/{x}/{y}.png"
 ROOFS = "/telechargements/toits.{fmt}"
+ROOF_GEOJSON = "/toits/{cleabs}.geojson"
 
 
 class PagePath(StrEnum):
@@ -36,7 +37,15 @@ class PagePath(StrEnum):
 # the home page is served at "/" (Streamlit's default page); its name in the menu's terms
 # is answered with a redirect there, the query kept, never a « Page introuvable »
 HOME_ALIAS = f"/{PagePath.HOME.value}"
-_CONVERTERS = {"token": "str", "name": "str", "fmt": "str", "z": "int", "x": "int", "y": "int"}
+_CONVERTERS = {
+    "token": "str",
+    "name": "str",
+    "fmt": "str",
+    "cleabs": "str",
+    "z": "int",
+    "x": "int",
+    "y": "int",
+}
 
 
 def link(settings: Settings, template: str, query: str = "", **params: object) -> str:

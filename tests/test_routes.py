@@ -288,3 +288,30 @@ def test_a_failed_file_is_answered_from_one_table(client, raised, status, words)
     resp = client.get(f"/api/fichiers/{token}/f.csv")
     assert resp.status_code == status and words in resp.text
     assert "Traceback" not in resp.text and "x" != resp.text
+
+
+def test_a_roof_its_faces_and_modules_as_geojson(client, demo_store):
+    """Issue 27: GET /api/toits/{cleabs}.geojson — RFC 7946 (WGS84, no crs member), the
+    roof, its faces and its modules, cached by store version (ETag), 404 when unknown."""
+    faces = pyogrio.read_dataframe(StoreLayout(demo_store).gpkg, layer="pans")
+    cleabs = faces.loc[faces["panneaux"] > 0, "cleabs"].iloc[0]
+    resp = client.get(f"/api/toits/{cleabs}.geojson")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/geo+json")
+    doc = resp.json()
+    assert doc["type"] == "FeatureCollection" and "crs" not in doc
+    kinds = [f["properties"]["objet"] for f in doc["features"]]
+    mine = faces[faces["cleabs"] == cleabs]
+    assert kinds.count("toit") == 1 and kinds.count("pan") == len(mine)
+    assert kinds.count("panneau") == int(mine["panneaux"].sum())
+    assert all(f["properties"]["cleabs"] == cleabs for f in doc["features"])
+    first = doc["features"][0]["geometry"]["coordinates"]
+    while isinstance(first[0], list):  # a polygon or a multipolygon: its first vertex
+        first = first[0]
+    lon, lat = first[:2]
+    assert 2.5 < lon < 3.2 and 50.2 < lat < 50.7  # degrees, lon first: WGS84 as RFC 7946
+    etag = resp.headers["etag"]
+    again = client.get(f"/api/toits/{cleabs}.geojson", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    for unknown in ("BATIMENT9999999999999999", "x' OR '1'='1", "a" * 80):
+        assert client.get(f"/api/toits/{unknown}.geojson").status_code == 404

@@ -117,9 +117,11 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
         roofs["adresse"] = roofs["cleabs"].map(first["label"])
     faces, panels = _faces_and_panels(layout, names)
     if faces is not None:
+        per_roof = faces.groupby("cleabs")[["panneaux", "kwc", "kwh_an"]].sum()
         roofs["pans"] = roofs["cleabs"].map(faces.groupby("cleabs").size()).fillna(0).astype(int)
-        roofs["panneaux"] = roofs["cleabs"].map(panels.groupby("cleabs").size()).fillna(0)
-        roofs["panneaux"] = roofs["panneaux"].astype(int)
+        roofs["panneaux"] = roofs["cleabs"].map(per_roof["panneaux"]).fillna(0).astype(int)
+        roofs["kwc_panneaux"] = roofs["cleabs"].map(per_roof["kwc"]).fillna(0.0).round(2)
+        roofs["kwh_an_panneaux"] = roofs["cleabs"].map(per_roof["kwh_an"]).fillna(0.0)
     tmp = layout.gpkg_in_progress
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
@@ -138,6 +140,16 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
     write_overview(out, names)
     quality = roofs["qualite"] if "qualite" in roofs.columns else pd.Series([], dtype=str)
     return bool(len(quality) and str(quality.iloc[0]).startswith("synthétique"))
+
+
+# what toits gains from its faces (build_faces), summed per commune in the communes layer
+FACE_TOTALS = ("pans", "panneaux", "kwc_panneaux", "kwh_an_panneaux")
+FACE_ROOF_COLUMNS = {
+    "pans": "faces found on the roof (layer pans)",
+    "panneaux": "modules laid on it (layer panneaux)",
+    "kwc_panneaux": "kWc — its modules' peak power",
+    "kwh_an_panneaux": "kWh/an — its modules' yield (central performance ratio)",
+}
 
 
 def _faces_and_panels(layout: StoreLayout, names: list[str]):
@@ -183,12 +195,14 @@ def commune_totals(roofs: gpd.GeoDataFrame) -> pd.DataFrame:
     classes = pd.get_dummies(roofs["classe"]).reindex(columns=list(CLASSES), fill_value=0)
     classes.columns = list(CLASSES.values())
     roofs = roofs.join(classes.astype(int))
+    faces = [c for c in FACE_TOTALS if c in roofs.columns]  # a store with faces
     return (
         roofs.groupby(["insee", "commune", "epci"], dropna=False)
         .agg(
             toits=("cleabs", "size"),
             **{c: (c, "sum") for c in TOTALS},
             **{c: (c, "sum") for c in CLASSES.values()},
+            **{c: (c, "sum") for c in faces},
         )
         .reset_index()
     )

@@ -395,6 +395,12 @@ def test_faces_and_modules_are_in_the_store(built):
     assert (roofs["pans"] == by_roof).all()
     modules = panels.groupby("cleabs").size().reindex(roofs.index, fill_value=0)
     assert (roofs["panneaux"] == modules).all()
+    energy = panels.groupby("cleabs")["kwh_an"].sum().reindex(roofs.index, fill_value=0)
+    assert np.allclose(roofs["kwh_an_panneaux"], energy)
+    # the planner's view: per commune, faces, modules, kWc and kWh/yr add up
+    communes = pyogrio.read_dataframe(gpkg, layer="communes", read_geometry=False)
+    for column in ("pans", "panneaux", "kwc_panneaux", "kwh_an_panneaux"):
+        assert communes[column].sum() == pytest.approx(roofs[column].sum())
     # every module lies on its own face; a face's kWh is its modules' sum
     face_of = faces.set_index(["cleabs", "pan"])
     outline = face_of.geometry.reindex(pd.MultiIndex.from_frame(panels[["cleabs", "pan"]]))

@@ -175,6 +175,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
                 scheduler=args.scheduler,
                 log=lambda text: print(text, file=sys.stderr),
                 cache_dir=settings.cache_dir,
+                faces=not args.no_faces,
             ),
         )
     )
@@ -500,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="ground",
         action="store_true",
         help="irradiation du sol aussi (carte complète, plus lent) ; par défaut : les toits",
+    )
+    bld.add_argument(
+        "--sans-pans",
+        dest="no_faces",
+        action="store_true",
+        help="sans l'étape des pans et panneaux (plus rapide ; un calcul suivant les fera)",
     )
     bld.add_argument("--dry-run", action="store_true", help="liste les dalles à calculer")
     bld.add_argument("--quiet", action="store_true")

@@ -298,6 +298,9 @@ class BuildOptions:
         Keeps the sky tables of a weather file between builds (``sky.cached_sky_tables``).
     log
         Called with French lines (reprojection…); ``None``: silent.
+    faces
+        Run the faces stage (roof faces and modules); ``False`` (``--sans-pans``): the
+        irradiation and roof figures only, faster — the faces wait for a later build.
     """
 
     dry_run: bool = False
@@ -307,6 +310,7 @@ class BuildOptions:
     wait: bool = False
     cache_dir: Path | None = None
     log: Callable[[str], None] | None = None
+    faces: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -519,7 +523,8 @@ def _build_locked(job: BuildJob, inputs: CheckedInputs, report: BuildReport) -> 
     layout.roofs_dir.mkdir(exist_ok=True)
     try:
         weather = compute_tiles(job, inputs, state, report)
-        compute_faces(job, inputs, state, report)
+        if job.options.faces:
+            compute_faces(job, inputs, state, report)
         finish(job, Context(job.communes, job.addresses, inputs.ban_rows), state, weather, report)
     except WRITE_ERRORS as err:
         raise SolarError(

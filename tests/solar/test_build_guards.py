@@ -24,7 +24,7 @@ from tests.helpers import ROOT
 from tests.solar.helpers import EPW
 
 pytestmark = pytest.mark.build
-FAST = ["--sectors", "4", "--max-distance", "20", "--quiet"]
+FAST = ["--sectors", "4", "--max-distance", "20", "--quiet", "--sans-pans"]  # faces: test_build
 MNS = "LHD_FXX_{:04d}_{:04d}_MNS_O_0M50_LAMB93_IGN69.tif"
 
 

@@ -166,7 +166,7 @@ def olemps(tmp_path_factory):
                 dst.write(data, 1)
     args = ["solar", "build", "--lidar", str(lidar), "--buildings", str(shp), "--weather",
             str(PVGIS), "--out", str(base / "magasin"), "--sectors", "8", "--max-distance",
-            "30", "--quiet"]  # fmt: skip
+            "30", "--quiet", "--sans-pans"]  # fmt: skip
     assert main(args) == 0
     roofs = pyogrio.read_dataframe(StoreLayout(base / "magasin").gpkg, layer="toits")
     on_tiles = sum(counts[k] for k in chosen)

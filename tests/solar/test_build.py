@@ -210,7 +210,9 @@ def test_killed_build_resumes_without_redoing_finished_tiles(built, tmp_path):
 
     base, store, args = built
     fresh = tmp_path / "magasin"
-    resumed = [*[str(fresh) if a == str(store) else a for a in args], NO_FACES]
+    # one process: tiles are recorded one block after the other (two processes may finish
+    # every block at once, before the kill)
+    resumed = [*[str(fresh) if a == str(store) else a for a in args], NO_FACES, "--workers", "1"]
     cmd = [sys.executable, "-m", "layers.cli", *resumed]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = StoreLayout(fresh).manifest

@@ -58,7 +58,7 @@ from layers.solar.build_blocks import (
     roof_mask,
     run_blocks,
 )
-from layers.solar.build_faces import FaceStage, TileFaces, faces_todo, run_faces
+from layers.solar.build_faces import FaceStage, TileFaces, faces_todo, run_faces, store_cogs
 from layers.solar.build_plan import FORMAT, BuildState, PlanInputs, plan, reach_km, tile_inputs
 from layers.solar.errors import SolarError
 from layers.solar.grid import Key, keys_of, parse_lidar_file_name, tile_box
@@ -78,6 +78,7 @@ from layers.solar.store import (
     Manifest,
     StoreLayout,
     TileRecord,
+    key_of,
     manifest_climate,
     manifest_parameters,
     tile_name,
@@ -592,9 +593,7 @@ def compute_tiles(
         The weather's description (``Weather.describe()``).
     """
     opts = job.options
-    tables, weather = cached_sky_tables(
-        job.weather, job.params.model, job.params.n_sectors, job.params.albedo, opts.cache_dir
-    )
+    tables, weather = _sky(job)
     path = StoreLayout(Path(job.out)).manifest
     bar = tqdm(total=len(state.todo), desc="Dalles", unit="dalle", disable=not opts.progress)
     startup = 0.0
@@ -613,6 +612,12 @@ def compute_tiles(
     bar.close()
     report.startup_s = round(startup, 2)  # loading the kernels, once per process
     return weather
+
+
+def _sky(job: BuildJob):
+    """The sky tables of the build's weather and parameters (cached) and its description."""
+    p = job.params
+    return cached_sky_tables(job.weather, p.model, p.n_sectors, p.albedo, job.options.cache_dir)
 
 
 def compute_faces(
@@ -644,17 +649,16 @@ def compute_faces(
     todo = faces_todo(state.manifest, state.stored, stage, out)
     none = next(iter(inputs.by_tile.values())).iloc[:0] if inputs.by_tile else None
     tiles = {}
+    cogs = store_cogs(out) if todo else {}
     for name in todo:
-        key = (int(name[:4]), int(name[5:]))
+        key = key_of(name)
         if key in inputs.lidar and none is not None:
             mine = inputs.by_tile.get(key, none).drop(columns="_tile", errors="ignore")
-            tiles[name] = TileFaces(name, inputs.lidar, mine, job.params.margin, out)
+            tiles[name] = TileFaces(name, inputs.lidar, mine, job.params.margin, out, cogs)
     if not tiles:
         return
     opts = job.options
-    tables, _ = cached_sky_tables(
-        job.weather, job.params.model, job.params.n_sectors, job.params.albedo, opts.cache_dir
-    )
+    tables, _ = _sky(job)
     workers = opts.workers or default_workers().workers
     manifest, path = state.manifest, StoreLayout(out).manifest
     with tqdm(total=len(tiles), desc="Pans", unit="dalle", disable=not opts.progress) as bar:

@@ -28,6 +28,7 @@ from rasterio.windows import from_bounds
 from layers.solar.grid import CELL, GRID_LEFT, GRID_TOP, TILE_PX, Key, tile_of, tile_origin
 from layers.solar.inputs import valid_heights
 from layers.solar.irradiation import irradiation_sweep, warm_up
+from layers.solar.machine import available_memory, usable_cores
 from layers.solar.pipeline import SkyParams, dask_client, finished
 from layers.solar.raster import Raster, write_cog
 from layers.solar.rules import RoofRules
@@ -473,15 +474,16 @@ class WorkerChoice:
     available_gb: float | None
 
     def __str__(self) -> str:
+        def french(x: float, digits: int) -> str:
+            return f"{x:.{digits}f}".replace(".", ",")
+
         memory = (
-            f", {self.available_gb:.0f} Go de mémoire disponibles (~{WORKER_BYTES / 1e9:.1f} Go "
-            "par processus)"
+            f", {french(self.available_gb, 0)} Go de mémoire disponibles "
+            f"(~{french(WORKER_BYTES / 1e9, 1)} Go par processus)"
             if self.available_gb is not None
             else ""
         )
-        return f"{self.workers} processus de calcul ({self.cores} cœur(s){memory})".replace(
-            ".", ","
-        )
+        return f"{self.workers} processus de calcul ({self.cores} cœur(s){memory})"
 
 
 def default_workers(cores: int | None = None, available: float | None = None) -> WorkerChoice:
@@ -501,25 +503,12 @@ def default_workers(cores: int | None = None, available: float | None = None) ->
         ``min(cores, available / WORKER_BYTES)``, at least 1.
     """
     if cores is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
+        cores = usable_cores()
     if available is None:
-        available = _available_memory()
+        available = available_memory()
     workers = cores if available is None else min(cores, int(available // WORKER_BYTES))
     gb = None if available is None else available / 1e9
     return WorkerChoice(max(1, workers), cores, gb)
-
-
-def _available_memory() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def run_blocks(

@@ -35,7 +35,7 @@ from layers.solar.panels import (
 from layers.solar.raster import rasterize_ids
 from layers.solar.rules import RoofRules
 from layers.solar.sky import SkyTables
-from layers.solar.store import Manifest, StoreLayout, TileRecord
+from layers.solar.store import Manifest, StoreLayout, TileRecord, key_of
 from layers.solar.terrain import slope_aspect
 
 FACES_FORMAT = 1  # what this stage writes: a change redoes every tile's faces
@@ -132,12 +132,12 @@ class TileFaces:
     buildings: gpd.GeoDataFrame
     margin_m: float
     out: Path
+    cogs: dict  # the store's irradiation COGs, as mosaic reads them (store_cogs)
 
     @property
     def key(self) -> Key:
         """The tile ``(x_km, y_km)``."""
-        x, _, y = self.name.partition("_")
-        return int(x), int(y)
+        return key_of(self.name)
 
 
 def _window(tile: TileFaces) -> tuple[float, float, int, Affine]:
@@ -148,14 +148,20 @@ def _window(tile: TileFaces) -> tuple[float, float, int, Affine]:
     return left, top, size, Affine(CELL, 0, left, 0, -CELL, top)
 
 
-def _cogs(out: Path) -> dict:
-    layout = StoreLayout(out)
-    found = {}
-    for path in layout.cog_dir.glob("*.tif"):
-        x, _, y = path.stem.partition("_")
-        if x.isdigit() and y.isdigit():
-            found[(int(x), int(y))] = {"IRR": path}
-    return found
+def store_cogs(out: Path) -> dict:
+    """The store's irradiation COGs by tile, as :func:`build_blocks.mosaic` reads them.
+
+    Parameters
+    ----------
+    out
+        The store's folder.
+
+    Returns
+    -------
+    dict
+        ``{(x_km, y_km): {"IRR": path}}``, listed once for a whole faces stage.
+    """
+    return {key_of(p.stem): {"IRR": p} for p in StoreLayout(out).cog_dir.glob("*.tif")}
 
 
 def tile_faces(tile: TileFaces, stage: FaceStage, tables: SkyTables):
@@ -178,7 +184,7 @@ def tile_faces(tile: TileFaces, stage: FaceStage, tables: SkyTables):
     """
     left, top, size, transform = _window(tile)
     z, _ = mosaic(tile.lidar, "MNS", left, top, size, size)
-    irr, _ = mosaic(_cogs(tile.out), "IRR", left, top, size, size)
+    irr, _ = mosaic(tile.cogs, "IRR", left, top, size, size)
     buildings = tile.buildings.reset_index(drop=True)
     ids = rasterize_ids(buildings.geometry.to_numpy(), transform, (size, size))
     faces = roof_faces(z, ids, CELL, stage.faces)
@@ -381,6 +387,7 @@ __all__ = [
     "FaceStage",
     "TileFaces",
     "faces_todo",
+    "store_cogs",
     "run_faces",
     "tile_faces",
 ]

@@ -48,6 +48,7 @@ from layers.solar.fetch_http import MAX_BYTES, TILE_MB, Fetcher, FetchError, Ret
 from layers.solar.grid import Key, lidar_file_name, tile_bounds, tile_box, tiles_touching
 from layers.solar.inputs import NO_HEIGHT, check_tile, height_problem, sha256_file
 from layers.solar.locks import hold
+from layers.solar.machine import usable_cores
 
 LAYERS = {
     "MNS": "IGNF_LIDAR-HD_MNS_ELEVATION.ELEVATIONGRIDCOVERAGE.LAMB93",
@@ -168,12 +169,7 @@ def default_requests(cores: int | None = None) -> int:
     -------
     int
     """
-    if cores is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-    return max(4, min(8, cores))
+    return max(4, min(8, usable_cores() if cores is None else cores))
 
 
 def tiles_for(area, ring: int = 1) -> list[tuple[int, int]]:

@@ -10,9 +10,13 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layers.errors import AtlasError
 from layers.solar.rules import RoofRules, Span
+
+if TYPE_CHECKING:
+    from layers.solar.panels import PanelRules
 
 ASSUMPTIONS_FILE = "hypotheses.toml"
 
@@ -115,6 +119,42 @@ class Assumptions:
             )
         except ValueError as err:
             raise AtlasError(f"Hypothèses « solaire » : {err}.") from err
+
+    def panel_rules(self) -> PanelRules:
+        """The ``panneaux`` assumptions as the engine's :class:`PanelRules` (central values).
+
+        The standard module (size, peak power) and how modules are laid (gap, setbacks,
+        flat roofs' tilt and azimuth); the latitude that spaces flat-roof rows stays the
+        PMA's (50,45° N).
+        """
+        from layers.solar.panels import PanelRules  # the engine's geometry, when asked
+
+        def central(name: str) -> float:
+            return float(self.get("panneaux", name).central)
+
+        try:
+            rules = PanelRules(
+                width_m=central("module_largeur"),
+                height_m=central("module_longueur"),
+                peak_w=central("module_puissance"),
+                gap_m=central("espacement"),
+                edge_setback_m=central("recul_bords"),
+                obstacle_setback_m=central("recul_obstacles"),
+                flat_tilt=central("inclinaison_toit_plat"),
+                flat_azimuth=central("orientation_toit_plat"),
+            )
+        except ValueError as err:
+            raise AtlasError(f"Hypothèses « panneaux » : {err}.") from err
+        if not (0 < rules.width_m <= rules.height_m <= 5 and 0 < rules.peak_w <= 2000):
+            raise AtlasError(
+                "Hypothèses « panneaux » : le module doit mesurer 0 < largeur ≤ longueur ≤ 5 m "
+                "et sa puissance être entre 0 et 2 000 Wc."
+            )
+        if min(rules.gap_m, rules.edge_setback_m, rules.obstacle_setback_m) < 0:
+            raise AtlasError("Hypothèses « panneaux » : jeu et reculs sont positifs ou nuls.")
+        if not 0 <= rules.flat_tilt < 60:
+            raise AtlasError("Hypothèses « panneaux » : inclinaison sur toit plat entre 0 et 60°.")
+        return rules
 
     def get(self, group: str, name: str) -> Range:
         """One assumption, e.g. ``get("pv_sol", "densite")``."""

@@ -16,12 +16,24 @@ from layers.formatting import (
     fmt_percent,
     md_escape,
 )
+from layers.solar.panels import Configuration
 
 
 def roof_estimate(
-    roof: pd.Series, hyp: Assumptions, kwc: float | None = None, **user: float | None
+    roof: pd.Series,
+    hyp: Assumptions,
+    kwc: float | None = None,
+    config: Configuration | None = None,
+    **user: float | None,
 ) -> RoofEstimate:
-    """Economics of a roof at ``kwc`` (default: its maximum), from its specific yields."""
+    """Economics of a roof at ``kwc`` (default: its maximum).
+
+    With ``config`` (the best modules of a roof laid out panel by panel,
+    :mod:`layers.cadastre_panels`), its power and its three yields; else ``kwc`` × the
+    roof's specific yields (kWh per kWc, low / central / high).
+    """
+    if config is not None:
+        return estimate(config.kwc, config.kwh, hyp, **user)
     kwc = float(roof["kwc_central"]) if kwc is None else kwc
     yields = []
     for level in ("bas", "central", "haut"):

@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.cadastre import Cadastre
+from layers.cadastre_panels import PANEL_COLOUR, face_name
 from layers.formatting import (
     fmt_float,
     fmt_int,
@@ -99,6 +100,9 @@ class MapView:
         ``((south, west), (north, east))`` without a chosen roof; ``None``: the store.
     area
         The selected communes, outlined.
+    laid
+        The chosen roof's faces and modules (Lambert-93 or any CRS), drawn from zoom
+        :data:`FACES_FROM_ZOOM` (street level).
     """
 
     basemap_id: str = "plan-ign"
@@ -106,6 +110,21 @@ class MapView:
     near: gpd.GeoDataFrame | None = None
     bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
     area: gpd.GeoDataFrame | None = None
+    laid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+
+
+FACES_FROM_ZOOM = 18  # a module (1,1 × 1,7 m) is a few pixels wide from here
+FACE_FIELDS: list[Field] = [
+    ("nom", "Pan", None),
+    ("pente", "Pente", lambda v: f"{fmt_int(v)}°"),  # type: ignore[arg-type]
+    ("surface_m2", "Surface", lambda v: f"{fmt_int(v)} m²"),  # type: ignore[arg-type]
+    ("panneaux", "Panneaux", lambda v: fmt_int(v)),  # type: ignore[arg-type]
+    ("kwh_an", "Production", lambda v: f"{fmt_int(v)} kWh/an"),  # type: ignore[arg-type]
+]
+PANEL_FIELDS: list[Field] = [
+    ("rang", "Panneau n°", lambda v: f"{fmt_int(v)} (1 = le mieux exposé)"),  # type: ignore[arg-type]
+    ("kwh_an", "Production", lambda v: f"{fmt_int(v)} kWh/an"),  # type: ignore[arg-type]
+]
 
 
 def cadastre_map(
@@ -132,10 +151,14 @@ def cadastre_map(
     if view.near is not None and len(view.near):
         chosen = str(selected["toit_id"]) if selected is not None else None
         _roof_outlines(fmap, cad, view.near, chosen)
+    laid = view.laid is not None and len(view.laid[0]) > 0
+    if laid:
+        _faces_and_panels(fmap, view.laid)  # type: ignore[arg-type]
     Legend(
         "Irradiation annuelle (kWh/m²/an)",
         [(c, label) for _v, c, label in reversed(breaks)]
-        + [("#1b6e5a", "contour : secteur calculé")],
+        + [("#1b6e5a", "contour : secteur calculé")]
+        + ([(PANEL_COLOUR, "panneaux possibles du toit (zoom rue)")] if laid else []),
     ).add_to(fmap)
     texts = ["Atlas PMA, moteur solaire — climat " + cad.climate]
     if cad.synthetic:
@@ -196,3 +219,31 @@ def _roof_outlines(
     )
     outlines.add_to(fmap)
     MinZoomLayer(outlines, ROOFS_FROM_ZOOM).add_to(fmap)
+
+
+def _faces_and_panels(fmap: folium.Map, laid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> None:
+    """The chosen roof's faces (white outlines) and every module it can hold, from zoom 18.
+
+    Each with its tooltip (face: slope, area, modules, kWh/yr; module: its rank, kWh/yr).
+    """
+    faces, panels = laid
+    faces = faces.assign(nom=[face_name(f) for f in faces.to_dict("records")])
+    group = folium.FeatureGroup(name="Pans et panneaux du toit", show=False)
+    folium.GeoJson(
+        display_frame(faces, FACE_FIELDS, precision=1e-7),
+        tooltip=make_tooltip(FACE_FIELDS),
+        style_function=lambda _f: {"color": "#ffffff", "weight": 2, "fillOpacity": 0.0},
+    ).add_to(group)
+    if len(panels):
+        folium.GeoJson(
+            display_frame(panels, PANEL_FIELDS, precision=1e-7),
+            tooltip=make_tooltip(PANEL_FIELDS),
+            style_function=lambda _f: {
+                "color": "#ffffff",
+                "weight": 0.5,
+                "fillColor": PANEL_COLOUR,
+                "fillOpacity": 0.85,
+            },
+        ).add_to(group)
+    group.add_to(fmap)
+    MinZoomLayer(group, FACES_FROM_ZOOM).add_to(fmap)

@@ -17,6 +17,7 @@ from layers.cadastre_estimate import (
     estimate_table,
     payback_text,
 )
+from layers.cadastre_panels import PANEL_COLOUR, modules_text
 from layers.cadastre_tiles import irradiation_around
 from layers.economics import RoofEstimate
 from layers.formatting import (
@@ -30,13 +31,29 @@ from layers.formatting import (
 )
 from layers.web_tiles import Breaks, colorize, hex_rgb
 
+PANEL_FILL = (*hex_rgb(PANEL_COLOUR), 255)  # the chosen modules: dark blue, white edges
+
+
+@dataclass(frozen=True, eq=False)
+class Overlay:
+    """What is drawn over a roof's extract: its faces and the chosen modules (Lambert-93)."""
+
+    faces: gpd.GeoDataFrame
+    panels: gpd.GeoDataFrame
+
 
 def roof_thumbnail(
-    cad: Cadastre, roof: pd.Series, breaks: Breaks, size_px: int = 360, margin_m: float = 25.0
+    cad: Cadastre,
+    roof: pd.Series,
+    breaks: Breaks,
+    size_px: int = 360,
+    margin_m: float = 25.0,
+    overlay: Overlay | None = None,
 ) -> tuple[bytes, float]:
     """PNG of the irradiation around a roof, the roof outlined, and its width in metres.
 
-    What is not coloured (ground, no data) shows light grey, not black.
+    What is not coloured (ground, no data) shows light grey, not black. With ``overlay``,
+    the roof's faces are outlined in white and the chosen modules filled dark blue.
     """
     from PIL import Image, ImageDraw
 
@@ -47,9 +64,18 @@ def roof_thumbnail(
     draw = ImageDraw.Draw(img)
     sx, sy = size_px / data.shape[1], size_px / data.shape[0]
     inv = ~transform
+
+    def pixels(ring) -> list[tuple[float, float]]:
+        return [((inv * xy[:2])[0] * sx, (inv * xy[:2])[1] * sy) for xy in ring.coords]
+
     for part in getattr(geom, "geoms", [geom]):
-        pts = [((inv * xy[:2])[0] * sx, (inv * xy[:2])[1] * sy) for xy in part.exterior.coords]
-        draw.line(pts, fill=(0, 0, 0, 255), width=3)
+        draw.line(pixels(part.exterior), fill=(0, 0, 0, 255), width=3)
+    if overlay is not None:
+        for face in overlay.faces.geometry:
+            for part in getattr(face, "geoms", [face]):
+                draw.line(pixels(part.exterior), fill=(255, 255, 255, 255), width=1)
+        for module in overlay.panels.geometry:
+            draw.polygon(pixels(module.exterior), fill=PANEL_FILL, outline=(255, 255, 255, 255))
     ground = Image.new("RGBA", img.size, (236, 236, 236, 255))
     buf = io.BytesIO()
     Image.alpha_composite(ground, img).convert("RGB").save(buf, "PNG")
@@ -95,6 +121,11 @@ class RoofSheet:
         The public address of the roof's view (« Revoir ce toit »).
     today
         An ISO date, printed the French way.
+    overlay
+        The roof's faces and the simulated project's modules, drawn on the extract
+        (``None``: a roof without layout).
+    faces
+        One line per face (the card's).
     """
 
     roof: pd.Series
@@ -102,6 +133,8 @@ class RoofSheet:
     simulated: Simulated
     link: str
     today: str
+    overlay: Overlay | None = None
+    faces: tuple[str, ...] = ()
 
 
 def roof_sheet_pdf(cad: Cadastre, hyp: Assumptions, sheet: RoofSheet) -> bytes:
@@ -116,20 +149,25 @@ def roof_sheet_pdf(cad: Cadastre, hyp: Assumptions, sheet: RoofSheet) -> bytes:
     roof = sheet.roof
     y = pdf.get_y() + 2
     breaks = map_classes(hyp)
-    image, width_m = roof_thumbnail(cad, roof, breaks)
+    margin = 25.0 if sheet.overlay is None else 8.0  # the modules readable at 70 mm
+    image, width_m = roof_thumbnail(cad, roof, breaks, 480, margin, sheet.overlay)
     pdf.image(io.BytesIO(image), x=10, y=y, w=70)
-    _thumbnail_legend(pdf, breaks, width_m, x=10, y=y + 71, side=70)
+    below = _thumbnail_legend(pdf, breaks, width_m, x=10, y=y + 71, side=70)
+    if sheet.overlay is not None:
+        below = _panel_legend(pdf, len(sheet.overlay.panels), x=10, y=below, side=70)
     pdf.set_xy(85, y)
     _sheet_block(pdf, "Votre toit", [
         f"Retour sur investissement (cas central) : {payback_text(sheet.estimate)}",
         f"Classe : {roof['classe']} ({fmt_int(roof['irradiation_utile'])} kWh/m²/an, partie utile)",
         f"Surface utile : {fmt_float(roof['surface_utile_m2'], 0)} m² ; pente "
         f"{fmt_float(roof['pente_dominante'], 0)}° ; orientation {roof['orientation']}",
-        f"Puissance maximale du toit : {fmt_float(roof['kwc_central'], 1)} kWc",
+        _max_power(roof, sheet.overlay is not None),
     ], x=85)  # fmt: skip
+    if sheet.faces:
+        _sheet_block(pdf, "Pans du toit", list(sheet.faces), x=85)
     lines = [f"{k} : {v}" for k, v in sheet.simulated.lines]
     _sheet_block(pdf, "Votre simulation", lines, x=85)
-    pdf.set_y(max(pdf.get_y(), y + 71 + 8 + 3.6 * len(breaks)) + 3)
+    pdf.set_y(max(pdf.get_y(), below) + 3)
     _estimate_grid(pdf, estimate_table(sheet.estimate))
     _assumptions(pdf, hyp, sheet.simulated)
     pdf.ln(2)
@@ -139,6 +177,28 @@ def roof_sheet_pdf(cad: Cadastre, hyp: Assumptions, sheet: RoofSheet) -> bytes:
     pdf.set_text_color(0, 0, 160)
     pdf.cell(0, 5, pdf_text(f"Revoir ce toit : {sheet.link}"), link=sheet.link)
     return bytes(pdf.output())
+
+
+def _max_power(roof: pd.Series, laid_out: bool) -> str:
+    """The sheet's line on the roof's power: from its modules, or its usable area."""
+    power = f"Puissance maximale du toit : {fmt_float(roof['kwc_central'], 1)} kWc"
+    if laid_out:
+        n = int(roof.get("panneaux") or 0)
+        return power + f" ({modules_text(n)} posés pan par pan)"
+    return power + " (surface utile × puissance par m²)"
+
+
+def _panel_legend(pdf, chosen: int, x: float, y: float, side: float) -> float:
+    """What the modules drawn on the extract are; returns the y under it."""
+    pdf.set_fill_color(*PANEL_FILL[:3])
+    pdf.rect(x, y + 0.5, 4, 2.6, style="F")
+    pdf.set_xy(x + 5, y)
+    pdf.set_font("Helvetica", "", 7)
+    pdf.multi_cell(
+        side - 5, 3.5, pdf_text(f"vos {modules_text(chosen)} (les meilleurs) ; blanc : les pans"),
+        new_x="LMARGIN", new_y="NEXT",
+    )  # fmt: skip
+    return pdf.get_y()
 
 
 def _sheet_heading(pdf, cad: Cadastre, sheet: RoofSheet) -> None:

@@ -163,6 +163,7 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
             weather=weather,
             out=args.out,
             rules=load_assumptions(settings.geodata_dir).roof_rules(),
+            panels=load_assumptions(settings.geodata_dir).panel_rules(),
             params=params,
             communes=communes,
             area=area,
@@ -246,43 +247,24 @@ def _cmd_solar_roof(args: argparse.Namespace, settings: Settings) -> int:
     if roof is None:
         print("Aucun toit calculé à cet endroit.", file=sys.stderr)
         return 3
-    roof.update(_faces_json(reader, str(roof["cleabs"]), settings))
+    roof.update(_faces_json(reader, roof))
     print(json.dumps(roof, ensure_ascii=False, default=str))
     return 0
 
 
-def _faces_json(reader, cleabs: str, settings: Settings) -> dict:
+def _faces_json(reader, roof: dict) -> dict:
     """A roof's ``pans`` (geometry aside) and ``configurations`` (N best modules)."""
     import math
 
-    from layers.assumptions import load_assumptions
-    from layers.solar.panels import PanelRules, configurations_from_yields
+    from layers.cadastre_panels import configurations_json, roof_panels
 
-    faces, panels = reader.faces_of(cleabs)
+    laid = roof_panels(reader, roof, str(roof["cleabs"]))
     rows = []
-    for row in faces.drop(columns=["geometry", "cleabs"], errors="ignore").to_dict("records"):
+    for row in laid.faces.drop(columns=["geometry", "cleabs"], errors="ignore").to_dict("records"):
         rows.append(
             {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
         )
-    pr = load_assumptions(settings.geodata_dir).roof_rules().performance_ratio
-    configs = configurations_from_yields(
-        panels["kwh_an"].to_numpy() if len(panels) else [],
-        PanelRules(),
-        (pr.low, pr.central, pr.high),
-    )
-    return {
-        "pans": rows,
-        "configurations": [
-            {
-                "panneaux": c.panels,
-                "kwc": c.kwc,
-                "kwh_an_bas": c.kwh[0],
-                "kwh_an_central": c.kwh[1],
-                "kwh_an_haut": c.kwh[2],
-            }  # fmt: skip
-            for c in configs
-        ],
-    }
+    return {"pans": rows, "configurations": configurations_json(laid.configurations)}
 
 
 def _cmd_solar_demo_territory(args: argparse.Namespace, settings: Settings) -> int:

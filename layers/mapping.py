@@ -381,16 +381,21 @@ def make_tooltip(fields: Sequence[Field]) -> folium.GeoJsonTooltip:
 
 
 def display_frame(
-    gdf: gpd.GeoDataFrame, fields: Sequence[Field], keep: Sequence[str] = ()
+    gdf: gpd.GeoDataFrame,
+    fields: Sequence[Field],
+    keep: Sequence[str] = (),
+    precision: float = COORD_PRECISION,
 ) -> gpd.GeoDataFrame:
     """A light copy for the browser: EPSG:4326, rounded coordinates, only needed columns.
 
     Only the escaped tooltip values and the columns in ``keep`` (used for styling) are sent.
+    ``precision`` [degrees]: 1e-5 (about 1 m) by default; finer for objects of a metre (a
+    solar module).
     """
     out = gdf.to_crs(4326)[list(keep) + ["geometry"]].copy()
     for name, values in tooltip_columns(gdf, fields).items():
         out[name] = values
-    out["geometry"] = shapely.set_precision(out.geometry.values, COORD_PRECISION, mode="pointwise")
+    out["geometry"] = shapely.set_precision(out.geometry.values, precision, mode="pointwise")
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from layers.cadastre_estimate import (
     roof_headline,
     tariff_caption,
 )
+from layers.cadastre_panels import RoofPanels, face_line, modules_text
 from layers.economics import RESIDENTIAL_MAX_KWC, RoofEstimate
 from layers.errors import USER_ERRORS
 from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
@@ -172,17 +173,35 @@ class RoofCard:
     advice: str
     estimate: RoofEstimate  # for the PDF
     simulated: Simulated  # the inputs, as the PDF prints them
+    faces: list[str] = field(default_factory=list)  # one line per face (plain text)
+    method: str = ""  # how the power and the production were computed (Markdown)
+    panels: int = 0  # modules of the simulated project (0: the roof has no layout)
 
 
 def roof_card(
-    roof: pd.Series, sim: Simulation, hyp: Assumptions, territory: Territory, synthetic: bool
+    roof: pd.Series,
+    sim: Simulation,
+    hyp: Assumptions,
+    territory: Territory,
+    synthetic: bool,
+    laid: RoofPanels | None = None,
 ) -> RoofCard:
-    """The card of ``roof`` for the project ``sim`` (no Streamlit: tested as is)."""
+    """The card of ``roof`` for the project ``sim`` (no Streamlit: tested as is).
+
+    ``laid``: the roof's faces and modules (:func:`layers.cadastre_panels.roof_panels`);
+    when it has some, the simulated power is the best modules' that fit within
+    ``sim.kwc``, and its production theirs.
+    """
     eco = hyp.groups["economie"]
+    config = laid.best(sim.kwc) if laid is not None and laid.configurations else None
+    kwc = config.kwc if config is not None else sim.kwc
+    if config is not None:
+        sim = replace(sim, kwc=kwc)
     est = roof_estimate(
         roof,
         hyp,
-        sim.kwc,
+        kwc,
+        config,
         consumption=sim.consumption,
         autonomy=eco["autonomie_max"].at(PRESENCE[sim.presence]),
         price=sim.price,
@@ -226,15 +245,13 @@ def roof_card(
     return RoofCard(
         title=md_escape(title),
         notes=notes,
-        headline=roof_headline({str(k): v for k, v in roof.items()}, est, sim.kwc),
+        headline=roof_headline({str(k): v for k, v in roof.items()}, est, kwc),
         payback=payback,
         residential=residential,
         figures={
             "Surface utile (m²)": fmt_float(roof["surface_utile_m2"], 0),
             "Orientation, pente": f"{roof['orientation']}, {fmt_int(roof['pente_dominante'])}°",
-            "Puissance max. (kWc)": (
-                f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}"
-            ),
+            **power_figure(roof, laid),
         },
         table=estimate_table(est),
         tariff=(
@@ -243,19 +260,58 @@ def roof_card(
         ),
         advice=f"Votre intercommunalité : **{md_escape(epci_name)}**. {md_escape(ADVICE)}",
         estimate=est,
-        simulated=simulated(sim),
+        simulated=simulated(sim, config.panels if config is not None else 0),
+        faces=[face_line(f) for f in laid.faces.to_dict("records")] if laid is not None else [],
+        method=power_method(roof, laid, hyp),
+        panels=config.panels if config is not None else 0,
     )
 
 
-def simulated(sim: Simulation) -> Simulated:
-    """The simulator's inputs worded for the roof sheet, and the assumptions they replace."""
+def power_figure(roof: pd.Series, laid: RoofPanels | None) -> dict[str, str]:
+    """The card's power figure: the modules' when laid out, else the area's range."""
+    label = "Puissance max. (kWc)"
+    if laid is not None and laid.laid_out:
+        n = int(roof.get("panneaux") or 0)
+        return {label: f"{fmt_float(roof['kwc_central'], 1)} ({modules_text(n)})"}
+    return {label: f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}"}
+
+
+def power_method(roof: pd.Series, laid: RoofPanels | None, hyp: Assumptions) -> str:
+    """How the card's power and production were computed, in one French sentence."""
+    if laid is not None and laid.laid_out:
+        module = hyp.groups.get("panneaux", {})
+        wc = module["module_puissance"].central if "module_puissance" in module else None
+        size = (
+            f" de {fmt_int(wc)} Wc ({fmt_number(module['module_longueur'].central)} × "
+            f"{fmt_number(module['module_largeur'].central)} m)"
+            if wc
+            else ""
+        )
+        return (
+            f"Puissance et production calculées **panneau par panneau** : des modules{size} "
+            "posés sur chaque pan du toit en gardant une bande libre le long des bords et "
+            "autour des obstacles, chacun avec l'irradiation sous lui ; le curseur de "
+            "puissance choisit les meilleurs d'abord."
+        )
+    return (
+        "Puissance estimée d'après la surface utile du toit × la puissance installable par m² "
+        "(les pans et panneaux de ce secteur ne sont pas encore calculés)."
+    )
+
+
+def simulated(sim: Simulation, panels: int = 0) -> Simulated:
+    """The simulator's inputs worded for the roof sheet, and the assumptions they replace.
+
+    ``panels``: the project's modules (0: a roof without layout, the power alone).
+    """
+    power = f"{fmt_float(sim.kwc, 1)} kWc" + (f" ({modules_text(panels)})" if panels else "")
     consumption = f"{fmt_int(sim.consumption)} kWh/an"
     price = f"{fmt_number(sim.price)} €/kWh"
     growth = f"{fmt_float(sim.price_growth, 1)} %/an"
     return Simulated(
         kwc=sim.kwc,
         lines=(
-            ("Puissance simulée", f"{fmt_float(sim.kwc, 1)} kWc"),
+            ("Puissance simulée", power),
             ("Consommation du foyer", consumption),
             ("Présence au foyer en journée", sim.presence),
             ("Prix de l'électricité", price),

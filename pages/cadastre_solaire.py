@@ -27,9 +27,10 @@ from layers.cadastre_colours import map_classes
 from layers.cadastre_estimate import PRESENCE
 from layers.cadastre_figures import territory_potential
 from layers.cadastre_map import MapView, cadastre_map, view_bounds
-from layers.cadastre_sheet import RoofSheet, roof_sheet_pdf
+from layers.cadastre_panels import RoofPanels, modules_text, power_stops, roof_panels
+from layers.cadastre_sheet import Overlay, RoofSheet, roof_sheet_pdf, roof_thumbnail
 from layers.economics import water_heater
-from layers.formatting import fmt_int, fmt_number, md_escape
+from layers.formatting import fmt_int, md_escape
 from layers.resident import Simulation, chosen_roof, find_address, status_message
 from layers.resident import roof_card as resident_card
 from layers.settings import Settings
@@ -61,6 +62,11 @@ class Page:
             return None
         key = ("cadastre-toit", self.cad.version, cleabs)
         return shared("donnees", key, lambda: get_roof(self.cad, cleabs))
+
+    def laid(self, roof, cleabs: str) -> RoofPanels:
+        """The roof's faces, modules and configurations (shared by all sessions)."""
+        key = ("cadastre-pans", self.cad.version, cleabs)
+        return shared("donnees", key, lambda: roof_panels(self.cad.reader, roof, cleabs))
 
     def status(self, address) -> tuple[AddressStatus, str | None]:
         """Status and roof of an address (spatial index), shared by all sessions."""
@@ -185,10 +191,12 @@ def roof_view(page: Page) -> None:
 
     def _map():
         roof = page.roof(chosen)
-        near = None
+        near = laid = None
         if roof is not None:
             centre = roof.geometry.representative_point()
             near = roofs_near_latlng(page.cad, centre.y, centre.x)
+            mine = page.laid(roof, chosen)
+            laid = (mine.faces, mine.panels)
         return cadastre_map(
             page.cad,
             page.settings,
@@ -199,6 +207,7 @@ def roof_view(page: Page) -> None:
                 near=near,
                 bounds=view_bounds(page.cad, page.territory, page.selection),
                 area=selected_communes(page.territory, page.selection),
+                laid=laid,
             ),
         )
 
@@ -214,7 +223,8 @@ def roof_view(page: Page) -> None:
         "Couleurs : irradiation annuelle de chaque point des toits (kWh/m²/an ; le sol "
         "n'est pas calculé), à partir du zoom 11 ; en pointillés, le secteur calculé. "
         "Cliquez un toit pour sa fiche ; les contours des toits voisins apparaissent en "
-        f"zoomant. Climat : {md_escape(page.cad.climate)}."
+        "zoomant, puis, au zoom de la rue, les pans du toit choisi et les panneaux qu'il peut "
+        f"recevoir (survol : rang et production). Climat : {md_escape(page.cad.climate)}."
     )
     if chosen:
         roof_card(page, chosen)
@@ -234,7 +244,9 @@ def roof_card(page: Page, chosen: str) -> None:
     roof = page.roof(chosen)
     if roof is None:
         return
-    seed_simulation(page, float(roof["kwc_central"]))
+    laid = page.laid(roof, chosen)
+    stops = power_stops(float(roof["kwc_central"]), laid)
+    seed_simulation(page, list(stops))
     sim = Simulation(
         kwc=float(st.session_state[K_KWC]),
         consumption=float(st.session_state[K_CONS]),
@@ -242,7 +254,7 @@ def roof_card(page: Page, chosen: str) -> None:
         price=float(st.session_state[K_PRICE]),
         price_growth=float(st.session_state[K_GROWTH]),
     )
-    card = resident_card(roof, sim, page.hyp, page.territory, page.cad.synthetic)
+    card = resident_card(roof, sim, page.hyp, page.territory, page.cad.synthetic, laid)
     st.subheader(f"Votre toit : {card.title}")
     for level, text in card.notes:
         widgets.message(level, text)
@@ -252,7 +264,8 @@ def roof_card(page: Page, chosen: str) -> None:
         if card.residential:
             st.warning(card.residential)
     widgets.figures(card.figures)
-    simulator(page, float(roof["kwc_central"]))
+    simulator(page, stops, bool(laid.configurations))
+    overlay = faces_view(page, roof, laid, card)
     widgets.table(card.table, static=True)
     widgets.message(*card.tariff, icon=":material/history:")
     water_heater_box(page)
@@ -265,41 +278,43 @@ def roof_card(page: Page, chosen: str) -> None:
         f"atlas-pma-toit-{chosen}.pdf",
         "application/pdf",
         lambda: roof_sheet_pdf(
-            page.cad, page.hyp, RoofSheet(roof, card.estimate, card.simulated, share, today)
+            page.cad,
+            page.hyp,
+            RoofSheet(
+                roof, card.estimate, card.simulated, share, today, overlay, tuple(card.faces)
+            ),
         ),
     )
     widgets.assumptions_expander(page.hyp, "economie")
 
 
-def _power_steps(max_kwc: float) -> list[float]:
-    top = round(max(max_kwc, 0.1), 1)
-    return [round(i / 10, 1) for i in range(1, int(round(top * 10)) + 1)]  # 0,1 kWc
-
-
-def seed_simulation(page: Page, max_kwc: float) -> None:
+def seed_simulation(page: Page, steps: list[float]) -> None:
     """The simulator's values before its widgets are drawn (the verdict comes first).
 
-    A first visit gets the assumptions' central values; the power is kept within the roof's.
+    A first visit gets 3 kWc (or the nearest stop under it) and the assumptions' central
+    values; the power is kept on one of the roof's stops (a whole number of modules).
     """
     eco = page.hyp.groups["economie"]
-    steps = _power_steps(max_kwc)
-    st.session_state.setdefault(K_KWC, round(min(max_kwc, 3.0), 1))
-    chosen = round(float(st.session_state[K_KWC]), 1)
-    st.session_state[K_KWC] = min(max(chosen, steps[0]), steps[-1])
+    wanted = float(st.session_state.get(K_KWC, 3.0))
+    under = [s for s in steps if s <= wanted + 1e-6]
+    st.session_state[K_KWC] = under[-1] if under else steps[0]
     st.session_state.setdefault(K_CONS, float(eco["consommation_menage"].central))
     st.session_state.setdefault(K_SHARE, list(PRESENCE)[1])
     st.session_state.setdefault(K_PRICE, float(eco["prix_electricite"].central))
     st.session_state.setdefault(K_GROWTH, float(eco["evolution_prix"].central))
 
 
-def simulator(page: Page, max_kwc: float) -> None:
+def simulator(page: Page, stops: dict[float, str], per_module: bool) -> None:
     """The project's inputs: power, consumption, presence, price and its growth (French
-    numbers: « 4 200 », « 0,194 »)."""
+    numbers: « 4 200 », « 0,194 »); on a laid-out roof the power moves one module at a
+    time."""
     with st.expander("Ajuster la simulation", expanded=True):
         c1, c2 = st.columns(2)
         c1.select_slider(
-            "Puissance installée (kWc)", options=_power_steps(max_kwc), key=K_KWC,
-            format_func=fmt_number, help="Jusqu'au maximum technique du toit.",
+            "Puissance installée (kWc)", options=list(stops), key=K_KWC,
+            format_func=stops.__getitem__,
+            help="Jusqu'au maximum technique du toit"
+            + (" : un cran = un panneau de plus, le meilleur restant." if per_module else "."),
         )  # fmt: skip
         widgets.french_number(
             c2, "Consommation du foyer (kWh/an)", K_CONS, (500, 30_000), 0, "kWh/an"
@@ -312,6 +327,33 @@ def simulator(page: Page, max_kwc: float) -> None:
         )  # fmt: skip
         widgets.french_number(c4, "Prix de l'électricité (€/kWh)", K_PRICE, (0.05, 1.0), 4, "€/kWh")
         widgets.french_number(c5, "Hausse annuelle du prix (%)", K_GROWTH, (-5.0, 15.0), 1, "%/an")
+
+
+def faces_view(page: Page, roof, laid: RoofPanels, card) -> Overlay | None:
+    """The roof seen from above with the simulated project's modules, and its faces listed.
+
+    Redrawn with the power slider (same fragment); the PDF prints the same picture.
+    """
+    if not laid.laid_out:
+        st.caption(card.method)
+        return None
+    overlay = Overlay(laid.faces, laid.panels.iloc[: card.panels])
+    left, right = st.columns([2, 3])
+    png = shared(
+        "donnees",
+        ("cadastre-plan", page.cad.version, str(roof["toit_id"]), card.panels),
+        lambda: roof_thumbnail(page.cad, roof, map_classes(page.hyp), 360, 6.0, overlay)[0],
+    )
+    left.image(
+        png,
+        caption=f"Vos {modules_text(card.panels)} en bleu foncé, vus du dessus ; en blanc, "
+        "les pans ; couleurs : irradiation (légende de la carte).",
+        width="stretch",
+    )
+    right.markdown("**Pans du toit**")
+    right.markdown("\n".join(f"- {md_escape(line)}" for line in card.faces))
+    right.caption(card.method)
+    return overlay
 
 
 def water_heater_box(page: Page) -> None:

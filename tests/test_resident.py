@@ -137,3 +137,130 @@ def test_the_roof_card_says_a_roof_too_small_and_beyond_the_residential_scale(
     _roof, more = card_for(demo_store, territory, consumption=9000.0)
     _roof, base = card_for(demo_store, territory)
     assert not more.table.equals(base.table)
+
+
+# issue 27: the card per face, the power slider walking the best modules
+
+
+def laid_roof(demo_store, territory, **sim_changes):
+    """A demo roof with several faces and modules, its layout and its card."""
+    from layers.assumptions import load_assumptions
+    from layers.cadastre import get_roof
+    from layers.cadastre_panels import roof_panels
+    from layers.resident import Simulation, roof_card
+    from tests.helpers import GEODATA
+
+    cad = open_cadastre(demo_store)
+    table = cad.reader.read("toits", read_geometry=False)
+    pick = table[(table["panneaux"] >= 8) & (table["pans"] >= 2)].sort_values("cleabs")
+    cleabs = str(pick["cleabs"].iloc[0])
+    roof = get_roof(cad, cleabs)
+    laid = roof_panels(cad.reader, roof, cleabs)
+    values = {"kwc": 3.0, "consumption": 4200.0, "presence": "partielle", "price": 0.1952,
+              "price_growth": 2.0, **sim_changes}  # fmt: skip
+    hyp = load_assumptions(GEODATA)
+    card = roof_card(roof, Simulation(**values), hyp, territory, True, laid)
+    return cad, roof, laid, card
+
+
+def test_the_card_lists_the_faces_and_simulates_the_best_modules(demo_store, territory):
+    from layers.formatting import fmt_float
+
+    _cad, roof, laid, card = laid_roof(demo_store, territory)
+    # the slider's 3 kWc is the most modules within it: 7 × 425 Wc = 2,975 kWc
+    best = laid.best(3.0)
+    assert best is not None and best.kwc <= 3.0 < best.kwc + 0.425
+    assert card.panels == best.panels == 7
+    assert card.estimate.production == best.kwh  # their yields, not kWc × a mean yield
+    # the best modules first: 7 of them give more than 7/N of the roof
+    full = laid.configurations[-1]
+    assert best.kwh[1] > full.kwh[1] * best.panels / full.panels
+    assert card.headline.startswith(f"**Classe du toit : {roof['classe']}**. Avec 3,0 kWc")
+    # one line per face, the largest first, as a resident reads it
+    assert len(card.faces) == len(laid.faces) >= 2
+    first = laid.faces.iloc[0]
+    assert card.faces[0].startswith("pan ") and f"{int(round(first['pente']))}°" in card.faces[0]
+    with_modules = [line for line in card.faces if "kWc" in line]
+    assert with_modules and all("kWh/an" in line for line in with_modules)
+    # the card says how: panel by panel, and the power is the modules'
+    assert "panneau par panneau" in card.method and "425 Wc" in card.method
+    power = card.figures["Puissance max. (kWc)"].replace("\u202f", " ")
+    assert power == f"{fmt_float(roof['kwc_central'], 1)} ({int(roof['panneaux'])} panneaux)"
+    assert dict(card.simulated.lines)["Puissance simulée"] == "3,0 kWc (7 panneaux)"
+
+
+def test_all_the_modules_give_the_roofs_own_figures(demo_store, territory):
+    _cad, roof, laid, card = laid_roof(demo_store, territory, kwc=999.0)
+    assert card.panels == int(roof["panneaux"]) == len(laid.panels)
+    expected = tuple(float(roof[f"kwh_an_{lv}"]) for lv in ("bas", "central", "haut"))
+    assert card.estimate.production == expected
+    assert card.simulated.kwc == pytest.approx(float(roof["kwc_central"]))
+
+
+def test_the_power_slider_stops_at_each_module(demo_store, territory):
+    from layers.cadastre_panels import RoofPanels, power_stops
+
+    _cad, roof, laid, _card = laid_roof(demo_store, territory)
+    stops = power_stops(float(roof["kwc_central"]), laid)
+    assert len(stops) == len(laid.panels)
+    first, second = list(stops)[:2]
+    assert stops[first] == "0,425 kWc · 1 panneau" and second == pytest.approx(0.85)
+    assert list(stops.values())[-1].endswith(f"· {len(laid.panels)} panneaux")
+    # a roof whose tile has no faces yet: every 0,1 kWc, no module named
+    empty = RoofPanels(laid.faces.iloc[:0], laid.panels.iloc[:0], [])
+    plain = power_stops(2.0, empty)
+    assert list(plain)[:2] == [0.1, 0.2] and plain[2.0] == "2,0 kWc"
+
+
+def test_the_plan_and_the_pdf_draw_the_chosen_modules(demo_store, territory):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from layers.assumptions import load_assumptions
+    from layers.cadastre_colours import map_classes
+    from layers.cadastre_sheet import PANEL_FILL, Overlay, RoofSheet, roof_sheet_pdf, roof_thumbnail
+    from tests.helpers import GEODATA
+
+    cad, roof, laid, card = laid_roof(demo_store, territory)
+    hyp = load_assumptions(GEODATA)
+
+    def blue_share(n: int) -> float:
+        overlay = Overlay(laid.faces, laid.panels.iloc[:n])
+        png, _w = roof_thumbnail(cad, roof, map_classes(hyp), 360, 6.0, overlay)
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+        return float((pixels == PANEL_FILL[:3]).all(axis=1).mean())
+
+    none, seven, every = blue_share(0), blue_share(7), blue_share(len(laid.panels))
+    assert none == 0 < seven < every  # drawn, and more modules cover more of the plan
+    overlay = Overlay(laid.faces, laid.panels.iloc[: card.panels])
+    sheet = RoofSheet(roof, card.estimate, card.simulated, "https://atlas.example/x", "2026-12-07",
+                      overlay, tuple(card.faces))  # fmt: skip
+    text = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(roof_sheet_pdf(cad, hyp, sheet))).pages
+    )
+    text = " ".join(text.split())
+    assert "Pans du toit" in text and "vos 7 panneaux" in text
+    assert "posés pan par pan" in text and "3,0 kWc (7 panneaux)" in text
+
+
+def test_the_map_draws_the_faces_and_modules_at_street_zoom(demo_store, territory):
+    from layers.assumptions import load_assumptions
+    from layers.cadastre_colours import map_classes
+    from layers.cadastre_map import FACES_FROM_ZOOM, MapView, cadastre_map
+    from tests.helpers import GEODATA
+
+    cad, roof, laid, _card = laid_roof(demo_store, territory)
+    hostile = laid.faces.copy()
+    fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)),
+                        MapView(selected=roof, laid=(hostile, laid.panels)))  # fmt: skip
+    html = fmap.get_root().render()
+    assert "Pans et panneaux du toit" in html and "panneaux possibles du toit" in html
+    assert f"getZoom() >= {FACES_FROM_ZOOM}" in html
+    assert html.count('"_t0": "') >= len(laid.panels)  # one tooltip a module
+    assert "(1 = le mieux expos" in html  # é is escaped in the JSON
+    bare = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)),
+                        MapView(selected=roof)).get_root().render()  # fmt: skip
+    assert "Pans et panneaux du toit" not in bare

@@ -70,6 +70,7 @@ from layers.solar.inputs import (
     sha256_file,
 )
 from layers.solar.locks import hold
+from layers.solar.panels import PanelRules
 from layers.solar.pipeline import SkyParams
 from layers.solar.rules import RoofRules
 from layers.solar.sky import cached_sky_tables
@@ -330,6 +331,8 @@ class BuildJob:
         The store's folder (created if needed).
     rules
         The roof rules (``RoofRules``).
+    panels
+        The standard module and how modules are laid (``PanelRules``; the faces stage).
     params
         Sky, sectors, shadows' reach, building margin, roofs only or the ground too.
     communes
@@ -353,6 +356,7 @@ class BuildJob:
     weather: Path
     out: Path
     rules: RoofRules
+    panels: PanelRules = field(default_factory=PanelRules)
     params: BuildParams = field(default_factory=lambda: BuildParams())
     communes: gpd.GeoDataFrame | None = None
     area: BaseGeometry | None = None
@@ -526,7 +530,11 @@ def _build_locked(job: BuildJob, inputs: CheckedInputs, report: BuildReport) -> 
         weather = compute_tiles(job, inputs, state, report)
         if job.options.faces:
             compute_faces(job, inputs, state, report)
-        finish(job, Context(job.communes, job.addresses, inputs.ban_rows), state, weather, report)
+        pr = job.rules.performance_ratio
+        context = Context(
+            job.communes, job.addresses, inputs.ban_rows, (pr.low, pr.central, pr.high)
+        )
+        finish(job, context, state, weather, report)
     except WRITE_ERRORS as err:
         raise SolarError(
             f"Écriture impossible dans le magasin {out.name} ({type(err).__name__} : "
@@ -644,7 +652,7 @@ def compute_faces(
     -------
     None
     """
-    stage = FaceStage(roofs=job.rules)
+    stage = FaceStage(panels=job.panels, roofs=job.rules)
     out = Path(job.out)
     todo = faces_todo(state.manifest, state.stored, stage, out)
     none = next(iter(inputs.by_tile.values())).iloc[:0] if inputs.by_tile else None

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import rasterio
@@ -24,6 +25,7 @@ from pyproj import CRS
 
 from layers.solar.grid import CELL, TILE_PX, tile_box, tile_origin
 from layers.solar.inputs import sha256_file
+from layers.solar.roofs import NO_DATA
 from layers.solar.store import (
     ADDRESS_TO_ROOF_M,
     CLASSES,
@@ -32,7 +34,7 @@ from layers.solar.store import (
     key_of,
 )
 
-FINISH_VERSION = 2  # what assemble writes (2: + irradiation-apercu.tif); a change redoes it
+FINISH_VERSION = 3  # what assemble writes (3: roof figures from modules); a change redoes it
 OVERVIEW_CELL = 4.0  # [m] the whole territory in one COG, for maps at low zoom
 PRODUCER = {"units": "kWh/m2/an", "producer": "Atlas PMA (layers.solar.build)"}
 TOTALS = ["surface_utile_m2", "kwc_bas", "kwc_central", "kwc_haut"] + [
@@ -52,11 +54,15 @@ class Context:
         The BAN file given (its checksum is part of :func:`signature`).
     ban_rows
         That file as ``ban.read_ban`` read it.
+    performance_ratio
+        Low, central, high: the range of a roof's kWh/yr from its modules
+        (:func:`figures_from_panels`).
     """
 
     communes: gpd.GeoDataFrame | None = None
     addresses: Path | None = None
     ban_rows: pd.DataFrame | None = None
+    performance_ratio: tuple[float, float, float] | None = None
 
 
 def signature(manifest: Manifest, context: Context) -> str:
@@ -76,7 +82,8 @@ def signature(manifest: Manifest, context: Context) -> str:
     """
     records = {name: asdict(record.entrees) for name, record in manifest.dalles.items()}
     digest = hashlib.sha256(json.dumps(records, sort_keys=True).encode())
-    digest.update(f"assemblage {FINISH_VERSION}".encode())
+    digest.update(f"assemblage {FINISH_VERSION} {context.performance_ratio}".encode())
+    digest.update(json.dumps(manifest.pans, sort_keys=True).encode())
     if context.communes is not None:
         digest.update(context.communes[["insee", "nom", "epci_code"]].to_csv().encode())
         digest.update(b"".join(context.communes.geometry.to_wkb()))
@@ -115,13 +122,9 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
     if ban is not None:
         first = ban.dropna(subset=["cleabs"]).drop_duplicates("cleabs").set_index("cleabs")
         roofs["adresse"] = roofs["cleabs"].map(first["label"])
-    faces, panels = _faces_and_panels(layout, names)
+    ready, faces, panels = _faces_and_panels(layout, names)
     if faces is not None:
-        per_roof = faces.groupby("cleabs")[["panneaux", "kwc", "kwh_an"]].sum()
-        roofs["pans"] = roofs["cleabs"].map(faces.groupby("cleabs").size()).fillna(0).astype(int)
-        roofs["panneaux"] = roofs["cleabs"].map(per_roof["panneaux"]).fillna(0).astype(int)
-        roofs["kwc_panneaux"] = roofs["cleabs"].map(per_roof["kwc"]).fillna(0.0).round(2)
-        roofs["kwh_an_panneaux"] = roofs["cleabs"].map(per_roof["kwh_an"]).fillna(0.0)
+        roofs = figures_from_panels(roofs, (ready, faces), context.performance_ratio)
     tmp = layout.gpkg_in_progress
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
@@ -143,25 +146,70 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
 
 
 # what toits gains from its faces (build_faces), summed per commune in the communes layer
-FACE_TOTALS = ("pans", "panneaux", "kwc_panneaux", "kwh_an_panneaux")
+FACE_TOTALS = ("pans", "panneaux")
 FACE_ROOF_COLUMNS = {
     "pans": "faces found on the roof (layer pans)",
     "panneaux": "modules laid on it (layer panneaux)",
-    "kwc_panneaux": "kWc — its modules' peak power",
-    "kwh_an_panneaux": "kWh/an — its modules' yield (central performance ratio)",
+    "calcul_puissance": "« panneaux » (kWc and kWh/an of its modules) or « surface » "
+    "(usable area × power density: its tile has no faces yet)",
 }
+PANELS, AREA = "panneaux", "surface"  # the values of calcul_puissance
+
+
+def figures_from_panels(
+    roofs: gpd.GeoDataFrame, laid_out: tuple, performance_ratio: tuple | None
+) -> gpd.GeoDataFrame:
+    """A roof's kWc and kWh/yr from its modules, wherever its tile has faces (issue 27).
+
+    ``kwc_bas`` = ``kwc_central`` = ``kwc_haut`` = its modules' peak power (a whole number
+    of modules has one power); ``kwh_an_{level}`` = its modules' yield at the central
+    performance ratio × that level's ratio over the central one. A roof whose tile has
+    faces but that holds no module is « non adapté » with 0 kWc. Roofs of tiles without
+    faces yet keep the area × density figures (``calcul_puissance`` says which).
+
+    Parameters
+    ----------
+    roofs
+        The tiles' roofs (``roofs.ROOF_STATISTICS_COLUMNS``).
+    laid_out
+        ``(tiles, faces)``: the store names of the tiles whose faces are made, and those
+        faces (``build_faces.FACE_COLUMNS``).
+    performance_ratio
+        Low, central, high [-]; ``None``: the low and high kWh are the central's.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``roofs`` with :data:`FACE_ROOF_COLUMNS` and the figures replaced.
+    """
+    tiles, faces = laid_out
+    out = roofs.copy()
+    per_roof = faces.groupby("cleabs")[["panneaux", "kwc", "kwh_an"]].sum()
+    laid = out["dalle"].isin(set(tiles))
+    out["pans"] = out["cleabs"].map(faces.groupby("cleabs").size()).fillna(0).astype(int)
+    out["panneaux"] = out["cleabs"].map(per_roof["panneaux"]).fillna(0).astype(int)
+    out["calcul_puissance"] = np.where(laid, PANELS, AREA)
+    kwc = out["cleabs"].map(per_roof["kwc"]).fillna(0.0).round(3)
+    kwh = out["cleabs"].map(per_roof["kwh_an"]).fillna(0.0)
+    low, mid, high = performance_ratio or (1.0, 1.0, 1.0)
+    for level, ratio in (("bas", low / mid), ("central", 1.0), ("haut", high / mid)):
+        out.loc[laid, f"kwc_{level}"] = kwc[laid]
+        out.loc[laid, f"kwh_an_{level}"] = (kwh[laid] * ratio).round(0)
+    empty = laid & (out["panneaux"] == 0) & (out["classe"] != NO_DATA)
+    out.loc[empty, "classe"] = "non adapté"
+    return out
 
 
 def _faces_and_panels(layout: StoreLayout, names: list[str]):
-    """The faces and modules of every tile that has them (``None``, ``None``: no tile yet)."""
+    """The tiles with faces, their faces and modules (``[]``, ``None``, ``None``: none yet)."""
     ready = [n for n in names if layout.faces_part(n).is_file() and layout.panels_part(n).is_file()]
     if not ready:
-        return None, None
+        return ready, None, None
     frames = []
     for part in (layout.faces_part, layout.panels_part):
         pieces = [gpd.read_parquet(part(n)) for n in ready]
         frames.append(gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=2154))
-    return frames[0], frames[1]
+    return ready, frames[0], frames[1]
 
 
 def _place_in_communes(roofs: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> None:

@@ -38,7 +38,9 @@ from layers.solar.sky import SkyTables
 from layers.solar.store import Manifest, StoreLayout, TileRecord, key_of
 from layers.solar.terrain import slope_aspect
 
-FACES_FORMAT = 1  # what this stage writes: a change redoes every tile's faces
+FACES_FORMAT = (
+    2  # what this stage writes (2: each module's kWc): a change redoes every tile's faces
+)
 FACE_COLUMNS = {
     "cleabs": "the roof (BD TOPO identifier)",
     "pan": "the face's number on its roof (1: the largest)",
@@ -57,6 +59,7 @@ PANEL_COLUMNS = {
     "cleabs": "the roof",
     "pan": "its face",
     "rang": "rank on its roof by yield (1: the best)",
+    "kwc": "kWc — the module's peak power",
     "kwh_an": "kWh/an — the module's yield (central performance ratio)",
 }
 
@@ -265,7 +268,7 @@ def _face_row(faces: Faces, i: int, name: str, number: int, shade_stats, energy)
         "ombrage": round(1 - min(float(mean_shade[i]), 1.0), 3) if shaded else None,
         "residu_m": round(float(faces.residual_m[i]), 3),
         "panneaux": len(modules),
-        "kwc": round(len(modules) * kwc, 2),
+        "kwc": round(len(modules) * kwc, 3),
         "kwh_an": round(float(kwh.sum())),
         "geometry": geom,
     }
@@ -305,6 +308,7 @@ def _tables(faces: Faces, ids, buildings, grid, stage: FaceStage, tables: SkyTab
                 {
                     "cleabs": name,
                     "pan": numbered[roof],
+                    "kwc": stage.panels.kwc,
                     "kwh_an": round(float(e)),
                     "geometry": module,
                 }
@@ -317,7 +321,7 @@ def _frames(face_rows: list[dict], panel_rows: list[dict]):
         face_rows or {c: [] for c in [*FACE_COLUMNS, "geometry"]}, geometry="geometry", crs=2154
     )
     panels = gpd.GeoDataFrame(
-        panel_rows or {c: [] for c in ["cleabs", "pan", "kwh_an", "geometry"]},
+        panel_rows or {c: [] for c in ["cleabs", "pan", "kwc", "kwh_an", "geometry"]},
         geometry="geometry",
         crs=2154,
     )
@@ -326,7 +330,7 @@ def _frames(face_rows: list[dict], panel_rows: list[dict]):
         panels["rang"] = panels.groupby("cleabs").cumcount() + 1
     else:
         panels["rang"] = pd.Series(dtype="int64")
-    panels = panels[["cleabs", "pan", "rang", "kwh_an", "geometry"]].reset_index(drop=True)
+    panels = panels[[*PANEL_COLUMNS, "geometry"]].reset_index(drop=True)
     return pans, panels
 
 

@@ -399,11 +399,22 @@ def test_faces_and_modules_are_in_the_store(built):
     assert (roofs["pans"] == by_roof).all()
     modules = panels.groupby("cleabs").size().reindex(roofs.index, fill_value=0)
     assert (roofs["panneaux"] == modules).all()
+    # a roof's kWc and kWh/yr are its modules' (item 3): every tile here has faces
+    assert (roofs["calcul_puissance"] == "panneaux").all()
     energy = panels.groupby("cleabs")["kwh_an"].sum().reindex(roofs.index, fill_value=0)
-    assert np.allclose(roofs["kwh_an_panneaux"], energy)
+    assert np.allclose(roofs["kwh_an_central"], energy)
+    peak = panels.groupby("cleabs")["kwc"].sum().reindex(roofs.index, fill_value=0)
+    for level in ("bas", "central", "haut"):
+        assert np.allclose(roofs[f"kwc_{level}"], peak, atol=1e-6)
+    # the range is the performance ratio's (0,75 / 0,80 / 0,85 in the shipped assumptions)
+    assert np.allclose(roofs["kwh_an_bas"], energy * 0.75 / 0.80, atol=1)
+    assert np.allclose(roofs["kwh_an_haut"], energy * 0.85 / 0.80, atol=1)
+    # a roof without any module has nothing to offer: « non adapté », never « bon »
+    bare = roofs[(roofs["panneaux"] == 0) & (roofs["classe"] != "sans données")]
+    assert (bare["classe"] == "non adapté").all() and (bare["kwc_central"] == 0).all()
     # the planner's view: per commune, faces, modules, kWc and kWh/yr add up
     communes = pyogrio.read_dataframe(gpkg, layer="communes", read_geometry=False)
-    for column in ("pans", "panneaux", "kwc_panneaux", "kwh_an_panneaux"):
+    for column in ("pans", "panneaux", "kwc_central", "kwh_an_central", "kwh_an_bas"):
         assert communes[column].sum() == pytest.approx(roofs[column].sum())
     # every module lies on its own face; a face's kWh is its modules' sum
     face_of = faces.set_index(["cleabs", "pan"])
@@ -479,4 +490,41 @@ def test_the_roof_command_gives_faces_and_configurations(built, capsys):
     total = sum(f["panneaux"] for f in roof["pans"])
     assert [c["panneaux"] for c in configs] == list(range(1, total + 1))
     assert configs[-1]["kwh_an_central"] == sum(f["kwh_an"] for f in roof["pans"])
+    # all the modules give the roof's own figures, to the kWh (one definition)
+    for level in ("bas", "central", "haut"):
+        assert configs[-1][f"kwh_an_{level}"] == roof[f"kwh_an_{level}"]
+    assert configs[-1]["kwc"] == pytest.approx(roof["kwc_central"], abs=1e-6)
     assert all(c["kwh_an_bas"] < c["kwh_an_central"] < c["kwh_an_haut"] for c in configs)
+
+
+def test_roofs_of_tiles_without_faces_keep_the_area_figures():
+    """A store whose faces stage has not reached every tile: the roofs of the laid-out
+    tiles get their modules' figures, the others keep usable area × density, and the
+    column calcul_puissance says which (never a mix on one roof)."""
+    from shapely.geometry import box
+
+    from layers.solar.build_assemble import figures_from_panels
+
+    roofs = gpd.GeoDataFrame(
+        {
+            "cleabs": ["A1", "A2", "B1"],
+            "dalle": ["0684_7042", "0684_7042", "0685_7042"],
+            "classe": ["bon", "bon", "bon"],
+            **{f"kwc_{lv}": [3.0, 2.0, 4.0] for lv in ("bas", "central", "haut")},
+            **{f"kwh_an_{lv}": [3000.0, 2000.0, 4000.0] for lv in ("bas", "central", "haut")},
+        },
+        geometry=[box(0, 0, 1, 1)] * 3,
+        crs=2154,
+    )
+    faces = pd.DataFrame(
+        {"cleabs": ["A1", "A1"], "panneaux": [4, 2], "kwc": [1.7, 0.85], "kwh_an": [1800, 700]}
+    )
+    out = figures_from_panels(roofs, (["0684_7042"], faces), (0.75, 0.80, 0.85)).set_index("cleabs")
+    assert list(out["calcul_puissance"]) == ["panneaux", "panneaux", "surface"]
+    assert out.loc["A1", "kwc_bas"] == out.loc["A1", "kwc_haut"] == pytest.approx(2.55)
+    assert out.loc["A1", "kwh_an_central"] == 2500
+    assert out.loc["A1", "kwh_an_bas"] == round(2500 * 0.75 / 0.80)
+    assert out.loc["A1", "kwh_an_haut"] == round(2500 * 0.85 / 0.80)
+    assert out.loc["A2", "classe"] == "non adapté" and out.loc["A2", "kwc_central"] == 0
+    assert out.loc["A2", "pans"] == 0 and out.loc["A1", "pans"] == 2
+    assert out.loc["B1", "kwc_central"] == 4.0 and out.loc["B1", "classe"] == "bon"

@@ -37,6 +37,7 @@ def prepare_demo_store(
             weather=geodata_dir / DEFAULT_WEATHER,
             out=store,
             rules=load_assumptions(geodata_dir).roof_rules(),
+            panels=load_assumptions(geodata_dir).panel_rules(),
             communes=communes,
             addresses=inputs / "adresses-62.csv",
             # two app processes (or test workers) starting at once: one builds

@@ -195,6 +195,14 @@ def _cmd_solar_build(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.steady)} ({', '.join(report.steady)}). Une voisine modifiée ou "
             "nouvelle les fait recalculer."
         )
+    if report.faces:
+        print(f"Pans et panneaux : {report.faces} dalle(s) traitée(s).")
+    if report.unseen:
+        print(
+            f"Bâtiments non vus par le relevé LiDAR : {report.unseen} (la BD TOPO les a, le "
+            "modèle de surface montre le sol : construits après le relevé, ou trou du relevé) "
+            "— sans chiffres, comptés par commune (classe_non_vu)."
+        )
     if report.addresses:
         print(f"Adresses : {report.addresses}.")
     return 0

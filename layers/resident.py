@@ -33,6 +33,7 @@ from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
 from layers.geocode import Address, Addresses, search
 from layers.messages import Level, Message
 from layers.settings import Settings
+from layers.solar.roofs import NOT_SEEN
 from layers.territory import Territory
 
 LOG = logging.getLogger("atlas.cadastre")
@@ -176,6 +177,22 @@ class RoofCard:
     faces: list[str] = field(default_factory=list)  # one line per face (plain text)
     method: str = ""  # how the power and the production were computed (Markdown)
     panels: int = 0  # modules of the simulated project (0: the roof has no layout)
+
+
+UNSEEN_TEXT = (
+    "**Ce bâtiment n'apparaît pas dans le relevé LiDAR de l'IGN** : la BD TOPO le connaît, "
+    "mais le modèle de surface montre le sol à sa place (construit après le relevé, ou "
+    "trou dans le relevé). Sans mesure de son toit, Atlas PMA ne donne aucun chiffre — "
+    "plutôt qu'une estimation fausse. Un installateur peut relever le toit sur place ; le "
+    "cadastre le calculera au prochain relevé LiDAR HD."
+)
+
+
+def unseen_notice(roof: pd.Series) -> Message | None:
+    """What the card says instead of figures for a building the LiDAR did not see."""
+    if str(roof.get("classe")) != NOT_SEEN:
+        return None
+    return (Level.WARNING, UNSEEN_TEXT)
 
 
 def roof_card(

@@ -24,14 +24,20 @@ from layers.cadastre import (
     roofs_near_latlng,
 )
 from layers.cadastre_colours import map_classes
-from layers.cadastre_estimate import PRESENCE
+from layers.cadastre_estimate import ADVICE, PRESENCE
 from layers.cadastre_figures import territory_potential
 from layers.cadastre_map import MapView, cadastre_map, view_bounds
 from layers.cadastre_panels import RoofPanels, modules_text, power_stops, roof_panels
 from layers.cadastre_sheet import Overlay, RoofSheet, roof_sheet_pdf, roof_thumbnail
 from layers.economics import water_heater
 from layers.formatting import fmt_int, md_escape
-from layers.resident import Simulation, chosen_roof, find_address, status_message
+from layers.resident import (
+    Simulation,
+    chosen_roof,
+    find_address,
+    status_message,
+    unseen_notice,
+)
 from layers.resident import roof_card as resident_card
 from layers.settings import Settings
 from layers.territory import Selection, Territory, describe_selection, selected_communes
@@ -243,6 +249,13 @@ def roof_card(page: Page, chosen: str) -> None:
     """
     roof = page.roof(chosen)
     if roof is None:
+        return
+    unseen = unseen_notice(roof)
+    if unseen is not None:  # no figure at all: never an estimate from the ground
+        address = roof.get("adresse")
+        st.subheader(f"Votre toit : {md_escape(address if isinstance(address, str) else chosen)}")
+        widgets.message(*unseen)
+        st.info(md_escape(ADVICE), icon=":material/info:")
         return
     laid = page.laid(roof, chosen)
     stops = power_stops(float(roof["kwc_central"]), laid)

@@ -331,6 +331,39 @@ def test_download_files_are_built_only_when_asked(offline_ban, demo_tables):
     assert gone.status_code == 404 and "expiré" in gone.text
 
 
+def test_cadastre_building_the_lidar_did_not_see_gets_no_figures(offline_ban, demo_tables):
+    """Issue 27, item 7: the demo's house built after the survey: said so, no estimate."""
+    from layers.demo.territory import NEWER_ADDRESS
+
+    _cad, roofs, _ = demo_tables
+    newer = roofs.loc[roofs["adresse"].fillna("").str.startswith(NEWER_ADDRESS), "cleabs"].iloc[0]
+    at = app("pages/cadastre_solaire.py", toit=newer)
+    assert not at.exception
+    assert any(h.value.startswith("Votre toit") for h in at.subheader)
+    assert any("pas dans le relevé LiDAR" in w.value for w in at.warning)
+    assert not any("Classe du toit" in m.value for m in at.markdown)
+    assert not at.table and not at.get("select_slider")  # no estimate, no simulator
+    labels = {b.proto.label for b in at.get("link_button")}
+    assert "Télécharger la fiche du toit (PDF)" not in labels
+
+
+def test_cadastre_laid_out_roof_walks_its_modules(offline_ban, demo_tables):
+    """Issue 27: the slider's stops are whole modules; one more changes the estimate."""
+    _cad, roofs, _ = demo_tables
+    pick = roofs[(roofs["panneaux"] >= 8) & (roofs["pans"] >= 2)].sort_values("cleabs")
+    at = app("pages/cadastre_solaire.py", toit=pick["cleabs"].iloc[0])
+    slider = at.get("select_slider")[0]
+    assert len(slider.proto.options) == int(pick["panneaux"].iloc[0])
+    assert slider.proto.options[0] == "0,425 kWc · 1 panneau"
+    assert any("Pans du toit" in m.value for m in at.markdown)
+    before = at.table[0].value.loc["Production (kWh/an)", "central"]
+    at.session_state["cadastre_kwc"] = 0.85 * 4  # 8 modules
+    at.run()
+    assert at.table[0].value.loc["Production (kWh/an)", "central"] != before
+    shown = [str(getattr(e, "proto", "")) for e in at.main]  # the plan's caption among them
+    assert any("Vos 8 panneaux en bleu fonc" in text for text in shown)
+
+
 def test_cadastre_unknown_roof_in_the_url_is_said(offline_ban, demo_tables):
     at = app("pages/cadastre_solaire.py", toit="BATIMENT_INCONNU<script>")
     assert not at.exception

@@ -144,7 +144,8 @@ def write_territory(
     roofs = pd.concat(parts, ignore_index=True)
     if warehouse is not None:  # the warehouse replaced whatever stood there
         roofs = roofs[~roofs.intersects(warehouse)]
-    buildings = _bd_topo(roofs, warehouse, dtm, transform, seed)
+    newer = _after_survey(dsm, dtm, transform, roofs)
+    buildings = _bd_topo(roofs, warehouse, dtm, transform, seed, newer)
     bpath = out / "batiment.gpkg"
     pyogrio.write_dataframe(
         buildings,
@@ -172,19 +173,56 @@ def write_territory(
     return TerritoryFiles(lidar, tiles, bpath, apath, corner)
 
 
+NEWER_ADDRESS = "2 allée de la Maison Neuve Fictive"  # built after the (fictional) survey
+
+
+def _after_survey(
+    dsm: np.ndarray, dtm: np.ndarray, transform: Affine, roofs: gpd.GeoDataFrame
+) -> Polygon | None:
+    """A 10 × 8 m house the BD TOPO has and the LiDAR did not see (built after the survey).
+
+    The first open ground, scanning from the first tile's centre: no roof near, the
+    surface model on the ground, no LiDAR hole. The build must say « non vu par le relevé
+    LiDAR » and give it no figure (issue 27).
+    """
+    inv = ~transform
+    x0, y0 = transform * (TILE_PX // 2, TILE_PX // 2)
+    for step in range(0, 400, 20):
+        for dx, dy in ((step, 0), (0, -step), (-step, 0), (0, step)):
+            house = box(x0 + dx, y0 + dy, x0 + dx + 10.0, y0 + dy + 8.0)
+            c0, r1 = (int(round(v)) for v in inv * (house.bounds[0], house.bounds[1]))
+            c1, r0 = (int(round(v)) for v in inv * (house.bounds[2], house.bounds[3]))
+            if min(r0, c0) < 0 or max(r1, c1) > dsm.shape[0]:
+                continue
+            raised = dsm[r0:r1, c0:c1] - dtm[r0:r1, c0:c1]
+            near = roofs.intersects(house.buffer(15.0)).any()
+            if not near and np.isfinite(raised).all() and (np.abs(raised) < 0.3).all():
+                return house
+    return None
+
+
 def _bd_topo(
     roofs: gpd.GeoDataFrame,
     warehouse: Polygon | None,
     dtm: np.ndarray,
     transform: Affine,
     seed: int,
+    newer: Polygon | None = None,
 ) -> gpd.GeoDataFrame:
-    """The generated roofs as a BD TOPO ``batiment`` layer (MultiPolygon Z, its fields)."""
+    """The generated roofs as a BD TOPO ``batiment`` layer (MultiPolygon Z, its fields).
+
+    ``newer``: a house on open ground in the surface model (built after the survey).
+    """
     rng = np.random.default_rng(seed)
     geoms = list(roofs.geometry)
     kinds = list(roofs["type_bati"])
     heights = [float(h) + 3.0 for h in roofs["hauteur_egout"]]
     addresses = list(roofs["adresse"])
+    if newer is not None:
+        geoms.append(newer)
+        kinds.append("maison construite après le relevé LiDAR")
+        heights.append(6.0)
+        addresses.append(NEWER_ADDRESS)
     if warehouse is not None:
         geoms.append(warehouse)
         kinds.append("entrepôt, toit plat")

@@ -49,7 +49,7 @@ from shapely import force_2d
 from shapely.geometry.base import BaseGeometry
 from tqdm import tqdm
 
-from layers.solar.build_assemble import Context, assemble, signature
+from layers.solar.build_assemble import Context, assemble, signature, unseen_of
 from layers.solar.build_blocks import (
     BlockJob,
     BlockResult,
@@ -121,6 +121,7 @@ class BuildReport:
     addresses: str = ""  # what the address file gave (kept, refused lines); "" without one
     duplicates: int = 0  # building rows present twice (same cleabs, same geometry), once kept
     faces: int = 0  # tiles whose roof faces and modules were made (build_faces)
+    unseen: int | None = None  # buildings the LiDAR did not see, store-wide (None: not judged)
     startup_s: float = 0.0  # loading the kernels, once per process [s]
     assembly_s: float = 0.0  # assembling the store's tables [s]
     assembled: bool = False  # the store's tables were rebuilt (False: nothing had changed)
@@ -747,6 +748,8 @@ def finish(
     t0 = time.perf_counter()
     synthetic = assemble(Path(job.out), stored, context)
     report.assembly_s = round(time.perf_counter() - t0, 2)
+    if manifest.pans:
+        report.unseen = len(unseen_of(layout, [n for n in stored if n in manifest.pans]))
     # what the tiles' own times leave out
     manifest.dernier_calcul = {"demarrage_s": report.startup_s, "assemblage_s": report.assembly_s}
     manifest.finition = done

@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from layers.solar.grid import CELL, TILE_PX, tile_box, tile_origin
 from layers.solar.inputs import sha256_file
-from layers.solar.roofs import NO_DATA
+from layers.solar.roofs import NO_DATA, NOT_SEEN, UNDETERMINED
 from layers.solar.store import (
     ADDRESS_TO_ROOF_M,
     CLASSES,
@@ -125,6 +125,7 @@ def assemble(out: Path, names: list[str], context: Context) -> bool:
     ready, faces, panels = _faces_and_panels(layout, names)
     if faces is not None:
         roofs = figures_from_panels(roofs, (ready, faces), context.performance_ratio)
+        roofs = without_unseen(roofs, unseen_of(layout, ready))
     tmp = layout.gpkg_in_progress
     tmp.unlink(missing_ok=True)
     pyogrio.write_dataframe(roofs, tmp, layer="toits", driver="GPKG", spatial_index=True)
@@ -200,9 +201,73 @@ def figures_from_panels(
     return out
 
 
+# what a building the LiDAR did not see keeps: no figure (NaN), 0 kWc, 0 kWh/yr
+UNSEEN_ZERO = ["surface_utile_m2", "pans", "panneaux"] + [
+    f"{kind}_{level}" for kind in ("kwc", "kwh_an") for level in ("bas", "central", "haut")
+]
+UNSEEN_NAN = ["irradiation_toit", "irradiation_utile", "pente_dominante", "orientation_dominante"]
+
+
+def without_unseen(roofs: gpd.GeoDataFrame, unseen: set[str]) -> gpd.GeoDataFrame:
+    """The buildings the LiDAR did not see: « non vu par le relevé LiDAR », no figures.
+
+    Never a flat-roof estimate from the ground: their power, yield and usable area are 0
+    (so that every sum stays a sum), their irradiation, slope and orientation empty.
+
+    Parameters
+    ----------
+    roofs
+        The roofs (after :func:`figures_from_panels`).
+    unseen
+        The ``cleabs`` the faces stage found unseen (``faces.unseen_by_lidar``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    out = roofs.copy()
+    hit = out["cleabs"].isin(unseen)
+    if not hit.any():
+        return out
+    out.loc[hit, "classe"] = NOT_SEEN
+    out.loc[hit, "orientation"] = UNDETERMINED
+    for column in UNSEEN_ZERO:
+        if column in out:
+            out.loc[hit, column] = 0
+    for column in UNSEEN_NAN:
+        if column in out:
+            out.loc[hit, column] = np.nan
+    return out
+
+
+def unseen_of(layout: StoreLayout, ready: list[str]) -> set[str]:
+    """The ``cleabs`` of every unseen building of the tiles with faces.
+
+    Parameters
+    ----------
+    layout
+        The store.
+    ready
+        Tiles (store names) whose faces stage ran.
+
+    Returns
+    -------
+    set of str
+    """
+    parts = [layout.unseen_part(n) for n in ready]
+    return {c for p in parts if p.is_file() for c in pd.read_parquet(p)["cleabs"]}
+
+
 def _faces_and_panels(layout: StoreLayout, names: list[str]):
     """The tiles with faces, their faces and modules (``[]``, ``None``, ``None``: none yet)."""
-    ready = [n for n in names if layout.faces_part(n).is_file() and layout.panels_part(n).is_file()]
+    ready = [
+        n
+        for n in names
+        if all(
+            p.is_file()
+            for p in (layout.faces_part(n), layout.panels_part(n), layout.unseen_part(n))
+        )
+    ]
     if not ready:
         return ready, None, None
     frames = []

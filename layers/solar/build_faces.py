@@ -4,9 +4,10 @@ Runs after the blocks, tile by tile, from the tile's surface model (the LiDAR fo
 its irradiation COG with its neighbours' (the store): no sweep is redone, so a store built
 before faces existed is brought up to date by ``solar build`` without recomputing its
 sky. A tile's faces are redone when its record or the rules change (a digest per tile in
-``manifest.pans``). Per tile, two GeoParquet parts: ``pans/<tile>.parquet`` (one row per
-face) and ``panneaux/<tile>.parquet`` (one row per module), assembled into the layers
-``pans`` and ``panneaux`` of ``toits.gpkg``.
+``manifest.pans``). Per tile, three parts: ``pans/<tile>.parquet`` (one row per face),
+``panneaux/<tile>.parquet`` (one row per module), assembled into the layers ``pans`` and
+``panneaux`` of ``toits.gpkg``, and ``non_vus/<tile>.parquet`` (the buildings the LiDAR
+did not see: « non vu par le relevé LiDAR » in ``toits``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 from affine import Affine
 
 from layers.solar.build_blocks import mosaic
-from layers.solar.faces import OBSTACLE, FaceRules, Faces, roof_faces
+from layers.solar.faces import OBSTACLE, FaceRules, Faces, roof_faces, unseen_by_lidar
 from layers.solar.grid import CELL, TILE_PX, Key, tile_origin
 from layers.solar.panels import (
     PanelRules,
@@ -121,7 +122,8 @@ def faces_todo(manifest: Manifest, names: list[str], stage: FaceStage, out: Path
         if record is None:
             continue
         fresh = manifest.pans.get(name) == stage.digest(record)
-        if not (fresh and layout.faces_part(name).is_file() and layout.panels_part(name).is_file()):
+        parts = (layout.faces_part(name), layout.panels_part(name), layout.unseen_part(name))
+        if not (fresh and all(p.is_file() for p in parts)):
             todo.append(name)
     return todo
 
@@ -181,19 +183,36 @@ def tile_faces(tile: TileFaces, stage: FaceStage, tables: SkyTables):
 
     Returns
     -------
-    tuple of geopandas.GeoDataFrame
-        ``(pans, panneaux)`` in Lambert-93, columns :data:`FACE_COLUMNS` and
-        :data:`PANEL_COLUMNS`.
+    tuple
+        ``(pans, panneaux, non_vus)``: faces and modules in Lambert-93 (columns
+        :data:`FACE_COLUMNS` and :data:`PANEL_COLUMNS`), and the ``cleabs`` of the
+        buildings the LiDAR did not see (:func:`faces.unseen_by_lidar`; judged with the
+        tile's terrain model, none without one).
     """
     left, top, size, transform = _window(tile)
     z, _ = mosaic(tile.lidar, "MNS", left, top, size, size)
     irr, _ = mosaic(tile.cogs, "IRR", left, top, size, size)
     buildings = tile.buildings.reset_index(drop=True)
     ids = rasterize_ids(buildings.geometry.to_numpy(), transform, (size, size))
+    unseen = _unseen(tile, (z, ids, len(buildings)), (left, top, size), stage)
+    if unseen.any():  # no faces on the ground: such a building gets no figure at all
+        ids = np.where(unseen[np.maximum(ids, 1) - 1] & (ids > 0), 0, ids)
     faces = roof_faces(z, ids, CELL, stage.faces)
     tilt, azimuth = slope_aspect(np.nan_to_num(z, nan=0.0).astype("float32"), CELL)
     shade = shading_factor(irr, tilt, azimuth, tables)
-    return _tables(faces, ids, buildings, (shade, transform), stage, tables)
+    pans, panels = _tables(faces, ids, buildings, (shade, transform), stage, tables)
+    names = buildings["cleabs"].to_numpy()[unseen]
+    return pans, panels, pd.DataFrame({"cleabs": pd.Series(names, dtype=str)})
+
+
+def _unseen(tile: TileFaces, grid, window, stage: FaceStage) -> np.ndarray:
+    """Which of the tile's buildings the LiDAR did not see (none without a terrain model)."""
+    z, ids, n = grid
+    left, top, size = window
+    if "MNT" not in tile.lidar.get(tile.key, {}) or stage.roofs is None:
+        return np.zeros(n, dtype=bool)
+    ground, _ = mosaic(tile.lidar, "MNT", left, top, size, size)
+    return unseen_by_lidar(z, ground, ids, n, stage.roofs.min_height)
 
 
 def _polygons(labels: np.ndarray, transform: Affine) -> dict[int, object]:
@@ -336,9 +355,8 @@ def _frames(face_rows: list[dict], panel_rows: list[dict]):
 
 def _write_parts(name: str, out: Path, frames) -> None:
     layout = StoreLayout(out)
-    for frame, path in zip(
-        frames, (layout.faces_part(name), layout.panels_part(name)), strict=True
-    ):
+    paths = (layout.faces_part(name), layout.panels_part(name), layout.unseen_part(name))
+    for frame, path in zip(frames, paths, strict=True):
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         frame.to_parquet(tmp)

@@ -525,4 +525,44 @@ def _describe(z, ids, labels, n: int, cell: float, rules: FaceRules) -> Faces:
     )
 
 
-__all__ = ["OBSTACLE", "FaceRules", "Faces", "roof_faces"]
+UNSEEN_SHARE = 0.25  # under this share of its measured footprint raised, a building is unseen
+
+
+def unseen_by_lidar(
+    z: np.ndarray, ground: np.ndarray, ids: np.ndarray, n: int, min_height: float
+) -> np.ndarray:
+    """The buildings the LiDAR survey did not see: no raised surface inside their footprint.
+
+    A BD TOPO building built after the survey (or over a hole the surface model filled
+    with the ground) shows the ground in the DSM: its pixels stand less than
+    ``min_height`` above the terrain model. Such a building must get no figures, never a
+    flat-roof estimate from the ground. A building whose footprint has no measured pixel
+    (no data) is not judged here: it is « sans données ».
+
+    Parameters
+    ----------
+    z, ground
+        Surface and terrain heights [m] on the same grid (NaN: no data).
+    ids
+        The building of each pixel (1 … n), 0 elsewhere.
+    n
+        The number of buildings.
+    min_height
+        [m] above the ground for a pixel to be part of a roof.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool: True for a building of which less than :data:`UNSEEN_SHARE` of the
+        measured footprint (surface and ground known) stands ``min_height`` above ground.
+    """
+    flat = ids.ravel().astype(np.int64)
+    known = (flat > 0) & np.isfinite(z.ravel()) & np.isfinite(ground.ravel())
+    raised = known & ((z.ravel() - ground.ravel()) >= min_height)
+    measured = np.bincount(flat[known], minlength=n + 1)[1:]
+    high = np.bincount(flat[raised], minlength=n + 1)[1:]
+    share = np.divide(high, measured, out=np.ones(n), where=measured > 0)
+    return (measured > 0) & (share < UNSEEN_SHARE)
+
+
+__all__ = ["OBSTACLE", "UNSEEN_SHARE", "FaceRules", "Faces", "roof_faces", "unseen_by_lidar"]

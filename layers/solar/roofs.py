@@ -23,6 +23,7 @@ from layers.solar.rules import LEVELS, RoofRules
 from layers.solar.terrain import slope_aspect
 
 NO_DATA = "sans données"
+NOT_SEEN = "non vu par le relevé LiDAR"  # the faces stage's verdict (faces.unseen_by_lidar)
 MIN_DATA_SHARE = 0.5  # below this share of its footprint with LiDAR data, a roof is unknown
 UNDETERMINED = "indéterminée"
 ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest", "nord-ouest"]

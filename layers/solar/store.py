@@ -47,6 +47,8 @@ CLASSES = {  # roof class → its count column in the per-commune totals
     "faible": "classe_faible",
     "non adapté": "classe_non_adapte",
     "sans données": "classe_sans_donnees",  # the LiDAR covers less than half of the roof
+    # BD TOPO has it, the LiDAR shows ground there (built after the survey): no figures
+    "non vu par le relevé LiDAR": "classe_non_vu",
 }
 GPKG = "toits.gpkg"
 # a roof's id is its building's BD TOPO cleabs (« BATIMENT0000000… »); the build refuses
@@ -500,6 +502,21 @@ class StoreLayout:
             ``panneaux/0684_7042.parquet`` (GeoParquet).
         """
         return self.root / "panneaux" / f"{name}.parquet"
+
+    def unseen_part(self, name: str) -> Path:
+        """A tile's buildings the LiDAR did not see, before assembly.
+
+        Parameters
+        ----------
+        name
+            The tile's store name (``0684_7042``).
+
+        Returns
+        -------
+        Path
+            ``non_vus/0684_7042.parquet`` (``cleabs``, ``part_surelevee``).
+        """
+        return self.root / "non_vus" / f"{name}.parquet"
 
     def cogs_touching(self, bounds: tuple[float, float, float, float]) -> list[Path]:
         """The irradiation COGs that exist for the tiles a box touches.

@@ -163,3 +163,45 @@ def test_the_verdict_leads_the_roof_card(browser, router, cadastre_server, demo,
     expect(field).to_have_value("4\u202f200")
     expect(page.get_by_label("Prix de l'électricité (€/kWh)")).to_have_value("0,194")
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["bureau", "telephone"])
+def test_a_roof_face_by_face_its_modules_follow_the_power(
+    browser, router, cadastre_server, demo, artifacts, viewport
+):
+    """Issue 27: the card lists the faces, the plan draws the chosen modules and follows
+    the power slider (keyboard), the map holds every possible module at street zoom."""
+    width, height = viewport
+    roofs = demo.cad.reader.read("toits", read_geometry=False)
+    pick = roofs[(roofs["panneaux"] >= 8) & (roofs["pans"] >= 2)].sort_values("cleabs").iloc[0]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="fr-FR", is_mobile=width < 500,
+        has_touch=width < 500,
+    )  # fmt: skip
+    page = context.new_page()
+    page.route("**/*", router)
+    page.goto(f"{cadastre_server}/cadastre_solaire?toit={pick['cleabs']}")
+    expect(page.get_by_text("Pans du toit", exact=True)).to_be_visible(timeout=TIMEOUT)
+    faces = page.locator("li", has_text=re.compile(r"^pan "))
+    expect(faces).to_have_count(int(pick["pans"]), timeout=TIMEOUT)
+    caption = page.get_by_text(re.compile(r"^Vos \d+ panneaux? en bleu foncé"))
+    expect(caption).to_contain_text("Vos 7 panneaux", timeout=TIMEOUT)  # 3 kWc: 7 × 425 Wc
+    image = page.locator('[data-testid="stImage"] img').first
+    before = image.get_attribute("src")
+    # one module more, from the keyboard
+    thumb = page.get_by_role("slider", name=re.compile("Puissance installée"))
+    thumb.focus()
+    thumb.press("ArrowRight")
+    expect(caption).to_contain_text("Vos 8 panneaux", timeout=TIMEOUT)
+    expect(image).not_to_have_attribute("src", before or "", timeout=TIMEOUT)
+    expect(page.get_by_text("3,4 kWc · 8 panneaux").first).to_be_visible(timeout=TIMEOUT)
+    # the map, framed on the roof at street zoom, holds its faces and every module
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()
+    wait_map_idle(page)
+    frame = page.frame_locator(MAP_FRAME)
+    modules = frame.locator('path.leaflet-interactive[fill="#102a6e"]')
+    expect(modules).to_have_count(int(pick["panneaux"]), timeout=TIMEOUT)
+    page.screenshot(path=artifacts / f"pans-carte-{width}.png")
+    caption.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / f"pans-{width}.png")
+    context.close()

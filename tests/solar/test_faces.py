@@ -92,3 +92,30 @@ def test_two_roofs_side_by_side_never_share_a_face():
     ids[:, cols[len(cols) // 2] :] *= 2  # the east half is another building
     found = roof_faces(truth.z, ids, S.CELL)
     assert len(found) == 2 and sorted(found.roof.tolist()) == [1, 2]
+
+
+def test_a_building_on_the_ground_of_the_surface_model_is_unseen():
+    """Item 7: a footprint where the DSM shows the ground (built after the survey) is
+    unseen; a house, a low garage and a half-hidden roof are seen; a footprint with no
+    measured pixel (a LiDAR hole) is not judged (it is « sans données »)."""
+    from layers.solar.faces import UNSEEN_SHARE, unseen_by_lidar
+
+    ground = np.full((40, 40), 30.0)
+    z = ground.copy()
+    ids = np.zeros((40, 40), dtype=np.int64)
+    ids[2:10, 2:10] = 1  # a house, 7 m
+    z[2:10, 2:10] += 7.0
+    ids[2:10, 20:28] = 2  # new: the DSM is the ground (+ a few cm of noise)
+    z[2:10, 20:28] += np.random.default_rng(1).normal(0, 0.05, (8, 8))
+    ids[20:30, 2:10] = 3  # a garage, 2,5 m
+    z[20:30, 2:10] += 2.5
+    ids[20:30, 20:30] = 4  # a roof of which only 40 % stands above the footprint's edge
+    z[20:24, 20:30] += 5.0
+    ids[32:38, 32:38] = 5  # a hole in the survey
+    z[32:38, 32:38] = np.nan
+    unseen = unseen_by_lidar(z, ground, ids, 5, 2.0)
+    assert list(unseen) == [False, True, False, False, False]
+    # the threshold is a share: a roof under it is unseen
+    z[20:30, 20:30] = ground[20:30, 20:30]
+    z[20:22, 20:30] += 5.0  # 20 %
+    assert 0.2 < UNSEEN_SHARE and unseen_by_lidar(z, ground, ids, 5, 2.0)[3]

@@ -25,7 +25,7 @@ from layers.cadastre import (
 )
 from layers.cadastre_colours import map_classes
 from layers.cadastre_estimate import ADVICE, PRESENCE
-from layers.cadastre_figures import territory_potential
+from layers.cadastre_figures import planner_csv, territory_potential
 from layers.cadastre_map import MapView, cadastre_map, view_bounds
 from layers.cadastre_panels import RoofPanels, modules_text, power_stops, roof_panels
 from layers.cadastre_sheet import Overlay, RoofSheet, roof_sheet_pdf, roof_thumbnail
@@ -411,8 +411,18 @@ def territory_view(page: Page) -> None:
             ),
             width="stretch",
         )
+        st.markdown("**Par intercommunalité** (pans, panneaux posables, puissance, production)")
+        widgets.table(potential.per_epci)
+        st.markdown("**Par commune**")
         widgets.table(per_commune)
         query = "&".join(f"insee={c}" for c in covered_communes(cad, territory, selection))
+        widgets.download_link(
+            "Communes et intercommunalités (CSV)",
+            ("cadastre-territoire-csv", cad.version, selection),
+            "atlas-pma-potentiel-solaire.csv",
+            "text/csv",
+            lambda: planner_csv(potential),
+        )
         d1, d2 = st.columns(2)
         d1.link_button(
             "Toits (CSV)",

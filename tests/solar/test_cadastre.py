@@ -120,7 +120,45 @@ def test_territory_potential_equals_the_sum_of_its_roofs(cad, territory, roofs):
     assert counted(Selection((epci,), (insee,))) == str((roofs["insee"] == insee).sum())
     assert counted(Selection(("CAHC",))) == "0"
     assert territory_potential(cad, territory, Selection(("CAHC",))).per_commune.empty
+    # issue 27, the planner's view: faces and modules per commune and per EPCI, summing up
+    per_epci = everything.per_epci
+    for column, total in (
+        ("Pans", roofs["pans"].sum()),
+        ("Panneaux", roofs["panneaux"].sum()),
+        ("Non vus (LiDAR)", (roofs["classe"] == "non vu par le relevé LiDAR").sum()),
+        ("MWc (central)", roofs["kwc_central"].sum() / 1000),
+    ):
+        assert per_commune[column].sum() == pytest.approx(total, abs=0.01), column
+        assert per_epci[column].sum() == pytest.approx(total, abs=0.01), column
+    assert per_epci["Panneaux"].sum() > 0 and roofs["panneaux"].sum() > len(roofs)
+    names = set(per_epci["Intercommunalité"])
+    assert names <= set(territory.epci_names.values()) and len(names) == roofs["epci"].nunique()
+    figures = everything.headline_figures
+    assert figures["Panneaux posables"].replace("\u202f", "") == str(roofs["panneaux"].sum())
     assert covered_communes(cad, territory, Selection(("CAHC",))) == []
+
+
+def test_the_planners_csv_holds_every_epci_then_every_commune(cad, territory, roofs):
+    import io
+
+    import pandas as pd
+
+    from layers.cadastre_figures import planner_csv, roof_table
+
+    potential = territory_potential(cad, territory, Selection(("CALL", "CAHC", "CABBALR")))
+    raw = planner_csv(potential)
+    assert raw.startswith("\ufeff".encode())  # French spreadsheets: BOM, ; and decimal comma
+    table = pd.read_csv(io.BytesIO(raw), sep=";", decimal=",", encoding="utf-8-sig")
+    assert list(table.columns[:5]) == ["Niveau", "Territoire", "Toits", "Pans", "Panneaux"]
+    levels = table.groupby("Niveau")
+    assert levels["Panneaux"].sum()["commune"] == levels["Panneaux"].sum()["intercommunalité"]
+    assert levels["Panneaux"].sum()["commune"] == roofs["panneaux"].sum()
+    assert levels["GWh/an (central)"].sum()["commune"] == pytest.approx(
+        roofs["kwh_an_central"].sum() / 1e6, abs=0.01
+    )
+    rows = roof_table(roofs.head(20).assign(toit_id=roofs["cleabs"].head(20)))
+    assert {"Pans", "Panneaux", "Puissance calculée par"} <= set(rows.columns)
+    assert set(rows["Puissance calculée par"]) == {"panneaux"}
 
 
 def test_roofs_of_communes_for_downloads(cad, roofs):

@@ -92,6 +92,8 @@ def build(lidar: Path, buildings: Path, out: Path, args, ground: bool) -> dict:
     once = manifest.dernier_calcul
     return {
         "wall": wall,
+        # the faces stage (issue 27): its wall time over its tiles, processes included
+        "faces_tile_s": once.get("pans_s", 0.0) / max(once.get("pans_dalles", 0) or 1, 1),
         "tile_s": steady / len(by_process),
         "startup_s": once["demarrage_s"] / len(by_process)
         + (statistics.mean(firsts) - steady) * BLOCK**2,
@@ -202,34 +204,54 @@ def main() -> None:
             shares = np.array([variants[k][2] for k in variants])
             times = np.array([costs[k]["tile_s"] for k in variants])
             b, a = np.polyfit(shares, times, 1)
-            runs.append((costs, full, a, b))
+            # the faces stage: per tile, a line in the buildings per km²
+            per_km2 = np.array([variants[k][1] for k in variants])
+            face_times = np.array([costs[k]["faces_tile_s"] for k in variants])
+            d, c = np.polyfit(per_km2, face_times, 1)
+            runs.append((costs, full, a, b, c, d))
     print()
     print(f"Débit mesuré avec {mode} : secondes par dalle, en régime établi.")
-    print("| bâtiments/km² | part de pixels de toit | s par dalle (toits) | s par dalle (--sol) |")
-    print("|---|---|---|---|")
+    print(
+        "| bâtiments/km² | part de pixels de toit | s par dalle (toits) | s par dalle (pans) "
+        "| s par dalle (--sol) |"
+    )
+    print("|---|---|---|---|---|")
     for keep, (_p, per_km2, share) in variants.items():
         t = [r[0][keep]["tile_s"] for r in runs]
+        f = [r[0][keep]["faces_tile_s"] for r in runs]
         sol = f"{runs[0][1]['tile_s']:.1f}" if keep == 1.0 else "—"
         spread = f"{statistics.mean(t):.1f} ({min(t):.1f}–{max(t):.1f})"
-        print(f"| {per_km2:.0f} | {share:.1%} | {spread} | {sol} |")
+        faces = f"{statistics.mean(f):.1f} ({min(f):.1f}–{max(f):.1f})"
+        print(f"| {per_km2:.0f} | {share:.1%} | {spread} | {faces} | {sol} |")
     print()
     print("| classe | bâtiments/km² | dalles du PMA | s par dalle (modèle) |")
     print("|---|---|---|---|")
     share_per_building = variants[1.0][2] / variants[1.0][1]
     dense_buildings = variants[1.0][1] * KM**2
-    totals, onces = [], []
-    for costs, _full, a, b in runs:
+    totals, onces, face_hours = [], [], []
+    for costs, _full, a, b, c, d in runs:
         cost = a * ratio + b * np.minimum(densities * share_per_building, 1.0)
+        faces = np.maximum(c + d * densities, 0.0)
+        face_hours.append(float(faces.sum()) / 3600)
+        cost = cost + faces
         startup = max(c["startup_s"] for c in costs.values())
         assembly = costs[1.0]["assembly_s"] * total / dense_buildings
         onces.append((startup, assembly))
         totals.append((float(cost.sum()) + startup + assembly) / 3600)
     a_m = statistics.mean(r[2] for r in runs)
     b_m = statistics.mean(r[3] for r in runs)
+    c_m = statistics.mean(r[4] for r in runs)
+    d_m = statistics.mean(r[5] for r in runs)
     for name, lo, hi in CLASSES:
         sel = (densities >= lo) & (densities < hi)
         if sel.any():
-            mean_cost = float(np.mean(a_m * ratio + b_m * densities[sel] * share_per_building))
+            mean_cost = float(
+                np.mean(
+                    a_m * ratio
+                    + b_m * densities[sel] * share_per_building
+                    + np.maximum(c_m + d_m * densities[sel], 0.0)
+                )
+            )
             top = f"{hi:g}" if hi < 1e8 else "…"
             print(f"| {name} | {lo:g}–{top} | {int(sel.sum())} | {mean_cost:.1f} |")
     print()
@@ -238,6 +260,12 @@ def main() -> None:
         f"({share_per_building * 1e4:.2f} % de pixels par tranche de 100 bâtiments/km² ; "
         f"{ratio:.3f} = fenêtre moyenne par dalle du PMA, blocs coupés par ses bords compris, "
         "sur celle d'un bloc de 2 × 2 dalles)."
+    )
+    print(
+        f"Pans et panneaux : s par dalle = {c_m:.2f} + {d_m * 100:.2f} par tranche de 100 "
+        "bâtiments/km² ; part du PMA par exécution : "
+        + ", ".join(f"{h:.2f} h" for h in face_hours)
+        + " (comprise dans le total ci-dessous)."
     )
     print(
         "Une fois par calcul : chargement des noyaux "

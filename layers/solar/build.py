@@ -124,6 +124,7 @@ class BuildReport:
     unseen: int | None = None  # buildings the LiDAR did not see, store-wide (None: not judged)
     startup_s: float = 0.0  # loading the kernels, once per process [s]
     assembly_s: float = 0.0  # assembling the store's tables [s]
+    faces_s: float = 0.0  # the faces stage, wall time [s] (its tiles in ``faces``)
     assembled: bool = False  # the store's tables were rebuilt (False: nothing had changed)
 
 
@@ -670,12 +671,14 @@ def compute_faces(
     tables, _ = _sky(job)
     workers = opts.workers or default_workers().workers
     manifest, path = state.manifest, StoreLayout(out).manifest
+    t0 = time.perf_counter()
     with tqdm(total=len(tiles), desc="Pans", unit="dalle", disable=not opts.progress) as bar:
         for name in run_faces([tiles[n] for n in sorted(tiles)], stage, tables, workers):
             manifest.pans[name] = stage.digest(manifest.dalles[name])
             manifest.write(path)  # a kill loses no tile done
             report.faces += 1
             bar.update(1)
+    report.faces_s = round(time.perf_counter() - t0, 2)
 
 
 def record_block(state: BuildState, result: BlockResult, climate: object) -> None:
@@ -751,7 +754,12 @@ def finish(
     if manifest.pans:
         report.unseen = len(unseen_of(layout, [n for n in stored if n in manifest.pans]))
     # what the tiles' own times leave out
-    manifest.dernier_calcul = {"demarrage_s": report.startup_s, "assemblage_s": report.assembly_s}
+    manifest.dernier_calcul = {
+        "demarrage_s": report.startup_s,
+        "assemblage_s": report.assembly_s,
+        "pans_s": report.faces_s,  # wall time of the faces stage, its report.faces tiles
+        "pans_dalles": report.faces,
+    }
     manifest.finition = done
     manifest.climat = manifest_climate(weather)
     manifest.parametres = manifest_parameters(asdict(job.params))

@@ -247,7 +247,8 @@ class Manifest:
     parametres
         The last build's parameters (:func:`manifest_parameters`).
     dernier_calcul
-        ``demarrage_s`` (loading the kernels) and ``assemblage_s`` (the tables) of the last
+        ``demarrage_s`` (loading the kernels), ``assemblage_s`` (the tables) and
+        ``pans_s`` (the faces stage, wall time, for its ``pans_dalles`` tiles) of the last
         build [s], what the tiles' own times leave out.
     synthetique
         The roofs come from fictional buildings.

@@ -36,7 +36,7 @@ ROOF_FIELDS: list[Field] = [
     ("adresse", "Adresse (fictive)", None),
     ("classe", "Classe", None),
     ("irradiation_utile", "Irradiation", lambda v: f"{fmt_int(v)} kWh/m²/an" if v == v else "—"),  # type: ignore[arg-type]
-    ("kwc_central", "Puissance", lambda v: f"{fmt_float(v, 1)} kWc"),  # type: ignore[arg-type]
+    ("kwc_central", "Puissance", lambda v: f"{fmt_float(v, 1)} kWc" if v == v else "—"),  # type: ignore[arg-type]
 ]
 
 

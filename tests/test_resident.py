@@ -92,7 +92,8 @@ def card_for(demo_store, territory, roof_changes=None, **sim_changes):
 
     cad = open_cadastre(demo_store)
     table = pyogrio.read_dataframe(StoreLayout(demo_store).gpkg, layer="toits")
-    roof = get_roof(cad, table.sort_values("kwc_central")["cleabs"].iloc[-1]).copy()
+    largest = table.dropna(subset=["kwc_central"]).sort_values("kwc_central")  # NaN: unseen
+    roof = get_roof(cad, largest["cleabs"].iloc[-1]).copy()
     for key, value in (roof_changes or {}).items():
         roof[key] = value
     values = {"kwc": 3.0, "consumption": 4200.0, "presence": "partielle", "price": 0.1952,

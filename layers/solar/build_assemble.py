@@ -201,18 +201,24 @@ def figures_from_panels(
     return out
 
 
-# what a building the LiDAR did not see keeps: no figure (NaN), 0 kWc, 0 kWh/yr
-UNSEEN_ZERO = ["surface_utile_m2", "pans", "panneaux"] + [
-    f"{kind}_{level}" for kind in ("kwc", "kwh_an") for level in ("bas", "central", "haut")
-]
-UNSEEN_NAN = ["irradiation_toit", "irradiation_utile", "pente_dominante", "orientation_dominante"]
+# what a building the LiDAR did not see keeps: no figure (empty: NaN, which every sum
+# skips), no face and no module (0)
+UNSEEN_ZERO = ["pans", "panneaux"]
+UNSEEN_NAN = [
+    "surface_utile_m2",
+    "irradiation_toit",
+    "irradiation_utile",
+    "pente_dominante",
+    "orientation_dominante",
+] + [f"{kind}_{level}" for kind in ("kwc", "kwh_an") for level in ("bas", "central", "haut")]
 
 
 def without_unseen(roofs: gpd.GeoDataFrame, unseen: set[str]) -> gpd.GeoDataFrame:
     """The buildings the LiDAR did not see: « non vu par le relevé LiDAR », no figures.
 
-    Never a flat-roof estimate from the ground: their power, yield and usable area are 0
-    (so that every sum stays a sum), their irradiation, slope and orientation empty.
+    Never a flat-roof estimate from the ground: their usable area, irradiation, slope,
+    orientation, power and yield are empty (NaN: a sum skips them, a CSV leaves the cell
+    blank), their faces and modules 0.
 
     Parameters
     ----------
@@ -254,25 +260,18 @@ def unseen_of(layout: StoreLayout, ready: list[str]) -> set[str]:
     -------
     set of str
     """
-    parts = [layout.unseen_part(n) for n in ready]
+    parts = [layout.face_parts(n)[2] for n in ready]
     return {c for p in parts if p.is_file() for c in pd.read_parquet(p)["cleabs"]}
 
 
 def _faces_and_panels(layout: StoreLayout, names: list[str]):
     """The tiles with faces, their faces and modules (``[]``, ``None``, ``None``: none yet)."""
-    ready = [
-        n
-        for n in names
-        if all(
-            p.is_file()
-            for p in (layout.faces_part(n), layout.panels_part(n), layout.unseen_part(n))
-        )
-    ]
+    ready = [n for n in names if all(p.is_file() for p in layout.face_parts(n))]
     if not ready:
         return ready, None, None
     frames = []
-    for part in (layout.faces_part, layout.panels_part):
-        pieces = [gpd.read_parquet(part(n)) for n in ready]
+    for which in (0, 1):  # pans, panneaux
+        pieces = [gpd.read_parquet(layout.face_parts(n)[which]) for n in ready]
         frames.append(gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=2154))
     return ready, frames[0], frames[1]
 

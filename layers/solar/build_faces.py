@@ -122,8 +122,7 @@ def faces_todo(manifest: Manifest, names: list[str], stage: FaceStage, out: Path
         if record is None:
             continue
         fresh = manifest.pans.get(name) == stage.digest(record)
-        parts = (layout.faces_part(name), layout.panels_part(name), layout.unseen_part(name))
-        if not (fresh and all(p.is_file() for p in parts)):
+        if not (fresh and all(p.is_file() for p in layout.face_parts(name))):
             todo.append(name)
     return todo
 
@@ -221,8 +220,15 @@ def _polygons(labels: np.ndarray, transform: Affine) -> dict[int, object]:
     from shapely.geometry import shape
     from shapely.ops import unary_union
 
+    inside = labels > 0
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not len(rows):
+        return {}
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1  # the labels' box only
+    labels, inside = labels[r0:r1, c0:c1], inside[r0:r1, c0:c1]
+    transform = transform * Affine.translation(int(c0), int(r0))
     pieces: dict[int, list] = {}
-    for geom, value in shapes(labels, mask=labels > 0, transform=transform, connectivity=4):
+    for geom, value in shapes(labels, mask=inside, transform=transform, connectivity=4):
         pieces.setdefault(int(value), []).append(shape(geom))
     return {k: unary_union(v) for k, v in pieces.items()}
 
@@ -355,8 +361,7 @@ def _frames(face_rows: list[dict], panel_rows: list[dict]):
 
 def _write_parts(name: str, out: Path, frames) -> None:
     layout = StoreLayout(out)
-    paths = (layout.faces_part(name), layout.panels_part(name), layout.unseen_part(name))
-    for frame, path in zip(frames, paths, strict=True):
+    for frame, path in zip(frames, layout.face_parts(name), strict=True):
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         frame.to_parquet(tmp)

@@ -448,8 +448,8 @@ def roof_faces(
     rough = np.full(z.shape, np.inf)
     _roughness(gx, gy, ids, rough)
     flat = rough.ravel()
-    order = np.argsort(flat, kind="stable")
-    order = order[np.isfinite(flat[order])].astype(np.int64)
+    roof = np.flatnonzero(np.isfinite(flat))  # sort the roofs' pixels only, not the window
+    order = roof[np.argsort(flat[roof], kind="stable")].astype(np.int64)
     labels = np.zeros(z.shape, dtype=np.int64)
     min_px = max(3, int(math.ceil(rules.min_face_m2 / cell**2)))
     n = _grow(z, ids, gx, gy, order, float(cell), rules.plane_tol_m, rules.normal_tol,

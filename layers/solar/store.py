@@ -51,6 +51,7 @@ CLASSES = {  # roof class → its count column in the per-commune totals
     "non vu par le relevé LiDAR": "classe_non_vu",
 }
 GPKG = "toits.gpkg"
+FACE_PARTS = ("pans", "panneaux", "non_vus")  # the faces stage's folders of per-tile parts
 # a roof's id is its building's BD TOPO cleabs (« BATIMENT0000000… »); the build refuses
 # any other shape, and nothing else ever reaches SQL
 ROOF_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -474,8 +475,8 @@ class StoreLayout:
         """
         return self.roofs_dir / f"{name}.parquet"
 
-    def faces_part(self, name: str) -> Path:
-        """A tile's roof faces before assembly.
+    def face_parts(self, name: str) -> tuple[Path, Path, Path]:
+        """A tile's faces-stage outputs before assembly (GeoParquet).
 
         Parameters
         ----------
@@ -484,40 +485,13 @@ class StoreLayout:
 
         Returns
         -------
-        Path
-            ``pans/0684_7042.parquet`` (GeoParquet).
+        tuple of Path
+            ``pans/0684_7042.parquet`` (its roof faces), ``panneaux/…`` (its modules) and
+            ``non_vus/…`` (``cleabs`` of its buildings the LiDAR did not see), as
+            :data:`FACE_PARTS` names the folders.
         """
-        return self.root / "pans" / f"{name}.parquet"
-
-    def panels_part(self, name: str) -> Path:
-        """A tile's modules before assembly.
-
-        Parameters
-        ----------
-        name
-            The tile's store name (``0684_7042``).
-
-        Returns
-        -------
-        Path
-            ``panneaux/0684_7042.parquet`` (GeoParquet).
-        """
-        return self.root / "panneaux" / f"{name}.parquet"
-
-    def unseen_part(self, name: str) -> Path:
-        """A tile's buildings the LiDAR did not see, before assembly.
-
-        Parameters
-        ----------
-        name
-            The tile's store name (``0684_7042``).
-
-        Returns
-        -------
-        Path
-            ``non_vus/0684_7042.parquet`` (``cleabs``, ``part_surelevee``).
-        """
-        return self.root / "non_vus" / f"{name}.parquet"
+        pans, panels, unseen = (self.root / folder / f"{name}.parquet" for folder in FACE_PARTS)
+        return pans, panels, unseen
 
     def cogs_touching(self, bounds: tuple[float, float, float, float]) -> list[Path]:
         """The irradiation COGs that exist for the tiles a box touches.

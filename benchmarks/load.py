@@ -32,6 +32,8 @@ MIX = [
     ("parcs", "epci=CAHC"),
     ("cadastre_solaire", "epci=CALL"),
     ("friches", "epci=CABBALR"),
+    # a roof's card: its faces, modules, plan and estimate (issue 27)
+    ("cadastre_solaire", "toit=BATIMENT0700000000000010"),
 ]
 
 

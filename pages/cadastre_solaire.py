@@ -201,7 +201,7 @@ def roof_view(page: Page) -> None:
         if roof is not None:
             centre = roof.geometry.representative_point()
             near = roofs_near_latlng(page.cad, centre.y, centre.x)
-            mine = page.laid(roof, chosen)
+            mine = page.laid(roof, str(chosen))
             laid = (mine.faces, mine.panels)
         return cadastre_map(
             page.cad,

@@ -114,6 +114,7 @@ class MapView:
 
 
 FACES_FROM_ZOOM = 18  # a module (1,1 × 1,7 m) is a few pixels wide from here
+POSSIBLE_COLOUR = "#9db4e0"  # the modules the roof can hold beyond the chosen ones
 FACE_FIELDS: list[Field] = [
     ("nom", "Pan", None),
     ("pente", "Pente", lambda v: f"{fmt_int(v)}°"),  # type: ignore[arg-type]
@@ -158,7 +159,14 @@ def cadastre_map(
         "Irradiation annuelle (kWh/m²/an)",
         [(c, label) for _v, c, label in reversed(breaks)]
         + [("#1b6e5a", "contour : secteur calculé")]
-        + ([(PANEL_COLOUR, "panneaux possibles du toit (zoom rue)")] if laid else []),
+        + (
+            [
+                (PANEL_COLOUR, "vos panneaux (curseur de puissance)"),
+                (POSSIBLE_COLOUR, "autres panneaux possibles (zoom rue)"),
+            ]  # fmt: skip
+            if laid
+            else []
+        ),
     ).add_to(fmap)
     texts = ["Atlas PMA, moteur solaire — climat " + cad.climate]
     if cad.synthetic:
@@ -241,9 +249,30 @@ def _faces_and_panels(fmap: folium.Map, laid: tuple[gpd.GeoDataFrame, gpd.GeoDat
             style_function=lambda _f: {
                 "color": "#ffffff",
                 "weight": 0.5,
-                "fillColor": PANEL_COLOUR,
-                "fillOpacity": 0.85,
+                "fillColor": POSSIBLE_COLOUR,
+                "fillOpacity": 0.8,
             },
         ).add_to(group)
     group.add_to(fmap)
     MinZoomLayer(group, FACES_FROM_ZOOM).add_to(fmap)
+
+
+def chosen_panels(panels: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """The simulated project's modules (the best N), drawn over the possible ones.
+
+    Sent to the map as a layer of its own (streamlit-folium's dynamic feature group): the
+    power slider redraws it without reloading the map, so the resident's zoom stays.
+    """
+    group = folium.FeatureGroup(name="Vos panneaux")
+    if len(panels):
+        folium.GeoJson(
+            display_frame(panels, PANEL_FIELDS, precision=1e-7),
+            tooltip=make_tooltip(PANEL_FIELDS),
+            style_function=lambda _f: {
+                "color": "#ffffff",
+                "weight": 0.5,
+                "fillColor": PANEL_COLOUR,
+                "fillOpacity": 0.95,
+            },
+        ).add_to(group)
+    return group

@@ -26,7 +26,7 @@ from layers.cadastre import (
 from layers.cadastre_colours import map_classes
 from layers.cadastre_estimate import ADVICE, PRESENCE
 from layers.cadastre_figures import planner_csv, territory_potential
-from layers.cadastre_map import MapView, cadastre_map, view_bounds
+from layers.cadastre_map import MapView, cadastre_map, chosen_panels, view_bounds
 from layers.cadastre_panels import RoofPanels, modules_text, power_stops, roof_panels
 from layers.cadastre_sheet import Overlay, RoofSheet, roof_sheet_pdf, roof_thumbnail
 from layers.economics import water_heater
@@ -50,6 +50,7 @@ K_RESULTS, K_PICK, K_RELOAD = "_cadastre_resultats", "cadastre_choix", "_cadastr
 K_KWC, K_CONS, K_SHARE = "cadastre_kwc", "cadastre_conso", "cadastre_part"
 K_PRICE, K_GROWTH, K_PERSONS = "cadastre_prix", "cadastre_hausse", "cadastre_personnes"
 SIMULATED = (K_KWC, K_CONS, K_SHARE, K_PRICE, K_GROWTH)
+DEFAULT_KWC = 3.0  # a first visit's power: a common household installation
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,16 @@ def roof_view(page: Page) -> None:
             ),
         )
 
+    overlay = None
+    roof = page.roof(chosen)
+    if roof is not None:  # the simulated project's modules, redrawn with the slider
+        mine = page.laid(roof, str(chosen))
+        n = mine.best(float(st.session_state.get(K_KWC, DEFAULT_KWC)))
+        count = n.panels if n is not None else 0
+        overlay = (
+            (page.cad.version, chosen, count),
+            lambda: chosen_panels(mine.panels.iloc[:count]),
+        )
     with st.spinner("Carte…"):
         widgets.clickable_map(
             ("cadastre", page.cad.version, basemap, chosen, page.selection),
@@ -224,13 +235,15 @@ def roof_view(page: Page) -> None:
             key="carte_cadastre",
             on_click=lambda lat, lng: _clicked(page, lat, lng),
             height=480,
+            overlay=overlay,
         )
     st.caption(
         "Couleurs : irradiation annuelle de chaque point des toits (kWh/m²/an ; le sol "
         "n'est pas calculé), à partir du zoom 11 ; en pointillés, le secteur calculé. "
         "Cliquez un toit pour sa fiche ; les contours des toits voisins apparaissent en "
         "zoomant, puis, au zoom de la rue, les pans du toit choisi et les panneaux qu'il peut "
-        f"recevoir (survol : rang et production). Climat : {md_escape(page.cad.climate)}."
+        "recevoir (survol : rang et production) ; en bleu foncé, ceux de votre simulation, qui "
+        f"suivent le curseur de puissance. Climat : {md_escape(page.cad.climate)}."
     )
     if chosen:
         roof_card(page, chosen)
@@ -239,13 +252,13 @@ def roof_view(page: Page) -> None:
     state.write_page_url({"toit": st.session_state.get(K_ROOF) or None})
 
 
-@st.fragment
 def roof_card(page: Page, chosen: str) -> None:
     """The chosen roof: its verdict first, then the simulator to adjust it, then the detail.
 
     What the card says is decided in ``layers.resident.roof_card``; drawn here. Moving an
-    input reruns only this part; every slot keeps one element, so that an input never
-    re-mounts (the keyboard focus stays where it is).
+    input reruns the map's part of the page (the map itself is not reloaded: only the
+    chosen modules' layer is swapped); every slot keeps one element, so that an input
+    never re-mounts (the keyboard focus stays where it is).
     """
     roof = page.roof(chosen)
     if roof is None:
@@ -308,7 +321,7 @@ def seed_simulation(page: Page, steps: list[float]) -> None:
     values; the power is kept on one of the roof's stops (a whole number of modules).
     """
     eco = page.hyp.groups["economie"]
-    wanted = float(st.session_state.get(K_KWC, 3.0))
+    wanted = float(st.session_state.get(K_KWC, DEFAULT_KWC))
     under = [s for s in steps if s <= wanted + 1e-6]
     st.session_state[K_KWC] = under[-1] if under else steps[0]
     st.session_state.setdefault(K_CONS, float(eco["consommation_menage"].central))

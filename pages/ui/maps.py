@@ -96,3 +96,14 @@ def component_payload(fmap: folium.Map) -> MapPayload:
         css_links=tuple(dict.fromkeys(css)),
         js_links=tuple(dict.fromkeys(js)),
     )
+
+
+def overlay_script(group: folium.FeatureGroup) -> str:
+    """The JavaScript that adds ``group`` to a drawn map (streamlit-folium's dynamic layer).
+
+    What ``st_folium(feature_group_to_add=…)`` sends: the component swaps this layer on
+    the map it already shows, without reloading it (the view, zoom and tiles stay).
+    """
+    from streamlit_folium import _get_feature_group_string
+
+    return _get_feature_group_string(group, folium.Map(), 0)

@@ -29,7 +29,7 @@ from layers.formatting import (
 from layers.messages import Level
 from layers.urls import FILE, link
 from pages.ui.loaders import get_settings
-from pages.ui.maps import MapPayload, component_payload
+from pages.ui.maps import MapPayload, component_payload, overlay_script
 from pages.ui.shared import shared
 
 QUALITY_BADGES = {"réel": "🟢 réel", "indicatif": "🟠 indicatif", "synthétique": "🟣 synthétique"}
@@ -41,8 +41,13 @@ def _send_map(
     height: int,
     returned: list[str],
     on_change: Callable[[], None] | None = None,
+    overlay: str | None = None,
 ) -> None:
-    """Send a rendered map to the streamlit-folium component, as ``st_folium`` does."""
+    """Send a rendered map to the streamlit-folium component, as ``st_folium`` does.
+
+    ``overlay``: a layer's script (:func:`pages.ui.maps.overlay_script`) the component
+    swaps on the drawn map without reloading it.
+    """
     from streamlit_folium import _component_func
 
     defaults = {
@@ -80,7 +85,7 @@ def _send_map(
         default={k: v for k, v in defaults.items() if k in returned},
         zoom=None,
         center=None,
-        feature_group=None,
+        feature_group=overlay,
         return_on_hover=False,
         layer_control=None,
         pixelated=False,
@@ -233,10 +238,13 @@ def clickable_map(
     key: str,
     on_click: Callable[[float, float], None],
     height: int = 560,
+    overlay: tuple[tuple, Callable[[], folium.FeatureGroup]] | None = None,
 ) -> None:
     """Render a map that reports only clicks; ``on_click(lat, lng)`` runs as a callback.
 
     ``build()`` runs only when no session has drawn the map for ``signature`` yet.
+    ``overlay``: ``(signature, build)`` of a layer drawn over it that changes without
+    reloading the map (the roof's chosen modules follow the power slider).
     """
 
     def _changed() -> None:
@@ -244,7 +252,12 @@ def clickable_map(
         if clicked:
             on_click(clicked["lat"], clicked["lng"])
 
-    _send_map(rendered_map(signature, build), key, height, ["last_object_clicked"], _changed)
+    script = None
+    if overlay is not None:
+        wanted, group = overlay
+        script = shared("cartes", ("calque", *wanted), lambda: overlay_script(group()))
+    payload = rendered_map(signature, build)
+    _send_map(payload, key, height, ["last_object_clicked"], _changed, script)
 
 
 ROUTE = re.compile(r"[0-9a-f]{8,64}")

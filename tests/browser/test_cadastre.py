@@ -188,20 +188,28 @@ def test_a_roof_face_by_face_its_modules_follow_the_power(
     expect(caption).to_contain_text("Vos 7 panneaux", timeout=TIMEOUT)  # 3 kWc: 7 × 425 Wc
     image = page.locator('[data-testid="stImage"] img').first
     before = image.get_attribute("src")
-    # one module more, from the keyboard
+    # the map, framed on the roof at street zoom: its faces, every possible module, and
+    # the simulated project's 7 in dark blue
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()
+    wait_map_idle(page)
+    frame = page.frame_locator(MAP_FRAME)
+    chosen = frame.locator('path.leaflet-interactive[fill="#102a6e"]')
+    possible = frame.locator('path.leaflet-interactive[fill="#9db4e0"]')
+    expect(chosen).to_have_count(7, timeout=TIMEOUT)
+    expect(possible).to_have_count(int(pick["panneaux"]), timeout=TIMEOUT)
+    map_frame = next(f for f in page.frames if "st_folium" in f.url)
+    map_frame.evaluate("() => { window.__same_map = true; }")
+    # one module more, from the keyboard: the plan and the map follow, the map not reloaded
     thumb = page.get_by_role("slider", name=re.compile("Puissance installée"))
     thumb.focus()
     thumb.press("ArrowRight")
     expect(caption).to_contain_text("Vos 8 panneaux", timeout=TIMEOUT)
     expect(image).not_to_have_attribute("src", before or "", timeout=TIMEOUT)
     expect(page.get_by_text("3,4 kWc · 8 panneaux").first).to_be_visible(timeout=TIMEOUT)
-    # the map, framed on the roof at street zoom, holds its faces and every module
-    page.locator(MAP_FRAME).scroll_into_view_if_needed()
-    wait_map_idle(page)
-    frame = page.frame_locator(MAP_FRAME)
-    modules = frame.locator('path.leaflet-interactive[fill="#102a6e"]')
-    expect(modules).to_have_count(int(pick["panneaux"]), timeout=TIMEOUT)
-    page.screenshot(path=artifacts / f"pans-carte-{width}.png")
+    expect(chosen).to_have_count(8, timeout=TIMEOUT)
+    assert map_frame.evaluate("() => window.__same_map === true")  # swapped, not reloaded
+    expect(thumb).to_be_focused()
+    page.locator(MAP_FRAME).screenshot(path=artifacts / f"pans-carte-{width}.png")
     caption.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / f"pans-{width}.png")
     context.close()

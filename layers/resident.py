@@ -285,11 +285,16 @@ def roof_card(
 
 
 def power_figure(roof: pd.Series, laid: RoofPanels | None) -> dict[str, str]:
-    """The card's power figure: the modules' when laid out, else the area's range."""
+    """The card's power figures: the modules' power and count, or the area's range.
+
+    Each value is short enough to show whole (« 5,1 (12 panneaux) » was cut at 1280 px).
+    """
     label = "Puissance max. (kWc)"
     if laid is not None and laid.laid_out:
-        n = int(roof.get("panneaux") or 0)
-        return {label: f"{fmt_float(roof['kwc_central'], 1)} ({modules_text(n)})"}
+        return {
+            label: fmt_float(roof["kwc_central"], 1),
+            "Panneaux posables": fmt_int(roof.get("panneaux") or 0),
+        }
     return {label: f"{fmt_float(roof['kwc_bas'], 1)} – {fmt_float(roof['kwc_haut'], 1)}"}
 
 

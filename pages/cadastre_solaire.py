@@ -370,12 +370,13 @@ def faces_view(page: Page, roof, laid: RoofPanels, card) -> Overlay | None:
         ("cadastre-plan", page.cad.version, str(roof["toit_id"]), card.panels),
         lambda: roof_thumbnail(page.cad, roof, map_classes(page.hyp), 360, 6.0, overlay)[0],
     )
-    left.image(
-        png,
-        caption=f"Vos {modules_text(card.panels)} en bleu foncé, vus du dessus ; en blanc, "
-        "les pans ; couleurs : irradiation (légende de la carte).",
-        width="stretch",
-    )
+    with left:
+        widgets.picture(
+            png,
+            alt=f"Plan du toit vu du dessus : {modules_text(card.panels)} de votre simulation",
+            caption=f"Vos {modules_text(card.panels)} en bleu foncé, vus du dessus ; en "
+            "blanc, les pans ; couleurs : irradiation (légende de la carte).",
+        )
     right.markdown("**Pans du toit**")
     right.markdown("\n".join(f"- {md_escape(line)}" for line in card.faces))
     right.caption(card.method)

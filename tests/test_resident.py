@@ -185,8 +185,8 @@ def test_the_card_lists_the_faces_and_simulates_the_best_modules(demo_store, ter
     assert with_modules and all("kWh/an" in line for line in with_modules)
     # the card says how: panel by panel, and the power is the modules'
     assert "panneau par panneau" in card.method and "425 Wc" in card.method
-    power = card.figures["Puissance max. (kWc)"].replace("\u202f", " ")
-    assert power == f"{fmt_float(roof['kwc_central'], 1)} ({int(roof['panneaux'])} panneaux)"
+    assert card.figures["Puissance max. (kWc)"] == fmt_float(roof["kwc_central"], 1)
+    assert card.figures["Panneaux posables"] == str(int(roof["panneaux"]))
     assert dict(card.simulated.lines)["Puissance simulée"] == "3,0 kWc (7 panneaux)"
 
 
@@ -258,10 +258,19 @@ def test_the_map_draws_the_faces_and_modules_at_street_zoom(demo_store, territor
     fmap = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)),
                         MapView(selected=roof, laid=(hostile, laid.panels)))  # fmt: skip
     html = fmap.get_root().render()
-    assert "Pans et panneaux du toit" in html and "panneaux possibles du toit" in html
+    assert "Pans et panneaux du toit" in html and "autres panneaux possibles" in html
+    assert "vos panneaux (curseur de puissance)" in html
     assert f"getZoom() >= {FACES_FROM_ZOOM}" in html
     assert html.count('"_t0": "') >= len(laid.panels)  # one tooltip a module
     assert "(1 = le mieux expos" in html  # é is escaped in the JSON
     bare = cadastre_map(cad, Settings(), map_classes(load_assumptions(GEODATA)),
                         MapView(selected=roof)).get_root().render()  # fmt: skip
     assert "Pans et panneaux du toit" not in bare
+    # the simulated project's modules: a layer of their own, swapped without the map
+    from layers.cadastre_map import chosen_panels
+
+    group = chosen_panels(laid.panels.iloc[:7])
+    data = next(iter(group._children.values())).data
+    assert len(data["features"]) == 7
+    ranks = sorted(int(f["properties"]["_t0"].split(" ")[0]) for f in data["features"])
+    assert ranks == list(range(1, 8))  # the 7 best

@@ -232,6 +232,23 @@ def file_stamp() -> str:
     return date.today().isoformat()
 
 
+def picture(png: bytes, alt: str, caption: str) -> None:
+    """A PNG with its text alternative and caption (``st.image`` gives the image no alt).
+
+    ``alt`` and ``caption`` are plain text, escaped here.
+    """
+    import base64
+    from html import escape
+
+    data = base64.b64encode(png).decode()
+    st.html(
+        f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{escape(alt)}" '
+        'style="width:100%;height:auto;display:block" />'
+        '<figcaption style="font-size:0.875rem;color:rgba(49,51,63,0.75);text-align:center;'
+        f'margin-top:0.3rem">{escape(caption)}</figcaption></figure>'
+    )
+
+
 def clickable_map(
     signature: tuple,
     build: Callable[[], folium.Map],

@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MIX = [
     ("accueil", "epci=CALL"),
     ("parcs", "epci=CAHC"),
-    ("cadastre_solaire", "epci=CALL"),
-    ("friches", "epci=CABBALR"),
-    # a roof's card: its faces, modules, plan and estimate (issue 27)
+    # a roof's card first (its faces, modules, plan and estimate: issue 27): the page reads
+    # its roof from the URL on a session's first visit, and keeps it for the later ones
     ("cadastre_solaire", "toit=BATIMENT0700000000000010"),
+    ("friches", "epci=CABBALR"),
+    ("cadastre_solaire", "epci=CALL"),
 ]
 
 

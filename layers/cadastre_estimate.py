@@ -16,7 +16,7 @@ from layers.formatting import (
     fmt_percent,
     md_escape,
 )
-from layers.solar.panels import Configuration
+from layers.solar.configurations import Configuration
 
 
 def roof_estimate(

@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 
 from layers.formatting import fmt_float, fmt_int, fmt_number
-from layers.solar.panels import Configuration, ranked_configurations
-from layers.solar.roofs import orientation_label
+from layers.solar.configurations import Configuration, ranked_configurations
+from layers.solar.labels import orientation_label
 from layers.solar.store import Reader
 
 LEVELS = ("bas", "central", "haut")

@@ -33,7 +33,7 @@ from layers.formatting import fmt_float, fmt_int, fmt_number, md_escape
 from layers.geocode import Address, Addresses, search
 from layers.messages import Level, Message
 from layers.settings import Settings
-from layers.solar.roofs import NOT_SEEN
+from layers.solar.labels import NOT_SEEN
 from layers.territory import Territory
 
 LOG = logging.getLogger("atlas.cadastre")

@@ -18,58 +18,19 @@ import pyogrio
 from scipy import ndimage
 
 from layers.solar.errors import SolarError
+from layers.solar.labels import (  # noqa: F401 — the store's words, re-exported
+    NO_DATA,
+    NOT_SEEN,
+    ORIENTATIONS,
+    UNDETERMINED,
+    orientation_label,
+    orientation_labels,
+)
 from layers.solar.raster import Raster, rasterize_ids, read_raster
 from layers.solar.rules import LEVELS, RoofRules
 from layers.solar.terrain import slope_aspect
 
-NO_DATA = "sans données"
-NOT_SEEN = "non vu par le relevé LiDAR"  # the faces stage's verdict (faces.unseen_by_lidar)
 MIN_DATA_SHARE = 0.5  # below this share of its footprint with LiDAR data, a roof is unknown
-UNDETERMINED = "indéterminée"
-ORIENTATIONS = ["nord", "nord-est", "est", "sud-est", "sud", "sud-ouest", "ouest", "nord-ouest"]
-
-
-def orientation_label(azimuth: float, tilt: float) -> str:
-    """The French compass word of a roof's orientation.
-
-    Parameters
-    ----------
-    azimuth
-        Plane azimuth [deg], clockwise from north; NaN for none.
-    tilt
-        Plane tilt [deg].
-
-    Returns
-    -------
-    str
-        One of :data:`ORIENTATIONS` (eight 45° sectors: « nord », « nord-est »…), or
-        « plat » under 5° of tilt or without an azimuth.
-    """
-    if np.isnan(azimuth) or tilt < 5:
-        return "plat"
-    return ORIENTATIONS[int(((azimuth + 22.5) % 360) // 45)]
-
-
-def orientation_labels(azimuth: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    """:func:`orientation_label` for whole arrays (one call for 100 000 roofs).
-
-    Parameters
-    ----------
-    azimuth
-        Plane azimuths [deg], clockwise from north; NaN for none.
-    tilt
-        Plane tilts [deg], shaped as ``azimuth``.
-
-    Returns
-    -------
-    numpy.ndarray
-        The labels (object array of str), shaped as ``azimuth``.
-    """
-    with np.errstate(invalid="ignore"):
-        sector = np.nan_to_num(((azimuth + 22.5) % 360) // 45).astype(int) % 8
-        labels = np.array(ORIENTATIONS, dtype=object)[sector]
-        labels[np.isnan(azimuth) | (tilt < 5)] = "plat"
-    return labels
 
 
 def roof_classes(irradiation: np.ndarray, usable_m2: np.ndarray, rules: RoofRules) -> np.ndarray:

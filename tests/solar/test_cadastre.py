@@ -401,3 +401,21 @@ def test_the_tile_route_loads_neither_maps_nor_pdfs(demo_store):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_cadastre_page_loads_no_compiled_kernel():
+    """Issue 27 measured it: the card's faces and modules pulled in numba (the roofs'
+    and panels' kernels) and grew the app by ~90 Mo (bench-load: 328 → 417 Mo). The
+    words and configurations the app needs live in kernel-free engine modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import layers.cadastre_map, layers.cadastre_sheet, layers.resident, "
+        "layers.cadastre_figures, layers.cadastre_panels, layers.cadastre_estimate; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'pvlib')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]", out.stdout

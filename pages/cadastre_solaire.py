@@ -358,21 +358,18 @@ def simulator(page: Page, stops: dict[float, str], per_module: bool) -> None:
 def faces_view(page: Page, roof, laid: RoofPanels, card) -> Overlay | None:
     """The roof seen from above with the simulated project's modules, and its faces listed.
 
-    Redrawn with the power slider (same fragment); the PDF prints the same picture.
+    Redrawn with the power slider (a new link per module count, the image built when the
+    browser asks for it); the PDF prints the same picture.
     """
     if not laid.laid_out:
         st.caption(card.method)
         return None
     overlay = Overlay(laid.faces, laid.panels.iloc[: card.panels])
     left, right = st.columns([2, 3])
-    png = shared(
-        "donnees",
-        ("cadastre-plan", page.cad.version, str(roof["toit_id"]), card.panels),
-        lambda: roof_thumbnail(page.cad, roof, map_classes(page.hyp), 360, 6.0, overlay)[0],
-    )
     with left:
         widgets.picture(
-            png,
+            ("cadastre-plan", page.cad.version, str(roof["toit_id"]), card.panels),
+            lambda: roof_thumbnail(page.cad, roof, map_classes(page.hyp), 360, 6.0, overlay)[0],
             alt=f"Plan du toit vu du dessus : {modules_text(card.panels)} de votre simulation",
             caption=f"Vos {modules_text(card.panels)} en bleu foncé, vus du dessus ; en "
             "blanc, les pans ; couleurs : irradiation (légende de la carte).",

@@ -232,18 +232,21 @@ def file_stamp() -> str:
     return date.today().isoformat()
 
 
-def picture(png: bytes, alt: str, caption: str) -> None:
-    """A PNG with its text alternative and caption (``st.image`` gives the image no alt).
+def picture(key: tuple, build: Callable[[], bytes], alt: str, caption: str) -> None:
+    """A PNG built only when the browser asks for it, with its text alternative and caption.
 
-    ``alt`` and ``caption`` are plain text, escaped here.
+    The image is a file of the download registry (``key``: everything it depends on):
+    a rerun sends a link, not the picture, and the browser keeps what it has loaded.
+    ``st.image`` gave the image no alt. ``alt`` and ``caption`` are plain text, escaped.
     """
-    import base64
     from html import escape
 
-    data = base64.b64encode(png).decode()
+    settings = get_settings()
+    token = DOWNLOADS.register((key, settings), "plan.png", "image/png", build)
+    url = link(settings, FILE, token=token, name="plan.png") + route_query()
     st.html(
-        f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{escape(alt)}" '
-        'style="width:100%;height:auto;display:block" />'
+        f'<figure style="margin:0"><img src="{escape(url)}" alt="{escape(alt)}" '
+        'style="width:100%;height:auto;display:block;aspect-ratio:1" />'
         '<figcaption style="font-size:0.875rem;color:rgba(49,51,63,0.75);text-align:center;'
         f'margin-top:0.3rem">{escape(caption)}</figcaption></figure>'
     )

@@ -196,6 +196,7 @@ def test_a_roof_face_by_face_its_modules_follow_the_power(
     caption = page.get_by_text(re.compile(r"^Vos \d+ panneaux? en bleu foncé"))
     expect(caption).to_contain_text("Vos 7 panneaux", timeout=TIMEOUT)  # 3 kWc: 7 × 425 Wc
     image = page.get_by_role("img", name=re.compile("^Plan du toit vu du dessus"))
+    expect(image).to_have_js_property("naturalWidth", 360, timeout=TIMEOUT)  # it loads
     before = image.get_attribute("src")
     # the map, framed on the roof at street zoom: its faces, every possible module, and
     # the simulated project's 7 in dark blue
@@ -214,6 +215,7 @@ def test_a_roof_face_by_face_its_modules_follow_the_power(
     thumb.press("ArrowRight")
     expect(caption).to_contain_text("Vos 8 panneaux", timeout=TIMEOUT)
     expect(image).not_to_have_attribute("src", before or "", timeout=TIMEOUT)
+    expect(image).to_have_js_property("naturalWidth", 360, timeout=TIMEOUT)
     expect(page.get_by_text("3,4 kWc · 8 panneaux").first).to_be_visible(timeout=TIMEOUT)
     expect(chosen).to_have_count(8, timeout=TIMEOUT)
     assert map_frame.evaluate("() => window.__same_map === true")  # swapped, not reloaded

@@ -101,7 +101,14 @@ def test_search_click_simulate_download(
     p2 = neighbour.geometry.representative_point()
     click_at_lat_lng(page, p2.y, p2.x)
     expect(page).to_have_url(re.compile(rf"toit={neighbour.toit_id}"), timeout=TIMEOUT)
+    mine = page.get_by_role(
+        "heading", name=re.compile("^Votre toit : " + re.escape(neighbour.adresse))
+    )
+    expect(mine).to_be_visible(timeout=TIMEOUT)
+    # the previous roof's card goes once the run ends (while it runs, a loaded machine can
+    # show both for a moment)
     heading = page.get_by_role("heading", name=re.compile("^Votre toit"))
+    expect(heading).to_have_count(1, timeout=TIMEOUT)
     expect(heading).to_contain_text(neighbour.adresse, timeout=TIMEOUT)
     # the searched address's results, about another roof now, are gone (issue 21)
     expect(page.get_by_text(re.compile(re.escape(row["label"]) + " — fichier"))).to_have_count(

@@ -243,16 +243,7 @@ def _faces_and_panels(fmap: folium.Map, laid: tuple[gpd.GeoDataFrame, gpd.GeoDat
         style_function=lambda _f: {"color": "#ffffff", "weight": 2, "fillOpacity": 0.0},
     ).add_to(group)
     if len(panels):
-        folium.GeoJson(
-            display_frame(panels, PANEL_FIELDS, precision=1e-7),
-            tooltip=make_tooltip(PANEL_FIELDS),
-            style_function=lambda _f: {
-                "color": "#ffffff",
-                "weight": 0.5,
-                "fillColor": POSSIBLE_COLOUR,
-                "fillOpacity": 0.8,
-            },
-        ).add_to(group)
+        _modules(panels, POSSIBLE_COLOUR, 0.8).add_to(group)
     group.add_to(fmap)
     MinZoomLayer(group, FACES_FROM_ZOOM).add_to(fmap)
 
@@ -265,14 +256,15 @@ def chosen_panels(panels: gpd.GeoDataFrame) -> folium.FeatureGroup:
     """
     group = folium.FeatureGroup(name="Vos panneaux")
     if len(panels):
-        folium.GeoJson(
-            display_frame(panels, PANEL_FIELDS, precision=1e-7),
-            tooltip=make_tooltip(PANEL_FIELDS),
-            style_function=lambda _f: {
-                "color": "#ffffff",
-                "weight": 0.5,
-                "fillColor": PANEL_COLOUR,
-                "fillOpacity": 0.95,
-            },
-        ).add_to(group)
+        _modules(panels, PANEL_COLOUR, 0.95).add_to(group)
     return group
+
+
+def _modules(panels: gpd.GeoDataFrame, colour: str, opacity: float) -> folium.GeoJson:
+    """Modules filled with ``colour``, each with its rank and kWh/yr on hover."""
+    style = {"color": "#ffffff", "weight": 0.5, "fillColor": colour, "fillOpacity": opacity}
+    return folium.GeoJson(
+        display_frame(panels, PANEL_FIELDS, precision=1e-7),
+        tooltip=make_tooltip(PANEL_FIELDS),
+        style_function=lambda _f: style,
+    )

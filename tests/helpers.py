@@ -17,6 +17,22 @@ HOSTILE_INSEE = "62498"  # Lens gets the hostile name in the test layer
 PREPARED_NAMES = ("demo", "cadastre-demo*", "signaletique.gpkg*")
 
 
+def loaded_in_a_fresh_interpreter(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules whose name starts with one of ``prefixes`` that ``code`` loads, run in a
+    new interpreter from the repository (what a process that only does that imports)."""
+    import subprocess
+    import sys
+
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print('\\n'.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
 def copy_geodata(target: Path, source: Path) -> Path:
     """Copy the geodata folder ``source`` to ``target``; its demo cadastre store (~60 MB)
     is linked, not copied. From the repository's geodata/, only the shipped layers."""

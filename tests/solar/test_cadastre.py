@@ -34,7 +34,7 @@ from layers.geocode import Address, local_search
 from layers.solar.store import StoreLayout
 from layers.territory import Selection
 from layers.web_tiles import colorize, lonlat_to_tile
-from tests.helpers import GEODATA, ROOT, feature_count, unescape_js
+from tests.helpers import GEODATA, feature_count, unescape_js
 
 
 @pytest.fixture(scope="module")
@@ -387,35 +387,24 @@ def test_the_app_reads_the_store_rasters_as_gdal_reads_its_vrt(cad, roofs):
 def test_the_tile_route_loads_neither_maps_nor_pdfs(demo_store):
     """Issue 29: the tile route imported the whole cadastre module (folium, the PDF code)
     to get the colour classes."""
-    import subprocess
-    import sys
+    from tests.helpers import loaded_in_a_fresh_interpreter
 
-    code = (
-        "import sys; from layers.routes import _breaks, solar_tile; "
-        f"_breaks({str(demo_store.parent)!r}); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('folium', 'fpdf', "
-        "'streamlit', 'numba') or m in ('layers.cadastre', 'layers.cadastre_map', "
-        "'layers.cadastre_sheet', 'layers.cadastre_estimate', 'layers.solar.build')))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]", out.stdout
+    code = f"from layers.routes import _breaks, solar_tile; _breaks({str(demo_store.parent)!r})"
+    heavy = ("folium", "fpdf", "streamlit", "numba")
+    cadastre = ("layers.cadastre", "layers.cadastre_map", "layers.cadastre_sheet",
+                "layers.cadastre_estimate", "layers.solar.build")  # fmt: skip
+    loaded = loaded_in_a_fresh_interpreter(code, heavy + cadastre)
+    assert [m for m in loaded if m.split(".")[0] in heavy or m in cadastre] == []
 
 
 def test_the_cadastre_page_loads_no_compiled_kernel():
     """Issue 27 measured it: the card's faces and modules pulled in numba (the roofs'
     and panels' kernels) and grew the app by ~90 Mo (bench-load: 328 → 417 Mo). The
     words and configurations the app needs live in kernel-free engine modules."""
-    import subprocess
-    import sys
+    from tests.helpers import loaded_in_a_fresh_interpreter
 
     code = (
-        "import sys; import layers.cadastre_map, layers.cadastre_sheet, layers.resident, "
-        "layers.cadastre_figures, layers.cadastre_panels, layers.cadastre_estimate; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'pvlib')))"
+        "import layers.cadastre_map, layers.cadastre_sheet, layers.resident, "
+        "layers.cadastre_figures, layers.cadastre_panels, layers.cadastre_estimate"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]", out.stdout
+    assert loaded_in_a_fresh_interpreter(code, ("numba", "pvlib")) == []

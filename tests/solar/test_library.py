@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 
 import pytest
@@ -14,18 +12,12 @@ ENGINE = sorted(p.stem for p in (ROOT / "layers" / "solar").glob("*.py") if p.st
 
 
 def test_importing_the_engine_loads_nothing_of_the_app():
-    code = (
-        "import importlib, sys\n"
-        f"for name in {ENGINE!r}:\n"
-        "    importlib.import_module('layers.solar.' + name)\n"
-        "app = [m for m in sys.modules if m.startswith(('layers.', 'streamlit', 'folium'))\n"
-        "       and not m.startswith('layers.solar')]\n"
-        "print(sorted(app))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[]", done.stdout
+    from tests.helpers import loaded_in_a_fresh_interpreter
+
+    code = f"import importlib\nfor n in {ENGINE!r}:\n"
+    code += "    importlib.import_module('layers.solar.' + n)"
+    loaded = loaded_in_a_fresh_interpreter(code, ("layers.", "streamlit", "folium"))
+    assert [m for m in loaded if not m.startswith("layers.solar")] == []
 
 
 def test_every_app_module_is_banned_from_the_engine_by_ruff():

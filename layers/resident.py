@@ -188,6 +188,12 @@ UNSEEN_TEXT = (
 )
 
 
+def roof_title(roof: pd.Series) -> str:
+    """What the card calls a roof: its address, else « bâtiment <cleabs> » (not escaped)."""
+    address = roof.get("adresse")
+    return address if isinstance(address, str) and address else f"bâtiment {roof['toit_id']}"
+
+
 def unseen_notice(roof: pd.Series) -> Message | None:
     """What the card says instead of figures for a building the LiDAR did not see."""
     if str(roof.get("classe")) != NOT_SEEN:
@@ -224,8 +230,7 @@ def roof_card(
         price=sim.price,
         price_growth=sim.price_growth,
     )
-    address = roof.get("adresse")
-    title = address if isinstance(address, str) and address else f"bâtiment {roof['toit_id']}"
+    title = roof_title(roof)
     notes = []
     if synthetic:
         notes.append((Level.CAPTION, "Toit et adresse fictifs (territoire de démonstration)."))

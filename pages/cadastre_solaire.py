@@ -35,6 +35,7 @@ from layers.resident import (
     Simulation,
     chosen_roof,
     find_address,
+    roof_title,
     status_message,
     unseen_notice,
 )
@@ -265,8 +266,7 @@ def roof_card(page: Page, chosen: str) -> None:
         return
     unseen = unseen_notice(roof)
     if unseen is not None:  # no figure at all: never an estimate from the ground
-        address = roof.get("adresse")
-        st.subheader(f"Votre toit : {md_escape(address if isinstance(address, str) else chosen)}")
+        st.subheader(f"Votre toit : {md_escape(roof_title(roof))}")
         widgets.message(*unseen)
         st.info(md_escape(ADVICE), icon=":material/info:")
         return
